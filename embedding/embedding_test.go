@@ -1,0 +1,254 @@
+package embedding
+
+import (
+	"bytes"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestVocabTopNAndTies(t *testing.T) {
+	c := NewCounter()
+	c.Add(10, 5)
+	c.Add(11, 7)
+	c.Add(12, 5)
+	c.AddString("a", 5)
+	c.Add(13, 1)
+	v := c.Vocab(3)
+	require.Equal(t, 4, v.Size())
+	assert.Equal(t, int32(1), v.Index(11))
+	assert.Equal(t, int32(2), v.Index(10)) // tie at 5: ints ascending first
+	assert.Equal(t, int32(3), v.Index(12))
+	assert.Equal(t, OOV, v.IndexString("a")) // truncated
+	assert.Equal(t, OOV, v.Index(13))
+	assert.Equal(t, OOV, v.Index(999))
+	k, ok := v.Key(1)
+	require.True(t, ok)
+	assert.Equal(t, int64(11), k.Int)
+	_, ok = v.Key(0)
+	assert.False(t, ok)
+	assert.Equal(t, int64(7), v.Count(1))
+
+	// Deterministic regardless of insertion order.
+	c2 := NewCounter()
+	c2.Add(13, 1)
+	c2.AddString("a", 5)
+	c2.Add(12, 5)
+	c2.Add(11, 7)
+	c2.Add(10, 5)
+	v2 := c2.Vocab(3)
+	for i := int32(1); i < 4; i++ {
+		a, _ := v.Key(i)
+		b, _ := v2.Key(i)
+		assert.Equal(t, a, b)
+	}
+}
+
+func TestVocabRoundTrip(t *testing.T) {
+	c := NewCounter()
+	c.Add(1, 3)
+	c.AddString("x y", 9)
+	v := c.Vocab(0)
+	var buf bytes.Buffer
+	_, err := v.WriteTo(&buf)
+	require.NoError(t, err)
+	got, err := ReadVocab(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	assert.Equal(t, v.IndexString("x y"), got.IndexString("x y"))
+	assert.Equal(t, v.Index(1), got.Index(1))
+
+	b := buf.Bytes()
+	_, err = ReadVocab(bytes.NewReader(b[:len(b)-3]))
+	assert.Error(t, err)
+	bad := append([]byte(nil), b...)
+	bad[12] ^= 0xff
+	_, err = ReadVocab(bytes.NewReader(bad))
+	assert.Error(t, err)
+}
+
+func TestDimRule(t *testing.T) {
+	assert.Equal(t, 4, Dim(1))
+	assert.Equal(t, 4, Dim(2))
+	assert.Equal(t, 4*7, Dim(100))
+	assert.Equal(t, 4*10, Dim(1000))
+	assert.Equal(t, 80, Dim(1_000_000))
+	assert.LessOrEqual(t, Dim(math.MaxInt), 256)
+	for n := 2; n < 1<<20; n *= 3 {
+		assert.LessOrEqual(t, Dim(n), Dim(n*3), "monotone")
+	}
+}
+
+func TestLookupAndBag(t *testing.T) {
+	tab, err := NewTable(5, 3, 1, rand.New(rand.NewPCG(1, 1)))
+	require.NoError(t, err)
+	assert.Equal(t, []float32{0, 0, 0}, tab.Row(0))
+	dst := make([]float32, 6)
+	tab.Lookup(dst, []int32{2, 99})
+	assert.Equal(t, tab.Row(2), dst[:3])
+	assert.Equal(t, []float32{0, 0, 0}, dst[3:])
+
+	bag := make([]float32, 3)
+	tab.LookupBag(bag, []int32{1, 2, 0})
+	for j := 0; j < 3; j++ {
+		assert.InDelta(t, (tab.Row(1)[j]+tab.Row(2)[j])/3, bag[j], 1e-6)
+	}
+	tab.LookupBag(bag, nil)
+	assert.Equal(t, []float32{0, 0, 0}, bag, "empty bag is zeros, not NaN")
+}
+
+func TestGradDuplicatesAccumulate(t *testing.T) {
+	g := NewGrad(10, 2)
+	g.Add(3, 1, []float32{1, 2})
+	g.Add(3, 2, []float32{1, 1})
+	g.AddBag([]int32{4, 4, 0}, []float32{3, 3})
+	assert.Equal(t, []float32{3, 4}, g.Row(3))
+	assert.Equal(t, []float32{2, 2}, g.Row(4))
+	assert.Nil(t, g.Row(0), "OOV never gets a gradient")
+	assert.Len(t, g.Rows, 2)
+	g.Reset()
+	assert.Nil(t, g.Row(3))
+	g.Add(5, 1, []float32{1, 1})
+	assert.Equal(t, []float32{1, 1}, g.Row(5))
+}
+
+func TestOOVStaysZero(t *testing.T) {
+	for name, opt := range map[string]Optimizer{
+		"sgd": &SGD{LR: 0.1}, "adagrad": &Adagrad{LR: 0.1}, "adam": &Adam{LR: 0.1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			tab, _ := NewTable(6, 4, 0.1, nil)
+			g := NewGrad(6, 4)
+			for step := 0; step < 5; step++ {
+				g.Reset()
+				g.Add(0, 1, []float32{1, 1, 1, 1})
+				g.AddBag([]int32{0, 2, 0}, []float32{1, -1, 1, -1})
+				require.NoError(t, opt.Apply(tab, g))
+			}
+			assert.Equal(t, []float32{0, 0, 0, 0}, tab.Row(0))
+			assert.NotEqual(t, float32(0), tab.Row(2)[0])
+		})
+	}
+}
+
+// denseAdam and denseAdagrad are textbook dense references.
+func denseAdam(p, m, v, g []float64, lr, b1, b2, eps float64, step int) {
+	for i := range p {
+		m[i] = b1*m[i] + (1-b1)*g[i]
+		v[i] = b2*v[i] + (1-b2)*g[i]*g[i]
+		mh := m[i] / (1 - math.Pow(b1, float64(step)))
+		vh := v[i] / (1 - math.Pow(b2, float64(step)))
+		p[i] -= lr * mh / (math.Sqrt(vh) + eps)
+	}
+}
+
+func TestSparseMatchesDenseReference(t *testing.T) {
+	const rows, dim, steps = 8, 3, 6
+	rng := rand.New(rand.NewPCG(3, 4))
+	touched := []int32{2, 5, 5, 7} // duplicates included
+	grads := make([][]float32, steps*len(touched))
+	for i := range grads {
+		grads[i] = []float32{float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())}
+	}
+	for _, name := range []string{"adam", "adagrad"} {
+		t.Run(name, func(t *testing.T) {
+			tab, _ := NewTable(rows, dim, 0.5, rand.New(rand.NewPCG(5, 6)))
+			ref := make([]float64, len(tab.Data))
+			for i, x := range tab.Data {
+				ref[i] = float64(x)
+			}
+			var opt Optimizer = &Adam{LR: 0.05}
+			if name == "adagrad" {
+				opt = &Adagrad{LR: 0.05}
+			}
+			m := make([]float64, len(ref))
+			v := make([]float64, len(ref))
+			acc := make([]float64, len(ref))
+			for i := range acc {
+				acc[i] = 0.1
+			}
+			g := NewGrad(rows, dim)
+			for s := 0; s < steps; s++ {
+				g.Reset()
+				dense := make([]float64, len(ref))
+				for k, r := range touched {
+					gr := grads[s*len(touched)+k]
+					g.Add(r, 1, gr)
+					for j := 0; j < dim; j++ {
+						dense[int(r)*dim+j] += float64(gr[j])
+					}
+				}
+				require.NoError(t, opt.Apply(tab, g))
+				if name == "adam" {
+					denseAdam(ref, m, v, dense, 0.05, 0.9, 0.999, 1e-8, s+1)
+				} else {
+					for i := range ref {
+						if dense[i] == 0 {
+							continue // untouched rows are not part of the reference
+						}
+						acc[i] += dense[i] * dense[i]
+						ref[i] -= 0.05 * dense[i] / (math.Sqrt(acc[i]) + 1e-8)
+					}
+				}
+			}
+			for _, r := range []int32{2, 5, 7} {
+				for j := 0; j < dim; j++ {
+					assert.InDelta(t, ref[int(r)*dim+j], float64(tab.Row(r)[j]), 1e-5, "row %d", r)
+				}
+			}
+		})
+	}
+}
+
+func TestGradMemoryIsSparse(t *testing.T) {
+	const rows, dim = 1_000_000, 64
+	tab := &Table{Rows: rows, Dim: dim, Data: make([]float32, rows*dim)}
+	g := NewGrad(rows, dim)
+	opt := &SGD{LR: 0.1}
+	v := make([]float32, dim)
+	ids := []int32{5, 99, 5000, 999_999}
+	step := func() {
+		g.Reset()
+		g.AddBag(ids, v)
+		if err := opt.Apply(tab, g); err != nil {
+			t.Fatal(err)
+		}
+	}
+	step()
+	allocs := testing.AllocsPerRun(20, step)
+	assert.Equal(t, 0.0, allocs, "a warmed-up sparse step must not allocate")
+	assert.LessOrEqual(t, cap(g.Data), 8*dim)
+}
+
+func TestTableRoundTripAndCorruption(t *testing.T) {
+	tab, _ := NewTable(7, 5, 0.3, nil)
+	var buf bytes.Buffer
+	_, err := tab.WriteTo(&buf)
+	require.NoError(t, err)
+	got, err := ReadTable(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	assert.Equal(t, tab.Data, got.Data)
+	b := buf.Bytes()
+	for _, cut := range []int{0, 3, 8, len(b) / 2, len(b) - 1} {
+		_, err := ReadTable(bytes.NewReader(b[:cut]))
+		assert.Error(t, err, "cut at %d", cut)
+	}
+	bad := append([]byte(nil), b...)
+	bad[len(b)/2] ^= 1
+	_, err = ReadTable(bytes.NewReader(bad))
+	assert.Error(t, err)
+	wrongVer := append([]byte(nil), b...)
+	wrongVer[4] = 9
+	_, err = ReadTable(bytes.NewReader(wrongVer))
+	assert.ErrorContains(t, err, "version")
+}
+
+func TestShapeMismatchIsError(t *testing.T) {
+	tab, _ := NewTable(4, 2, 0.1, nil)
+	g := NewGrad(5, 2)
+	assert.Error(t, (&SGD{LR: 1}).Apply(tab, g))
+	_, err := NewTable(0, 2, 0.1, nil)
+	assert.Error(t, err)
+}

@@ -1,0 +1,218 @@
+package embedding
+
+import (
+	"fmt"
+	"math"
+)
+
+// Grad accumulates a row-sparse gradient for one Table: only the rows a batch
+// touched are stored, duplicates summed. Its memory is O(rows touched)·Dim
+// plus one int32 per table row for the row→slot map, allocated once. Reset
+// clears it in O(rows touched). A Grad is not safe for concurrent use.
+type Grad struct {
+	Dim  int
+	slot []int32   // slot[row] = position in Rows, or -1
+	Rows []int32   // touched rows, in first-touch order
+	Data []float32 // Data[i*Dim:(i+1)*Dim] is the gradient of Rows[i]
+}
+
+// NewGrad returns an empty gradient for a table of the given shape.
+func NewGrad(rows, dim int) *Grad {
+	g := &Grad{Dim: dim, slot: make([]int32, rows)}
+	for i := range g.slot {
+		g.slot[i] = -1
+	}
+	return g
+}
+
+// Reset empties the gradient, keeping its buffers.
+func (g *Grad) Reset() {
+	for _, r := range g.Rows {
+		g.slot[r] = -1
+	}
+	g.Rows = g.Rows[:0]
+	g.Data = g.Data[:0]
+}
+
+// Add accumulates scale·v into the gradient of row. OOV and out-of-range
+// rows are ignored: they never train.
+func (g *Grad) Add(row int32, scale float32, v []float32) {
+	if row <= 0 || int(row) >= len(g.slot) {
+		return
+	}
+	if len(v) != g.Dim {
+		panic("embedding: Grad.Add: len(v) != Dim")
+	}
+	s := g.slot[row]
+	if s < 0 {
+		s = int32(len(g.Rows))
+		g.slot[row] = s
+		g.Rows = append(g.Rows, row)
+		n := len(g.Data)
+		if cap(g.Data) >= n+g.Dim {
+			g.Data = g.Data[:n+g.Dim]
+		} else {
+			g.Data = append(g.Data, make([]float32, g.Dim)...)
+		}
+		clear(g.Data[n:])
+	}
+	d := g.Data[int(s)*g.Dim : (int(s)+1)*g.Dim]
+	for j, x := range v {
+		d[j] += scale * x
+	}
+}
+
+// AddBag accumulates the gradient of a mean-pooled bag: every member receives
+// v/len(ids), matching Table.LookupBag.
+func (g *Grad) AddBag(ids []int32, v []float32) {
+	if len(ids) == 0 {
+		return
+	}
+	s := 1 / float32(len(ids))
+	for _, id := range ids {
+		g.Add(id, s, v)
+	}
+}
+
+// Row returns the accumulated gradient of row, or nil if it was not touched.
+func (g *Grad) Row(row int32) []float32 {
+	if row < 0 || int(row) >= len(g.slot) || g.slot[row] < 0 {
+		return nil
+	}
+	s := int(g.slot[row])
+	return g.Data[s*g.Dim : (s+1)*g.Dim]
+}
+
+// Optimizer applies a row-sparse gradient to a table. Implementations touch
+// only the rows in the gradient and never row OOV. An Optimizer holds
+// per-table state; use one per table. Not safe for concurrent use.
+type Optimizer interface {
+	Apply(t *Table, g *Grad) error
+}
+
+var (
+	_ Optimizer = (*SGD)(nil)
+	_ Optimizer = (*Adagrad)(nil)
+	_ Optimizer = (*Adam)(nil)
+)
+
+func checkShape(t *Table, g *Grad) error {
+	if t.Dim != g.Dim || len(g.slot) != t.Rows {
+		return fmt.Errorf("embedding: gradient for %d×%d applied to a %d×%d table", len(g.slot), g.Dim, t.Rows, t.Dim)
+	}
+	for _, v := range g.Data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("embedding: non-finite gradient")
+		}
+	}
+	return nil
+}
+
+// SGD is plain stochastic gradient descent: row -= LR·grad.
+type SGD struct {
+	LR float32
+}
+
+// Apply implements Optimizer.
+func (o *SGD) Apply(t *Table, g *Grad) error {
+	if err := checkShape(t, g); err != nil {
+		return err
+	}
+	for i, r := range g.Rows {
+		row := t.Row(r)
+		gr := g.Data[i*g.Dim : (i+1)*g.Dim]
+		for j := range row {
+			row[j] -= o.LR * gr[j]
+		}
+	}
+	return nil
+}
+
+// Adagrad keeps a per-element sum of squared gradients, allocated (Rows×Dim)
+// on first use: row -= LR·grad/(√acc + Eps). Zero Eps means 1e-8;
+// InitialAccumulator is added at allocation (zero means 0.1, as in TF).
+type Adagrad struct {
+	LR, Eps, InitialAccumulator float32
+	acc                         []float32
+}
+
+// Apply implements Optimizer.
+func (o *Adagrad) Apply(t *Table, g *Grad) error {
+	if err := checkShape(t, g); err != nil {
+		return err
+	}
+	if o.acc == nil {
+		init := o.InitialAccumulator
+		if init == 0 {
+			init = 0.1
+		}
+		o.acc = make([]float32, len(t.Data))
+		for i := range o.acc {
+			o.acc[i] = init
+		}
+	}
+	eps := o.Eps
+	if eps == 0 {
+		eps = 1e-8
+	}
+	for i, r := range g.Rows {
+		off := int(r) * t.Dim
+		row := t.Data[off : off+t.Dim]
+		acc := o.acc[off : off+t.Dim]
+		gr := g.Data[i*g.Dim : (i+1)*g.Dim]
+		for j := range row {
+			acc[j] += gr[j] * gr[j]
+			row[j] -= o.LR * gr[j] / (float32(math.Sqrt(float64(acc[j]))) + eps)
+		}
+	}
+	return nil
+}
+
+// Adam is lazy Adam (as TensorFlow's LazyAdam): the first and second moments
+// of a row are updated only on steps that touch the row, with bias correction
+// from the global step count. Moments (2·Rows·Dim floats) are allocated on
+// first use. Zero Beta1, Beta2, Eps mean 0.9, 0.999, 1e-8.
+type Adam struct {
+	LR, Beta1, Beta2, Eps float32
+	m, v                  []float32
+	step                  int
+}
+
+// Apply implements Optimizer.
+func (o *Adam) Apply(t *Table, g *Grad) error {
+	if err := checkShape(t, g); err != nil {
+		return err
+	}
+	if o.m == nil {
+		o.m = make([]float32, len(t.Data))
+		o.v = make([]float32, len(t.Data))
+	}
+	b1, b2, eps := o.Beta1, o.Beta2, o.Eps
+	if b1 == 0 {
+		b1 = 0.9
+	}
+	if b2 == 0 {
+		b2 = 0.999
+	}
+	if eps == 0 {
+		eps = 1e-8
+	}
+	o.step++
+	c1 := 1 - math.Pow(float64(b1), float64(o.step))
+	c2 := 1 - math.Pow(float64(b2), float64(o.step))
+	lr := o.LR * float32(math.Sqrt(c2)/c1)
+	for i, r := range g.Rows {
+		off := int(r) * t.Dim
+		row := t.Data[off : off+t.Dim]
+		m := o.m[off : off+t.Dim]
+		v := o.v[off : off+t.Dim]
+		gr := g.Data[i*g.Dim : (i+1)*g.Dim]
+		for j := range row {
+			gj := gr[j]
+			m[j] = b1*m[j] + (1-b1)*gj
+			v[j] = b2*v[j] + (1-b2)*gj*gj
+			row[j] -= lr * m[j] / (float32(math.Sqrt(float64(v[j]))) + eps*float32(math.Sqrt(c2)))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,156 @@
+package embedding
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"math/bits"
+	"math/rand/v2"
+
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+)
+
+// DimPerLog2 is the number of embedding dimensions per doubling of an ID
+// space's cardinality used by Dim.
+const DimPerLog2 = 4
+
+// Dim returns the default embedding dimension for an ID space with the given
+// number of distinct values: DimPerLog2·⌈log2(cardinality)⌉, at least 4 and
+// at most 256. It grows with log(cardinality), as in the paper. Callers that
+// want a fixed size pass it explicitly instead (see Config fields named Dim).
+func Dim(cardinality int) int {
+	if cardinality < 2 {
+		return 4
+	}
+	d := DimPerLog2 * bits.Len(uint(cardinality-1))
+	return max(4, min(256, d))
+}
+
+// Table is one float32 embedding table, Rows×Dim, row-major, for one ID
+// space. Row OOV (0) is all zeros and stays zero. Every feature of the ID
+// space reads the same Table. Reads are safe for concurrent use; updates are
+// not safe concurrently with anything else.
+type Table struct {
+	Rows, Dim int
+	// Data holds row r at Data[r*Dim:(r+1)*Dim].
+	Data []float32
+}
+
+// NewTable returns a Rows×Dim table with rows 1.. drawn from N(0, std²) using
+// rng (nil means a fixed-seed generator), and row 0 zero.
+func NewTable(rows, dim int, std float64, rng *rand.Rand) (*Table, error) {
+	if rows < 1 || dim < 1 {
+		return nil, fmt.Errorf("embedding: invalid table shape %d×%d", rows, dim)
+	}
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(1, 2))
+	}
+	t := &Table{Rows: rows, Dim: dim, Data: make([]float32, rows*dim)}
+	for i := dim; i < len(t.Data); i++ {
+		t.Data[i] = float32(rng.NormFloat64() * std)
+	}
+	return t, nil
+}
+
+// Row returns row r as a slice aliasing the table.
+func (t *Table) Row(r int32) []float32 { return t.Data[int(r)*t.Dim : (int(r)+1)*t.Dim] }
+
+// Lookup copies the rows of ids into dst (len(ids)·Dim floats). Indices out of
+// range read as OOV (zeros).
+func (t *Table) Lookup(dst []float32, ids []int32) {
+	if len(dst) != len(ids)*t.Dim {
+		panic("embedding: Lookup: len(dst) != len(ids)*Dim")
+	}
+	for i, id := range ids {
+		d := dst[i*t.Dim : (i+1)*t.Dim]
+		if id <= 0 || int(id) >= t.Rows {
+			clear(d)
+			continue
+		}
+		copy(d, t.Row(id))
+	}
+}
+
+// LookupBag writes the mean of the rows of ids into dst (Dim floats). OOV
+// members contribute zero rows to the mean; an empty bag gives zeros.
+func (t *Table) LookupBag(dst []float32, ids []int32) {
+	if len(dst) != t.Dim {
+		panic("embedding: LookupBag: len(dst) != Dim")
+	}
+	clear(dst)
+	if len(ids) == 0 {
+		return
+	}
+	for _, id := range ids {
+		if id <= 0 || int(id) >= t.Rows {
+			continue
+		}
+		row := t.Row(id)
+		for j, v := range row {
+			dst[j] += v
+		}
+	}
+	s := 1 / float32(len(ids))
+	for j := range dst {
+		dst[j] *= s
+	}
+}
+
+// Clone returns a deep copy.
+func (t *Table) Clone() *Table {
+	c := *t
+	c.Data = append([]float32(nil), t.Data...)
+	return &c
+}
+
+const tableMagic, tableVersion = "YTEM", 1
+
+// Encode writes the table into an open container.
+func (t *Table) Encode(w *binfmt.Writer) {
+	w.U64(uint64(t.Rows))
+	w.U64(uint64(t.Dim))
+	w.F32s(t.Data)
+}
+
+// DecodeTable reads a table written by Encode.
+func DecodeTable(r *binfmt.Reader) (*Table, error) {
+	rows := r.Len(binfmt.MaxElems, "table rows")
+	dim := r.Len(1<<16, "table dim")
+	data := r.F32s(binfmt.MaxElems)
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if rows < 1 || dim < 1 || len(data) != rows*dim {
+		return nil, fmt.Errorf("%w: table %d×%d holds %d values", binfmt.ErrFormat, rows, dim, len(data))
+	}
+	for _, v := range data {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("%w: table holds a non-finite value", binfmt.ErrFormat)
+		}
+	}
+	return &Table{Rows: rows, Dim: dim, Data: data}, nil
+}
+
+// WriteTo writes the table as a standalone checksummed file body.
+func (t *Table) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := binfmt.NewWriter(cw, tableMagic, tableVersion)
+	t.Encode(bw)
+	return cw.n, bw.Close()
+}
+
+// ReadTable reads a table written by WriteTo.
+func ReadTable(r io.Reader) (*Table, error) {
+	br, err := binfmt.NewReader(r, tableMagic, tableVersion)
+	if err != nil {
+		return nil, fmt.Errorf("embedding: %w", err)
+	}
+	t, err := DecodeTable(br)
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("embedding: reading table: %w", err)
+	}
+	return t, nil
+}

@@ -1,0 +1,256 @@
+package normalize
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
+
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+)
+
+// DefaultQuantiles is the number of quantile intervals Fit keeps when asked
+// for 0.
+const DefaultQuantiles = 1000
+
+// below1 is the largest float64 below 1: outputs are in [0, 1).
+var below1 = math.Nextafter(1, 0)
+
+// ErrNonFinite is wrapped by errors about NaN or ±Inf values.
+var ErrNonFinite = errors.New("normalize: non-finite value")
+
+// CDF maps a continuous feature x to x̃ = F(x) ∈ [0, 1), F being the
+// empirical cumulative distribution seen at fit time, by linear
+// interpolation between Q+1 quantiles (at probabilities 0, 1/Q, ..., 1).
+// Values below the fitted minimum map to 0 and above the maximum to just
+// below 1. Runs of equal quantiles (ties, constant features) map to the
+// middle of their probability range. A CDF is immutable and safe for
+// concurrent use.
+type CDF struct {
+	// Name names the feature in error messages.
+	Name string
+	// Q holds the quantiles, ascending; Q[i] is at probability i/(len(Q)-1).
+	Q []float64
+}
+
+func checkFinite(name string, x float64) error {
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return fmt.Errorf("%w %v in feature %q", ErrNonFinite, x, name)
+	}
+	return nil
+}
+
+// Fit computes exact quantiles of values (copied, not modified) in one pass
+// plus a sort: O(n log n) time, O(n) memory. Use a Sketch for streams too
+// large to hold. quantiles <= 0 means DefaultQuantiles.
+func Fit(name string, values []float64, quantiles int) (*CDF, error) {
+	if len(values) == 0 {
+		return nil, fmt.Errorf("normalize: feature %q: no values to fit", name)
+	}
+	for _, x := range values {
+		if err := checkFinite(name, x); err != nil {
+			return nil, err
+		}
+	}
+	s := slices.Clone(values)
+	slices.Sort(s)
+	return fromSorted(name, s, quantiles), nil
+}
+
+func fromSorted(name string, s []float64, quantiles int) *CDF {
+	if quantiles <= 0 {
+		quantiles = DefaultQuantiles
+	}
+	quantiles = min(quantiles, max(1, len(s)-1))
+	q := make([]float64, quantiles+1)
+	n := len(s)
+	for i := range q {
+		// Type-7 quantile (linear interpolation between order statistics).
+		h := float64(n-1) * float64(i) / float64(quantiles)
+		lo := int(math.Floor(h))
+		hi := min(lo+1, n-1)
+		q[i] = s[lo] + (h-float64(lo))*(s[hi]-s[lo])
+	}
+	return &CDF{Name: name, Q: q}
+}
+
+// Transform returns x̃ = F(x) in [0, 1). NaN or ±Inf is an error naming the
+// feature.
+func (c *CDF) Transform(x float64) (float64, error) {
+	if err := checkFinite(c.Name, x); err != nil {
+		return 0, err
+	}
+	q := c.Q
+	k := len(q) - 1
+	if x < q[0] {
+		return 0, nil
+	}
+	if x > q[k] {
+		return below1, nil
+	}
+	// lo = first index with q >= x, hi = last index with q <= x.
+	lo := sort.SearchFloat64s(q, x)
+	if q[lo] == x {
+		hi := lo
+		for hi < k && q[hi+1] == x {
+			hi++
+		}
+		p := (float64(lo) + float64(hi)) / 2 / float64(k)
+		if k == 0 {
+			p = 0.5
+		}
+		return min(p, below1), nil
+	}
+	// q[lo-1] < x < q[lo]
+	a, b := q[lo-1], q[lo]
+	p := (float64(lo-1) + (x-a)/(b-a)) / float64(k)
+	return min(p, below1), nil
+}
+
+// Powers writes (x̃, x̃², √x̃) into dst, which must have length 3.
+func (c *CDF) Powers(dst []float32, x float64) error {
+	if len(dst) != 3 {
+		panic("normalize: Powers: len(dst) != 3")
+	}
+	t, err := c.Transform(x)
+	if err != nil {
+		return err
+	}
+	dst[0], dst[1], dst[2] = float32(t), float32(t*t), float32(math.Sqrt(t))
+	return nil
+}
+
+// DefaultSketchSize is the reservoir size NewSketch uses when asked for 0.
+const DefaultSketchSize = 1 << 16
+
+// Sketch fits a CDF over a stream of any length in bounded memory: a uniform
+// reservoir sample of Size values (Vitter's algorithm R). By the
+// Dvoretzky–Kiefer–Wolfowitz inequality the sample's CDF is within ε of the
+// stream's CDF everywhere with probability at least 1-2·exp(-2·Size·ε²):
+// with the default Size 65,536, |F̂ - F| ≤ 0.01 with probability above
+// 0.99999 (ErrorBound gives ε for any confidence). Streams no longer than
+// Size are kept whole and fitted exactly. A Sketch is not safe for concurrent
+// use.
+type Sketch struct {
+	Name string
+	size int
+	n    int64
+	res  []float64
+	rng  *rand.Rand
+}
+
+// NewSketch returns a Sketch keeping size values (0 means
+// DefaultSketchSize); rng nil means a fixed-seed generator.
+func NewSketch(name string, size int, rng *rand.Rand) *Sketch {
+	if size <= 0 {
+		size = DefaultSketchSize
+	}
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(0x5eed, 0xcdf))
+	}
+	return &Sketch{Name: name, size: size, rng: rng}
+}
+
+// ErrorBound returns ε such that the fitted CDF is within ε of the stream's
+// with probability at least confidence (e.g. 0.999). It is 0 while the whole
+// stream fits in the reservoir.
+func (s *Sketch) ErrorBound(confidence float64) float64 {
+	if s.n <= int64(s.size) {
+		return 0
+	}
+	return math.Sqrt(math.Log(2/(1-confidence)) / (2 * float64(s.size)))
+}
+
+// Add feeds one value; NaN or ±Inf is an error naming the feature.
+func (s *Sketch) Add(x float64) error {
+	if err := checkFinite(s.Name, x); err != nil {
+		return err
+	}
+	s.n++
+	if len(s.res) < s.size {
+		s.res = append(s.res, x)
+		return nil
+	}
+	if j := s.rng.Int64N(s.n); j < int64(s.size) {
+		s.res[j] = x
+	}
+	return nil
+}
+
+// Count returns the number of values fed.
+func (s *Sketch) Count() int64 { return s.n }
+
+// CDF returns the fitted normalizer with the given number of quantile
+// intervals (0 means DefaultQuantiles).
+func (s *Sketch) CDF(quantiles int) (*CDF, error) {
+	if s.n == 0 {
+		return nil, fmt.Errorf("normalize: feature %q: no values to fit", s.Name)
+	}
+	v := slices.Clone(s.res)
+	slices.Sort(v)
+	return fromSorted(s.Name, v, quantiles), nil
+}
+
+const cdfMagic, cdfVersion = "YTNM", 1
+
+// Encode writes the CDF into an open container.
+func (c *CDF) Encode(w *binfmt.Writer) {
+	w.String(c.Name)
+	w.F64s(c.Q)
+}
+
+// DecodeCDF reads a CDF written by Encode, checking that its quantiles are
+// finite and ascending.
+func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
+	c := &CDF{Name: r.String(1 << 16), Q: r.F64s(1 << 24)}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if len(c.Q) == 0 {
+		return nil, fmt.Errorf("%w: normalizer %q has no quantiles", binfmt.ErrFormat, c.Name)
+	}
+	for i, q := range c.Q {
+		if math.IsNaN(q) || math.IsInf(q, 0) || (i > 0 && q < c.Q[i-1]) {
+			return nil, fmt.Errorf("%w: normalizer %q quantiles not finite and ascending", binfmt.ErrFormat, c.Name)
+		}
+	}
+	return c, nil
+}
+
+// WriteTo writes the CDF as a standalone checksummed file body.
+func (c *CDF) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := binfmt.NewWriter(cw, cdfMagic, cdfVersion)
+	c.Encode(bw)
+	return cw.n, bw.Close()
+}
+
+// ReadCDF reads a CDF written by WriteTo.
+func ReadCDF(r io.Reader) (*CDF, error) {
+	br, err := binfmt.NewReader(r, cdfMagic, cdfVersion)
+	if err != nil {
+		return nil, fmt.Errorf("normalize: %w", err)
+	}
+	c, err := DecodeCDF(br)
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("normalize: reading CDF: %w", err)
+	}
+	return c, nil
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
