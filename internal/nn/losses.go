@@ -1,0 +1,160 @@
+package nn
+
+import (
+	"math"
+
+	"github.com/ytdnn/ytdnn/internal/linalg"
+)
+
+var (
+	_ Loss = (*SampledSoftmax)(nil)
+	_ Loss = (*WeightedLogistic)(nil)
+)
+
+// SampledSoftmax is the sampled-softmax loss over the tower output u
+// (Batch×Dim): each row's true class against K negatives shared by the whole
+// batch, so the negative logits are one Batch×K matrix product. Every logit
+// is v·u + b - logQ, logQ being log of the candidate's expected count under
+// the sampler (zero to turn the correction off). Negatives that equal a
+// row's true class (accidental hits) are dropped from that row. Rows with
+// RowWeight 0 (padding) contribute nothing; the loss is the RowWeight-weighted
+// mean of -log softmax(true).
+//
+// Setting K to the number of classes, the negatives to every class, logQ to
+// zero and Hit on each row's own class gives the full softmax.
+type SampledSoftmax struct {
+	Batch, Dim, K int
+	// Inputs, filled by the caller before each step.
+	TrueW, TrueB, TrueLogQ []float32 // Batch×Dim, Batch, Batch
+	NegW, NegB, NegLogQ    []float32 // K×Dim, K, K
+	Hit                    []bool    // Batch×K
+	RowWeight              []float32 // Batch
+	// Gradients, written by each step.
+	DTrueW, DTrueB, DNegW, DNegB []float32
+
+	logits []float32
+	du     []float32
+}
+
+// NewSampledSoftmax allocates every buffer for the given shape.
+func NewSampledSoftmax(batch, dim, k int) *SampledSoftmax {
+	return &SampledSoftmax{
+		Batch: batch, Dim: dim, K: k,
+		TrueW: make([]float32, batch*dim), TrueB: make([]float32, batch), TrueLogQ: make([]float32, batch),
+		NegW: make([]float32, k*dim), NegB: make([]float32, k), NegLogQ: make([]float32, k),
+		Hit: make([]bool, batch*k), RowWeight: make([]float32, batch),
+		DTrueW: make([]float32, batch*dim), DTrueB: make([]float32, batch),
+		DNegW: make([]float32, k*dim), DNegB: make([]float32, k),
+		logits: make([]float32, batch*k),
+	}
+}
+
+// Loss implements Loss.
+func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
+	B, D, K := s.Batch, s.Dim, s.K
+	L := s.logits
+	linalg.Gemm(false, true, B, K, D, 1, u, D, s.NegW, D, 0, L, K)
+	var wsum float64
+	for _, w := range s.RowWeight {
+		wsum += float64(w)
+	}
+	if wsum == 0 {
+		wsum = 1
+	}
+	var total float64
+	for r := 0; r < B; r++ {
+		row := L[r*K : (r+1)*K]
+		hit := s.Hit[r*K : (r+1)*K]
+		ur := u[r*D : (r+1)*D]
+		t := linalg.Dot(ur, s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
+		m := t
+		for j := range row {
+			if hit[j] {
+				continue
+			}
+			row[j] += s.NegB[j] - s.NegLogQ[j]
+			if row[j] > m {
+				m = row[j]
+			}
+		}
+		et := math.Exp(float64(t - m))
+		z := et
+		for j, l := range row {
+			if !hit[j] {
+				z += math.Exp(float64(l - m))
+			}
+		}
+		scale := float64(s.RowWeight[r]) / wsum
+		total += scale * (math.Log(z) - float64(t-m))
+		// Softmax gradient: p - onehot, scaled.
+		s.DTrueB[r] = float32((et/z - 1) * scale)
+		for j, l := range row {
+			if hit[j] || scale == 0 {
+				row[j] = 0
+				continue
+			}
+			row[j] = float32(math.Exp(float64(l-m)) / z * scale)
+		}
+	}
+	// dU = dLneg·NegW + dLtrue·TrueW (row-wise).
+	linalg.Gemm(false, false, B, D, K, 1, L, K, s.NegW, D, 0, grad, D)
+	for r := 0; r < B; r++ {
+		dt := s.DTrueB[r]
+		linalg.Axpy(dt, s.TrueW[r*D:(r+1)*D], grad[r*D:(r+1)*D])
+		dw := s.DTrueW[r*D : (r+1)*D]
+		ur := u[r*D : (r+1)*D]
+		for i := range dw {
+			dw[i] = dt * ur[i]
+		}
+	}
+	// dNegW = dLnegᵀ·U; dNegB = column sums.
+	linalg.Gemm(true, false, K, D, B, 1, L, K, u, D, 0, s.DNegW, D)
+	clear(s.DNegB)
+	for r := 0; r < B; r++ {
+		linalg.Axpy(1, L[r*K:(r+1)*K], s.DNegB)
+	}
+	return float32(total)
+}
+
+// WeightedLogistic is weighted logistic regression on a single logit per row
+// (the tower output is Batch×1): row r has label Label[r] ∈ {0, 1} and weight
+// Weight[r]; in the paper a clicked impression weighs its watch time and an
+// unclicked one 1, so exp(logit) learns expected watch time. Rows with weight
+// 0 are padding. The loss is Σ w·CE(z, y) over the number of non-padding rows.
+type WeightedLogistic struct {
+	Label, Weight []float32
+}
+
+// NewWeightedLogistic allocates the buffers for batch rows.
+func NewWeightedLogistic(batch int) *WeightedLogistic {
+	return &WeightedLogistic{Label: make([]float32, batch), Weight: make([]float32, batch)}
+}
+
+func softplus(x float64) float64 {
+	if x > 30 {
+		return x
+	}
+	return math.Log1p(math.Exp(x))
+}
+
+// Loss implements Loss.
+func (w *WeightedLogistic) Loss(z, grad []float32) float32 {
+	n := 0
+	for _, wt := range w.Weight {
+		if wt > 0 {
+			n++
+		}
+	}
+	if n == 0 {
+		n = 1
+	}
+	var total float64
+	for r, zr := range z {
+		y, wt := float64(w.Label[r]), float64(w.Weight[r])
+		x := float64(zr)
+		total += wt * (y*softplus(-x) + (1-y)*softplus(x))
+		sig := 1 / (1 + math.Exp(-x))
+		grad[r] = float32(wt * (sig - y) / float64(n))
+	}
+	return float32(total / float64(n))
+}

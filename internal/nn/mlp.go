@@ -1,0 +1,333 @@
+// Package nn is the dense part of ytdnn's networks: a ReLU tower (MLP) built
+// once as a gorgonia graph for training, a custom gorgonia op that evaluates
+// a hand-written loss (sampled softmax, weighted logistic) inside the graph,
+// a plain-Go forward pass for serving, and dense Adam.
+//
+// Embedding tables stay outside the graph: the caller writes gathered rows
+// into the input matrix, runs a step, and reads the input's gradient back.
+package nn
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sync"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/linalg"
+)
+
+// MLP holds the weights of a tower: Sizes[0] inputs, then one dense layer
+// per following size. Every layer but the last is ReLU; the last is ReLU
+// when ReLUOut is set and linear otherwise. W[l] is Sizes[l]×Sizes[l+1]
+// row-major, B[l] has Sizes[l+1] entries.
+//
+// Forward is safe for concurrent use as long as nothing updates the weights.
+type MLP struct {
+	Sizes   []int
+	ReLUOut bool
+	W, B    [][]float32
+	scratch sync.Pool
+}
+
+// NewMLP initializes an MLP with He-uniform weights and zero biases.
+func NewMLP(sizes []int, reluOut bool, rng *rand.Rand) (*MLP, error) {
+	if len(sizes) < 2 {
+		return nil, errors.New("nn: an MLP needs an input and at least one layer")
+	}
+	for _, s := range sizes {
+		if s < 1 {
+			return nil, fmt.Errorf("nn: invalid layer sizes %v", sizes)
+		}
+	}
+	if rng == nil {
+		rng = rand.New(rand.NewPCG(1, 1))
+	}
+	m := &MLP{Sizes: append([]int(nil), sizes...), ReLUOut: reluOut}
+	for l := 0; l+1 < len(sizes); l++ {
+		in, out := sizes[l], sizes[l+1]
+		w := make([]float32, in*out)
+		lim := math.Sqrt(6 / float64(in))
+		if l == len(sizes)-2 && !reluOut {
+			lim = math.Sqrt(3 / float64(in))
+		}
+		for i := range w {
+			w[i] = float32((rng.Float64()*2 - 1) * lim)
+		}
+		m.W = append(m.W, w)
+		m.B = append(m.B, make([]float32, out))
+	}
+	return m, nil
+}
+
+// In returns the input width; Out the output width.
+func (m *MLP) In() int  { return m.Sizes[0] }
+func (m *MLP) Out() int { return m.Sizes[len(m.Sizes)-1] }
+
+// NumParams returns the number of weights and biases.
+func (m *MLP) NumParams() int {
+	n := 0
+	for l := range m.W {
+		n += len(m.W[l]) + len(m.B[l])
+	}
+	return n
+}
+
+type fwdScratch struct{ a, b []float32 }
+
+// Forward computes the outputs of batch rows of x (batch×In) into dst
+// (batch×Out). It allocates nothing once warm.
+func (m *MLP) Forward(dst, x []float32, batch int) {
+	if len(x) != batch*m.In() || len(dst) != batch*m.Out() {
+		panic("nn: Forward: bad buffer sizes")
+	}
+	s, _ := m.scratch.Get().(*fwdScratch)
+	if s == nil {
+		s = &fwdScratch{}
+	}
+	maxW := 0
+	for _, sz := range m.Sizes[1:] {
+		maxW = max(maxW, sz)
+	}
+	if cap(s.a) < batch*maxW {
+		s.a = make([]float32, batch*maxW)
+		s.b = make([]float32, batch*maxW)
+	}
+	in := x
+	for l := range m.W {
+		ni, no := m.Sizes[l], m.Sizes[l+1]
+		out := s.a[:batch*no]
+		if l == len(m.W)-1 {
+			out = dst
+		}
+		for r := 0; r < batch; r++ {
+			copy(out[r*no:(r+1)*no], m.B[l])
+		}
+		linalg.Gemm(false, false, batch, no, ni, 1, in, ni, m.W[l], no, 1, out, no)
+		if l < len(m.W)-1 || m.ReLUOut {
+			for i, v := range out {
+				if v < 0 {
+					out[i] = 0
+				}
+			}
+		}
+		in = out
+		s.a, s.b = s.b, s.a
+	}
+	m.scratch.Put(s)
+}
+
+// Encode writes the MLP into an open container.
+func (m *MLP) Encode(w *binfmt.Writer) {
+	w.Ints(m.Sizes)
+	w.Bool(m.ReLUOut)
+	for l := range m.W {
+		w.F32s(m.W[l])
+		w.F32s(m.B[l])
+	}
+}
+
+// DecodeMLP reads an MLP written by Encode.
+func DecodeMLP(r *binfmt.Reader) (*MLP, error) {
+	m := &MLP{Sizes: r.Ints(64), ReLUOut: r.Bool()}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	if len(m.Sizes) < 2 {
+		return nil, fmt.Errorf("%w: MLP with %d sizes", binfmt.ErrFormat, len(m.Sizes))
+	}
+	for l := 0; l+1 < len(m.Sizes); l++ {
+		if m.Sizes[l] < 1 || m.Sizes[l] > 1<<20 || m.Sizes[l+1] < 1 || m.Sizes[l+1] > 1<<20 {
+			return nil, fmt.Errorf("%w: MLP sizes %v", binfmt.ErrFormat, m.Sizes)
+		}
+		w := r.F32s(m.Sizes[l] * m.Sizes[l+1])
+		b := r.F32s(m.Sizes[l+1])
+		if r.Err() == nil && (len(w) != m.Sizes[l]*m.Sizes[l+1] || len(b) != m.Sizes[l+1]) {
+			return nil, fmt.Errorf("%w: MLP layer %d has wrong size", binfmt.ErrFormat, l)
+		}
+		m.W, m.B = append(m.W, w), append(m.B, b)
+	}
+	if err := r.Err(); err != nil {
+		return nil, err
+	}
+	for l := range m.W {
+		if !finite(m.W[l]) || !finite(m.B[l]) {
+			return nil, fmt.Errorf("%w: MLP holds non-finite weights", binfmt.ErrFormat)
+		}
+	}
+	return m, nil
+}
+
+func finite(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// Graph is the training graph of an MLP at a fixed batch size, built once.
+// The caller fills X, calls Step, and reads DX (the gradient with respect to
+// X) and the weight gradients, which Step hands to the optimizer. The graph
+// reads and updates the MLP's weight slices in place. A Graph is not safe for
+// concurrent use.
+type Graph struct {
+	mlp   *MLP
+	Batch int
+	// X is the batch×In input, bound to the graph's input node.
+	X []float32
+
+	g      *G.ExprGraph
+	x      *G.Node
+	ws, bs G.Nodes
+	cost   *G.Node
+	op     *lossOp
+	vm     G.VM
+}
+
+// NewGraph builds the training graph for batch rows and the given loss.
+func NewGraph(m *MLP, batch int, loss Loss) (gr *Graph, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("nn: building graph: %v", r)
+		}
+	}()
+	if batch < 1 {
+		return nil, fmt.Errorf("nn: batch %d", batch)
+	}
+	gr = &Graph{mlp: m, Batch: batch, g: G.NewGraph()}
+	gr.X = make([]float32, batch*m.In())
+	xt := tensor.New(tensor.WithShape(batch, m.In()), tensor.WithBacking(gr.X))
+	gr.x = G.NewMatrix(gr.g, G.Float32, G.WithShape(batch, m.In()), G.WithName("x"), G.WithValue(xt))
+	h := gr.x
+	for l := range m.W {
+		ni, no := m.Sizes[l], m.Sizes[l+1]
+		wt := tensor.New(tensor.WithShape(ni, no), tensor.WithBacking(m.W[l]))
+		bt := tensor.New(tensor.WithShape(no), tensor.WithBacking(m.B[l]))
+		w := G.NewMatrix(gr.g, G.Float32, G.WithShape(ni, no), G.WithName(fmt.Sprintf("w%d", l)), G.WithValue(wt))
+		b := G.NewVector(gr.g, G.Float32, G.WithShape(no), G.WithName(fmt.Sprintf("b%d", l)), G.WithValue(bt))
+		gr.ws, gr.bs = append(gr.ws, w), append(gr.bs, b)
+		if h, err = G.Mul(h, w); err != nil {
+			return nil, err
+		}
+		if h, err = G.BroadcastAdd(h, b, nil, []byte{0}); err != nil {
+			return nil, err
+		}
+		if l < len(m.W)-1 || m.ReLUOut {
+			if h, err = G.Rectify(h); err != nil {
+				return nil, err
+			}
+		}
+	}
+	gr.op = &lossOp{loss: loss, id: fmt.Sprintf("%p", loss)}
+	if gr.cost, err = G.ApplyOp(gr.op, h); err != nil {
+		return nil, err
+	}
+	wrt := append(append(G.Nodes{gr.x}, gr.ws...), gr.bs...)
+	if _, err = G.Grad(gr.cost, wrt...); err != nil {
+		return nil, err
+	}
+	gr.vm = G.NewTapeMachine(gr.g, G.BindDualValues(wrt...))
+	return gr, nil
+}
+
+// Step runs the forward and backward pass on X and returns the loss. After
+// it, DX, WGrad and BGrad hold the gradients until the next Step.
+func (gr *Graph) Step() (loss float32, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("nn: graph step: %v", r)
+		}
+	}()
+	gr.vm.Reset()
+	if err := gr.vm.RunAll(); err != nil {
+		return 0, fmt.Errorf("nn: graph step: %w", err)
+	}
+	switch v := gr.cost.Value().(type) {
+	case *G.F32:
+		loss = float32(*v)
+	default:
+		loss = v.Data().(float32)
+	}
+	return loss, nil
+}
+
+func gradOf(n *G.Node) []float32 {
+	v, err := n.Grad()
+	if err != nil {
+		return nil
+	}
+	return v.Data().([]float32)
+}
+
+// DX returns dLoss/dX (batch×In) from the last Step.
+func (gr *Graph) DX() []float32 { return gradOf(gr.x) }
+
+// WGrad returns dLoss/dW[l] from the last Step.
+func (gr *Graph) WGrad(l int) []float32 { return gradOf(gr.ws[l]) }
+
+// BGrad returns dLoss/dB[l] from the last Step.
+func (gr *Graph) BGrad(l int) []float32 { return gradOf(gr.bs[l]) }
+
+// Adam is dense Adam over an MLP's weights. Zero Beta1, Beta2, Eps mean 0.9,
+// 0.999, 1e-8. Not safe for concurrent use.
+type Adam struct {
+	LR, Beta1, Beta2, Eps float32
+	// L2 adds L2·w to every weight gradient (not to biases).
+	L2   float32
+	m, v [][]float32
+	step int
+}
+
+// Apply takes one step on the MLP's weights with the graph's gradients.
+func (a *Adam) Apply(m *MLP, gr *Graph) error {
+	if a.m == nil {
+		for l := range m.W {
+			a.m = append(a.m, make([]float32, len(m.W[l])), make([]float32, len(m.B[l])))
+			a.v = append(a.v, make([]float32, len(m.W[l])), make([]float32, len(m.B[l])))
+		}
+	}
+	b1, b2, eps := a.Beta1, a.Beta2, a.Eps
+	if b1 == 0 {
+		b1 = 0.9
+	}
+	if b2 == 0 {
+		b2 = 0.999
+	}
+	if eps == 0 {
+		eps = 1e-8
+	}
+	a.step++
+	c1 := 1 - math.Pow(float64(b1), float64(a.step))
+	c2 := 1 - math.Pow(float64(b2), float64(a.step))
+	lr := a.LR * float32(math.Sqrt(c2)/c1)
+	epsHat := eps * float32(math.Sqrt(c2))
+	for l := range m.W {
+		for k, pair := range [2][2][]float32{{m.W[l], gr.WGrad(l)}, {m.B[l], gr.BGrad(l)}} {
+			p, g := pair[0], pair[1]
+			if len(g) != len(p) {
+				return fmt.Errorf("nn: Adam: gradient of layer %d missing", l)
+			}
+			mm, vv := a.m[2*l+k], a.v[2*l+k]
+			l2 := a.L2
+			if k == 1 {
+				l2 = 0
+			}
+			for i := range p {
+				gi := g[i] + l2*p[i]
+				if gi != gi {
+					return errors.New("nn: Adam: NaN gradient")
+				}
+				mm[i] = b1*mm[i] + (1-b1)*gi
+				vv[i] = b2*vv[i] + (1-b2)*gi*gi
+				p[i] -= lr * mm[i] / (float32(math.Sqrt(float64(vv[i]))) + epsHat)
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,160 @@
+package nn
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// TestGorgoniaStarts guards the go.mod pin of go4.org/unsafe/assume-no-moving-gc:
+// without it gorgonia panics at start-up on this Go version.
+func TestGorgoniaStarts(t *testing.T) {
+	g := G.NewGraph()
+	a := G.NewScalar(g, G.Float64, G.WithName("a"))
+	b := G.NewScalar(g, G.Float64, G.WithName("b"))
+	c := G.Must(G.Add(a, b))
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	require.NoError(t, G.Let(a, 2.0))
+	require.NoError(t, G.Let(b, 2.5))
+	require.NoError(t, vm.RunAll())
+	assert.Equal(t, 4.5, c.Value().Data())
+	_ = tensor.Float32
+}
+
+func lossAt(m *MLP, loss Loss, x []float32, batch int) float64 {
+	out := make([]float32, batch*m.Out())
+	m.Forward(out, x, batch)
+	return float64(loss.Loss(out, make([]float32, len(out))))
+}
+
+// fdCheck compares analytic gradients with central finite differences on
+// a few coordinates of every parameter and of the input.
+func fdCheck(t *testing.T, m *MLP, gr *Graph, loss Loss, extra map[string][2][]float32) {
+	t.Helper()
+	_, err := gr.Step()
+	require.NoError(t, err)
+	type param struct {
+		name string
+		p, g []float32
+	}
+	ps := []param{{"x", gr.X, append([]float32(nil), gr.DX()...)}}
+	for l := range m.W {
+		ps = append(ps, param{"w", m.W[l], append([]float32(nil), gr.WGrad(l)...)}, param{"b", m.B[l], append([]float32(nil), gr.BGrad(l)...)})
+	}
+	for name, pg := range extra {
+		ps = append(ps, param{name, pg[0], append([]float32(nil), pg[1]...)})
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	for _, p := range ps {
+		require.Equal(t, len(p.p), len(p.g), p.name)
+		for trial := 0; trial < 6; trial++ {
+			i := rng.IntN(len(p.p))
+			orig := p.p[i]
+			const h = 1e-2
+			p.p[i] = orig + h
+			lp := lossAt(m, loss, gr.X, gr.Batch)
+			p.p[i] = orig - h
+			lm := lossAt(m, loss, gr.X, gr.Batch)
+			p.p[i] = orig
+			fd := (lp - lm) / (2 * h)
+			assert.InDelta(t, fd, float64(p.g[i]), 2e-3+0.02*math.Abs(fd), "%s[%d]", p.name, i)
+		}
+	}
+}
+
+func randFill(rng *rand.Rand, v []float32, s float64) {
+	for i := range v {
+		v[i] = float32(rng.NormFloat64() * s)
+	}
+}
+
+func TestGradientSampledSoftmax(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const batch, in, dim, k = 4, 5, 3, 6
+	m, err := NewMLP([]int{in, 7, dim}, true, rng)
+	require.NoError(t, err)
+	for l := range m.B {
+		randFill(rng, m.B[l], 0.3) // keep ReLUs away from their kink
+	}
+	ss := NewSampledSoftmax(batch, dim, k)
+	gr, err := NewGraph(m, batch, ss)
+	require.NoError(t, err)
+	randFill(rng, gr.X, 1)
+	randFill(rng, ss.TrueW, 1)
+	randFill(rng, ss.TrueB, 0.5)
+	randFill(rng, ss.TrueLogQ, 0.5)
+	randFill(rng, ss.NegW, 1)
+	randFill(rng, ss.NegB, 0.5)
+	randFill(rng, ss.NegLogQ, 0.5)
+	for r := 0; r < batch; r++ {
+		ss.RowWeight[r] = 1
+	}
+	ss.RowWeight[3] = 0 // padding row
+	ss.Hit[1*k+2] = true
+	fdCheck(t, m, gr, ss, map[string][2][]float32{
+		"trueW": {ss.TrueW, ss.DTrueW}, "trueB": {ss.TrueB, ss.DTrueB},
+		"negW": {ss.NegW, ss.DNegW}, "negB": {ss.NegB, ss.DNegB},
+	})
+	// The padding row gets no gradient at all.
+	for i := 0; i < in; i++ {
+		assert.Equal(t, float32(0), gr.DX()[3*in+i])
+	}
+}
+
+func TestGradientWeightedLogistic(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const batch, in = 6, 4
+	m, err := NewMLP([]int{in, 8, 5, 1}, false, rng)
+	require.NoError(t, err)
+	for l := range m.B {
+		randFill(rng, m.B[l], 0.3)
+	}
+	wl := NewWeightedLogistic(batch)
+	gr, err := NewGraph(m, batch, wl)
+	require.NoError(t, err)
+	randFill(rng, gr.X, 1)
+	for r := 0; r < batch; r++ {
+		wl.Label[r] = float32(r % 2)
+		wl.Weight[r] = 1 + 3*wl.Label[r]
+	}
+	fdCheck(t, m, gr, wl, nil)
+}
+
+func TestGraphMatchesForwardAndTrains(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	const batch = 32
+	m, err := NewMLP([]int{2, 16, 1}, false, rng)
+	require.NoError(t, err)
+	wl := NewWeightedLogistic(batch)
+	gr, err := NewGraph(m, batch, wl)
+	require.NoError(t, err)
+	opt := &Adam{LR: 0.05}
+	var first, last float32
+	for step := 0; step < 300; step++ {
+		for r := 0; r < batch; r++ {
+			a, b := rng.Float32()*2-1, rng.Float32()*2-1
+			gr.X[2*r], gr.X[2*r+1] = a, b
+			wl.Weight[r] = 1
+			wl.Label[r] = 0
+			if a*b > 0 { // XOR-like: needs the hidden layer
+				wl.Label[r] = 1
+			}
+		}
+		l, err := gr.Step()
+		require.NoError(t, err)
+		// The graph's loss equals the plain-Go forward pass's loss.
+		assert.InDelta(t, lossAt(m, wl, gr.X, batch), float64(l), 1e-4)
+		require.NoError(t, opt.Apply(m, gr))
+		if step == 0 {
+			first = l
+		}
+		last = l
+	}
+	assert.Less(t, last, first*0.6, "training must reduce the loss")
+}
