@@ -50,8 +50,8 @@ func (op *lossOp) Hashcode() uint32 {
 	op.WriteHash(h)
 	return h.Sum32()
 }
-func (op *lossOp) String() string          { return "ytdnnLoss" + op.id }
-func (op *lossOp) DiffWRT(int) []bool      { return []bool{true} }
+func (op *lossOp) String() string     { return "ytdnnLoss" + op.id }
+func (op *lossOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
 	d, err := G.ApplyOp(&lossGradOp{op: op}, inputs[0], grad)
 	if err != nil {

@@ -182,12 +182,14 @@ type Graph struct {
 	// X is the batch×In input, bound to the graph's input node.
 	X []float32
 
-	g      *G.ExprGraph
-	x      *G.Node
-	ws, bs G.Nodes
-	cost   *G.Node
-	op     *lossOp
-	vm     G.VM
+	g       *G.ExprGraph
+	x       *G.Node
+	ws, bs  G.Nodes
+	cost    *G.Node
+	op      *lossOp
+	vm      G.VM
+	wrt     G.Nodes
+	stepped bool
 }
 
 // NewGraph builds the training graph for batch rows and the given loss.
@@ -229,6 +231,7 @@ func NewGraph(m *MLP, batch int, loss Loss) (gr *Graph, err error) {
 		return nil, err
 	}
 	wrt := append(append(G.Nodes{gr.x}, gr.ws...), gr.bs...)
+	gr.wrt = wrt
 	if _, err = G.Grad(gr.cost, wrt...); err != nil {
 		return nil, err
 	}
@@ -245,6 +248,14 @@ func (gr *Graph) Step() (loss float32, err error) {
 		}
 	}()
 	gr.vm.Reset()
+	// gorgonia accumulates into the bound gradients (its solvers zero them
+	// after each update): zero them so every Step reports its own batch.
+	if gr.stepped {
+		for _, n := range gr.wrt {
+			clear(gradOf(n))
+		}
+	}
+	gr.stepped = true
 	if err := gr.vm.RunAll(); err != nil {
 		return 0, fmt.Errorf("nn: graph step: %w", err)
 	}

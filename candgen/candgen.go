@@ -1,0 +1,488 @@
+package candgen
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"time"
+
+	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/nn"
+	"github.com/ytdnn/ytdnn/internal/progress"
+	"github.com/ytdnn/ytdnn/retrieval"
+	"github.com/ytdnn/ytdnn/sampling"
+)
+
+// ExampleAgeFeature is the name of the example-age input candgen adds to the
+// spec when Config.ExampleAge is set.
+const ExampleAgeFeature = "example_age"
+
+// Sampler names a negative sampler.
+type Sampler string
+
+// The negative samplers.
+const (
+	Unigram    Sampler = "unigram"    // label counts^0.75 (default)
+	LogUniform Sampler = "loguniform" // Zipfian over frequency rank
+	Uniform    Sampler = "uniform"
+)
+
+// Presets of tower sizes (the last size is the user-vector dimension D).
+var (
+	// PaperTower is the paper's deepest tower, 1024→512→256 ReLU.
+	PaperTower = []int{1024, 512, 256}
+	// SmallTower suits small data such as MovieLens.
+	SmallTower = []int{256, 128, 64}
+)
+
+// Config configures candidate generation. Zero values take the defaults in
+// brackets.
+type Config struct {
+	// Spec declares the user and context features. VideoSpace must be one of
+	// its spaces: watch histories and the softmax classes share it.
+	Spec feature.Spec
+	// VideoSpace is the ID space of the labels ["video"].
+	VideoSpace string
+	// ExampleAge adds a Continuous feature fed with Example.Age at training
+	// and with 0 at serving.
+	ExampleAge bool
+	// Tower is the ReLU layer sizes; the last one is D [PaperTower].
+	Tower []int
+	// Batch is the minibatch size [512]; the last batch is padded.
+	Batch int
+	// Negatives is the number of sampled negatives per batch, shared by all
+	// rows [1000, capped at classes-1].
+	Negatives int
+	// Sampler draws the negatives [Unigram].
+	Sampler Sampler
+	// UniqueNegatives samples negatives without replacement.
+	UniqueNegatives bool
+	// NoLogQ turns the importance-weighting correction off (for ablations).
+	NoLogQ bool
+	// FullSoftmax trains with the exact softmax over every class instead of
+	// sampling (small vocabularies only; for reference and tests).
+	FullSoftmax bool
+	// LR is the Adam learning rate of the tower [1e-3]; EmbeddingLR that of
+	// the embedding and softmax tables (lazy Adam) [LR].
+	LR, EmbeddingLR float32
+	// L2 is an L2 penalty on tower weights [0].
+	L2 float32
+	// Epochs over the training examples [1].
+	Epochs int
+	// EmbeddingStd is the std of initial embedding rows [0.05].
+	EmbeddingStd float64
+	// Seed seeds every random choice.
+	Seed uint64
+	// Progress receives a progress bar (only if it is a terminal).
+	Progress io.Writer
+	// OnEpoch, if set, is called after every epoch with its mean loss;
+	// returning an error stops training with that error.
+	OnEpoch func(epoch int, loss float64) error
+}
+
+func (c *Config) defaults() error {
+	if c.VideoSpace == "" {
+		c.VideoSpace = "video"
+	}
+	if len(c.Tower) == 0 {
+		c.Tower = PaperTower
+	}
+	if c.Batch == 0 {
+		c.Batch = 512
+	}
+	if c.Negatives == 0 {
+		c.Negatives = 1000
+	}
+	if c.Sampler == "" {
+		c.Sampler = Unigram
+	}
+	if c.LR == 0 {
+		c.LR = 1e-3
+	}
+	if c.EmbeddingLR == 0 {
+		c.EmbeddingLR = c.LR
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 1
+	}
+	if c.EmbeddingStd == 0 {
+		c.EmbeddingStd = 0.05
+	}
+	switch {
+	case c.Batch < 1 || c.Negatives < 1 || c.Epochs < 1:
+		return errors.New("candgen: Batch, Negatives and Epochs must be positive")
+	case c.LR < 0 || c.EmbeddingLR < 0 || c.L2 < 0:
+		return errors.New("candgen: negative learning rate or L2")
+	case c.Sampler != Unigram && c.Sampler != LogUniform && c.Sampler != Uniform:
+		return fmt.Errorf("candgen: unknown sampler %q", c.Sampler)
+	}
+	for _, s := range c.Tower {
+		if s < 1 {
+			return fmt.Errorf("candgen: invalid tower %v", c.Tower)
+		}
+	}
+	if c.Spec.SpaceIndex(c.VideoSpace) < 0 {
+		return fmt.Errorf("candgen: spec has no space %q for the labels", c.VideoSpace)
+	}
+	if c.ExampleAge && c.Spec.Index(ExampleAgeFeature) >= 0 {
+		return fmt.Errorf("candgen: spec already has a feature named %q", ExampleAgeFeature)
+	}
+	return c.Spec.Validate()
+}
+
+// Example is one training example: the user and context features before the
+// watch, the watched video (the label) and the example's age (how long
+// before the end of the training window it happened).
+type Example struct {
+	Features feature.Example
+	Label    int64
+	Age      float64
+}
+
+// Stats reports what a training run did.
+type Stats struct {
+	Examples        int     // examples used per epoch
+	SkippedOOVLabel int     // examples dropped because the label is outside the vocabulary
+	Epochs          int     // epochs run
+	Steps           int     // optimizer steps
+	Loss            float64 // mean loss of the last epoch
+	Seconds         float64 // wall time of the training loop
+	ExamplesPerSec  float64 // Examples·Epochs/Seconds
+}
+
+// Model is a trained candidate generator. Serving methods are safe for
+// concurrent use.
+type Model struct {
+	userFeatures int // features the caller supplies (the spec without example age)
+	ageFeature   int // index of example age in enc.Spec, or -1
+	videoSpace   int
+	enc          *feature.Encoder
+	emb          *feature.Params
+	mlp          *nn.MLP
+	// soft is the softmax table: row j is [v_j, b_j] (D+1 floats).
+	soft  *embedding.Table
+	index retrieval.Index
+	exact *retrieval.Exact
+}
+
+// D is the user-vector dimension.
+func (m *Model) D() int { return m.mlp.Out() }
+
+// Encoder returns the fitted feature encoder (vocabularies, normalizers).
+func (m *Model) Encoder() *feature.Encoder { return m.enc }
+
+// VideoVocab returns the vocabulary of the label space.
+func (m *Model) VideoVocab() *embedding.Vocab { return m.enc.Vocabs[m.videoSpace] }
+
+func fullSpec(cfg *Config) feature.Spec {
+	spec := feature.Spec{Spaces: cfg.Spec.Spaces, Features: append([]feature.Feature(nil), cfg.Spec.Features...)}
+	if cfg.ExampleAge {
+		spec.Features = append(spec.Features, feature.Feature{Name: ExampleAgeFeature, Kind: feature.Continuous})
+	}
+	return spec
+}
+
+// withAge returns ex extended by the example-age slot when the model has one.
+func (m *Model) withAge(ex *feature.Example, age float64) (feature.Example, error) {
+	if len(ex.IDs) != m.userFeatures || len(ex.Nums) != m.userFeatures {
+		return feature.Example{}, fmt.Errorf("candgen: example has %d/%d slots, spec has %d features", len(ex.IDs), len(ex.Nums), m.userFeatures)
+	}
+	if m.ageFeature < 0 {
+		return *ex, nil
+	}
+	out := feature.Example{
+		IDs:  append(ex.IDs[:m.userFeatures:m.userFeatures], nil),
+		Nums: append(ex.Nums[:m.userFeatures:m.userFeatures], age),
+	}
+	return out, nil
+}
+
+// Train fits the encoder and trains a model on examples with sampled softmax.
+func Train(ctx context.Context, cfg Config, examples []Example) (*Model, Stats, error) {
+	var st Stats
+	if err := cfg.defaults(); err != nil {
+		return nil, st, err
+	}
+	if len(examples) == 0 {
+		return nil, st, errors.New("candgen: no training examples")
+	}
+	spec := fullSpec(&cfg)
+	fit, err := feature.NewFitter(spec)
+	if err != nil {
+		return nil, st, err
+	}
+	m := &Model{userFeatures: len(cfg.Spec.Features), ageFeature: -1, videoSpace: spec.SpaceIndex(cfg.VideoSpace)}
+	if cfg.ExampleAge {
+		m.ageFeature = len(spec.Features) - 1
+	}
+	for i := range examples {
+		ex, err := m.withAge(&examples[i].Features, examples[i].Age)
+		if err != nil {
+			return nil, st, fmt.Errorf("example %d: %w", i, err)
+		}
+		if err := fit.Observe(&ex, true); err != nil {
+			return nil, st, fmt.Errorf("candgen: example %d: %w", i, err)
+		}
+		fit.CountID(cfg.VideoSpace, examples[i].Label, 1)
+	}
+	if m.enc, err = fit.Encoder(); err != nil {
+		return nil, st, err
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0xca9d))
+	if m.emb, err = m.enc.NewParams(cfg.EmbeddingStd, rng, func() embedding.Optimizer { return &embedding.Adam{LR: cfg.EmbeddingLR} }); err != nil {
+		return nil, st, err
+	}
+	sizes := append([]int{m.enc.Width()}, cfg.Tower...)
+	if m.mlp, err = nn.NewMLP(sizes, false, rng); err != nil {
+		return nil, st, err
+	}
+	vocab := m.VideoVocab()
+	if vocab.Size() < 3 {
+		return nil, st, fmt.Errorf("candgen: only %d label classes", vocab.Size()-1)
+	}
+	D := m.D()
+	if m.soft, err = embedding.NewTable(vocab.Size(), D+1, 1/math.Sqrt(float64(D))*0.1, rng); err != nil {
+		return nil, st, err
+	}
+	for r := 1; r < m.soft.Rows; r++ {
+		m.soft.Row(int32(r))[D] = 0
+	}
+	t, err := newTrainer(m, &cfg, examples, rng)
+	if err != nil {
+		return nil, st, err
+	}
+	st.SkippedOOVLabel = len(examples) - len(t.data)
+	st.Examples = len(t.data)
+	start := time.Now()
+	for ep := 0; ep < cfg.Epochs; ep++ {
+		bar := progress.New(cfg.Progress, fmt.Sprintf("candgen epoch %d/%d", ep+1, cfg.Epochs), t.numBatches())
+		loss, steps, err := t.epoch(ctx, bar)
+		if err != nil {
+			return nil, st, err
+		}
+		bar.Done(fmt.Sprintf("loss %.4f", loss))
+		st.Epochs, st.Steps, st.Loss = ep+1, st.Steps+steps, loss
+		if cfg.OnEpoch != nil {
+			if err := cfg.OnEpoch(ep, loss); err != nil {
+				return nil, st, err
+			}
+		}
+	}
+	st.Seconds = time.Since(start).Seconds()
+	if st.Seconds > 0 {
+		st.ExamplesPerSec = float64(st.Examples*st.Epochs) / st.Seconds
+	}
+	m.emb.Train(nil)
+	if err := m.buildExact(); err != nil {
+		return nil, st, err
+	}
+	return m, st, nil
+}
+
+type encodedExample struct {
+	enc   feature.Encoded
+	label int32
+}
+
+type trainer struct {
+	m       *Model
+	cfg     *Config
+	data    []encodedExample
+	rng     *rand.Rand
+	gr      *nn.Graph
+	loss    *nn.SampledSoftmax
+	dense   *nn.Adam
+	softG   *embedding.Grad
+	softOpt embedding.Optimizer
+	cands   *sampling.Candidates
+	negIDs  []int32 // vocabulary indices of the negatives
+	order   []int
+	gbuf    []float32
+	rows    []int // example index per batch row, -1 for padding
+}
+
+func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*trainer, error) {
+	t := &trainer{m: m, cfg: cfg, rng: rng, dense: &nn.Adam{LR: cfg.LR, L2: cfg.L2}}
+	vocab := m.VideoVocab()
+	for i := range examples {
+		label := vocab.Index(examples[i].Label)
+		if label == embedding.OOV {
+			continue
+		}
+		ex, err := m.withAge(&examples[i].Features, examples[i].Age)
+		if err != nil {
+			return nil, err
+		}
+		enc, err := m.enc.Encode(&ex)
+		if err != nil {
+			return nil, fmt.Errorf("candgen: example %d: %w", i, err)
+		}
+		t.data = append(t.data, encodedExample{enc, label})
+	}
+	if len(t.data) == 0 {
+		return nil, errors.New("candgen: every label is out of vocabulary")
+	}
+	classes := vocab.Size() - 1 // vocabulary index i ↔ sampler class i-1
+	k := min(cfg.Negatives, classes-1)
+	if cfg.FullSoftmax {
+		k = classes
+	} else {
+		var s sampling.Sampler
+		switch cfg.Sampler {
+		case Uniform:
+			s = sampling.Uniform{Classes: classes}
+		case LogUniform:
+			s = sampling.LogUniform{Classes: classes}
+		default:
+			counts := make([]float64, classes)
+			for i, c := range vocab.Counts() {
+				counts[i] = float64(c)
+			}
+			u, err := sampling.NewUnigram(counts, 0)
+			if err != nil {
+				return nil, err
+			}
+			s = u
+		}
+		t.cands = &sampling.Candidates{Sampler: s, Unique: cfg.UniqueNegatives}
+	}
+	D := m.D()
+	t.loss = nn.NewSampledSoftmax(cfg.Batch, D, k)
+	var err error
+	if t.gr, err = nn.NewGraph(m.mlp, cfg.Batch, t.loss); err != nil {
+		return nil, err
+	}
+	t.softG = embedding.NewGrad(m.soft.Rows, D+1)
+	t.softOpt = &embedding.Adam{LR: cfg.EmbeddingLR}
+	t.negIDs = make([]int32, k)
+	t.gbuf = make([]float32, D+1)
+	t.rows = make([]int, cfg.Batch)
+	t.order = make([]int, len(t.data))
+	for i := range t.order {
+		t.order[i] = i
+	}
+	return t, nil
+}
+
+func (t *trainer) numBatches() int { return (len(t.data) + t.cfg.Batch - 1) / t.cfg.Batch }
+
+func (t *trainer) epoch(ctx context.Context, bar *progress.Bar) (float64, int, error) {
+	t.rng.Shuffle(len(t.order), func(i, j int) { t.order[i], t.order[j] = t.order[j], t.order[i] })
+	var sum float64
+	nb := t.numBatches()
+	for b := 0; b < nb; b++ {
+		if err := ctx.Err(); err != nil {
+			return 0, b, err
+		}
+		lo := b * t.cfg.Batch
+		hi := min(lo+t.cfg.Batch, len(t.order))
+		for r := range t.rows {
+			t.rows[r] = -1
+			if lo+r < hi {
+				t.rows[r] = t.order[lo+r]
+			}
+		}
+		loss, err := t.forwardBackward()
+		if err != nil {
+			return 0, b, err
+		}
+		if err := t.apply(); err != nil {
+			return 0, b, err
+		}
+		sum += float64(loss)
+		bar.Set(b+1, fmt.Sprintf("loss %.4f", sum/float64(b+1)))
+	}
+	return sum / float64(nb), nb, nil
+}
+
+// forwardBackward fills the graph input and the loss's candidates for the
+// batch in t.rows, runs the graph, and accumulates the sparse gradients of
+// the embedding and softmax tables (without applying them).
+func (t *trainer) forwardBackward() (float32, error) {
+	m, L := t.m, t.loss
+	D, K, W := m.D(), L.K, m.enc.Width()
+	// Negatives: one shared set per batch.
+	if t.cands == nil {
+		for j := range t.negIDs {
+			t.negIDs[j] = int32(j + 1)
+		}
+	} else {
+		if err := t.cands.Draw(K, t.rng); err != nil {
+			return 0, err
+		}
+		for j, c := range t.cands.IDs {
+			t.negIDs[j] = c + 1
+		}
+	}
+	correct := t.cands != nil && !t.cfg.NoLogQ
+	for j, id := range t.negIDs {
+		row := m.soft.Row(id)
+		copy(L.NegW[j*D:(j+1)*D], row[:D])
+		L.NegB[j] = row[D]
+		L.NegLogQ[j] = 0
+		if correct {
+			L.NegLogQ[j] = float32(math.Log(max(t.cands.ExpectedCount(id-1), 1e-30)))
+		}
+	}
+	for r, ei := range t.rows {
+		x := t.gr.X[r*W : (r+1)*W]
+		hit := L.Hit[r*K : (r+1)*K]
+		if ei < 0 {
+			clear(x)
+			clear(L.TrueW[r*D : (r+1)*D])
+			L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = 0, 0, 0
+			clear(hit)
+			continue
+		}
+		ex := &t.data[ei]
+		m.enc.Assemble(x, &ex.enc, m.emb)
+		row := m.soft.Row(ex.label)
+		copy(L.TrueW[r*D:(r+1)*D], row[:D])
+		L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = row[D], 0, 1
+		if correct {
+			L.TrueLogQ[r] = float32(math.Log(max(t.cands.ExpectedCount(ex.label-1), 1e-30)))
+		}
+		sampling.AccidentalHits(hit, ex.label, t.negIDs)
+	}
+	loss, err := t.gr.Step()
+	if err != nil {
+		return 0, err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return 0, errors.New("candgen: training diverged (non-finite loss); lower the learning rate")
+	}
+	m.emb.ResetGrads()
+	t.softG.Reset()
+	dx := t.gr.DX()
+	g := t.gbuf
+	for r, ei := range t.rows {
+		if ei < 0 {
+			continue
+		}
+		ex := &t.data[ei]
+		m.enc.Backprop(dx[r*W:(r+1)*W], &ex.enc, m.emb)
+		copy(g[:D], L.DTrueW[r*D:(r+1)*D])
+		g[D] = L.DTrueB[r]
+		t.softG.Add(ex.label, 1, g)
+	}
+	for j, id := range t.negIDs {
+		copy(g[:D], L.DNegW[j*D:(j+1)*D])
+		g[D] = L.DNegB[j]
+		t.softG.Add(id, 1, g)
+	}
+	return loss, nil
+}
+
+func (t *trainer) apply() error {
+	if err := t.dense.Apply(t.m.mlp, t.gr); err != nil {
+		return err
+	}
+	if err := t.m.emb.Apply(); err != nil {
+		return err
+	}
+	return t.softOpt.Apply(t.m.soft, t.softG)
+}

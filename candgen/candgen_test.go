@@ -1,0 +1,394 @@
+package candgen
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/feature"
+)
+
+func constSpec() feature.Spec {
+	return feature.Spec{
+		Spaces:   []feature.Space{{Name: "video"}},
+		Features: []feature.Feature{{Name: "one", Kind: feature.Value}},
+	}
+}
+
+func histSpec() feature.Spec {
+	return feature.Spec{
+		Spaces: []feature.Space{{Name: "video", Dim: 16}},
+		Features: []feature.Feature{
+			{Name: "watches", Kind: feature.Bag, Space: "video", MaxLen: 20},
+			{Name: "last", Kind: feature.ID, Space: "video"},
+		},
+	}
+}
+
+// zipfExamples draws labels from a Zipf(1) distribution over classes with a
+// constant feature, so the model can only learn the marginal distribution.
+func zipfExamples(n, classes int, rng *rand.Rand) []Example {
+	w := make([]float64, classes)
+	sum := 0.0
+	for i := range w {
+		w[i] = 1 / float64(i+1)
+		sum += w[i]
+	}
+	out := make([]Example, n)
+	for i := range out {
+		u := rng.Float64() * sum
+		c := 0
+		for ; c < classes-1 && u > w[c]; c++ {
+			u -= w[c]
+		}
+		out[i] = Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, Label: int64(1000 + c)}
+	}
+	return out
+}
+
+// classDist returns the model's softmax over all classes for the constant user.
+func classDist(t *testing.T, m *Model) map[int64]float64 {
+	u, err := m.UserVector(feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}})
+	require.NoError(t, err)
+	D := m.D()
+	logits := map[int64]float64{}
+	mx := math.Inf(-1)
+	for r := int32(1); r < int32(m.soft.Rows); r++ {
+		row := m.soft.Row(r)
+		s := float64(row[D])
+		for j := 0; j < D; j++ {
+			s += float64(row[j] * u[j])
+		}
+		k, _ := m.VideoVocab().Key(r)
+		logits[k.Int] = s
+		mx = max(mx, s)
+	}
+	z := 0.0
+	for _, l := range logits {
+		z += math.Exp(l - mx)
+	}
+	for k, l := range logits {
+		logits[k] = math.Exp(l-mx) / z
+	}
+	return logits
+}
+
+func kl(p, q map[int64]float64) float64 {
+	s := 0.0
+	for k, pk := range p {
+		if pk > 0 {
+			s += pk * math.Log(pk/q[k])
+		}
+	}
+	return s
+}
+
+// TestImportanceWeighting: sampled softmax with the logQ correction learns
+// nearly the full-softmax class distribution; without it, it is biased.
+// Metric: KL(full-softmax distribution ‖ model distribution).
+func TestImportanceWeighting(t *testing.T) {
+	const classes = 200
+	data := zipfExamples(20000, classes, rand.New(rand.NewPCG(1, 2)))
+	base := Config{Spec: constSpec(), Tower: []int{8}, Batch: 256, Negatives: 20, Epochs: 10, LR: 0.01, Seed: 3}
+	train := func(mod func(*Config)) map[int64]float64 {
+		cfg := base
+		mod(&cfg)
+		m, _, err := Train(context.Background(), cfg, data)
+		require.NoError(t, err)
+		return classDist(t, m)
+	}
+	full := train(func(c *Config) { c.FullSoftmax = true })
+	corrected := train(func(c *Config) {})
+	uncorrected := train(func(c *Config) { c.NoLogQ = true })
+	klC, klU := kl(full, corrected), kl(full, uncorrected)
+	t.Logf("KL(full‖sampled+logQ)=%.4f KL(full‖sampled, no correction)=%.4f", klC, klU)
+	assert.Less(t, klC, 0.05)
+	assert.Greater(t, klU, 4*klC)
+	// The uncorrected model underrates the head: popular negatives are sampled
+	// often and pushed down.
+	assert.Less(t, uncorrected[1000], 0.7*full[1000])
+}
+
+// world is a tiny planted-signal world: each user likes one of C clusters of
+// items; histories and the next watch come from that cluster, with a power
+// law popularity inside it.
+type world struct {
+	clusters, perCluster int
+}
+
+func (w world) item(rng *rand.Rand, c int) int64 {
+	// Zipf-ish rank inside the cluster.
+	r := int(math.Floor(math.Pow(float64(w.perCluster+1), rng.Float64()))) - 1
+	return int64(c*w.perCluster + min(r, w.perCluster-1))
+}
+
+func (w world) user(rng *rand.Rand, hist int) (h []int64, next int64) {
+	c := rng.IntN(w.clusters)
+	for i := 0; i < hist; i++ {
+		if rng.Float64() < 0.15 { // noise: a random item
+			h = append(h, int64(rng.IntN(w.clusters*w.perCluster)))
+			continue
+		}
+		h = append(h, w.item(rng, c))
+	}
+	return h, w.item(rng, c)
+}
+
+func histExample(h []int64) feature.Example {
+	ex := feature.Example{IDs: make([][]int64, 2), Nums: make([]float64, 2)}
+	ex.IDs[0] = h
+	if len(h) > 0 {
+		ex.IDs[1] = h[len(h)-1:]
+	}
+	return ex
+}
+
+func trainWorld(t *testing.T, seed uint64) (*Model, world, []Example) {
+	w := world{clusters: 20, perCluster: 25}
+	rng := rand.New(rand.NewPCG(seed, 7))
+	var data []Example
+	for u := 0; u < 3000; u++ {
+		h, next := w.user(rng, 3+rng.IntN(10))
+		data = append(data, Example{Features: histExample(h), Label: next})
+	}
+	cfg := Config{Spec: histSpec(), Tower: []int{32, 16}, Batch: 128, Negatives: 50, Epochs: 10, LR: 0.005, Seed: seed}
+	m, st, err := Train(context.Background(), cfg, data)
+	require.NoError(t, err)
+	require.Equal(t, 3000, st.Examples)
+	return m, w, data
+}
+
+func TestLearnsPlantedSignal(t *testing.T) {
+	m, w, data := trainWorld(t, 11)
+	// Most popular over the training labels.
+	counts := map[int64]int{}
+	for _, e := range data {
+		counts[e.Label]++
+	}
+	type kv struct {
+		k int64
+		n int
+	}
+	var pop []kv
+	for k, n := range counts {
+		pop = append(pop, kv{k, n})
+	}
+	for i := range pop { // selection of the top 10
+		for j := i + 1; j < len(pop); j++ {
+			if pop[j].n > pop[i].n || (pop[j].n == pop[i].n && pop[j].k < pop[i].k) {
+				pop[i], pop[j] = pop[j], pop[i]
+			}
+		}
+		if i == 9 {
+			break
+		}
+	}
+	top := map[int64]bool{}
+	for _, p := range pop[:10] {
+		top[p.k] = true
+	}
+	rng := rand.New(rand.NewPCG(99, 99))
+	const users = 500
+	var hitModel, hitPop int
+	exs := make([]feature.Example, users)
+	labels := make([]int64, users)
+	for i := range exs {
+		h, next := w.user(rng, 8)
+		exs[i], labels[i] = histExample(h), next
+	}
+	recs, err := m.RecommendBatch(exs, 10, nil)
+	require.NoError(t, err)
+	for i, r := range recs {
+		require.Len(t, r, 10)
+		for j := 1; j < len(r); j++ {
+			require.GreaterOrEqual(t, r[j-1].Score, r[j].Score)
+		}
+		for _, s := range r {
+			if s.ID == labels[i] {
+				hitModel++
+			}
+		}
+		if top[labels[i]] {
+			hitPop++
+		}
+	}
+	rm, rp := float64(hitModel)/users, float64(hitPop)/users
+	t.Logf("recall@10 model=%.3f most-popular=%.3f", rm, rp)
+	assert.Greater(t, rm, 2*rp)
+	assert.Greater(t, rm, 0.3)
+}
+
+// TestExampleAgeZeroAtServing trains on a world where fresh examples (small
+// age) watch "fresh" videos 1..20 and older ones watch "old" videos 101..120,
+// which are four times as common overall. Served at example age 0, the model
+// must recommend fresh videos; at any typical age it would recommend old ones.
+func TestExampleAgeZeroAtServing(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 5))
+	var data []Example
+	for i := 0; i < 8000; i++ {
+		age := rng.Float64() * 100
+		label := int64(101 + rng.IntN(20))
+		if age < 20 {
+			label = int64(1 + rng.IntN(20))
+		}
+		data = append(data, Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, Label: label, Age: age})
+	}
+	cfg := Config{Spec: constSpec(), ExampleAge: true, Tower: []int{16}, Batch: 128, Negatives: 20, Epochs: 5, LR: 0.01, Seed: 1}
+	m, _, err := Train(context.Background(), cfg, data)
+	require.NoError(t, err)
+	recs, err := m.Recommend(feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, 10, nil)
+	require.NoError(t, err)
+	fresh := 0
+	for _, r := range recs {
+		if r.ID <= 20 {
+			fresh++
+		}
+	}
+	assert.GreaterOrEqual(t, fresh, 9, "served at age 0 the model must favour fresh videos: %v", recs)
+}
+
+func TestGradientCheckWholeModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	var data []Example
+	for i := 0; i < 40; i++ {
+		h := []int64{int64(rng.IntN(12)), int64(rng.IntN(12)), int64(rng.IntN(12))}
+		data = append(data, Example{Features: histExample(h), Label: int64(rng.IntN(12))})
+	}
+	cfg := Config{Spec: histSpec(), Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2}
+	m, _, err := Train(context.Background(), cfg, data)
+	require.NoError(t, err)
+	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
+	tr, err := newTrainer(m, &cfg, data, rng)
+	require.NoError(t, err)
+	for r := range tr.rows {
+		tr.rows[r] = r
+	}
+	tr.rows[7] = -1 // one padding row
+	_, err = tr.forwardBackward()
+	require.NoError(t, err)
+	type probe struct {
+		name  string
+		param []float32
+		grad  []float32
+	}
+	var probes []probe
+	g := m.emb.Grads[0]
+	for _, row := range g.Rows[:3] {
+		probes = append(probes, probe{"video emb", m.emb.Tables[0].Row(row), append([]float32(nil), g.Row(row)...)})
+	}
+	for _, row := range tr.softG.Rows[:3] {
+		probes = append(probes, probe{"softmax", m.soft.Row(row), append([]float32(nil), tr.softG.Row(row)...)})
+	}
+	for _, p := range probes {
+		for j := range p.param {
+			orig := p.param[j]
+			const h = 1e-2
+			p.param[j] = orig + h
+			lp, err := tr.forwardBackward()
+			require.NoError(t, err)
+			p.param[j] = orig - h
+			lm, err := tr.forwardBackward()
+			require.NoError(t, err)
+			p.param[j] = orig
+			fd := float64(lp-lm) / (2 * h)
+			assert.InDelta(t, fd, float64(p.grad[j]), 2e-3+0.03*math.Abs(fd), "%s[%d]", p.name, j)
+		}
+	}
+}
+
+func TestBadInputAndOOV(t *testing.T) {
+	m, _, _ := trainWorld(t, 3)
+	// Unknown IDs map to OOV and still get recommendations; so does an empty history.
+	recs, err := m.Recommend(histExample([]int64{99999, -5}), 5, nil)
+	require.NoError(t, err)
+	assert.Len(t, recs, 5)
+	recs, err = m.Recommend(histExample(nil), 5, nil)
+	require.NoError(t, err)
+	assert.Len(t, recs, 5)
+	// Exclusion honoured and still n results.
+	var excl []int64
+	for _, r := range recs {
+		excl = append(excl, r.ID)
+	}
+	recs2, err := m.Recommend(histExample(nil), 5, excl)
+	require.NoError(t, err)
+	require.Len(t, recs2, 5)
+	for _, r := range recs2 {
+		assert.NotContains(t, excl, r.ID)
+	}
+	// Wrong slot counts and NaN are errors.
+	_, err = m.Recommend(feature.Example{IDs: make([][]int64, 1), Nums: []float64{0}}, 5, nil)
+	assert.Error(t, err)
+	spec := feature.Spec{Spaces: []feature.Space{{Name: "video"}}, Features: []feature.Feature{{Name: "w", Kind: feature.Bag, Space: "video"}, {Name: "age", Kind: feature.Continuous}}}
+	data := []Example{
+		{Features: feature.Example{IDs: [][]int64{{1}, nil}, Nums: []float64{0, 3}}, Label: 2},
+		{Features: feature.Example{IDs: [][]int64{{2}, nil}, Nums: []float64{0, math.NaN()}}, Label: 1},
+	}
+	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{4}}, data)
+	assert.ErrorContains(t, err, "age")
+	_, err = m.Recommend(histExample(nil), 0, nil)
+	assert.Error(t, err)
+	_, _, err = Train(context.Background(), Config{Spec: spec, VideoSpace: "nope"}, data)
+	assert.Error(t, err)
+}
+
+func TestSaveLoad(t *testing.T) {
+	m, _, _ := trainWorld(t, 4)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "cg.model")
+	require.NoError(t, m.Save(path))
+	m2, err := Load(path)
+	require.NoError(t, err)
+	ex := histExample([]int64{1, 2, 3})
+	a, err := m.Recommend(ex, 20, nil)
+	require.NoError(t, err)
+	b, err := m2.Recommend(ex, 20, nil)
+	require.NoError(t, err)
+	assert.Equal(t, a, b)
+
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	for _, cut := range []int{0, 10, len(raw) / 3, len(raw) - 1} {
+		_, err := ReadModel(bytes.NewReader(raw[:cut]))
+		assert.Error(t, err, "truncated at %d", cut)
+	}
+	bad := append([]byte(nil), raw...)
+	bad[len(bad)/2] ^= 0x40
+	_, err = ReadModel(bytes.NewReader(bad))
+	assert.Error(t, err)
+	ver := append([]byte(nil), raw...)
+	ver[4] = 2
+	_, err = ReadModel(bytes.NewReader(ver))
+	assert.ErrorContains(t, err, "version")
+
+	// A failing save leaves the previous file loadable.
+	require.NoError(t, os.Chmod(dir, 0o500))
+	defer os.Chmod(dir, 0o700)
+	if os.Geteuid() != 0 { // root ignores directory permissions
+		assert.Error(t, m.Save(path))
+	}
+	_, err = Load(path)
+	assert.NoError(t, err)
+}
+
+func TestNextWatchNoLeakage(t *testing.T) {
+	w := []int64{10, 11, 12, 13, 14, 15}
+	ws := NextWatch(w, 3, 0, nil)
+	require.Len(t, ws, 5)
+	for _, x := range ws {
+		assert.Equal(t, w[x.Pos], x.Label)
+		assert.Equal(t, w[max(0, x.Pos-3):x.Pos], x.History)
+		assert.NotContains(t, x.History, x.Label)
+	}
+	capped := NextWatch(w, 3, 2, rand.New(rand.NewPCG(1, 1)))
+	assert.Len(t, capped, 2)
+	assert.Less(t, capped[0].Pos, capped[1].Pos)
+}

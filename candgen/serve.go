@@ -1,0 +1,302 @@
+package candgen
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/nn"
+	"github.com/ytdnn/ytdnn/retrieval"
+)
+
+// Scored is one recommended video: its raw ID and its softmax logit v·u + b.
+type Scored struct {
+	ID    int64
+	Score float32
+}
+
+func (m *Model) buildExact() error {
+	vecs, ids := m.Items()
+	e, err := retrieval.NewExact(vecs, m.D()+1, ids)
+	if err != nil {
+		return err
+	}
+	m.exact, m.index = e, e
+	return nil
+}
+
+// Items returns the vectors to index for retrieval: row-major [v_j, b_j]
+// (D+1 floats) for every in-vocabulary video j, and their vocabulary
+// indices. The slice aliases the model: do not modify it.
+func (m *Model) Items() (vectors []float32, ids []int32) {
+	n := m.soft.Rows - 1
+	ids = make([]int32, n)
+	for i := range ids {
+		ids[i] = int32(i + 1)
+	}
+	return m.soft.Data[m.soft.Dim:], ids
+}
+
+// SetIndex replaces the retrieval index (an approximate one, say) built over
+// Items. nil restores exact search.
+func (m *Model) SetIndex(idx retrieval.Index) error {
+	if idx == nil {
+		m.index = m.exact
+		return nil
+	}
+	if idx.Dim() != m.D()+1 {
+		return fmt.Errorf("candgen: index has dim %d, model needs %d", idx.Dim(), m.D()+1)
+	}
+	m.index = idx
+	return nil
+}
+
+// Index returns the retrieval index in use.
+func (m *Model) Index() retrieval.Index { return m.index }
+
+// UserVectors computes the user vectors of exs into dst (len(exs)·D floats),
+// with example age set to 0, as at serving. Unknown IDs read as OOV; empty
+// histories are zero vectors; NaN or Inf features are an error.
+func (m *Model) UserVectors(dst []float32, exs []feature.Example) error {
+	D, W := m.D(), m.enc.Width()
+	if len(dst) != len(exs)*D {
+		return fmt.Errorf("candgen: dst has %d floats, need %d", len(dst), len(exs)*D)
+	}
+	x := make([]float32, len(exs)*W)
+	for i := range exs {
+		ex, err := m.withAge(&exs[i], 0)
+		if err != nil {
+			return fmt.Errorf("candgen: example %d: %w", i, err)
+		}
+		enc, err := m.enc.Encode(&ex)
+		if err != nil {
+			return fmt.Errorf("candgen: example %d: %w", i, err)
+		}
+		m.enc.Assemble(x[i*W:(i+1)*W], &enc, m.emb)
+	}
+	m.mlp.Forward(dst, x, len(exs))
+	return nil
+}
+
+// UserVector computes one user vector (D floats), with example age 0.
+func (m *Model) UserVector(ex feature.Example) ([]float32, error) {
+	dst := make([]float32, m.D())
+	return dst, m.UserVectors(dst, []feature.Example{ex})
+}
+
+// Recommend returns the top n videos for one user, best first, leaving out
+// the raw IDs in exclude (already watched, say).
+func (m *Model) Recommend(ex feature.Example, n int, exclude []int64) ([]Scored, error) {
+	var ex2 [][]int64
+	if exclude != nil {
+		ex2 = [][]int64{exclude}
+	}
+	out, err := m.RecommendBatch([]feature.Example{ex}, n, ex2)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// RecommendBatch recommends for many users at once (one matrix product per
+// block of items). exclude, if not nil, has one list per user.
+func (m *Model) RecommendBatch(exs []feature.Example, n int, exclude [][]int64) ([][]Scored, error) {
+	if len(exs) == 0 {
+		return nil, errors.New("candgen: no users")
+	}
+	if exclude != nil && len(exclude) != len(exs) {
+		return nil, fmt.Errorf("candgen: %d exclusion lists for %d users", len(exclude), len(exs))
+	}
+	if n < 1 {
+		return nil, fmt.Errorf("candgen: n must be positive, got %d", n)
+	}
+	D := m.D()
+	u := make([]float32, len(exs)*D)
+	if err := m.UserVectors(u, exs); err != nil {
+		return nil, err
+	}
+	q := make([]float32, len(exs)*(D+1))
+	for i := range exs {
+		copy(q[i*(D+1):], u[i*D:(i+1)*D])
+		q[i*(D+1)+D] = 1
+	}
+	var filter retrieval.Filter
+	if exclude != nil {
+		vocab := m.VideoVocab()
+		sets := make([]map[int32]bool, len(exs))
+		for i, ids := range exclude {
+			if len(ids) == 0 {
+				continue
+			}
+			sets[i] = make(map[int32]bool, len(ids))
+			for _, id := range ids {
+				if j := vocab.Index(id); j != embedding.OOV {
+					sets[i][j] = true
+				}
+			}
+		}
+		filter = func(q int, id int32) bool { return sets[q][id] }
+	}
+	hits, err := m.index.Search(q, n, filter)
+	if err != nil {
+		return nil, err
+	}
+	vocab := m.VideoVocab()
+	out := make([][]Scored, len(exs))
+	for i, hs := range hits {
+		out[i] = make([]Scored, len(hs))
+		for j, h := range hs {
+			k, _ := vocab.Key(h.ID)
+			out[i][j] = Scored{ID: k.Int, Score: h.Score}
+		}
+	}
+	return out, nil
+}
+
+const fileMagic, fileVersion = "YTCG", 1
+
+// WriteTo writes the whole model (spec, vocabularies, normalizers, embedding
+// tables, tower, softmax table) as one checksummed stream. The layout is
+// binfmt's container: magic "YTCG", version, then the user-feature count,
+// age-feature index and label space, the encoder, the embedding tables, the
+// tower and the softmax table, then a CRC-32C.
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := binfmt.NewWriter(cw, fileMagic, fileVersion)
+	bw.I64(int64(m.userFeatures))
+	bw.I64(int64(m.ageFeature))
+	bw.I64(int64(m.videoSpace))
+	m.enc.Marshal(bw)
+	m.emb.EncodeTables(bw)
+	m.mlp.Encode(bw)
+	m.soft.Encode(bw)
+	return cw.n, bw.Close()
+}
+
+// ReadModel reads a model written by WriteTo. A truncated or corrupted
+// stream, or one of another format version, is an error.
+func ReadModel(r io.Reader) (*Model, error) {
+	br, err := binfmt.NewReader(r, fileMagic, fileVersion)
+	if err != nil {
+		return nil, fmt.Errorf("candgen: %w", err)
+	}
+	m, err := decode(br)
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("candgen: reading model: %w", err)
+	}
+	if err := m.buildExact(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func decode(br *binfmt.Reader) (*Model, error) {
+	m := &Model{userFeatures: int(br.I64()), ageFeature: int(br.I64()), videoSpace: int(br.I64())}
+	if err := br.Err(); err != nil {
+		return nil, err
+	}
+	var err error
+	if m.enc, err = feature.UnmarshalEncoder(br); err != nil {
+		return nil, err
+	}
+	nf := len(m.enc.Spec.Features)
+	if m.videoSpace < 0 || m.videoSpace >= len(m.enc.Spec.Spaces) || m.userFeatures < 0 || m.userFeatures > nf ||
+		(m.ageFeature >= 0 && m.ageFeature != nf-1) || (m.ageFeature < 0 && m.userFeatures != nf) {
+		return nil, fmt.Errorf("%w: inconsistent model header", binfmt.ErrFormat)
+	}
+	if m.emb, err = m.enc.DecodeParams(br); err != nil {
+		return nil, err
+	}
+	if m.mlp, err = nn.DecodeMLP(br); err != nil {
+		return nil, err
+	}
+	if m.soft, err = embedding.DecodeTable(br); err != nil {
+		return nil, err
+	}
+	if m.mlp.In() != m.enc.Width() || m.soft.Dim != m.mlp.Out()+1 || m.soft.Rows != m.VideoVocab().Size() {
+		return nil, fmt.Errorf("%w: model parts have inconsistent shapes", binfmt.ErrFormat)
+	}
+	return m, nil
+}
+
+// Save writes the model to path atomically (temporary file, fsync, rename):
+// a failure leaves any previous file intact.
+func (m *Model) Save(path string) error {
+	return binfmt.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := m.WriteTo(w)
+		return err
+	})
+}
+
+// Load reads a model saved by Save.
+func Load(path string) (*Model, error) {
+	var m *Model
+	err := binfmt.ReadFile(path, func(r io.Reader) error {
+		var err error
+		m, err = ReadModel(r)
+		return err
+	})
+	return m, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// Window is one next-watch training example drawn from a watch sequence.
+type Window struct {
+	// History is the watches strictly before Pos, the last MaxHist of them
+	// (a subslice of the input sequence: do not modify it).
+	History []int64
+	// Label is the watch at Pos.
+	Label int64
+	// Pos is the label's position in the sequence.
+	Pos int
+}
+
+// NextWatch turns one user's chronological watches into next-watch
+// examples: for every position t ≥ 1 the label is watches[t] and the history
+// the up to maxHist watches before it, never after it (no future leakage).
+// If maxPerUser > 0 and the user has more positions, a uniformly random
+// subset of maxPerUser positions is kept (in order), so heavy users do not
+// dominate training; rng picks it (nil means keep the last maxPerUser).
+func NextWatch(watches []int64, maxHist, maxPerUser int, rng interface{ Perm(int) []int }) []Window {
+	var out []Window
+	for t := 1; t < len(watches); t++ {
+		lo := 0
+		if maxHist > 0 {
+			lo = max(0, t-maxHist)
+		}
+		out = append(out, Window{History: watches[lo:t], Label: watches[t], Pos: t})
+	}
+	if maxPerUser > 0 && len(out) > maxPerUser {
+		if rng == nil {
+			return out[len(out)-maxPerUser:]
+		}
+		keep := make([]bool, len(out))
+		for _, i := range rng.Perm(len(out))[:maxPerUser] {
+			keep[i] = true
+		}
+		sel := out[:0]
+		for i, w := range out {
+			if keep[i] {
+				sel = append(sel, w)
+			}
+		}
+		out = sel
+	}
+	return out
+}

@@ -1,0 +1,213 @@
+package retrieval
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/ytdnn/ytdnn/internal/linalg"
+)
+
+// Hit is one retrieved item and its inner-product score.
+type Hit struct {
+	ID    int32
+	Score float32
+}
+
+// Filter reports whether item id must be left out of the results of query q
+// (q is the query's position in a batch; 0 for single searches). nil keeps
+// everything.
+type Filter func(q int, id int32) bool
+
+// Index answers top-n maximum-inner-product queries. Implementations are
+// safe for concurrent searches.
+type Index interface {
+	// Dim is the vector dimension.
+	Dim() int
+	// Len is the number of items.
+	Len() int
+	// Search returns the n items with the largest inner product with each of
+	// the m = len(queries)/Dim() queries (row-major), best first, skipping
+	// filtered items. A query gets fewer than n hits only when fewer than n
+	// items pass the filter.
+	Search(queries []float32, n int, filter Filter) ([][]Hit, error)
+}
+
+var _ Index = (*Exact)(nil)
+
+// Exact is brute-force search: queries are processed in blocks as a matrix
+// product against blocks of items, each query keeping a bounded min-heap of
+// its n best. Work is split over GOMAXPROCS goroutines by item range. Cost:
+// O(m·N·Dim) multiply-adds and O(m·N·log n) heap work for m queries over N
+// items; memory O(workers·m·n + block).
+type Exact struct {
+	dim  int
+	ids  []int32
+	data []float32
+}
+
+// NewExact indexes len(ids) vectors of dimension dim stored row-major in
+// vectors (not copied: do not modify them while the index is in use). ids nil
+// numbers the items 0..N-1.
+func NewExact(vectors []float32, dim int, ids []int32) (*Exact, error) {
+	if dim < 1 || len(vectors)%dim != 0 {
+		return nil, fmt.Errorf("retrieval: %d floats is not a whole number of %d-dim vectors", len(vectors), dim)
+	}
+	n := len(vectors) / dim
+	if ids == nil {
+		ids = make([]int32, n)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("retrieval: %d ids for %d vectors", len(ids), n)
+	}
+	for _, v := range vectors {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("retrieval: non-finite vector component")
+		}
+	}
+	return &Exact{dim: dim, ids: ids, data: vectors}, nil
+}
+
+// Dim implements Index.
+func (e *Exact) Dim() int { return e.dim }
+
+// Len implements Index.
+func (e *Exact) Len() int { return len(e.ids) }
+
+const itemBlock = 2048
+
+// Search implements Index.
+func (e *Exact) Search(queries []float32, n int, filter Filter) ([][]Hit, error) {
+	if err := checkQueries(queries, e.dim, n); err != nil {
+		return nil, err
+	}
+	m := len(queries) / e.dim
+	workers := min(runtime.GOMAXPROCS(0), max(1, len(e.ids)/itemBlock))
+	heaps := make([][]topN, workers)
+	var wg sync.WaitGroup
+	per := (len(e.ids) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		lo, hi := w*per, min((w+1)*per, len(e.ids))
+		hs := make([]topN, m)
+		for q := range hs {
+			hs[q].n = n
+		}
+		heaps[w] = hs
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.scan(queries, m, lo, hi, hs, filter)
+		}()
+	}
+	wg.Wait()
+	out := make([][]Hit, m)
+	for q := 0; q < m; q++ {
+		all := heaps[0][q].h
+		for w := 1; w < workers; w++ {
+			all = append(all, heaps[w][q].h...)
+		}
+		out[q] = SortHits(all, n)
+	}
+	return out, nil
+}
+
+func (e *Exact) scan(queries []float32, m, lo, hi int, hs []topN, filter Filter) {
+	block := make([]float32, m*itemBlock)
+	for b := lo; b < hi; b += itemBlock {
+		nb := min(itemBlock, hi-b)
+		s := block[:m*nb]
+		linalg.Gemm(false, true, m, nb, e.dim, 1, queries, e.dim, e.data[b*e.dim:(b+nb)*e.dim], e.dim, 0, s, nb)
+		for q := 0; q < m; q++ {
+			row := s[q*nb : (q+1)*nb]
+			h := &hs[q]
+			for j, sc := range row {
+				if len(h.h) == h.n && sc <= h.h[0].Score {
+					continue
+				}
+				id := e.ids[b+j]
+				if filter != nil && filter(q, id) {
+					continue
+				}
+				h.push(Hit{id, sc})
+			}
+		}
+	}
+}
+
+func checkQueries(queries []float32, dim, n int) error {
+	if n < 1 {
+		return fmt.Errorf("retrieval: n must be positive, got %d", n)
+	}
+	if len(queries) == 0 || len(queries)%dim != 0 {
+		return fmt.Errorf("retrieval: %d query floats is not a whole number of %d-dim queries", len(queries), dim)
+	}
+	for _, v := range queries {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return fmt.Errorf("retrieval: non-finite query component")
+		}
+	}
+	return nil
+}
+
+// SortHits sorts hits best first (ties by ascending ID) and keeps at most n.
+func SortHits(h []Hit, n int) []Hit {
+	slices.SortFunc(h, func(a, b Hit) int {
+		if a.Score != b.Score {
+			if a.Score > b.Score {
+				return -1
+			}
+			return 1
+		}
+		return int(a.ID) - int(b.ID)
+	})
+	if len(h) > n {
+		h = h[:n]
+	}
+	return h
+}
+
+// topN is a bounded min-heap on score keeping the n best hits.
+type topN struct {
+	n int
+	h []Hit
+}
+
+func (t *topN) push(x Hit) {
+	if len(t.h) < t.n {
+		t.h = append(t.h, x)
+		i := len(t.h) - 1
+		for i > 0 {
+			p := (i - 1) / 2
+			if t.h[p].Score <= t.h[i].Score {
+				break
+			}
+			t.h[p], t.h[i] = t.h[i], t.h[p]
+			i = p
+		}
+		return
+	}
+	if x.Score <= t.h[0].Score {
+		return
+	}
+	t.h[0] = x
+	i := 0
+	for {
+		l, r, s := 2*i+1, 2*i+2, i
+		if l < len(t.h) && t.h[l].Score < t.h[s].Score {
+			s = l
+		}
+		if r < len(t.h) && t.h[r].Score < t.h[s].Score {
+			s = r
+		}
+		if s == i {
+			return
+		}
+		t.h[s], t.h[i] = t.h[i], t.h[s]
+		i = s
+	}
+}
