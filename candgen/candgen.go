@@ -7,12 +7,11 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"time"
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/nn"
-	"github.com/ytdnn/ytdnn/internal/progress"
+	"github.com/ytdnn/ytdnn/internal/train"
 	"github.com/ytdnn/ytdnn/retrieval"
 	"github.com/ytdnn/ytdnn/sampling"
 )
@@ -257,25 +256,15 @@ func Train(ctx context.Context, cfg Config, examples []Example) (*Model, Stats, 
 	}
 	st.SkippedOOVLabel = len(examples) - len(t.data)
 	st.Examples = len(t.data)
-	start := time.Now()
-	for ep := 0; ep < cfg.Epochs; ep++ {
-		bar := progress.New(cfg.Progress, fmt.Sprintf("candgen epoch %d/%d", ep+1, cfg.Epochs), t.numBatches())
-		loss, steps, err := t.epoch(ctx, bar)
-		if err != nil {
-			return nil, st, err
-		}
-		bar.Done(fmt.Sprintf("loss %.4f", loss))
-		st.Epochs, st.Steps, st.Loss = ep+1, st.Steps+steps, loss
-		if cfg.OnEpoch != nil {
-			if err := cfg.OnEpoch(ep, loss); err != nil {
-				return nil, st, err
-			}
-		}
+	loop := train.Loop{
+		N: len(t.data), Batch: cfg.Batch, Epochs: cfg.Epochs, Label: "candgen", Progress: cfg.Progress, Rng: rng,
+		Step: t.step, OnEpoch: cfg.OnEpoch,
 	}
-	st.Seconds = time.Since(start).Seconds()
-	if st.Seconds > 0 {
-		st.ExamplesPerSec = float64(st.Examples*st.Epochs) / st.Seconds
+	res, err := loop.Run(ctx)
+	if err != nil {
+		return nil, st, err
 	}
+	st.Epochs, st.Steps, st.Loss, st.Seconds, st.ExamplesPerSec = res.Epochs, res.Steps, res.Loss, res.Seconds, res.ExamplesPerSec
 	m.emb.Train(nil)
 	if err := m.buildExact(); err != nil {
 		return nil, st, err
@@ -300,7 +289,6 @@ type trainer struct {
 	softOpt embedding.Optimizer
 	cands   *sampling.Candidates
 	negIDs  []int32 // vocabulary indices of the negatives
-	order   []int
 	gbuf    []float32
 	rows    []int // example index per batch row, -1 for padding
 }
@@ -361,42 +349,16 @@ func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*tra
 	t.negIDs = make([]int32, k)
 	t.gbuf = make([]float32, D+1)
 	t.rows = make([]int, cfg.Batch)
-	t.order = make([]int, len(t.data))
-	for i := range t.order {
-		t.order[i] = i
-	}
 	return t, nil
 }
 
-func (t *trainer) numBatches() int { return (len(t.data) + t.cfg.Batch - 1) / t.cfg.Batch }
-
-func (t *trainer) epoch(ctx context.Context, bar *progress.Bar) (float64, int, error) {
-	t.rng.Shuffle(len(t.order), func(i, j int) { t.order[i], t.order[j] = t.order[j], t.order[i] })
-	var sum float64
-	nb := t.numBatches()
-	for b := 0; b < nb; b++ {
-		if err := ctx.Err(); err != nil {
-			return 0, b, err
-		}
-		lo := b * t.cfg.Batch
-		hi := min(lo+t.cfg.Batch, len(t.order))
-		for r := range t.rows {
-			t.rows[r] = -1
-			if lo+r < hi {
-				t.rows[r] = t.order[lo+r]
-			}
-		}
-		loss, err := t.forwardBackward()
-		if err != nil {
-			return 0, b, err
-		}
-		if err := t.apply(); err != nil {
-			return 0, b, err
-		}
-		sum += float64(loss)
-		bar.Set(b+1, fmt.Sprintf("loss %.4f", sum/float64(b+1)))
+func (t *trainer) step(rows []int) (float32, error) {
+	copy(t.rows, rows)
+	loss, err := t.forwardBackward()
+	if err != nil {
+		return 0, err
 	}
-	return sum / float64(nb), nb, nil
+	return loss, t.apply()
 }
 
 // forwardBackward fills the graph input and the loss's candidates for the

@@ -1,0 +1,127 @@
+package ranking
+
+import (
+	"math"
+	"slices"
+)
+
+// Scored is an impression with a model score, for evaluation.
+type Scored struct {
+	Score     float64
+	Clicked   bool
+	WatchTime float64
+}
+
+// WeightedPerUserLoss is the paper's ranking metric. Each group holds the
+// impressions shown to one user on one page. Over every pair of a clicked
+// and an unclicked impression in a group, the clicked one's watch time counts
+// as mispredicted when the unclicked one scores higher (half on a tie). The
+// result is mispredicted watch time over the total watch time of all pairs;
+// 0 when there are no pairs.
+func WeightedPerUserLoss(groups [][]Scored) float64 {
+	var mis, total float64
+	for _, g := range groups {
+		for _, p := range g {
+			if !p.Clicked {
+				continue
+			}
+			for _, n := range g {
+				if n.Clicked {
+					continue
+				}
+				total += p.WatchTime
+				switch {
+				case n.Score > p.Score:
+					mis += p.WatchTime
+				case n.Score == p.Score:
+					mis += p.WatchTime / 2
+				}
+			}
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return mis / total
+}
+
+// AUC is the area under the ROC curve of scores for the clicked labels (ties
+// count half). NaN when all labels are equal.
+func AUC(items []Scored) float64 {
+	s := slices.Clone(items)
+	slices.SortFunc(s, func(a, b Scored) int {
+		switch {
+		case a.Score < b.Score:
+			return -1
+		case a.Score > b.Score:
+			return 1
+		}
+		return 0
+	})
+	var pos, neg, rankSum float64
+	for i := 0; i < len(s); {
+		j := i
+		for j < len(s) && s[j].Score == s[i].Score {
+			j++
+		}
+		mid := float64(i+j+1) / 2 // average 1-based rank of the tie group
+		for k := i; k < j; k++ {
+			if s[k].Clicked {
+				pos++
+				rankSum += mid
+			} else {
+				neg++
+			}
+		}
+		i = j
+	}
+	if pos == 0 || neg == 0 {
+		return math.NaN()
+	}
+	return (rankSum - pos*(pos+1)/2) / (pos * neg)
+}
+
+// Bin is one calibration bin.
+type Bin struct {
+	N         int
+	Predicted float64 // mean predicted expected watch time (Score)
+	Observed  float64 // mean observed watch time per impression (0 if not clicked)
+}
+
+// Calibration groups impressions into bins equal in count by predicted
+// score (Score is the predicted expected watch time, exp(logit)) and compares
+// the mean prediction with the mean observed watch time per impression.
+func Calibration(items []Scored, bins int) []Bin {
+	if bins < 1 || len(items) == 0 {
+		return nil
+	}
+	s := slices.Clone(items)
+	slices.SortFunc(s, func(a, b Scored) int {
+		switch {
+		case a.Score < b.Score:
+			return -1
+		case a.Score > b.Score:
+			return 1
+		}
+		return 0
+	})
+	out := make([]Bin, 0, bins)
+	for b := 0; b < bins; b++ {
+		lo, hi := b*len(s)/bins, (b+1)*len(s)/bins
+		if lo == hi {
+			continue
+		}
+		var bin Bin
+		for _, it := range s[lo:hi] {
+			bin.Predicted += it.Score
+			if it.Clicked {
+				bin.Observed += it.WatchTime
+			}
+		}
+		bin.N = hi - lo
+		bin.Predicted /= float64(bin.N)
+		bin.Observed /= float64(bin.N)
+		out = append(out, bin)
+	}
+	return out
+}

@@ -1,0 +1,394 @@
+package ranking
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/nn"
+	"github.com/ytdnn/ytdnn/internal/train"
+)
+
+// PaperTower is the paper's best ranking tower, 1024→512→256 ReLU.
+var PaperTower = []int{1024, 512, 256}
+
+// Config configures the ranker. Zero values take the defaults in brackets.
+type Config struct {
+	// Spec declares the impression features. Vocabularies count IDs of
+	// clicked impressions only, as in the paper.
+	Spec feature.Spec
+	// Tower is the ReLU hidden layer sizes [PaperTower]; a linear layer to
+	// one logit follows. An empty non-nil slice means no hidden layer.
+	Tower []int
+	// Batch is the minibatch size [512].
+	Batch int
+	// LR is the Adam learning rate of the tower [1e-3]; EmbeddingLR that of
+	// the embedding tables [LR].
+	LR, EmbeddingLR float32
+	// L2 penalizes tower weights [0].
+	L2 float32
+	// Epochs over the impressions [1].
+	Epochs int
+	// EmbeddingStd is the std of initial embedding rows [0.05].
+	EmbeddingStd float64
+	// Unweighted trains plain logistic regression on clicks (every weight 1),
+	// the paper's baseline.
+	Unweighted bool
+	// Seed seeds every random choice.
+	Seed uint64
+	// Progress receives a progress bar (only if it is a terminal).
+	Progress io.Writer
+	// OnEpoch, if set, runs after each epoch with its mean loss.
+	OnEpoch func(epoch int, loss float64) error
+}
+
+func (c *Config) defaults() error {
+	if c.Tower == nil {
+		c.Tower = PaperTower
+	}
+	if c.Batch == 0 {
+		c.Batch = 512
+	}
+	if c.LR == 0 {
+		c.LR = 1e-3
+	}
+	if c.EmbeddingLR == 0 {
+		c.EmbeddingLR = c.LR
+	}
+	if c.Epochs == 0 {
+		c.Epochs = 1
+	}
+	if c.EmbeddingStd == 0 {
+		c.EmbeddingStd = 0.05
+	}
+	if c.Batch < 1 || c.Epochs < 1 || c.LR < 0 || c.EmbeddingLR < 0 || c.L2 < 0 {
+		return errors.New("ranking: Batch and Epochs must be positive, rates non-negative")
+	}
+	for _, s := range c.Tower {
+		if s < 1 {
+			return fmt.Errorf("ranking: invalid tower %v", c.Tower)
+		}
+	}
+	return c.Spec.Validate()
+}
+
+// Impression is one shown candidate: its features, whether it was clicked
+// and, if so, the watch time (the positive's weight).
+type Impression struct {
+	Features  feature.Example
+	Clicked   bool
+	WatchTime float64
+}
+
+// Stats reports what a training run did.
+type Stats struct {
+	Examples       int
+	Epochs, Steps  int
+	Loss           float64
+	Seconds        float64
+	ExamplesPerSec float64
+}
+
+// Model is a trained ranker; exp(logit) estimates expected watch time.
+// Scoring is safe for concurrent use.
+type Model struct {
+	enc  *feature.Encoder
+	emb  *feature.Params
+	mlp  *nn.MLP
+	bufs sync.Pool
+}
+
+// Encoder returns the fitted feature encoder.
+func (m *Model) Encoder() *feature.Encoder { return m.enc }
+
+func weight(imp *Impression, unweighted bool) (label, w float32, err error) {
+	if !imp.Clicked {
+		return 0, 1, nil
+	}
+	if math.IsNaN(imp.WatchTime) || math.IsInf(imp.WatchTime, 0) || imp.WatchTime < 0 {
+		return 0, 0, fmt.Errorf("watch time %v is not finite and non-negative", imp.WatchTime)
+	}
+	if unweighted {
+		return 1, 1, nil
+	}
+	return 1, float32(imp.WatchTime), nil
+}
+
+// Train fits the encoder and trains the ranker with weighted logistic
+// regression: a clicked impression weighs its watch time, an unclicked one 1.
+func Train(ctx context.Context, cfg Config, imps []Impression) (*Model, Stats, error) {
+	var st Stats
+	if err := cfg.defaults(); err != nil {
+		return nil, st, err
+	}
+	if len(imps) == 0 {
+		return nil, st, errors.New("ranking: no impressions")
+	}
+	fit, err := feature.NewFitter(cfg.Spec)
+	if err != nil {
+		return nil, st, err
+	}
+	for i := range imps {
+		if _, _, err := weight(&imps[i], false); err != nil {
+			return nil, st, fmt.Errorf("ranking: impression %d: %w", i, err)
+		}
+		if err := fit.Observe(&imps[i].Features, imps[i].Clicked); err != nil {
+			return nil, st, fmt.Errorf("ranking: impression %d: %w", i, err)
+		}
+	}
+	m := &Model{}
+	if m.enc, err = fit.Encoder(); err != nil {
+		return nil, st, err
+	}
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7a4c))
+	if m.emb, err = m.enc.NewParams(cfg.EmbeddingStd, rng, func() embedding.Optimizer { return &embedding.Adam{LR: cfg.EmbeddingLR} }); err != nil {
+		return nil, st, err
+	}
+	sizes := append(append([]int{m.enc.Width()}, cfg.Tower...), 1)
+	if m.mlp, err = nn.NewMLP(sizes, false, rng); err != nil {
+		return nil, st, err
+	}
+	t, err := newTrainer(m, &cfg, imps)
+	if err != nil {
+		return nil, st, err
+	}
+	loop := train.Loop{N: len(imps), Batch: cfg.Batch, Epochs: cfg.Epochs, Label: "ranking", Progress: cfg.Progress, Rng: rng, Step: t.step, OnEpoch: cfg.OnEpoch}
+	res, err := loop.Run(ctx)
+	if err != nil {
+		return nil, st, err
+	}
+	st = Stats{Examples: len(imps), Epochs: res.Epochs, Steps: res.Steps, Loss: res.Loss, Seconds: res.Seconds, ExamplesPerSec: res.ExamplesPerSec}
+	m.emb.Train(nil)
+	return m, st, nil
+}
+
+type trainer struct {
+	m      *Model
+	data   []feature.Encoded
+	labels []float32
+	ws     []float32
+	gr     *nn.Graph
+	loss   *nn.WeightedLogistic
+	dense  *nn.Adam
+	rows   []int
+}
+
+func newTrainer(m *Model, cfg *Config, imps []Impression) (*trainer, error) {
+	t := &trainer{m: m, dense: &nn.Adam{LR: cfg.LR, L2: cfg.L2}, rows: make([]int, cfg.Batch)}
+	for i := range imps {
+		enc, err := m.enc.Encode(&imps[i].Features)
+		if err != nil {
+			return nil, fmt.Errorf("ranking: impression %d: %w", i, err)
+		}
+		y, w, err := weight(&imps[i], cfg.Unweighted)
+		if err != nil {
+			return nil, fmt.Errorf("ranking: impression %d: %w", i, err)
+		}
+		t.data, t.labels, t.ws = append(t.data, enc), append(t.labels, y), append(t.ws, w)
+	}
+	t.loss = nn.NewWeightedLogistic(cfg.Batch)
+	var err error
+	t.gr, err = nn.NewGraph(m.mlp, cfg.Batch, t.loss)
+	return t, err
+}
+
+func (t *trainer) step(rows []int) (float32, error) {
+	copy(t.rows, rows)
+	loss, err := t.forwardBackward()
+	if err != nil {
+		return 0, err
+	}
+	if err := t.dense.Apply(t.m.mlp, t.gr); err != nil {
+		return 0, err
+	}
+	return loss, t.m.emb.Apply()
+}
+
+func (t *trainer) forwardBackward() (float32, error) {
+	W := t.m.enc.Width()
+	for r, ei := range t.rows {
+		x := t.gr.X[r*W : (r+1)*W]
+		if ei < 0 {
+			clear(x)
+			t.loss.Label[r], t.loss.Weight[r] = 0, 0
+			continue
+		}
+		t.m.enc.Assemble(x, &t.data[ei], t.m.emb)
+		t.loss.Label[r], t.loss.Weight[r] = t.labels[ei], t.ws[ei]
+	}
+	loss, err := t.gr.Step()
+	if err != nil {
+		return 0, err
+	}
+	if math.IsNaN(float64(loss)) || math.IsInf(float64(loss), 0) {
+		return 0, errors.New("ranking: training diverged (non-finite loss); lower the learning rate")
+	}
+	t.m.emb.ResetGrads()
+	dx := t.gr.DX()
+	for r, ei := range t.rows {
+		if ei >= 0 {
+			t.m.enc.Backprop(dx[r*W:(r+1)*W], &t.data[ei], t.m.emb)
+		}
+	}
+	return loss, nil
+}
+
+type scoreBuf struct{ x, out []float32 }
+
+// Logits writes the logit of each example into dst. Unknown IDs read as
+// OOV; NaN/Inf or out-of-range features are an error naming the feature.
+func (m *Model) Logits(dst []float32, exs []feature.Example) error {
+	if len(dst) != len(exs) {
+		return fmt.Errorf("ranking: dst has %d entries for %d examples", len(dst), len(exs))
+	}
+	W := m.enc.Width()
+	b, _ := m.bufs.Get().(*scoreBuf)
+	if b == nil {
+		b = &scoreBuf{}
+	}
+	defer m.bufs.Put(b)
+	if cap(b.x) < len(exs)*W {
+		b.x = make([]float32, len(exs)*W)
+	}
+	x := b.x[:len(exs)*W]
+	for i := range exs {
+		enc, err := m.enc.Encode(&exs[i])
+		if err != nil {
+			return fmt.Errorf("ranking: candidate %d: %w", i, err)
+		}
+		m.enc.Assemble(x[i*W:(i+1)*W], &enc, m.emb)
+	}
+	m.mlp.Forward(dst, x, len(exs))
+	return nil
+}
+
+// ExpectedWatchTime returns exp(logit) for each example: the learned odds,
+// which estimate the expected watch time of the impression.
+func (m *Model) ExpectedWatchTime(exs []feature.Example) ([]float64, error) {
+	z := make([]float32, len(exs))
+	if err := m.Logits(z, exs); err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(z))
+	for i, v := range z {
+		out[i] = math.Exp(float64(v))
+	}
+	return out, nil
+}
+
+// Ranked is one ranked candidate.
+type Ranked struct {
+	ID int64
+	// ExpectedWatchTime is exp(logit).
+	ExpectedWatchTime float64
+}
+
+// Rank scores the candidates (ids[i] with features cands[i], which carry the
+// user's features too) and returns them sorted by expected watch time, best
+// first (ties by ascending ID).
+func (m *Model) Rank(ids []int64, cands []feature.Example) ([]Ranked, error) {
+	if len(ids) != len(cands) {
+		return nil, fmt.Errorf("ranking: %d ids for %d candidates", len(ids), len(cands))
+	}
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	ew, err := m.ExpectedWatchTime(cands)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Ranked, len(ids))
+	for i := range ids {
+		out[i] = Ranked{ids[i], ew[i]}
+	}
+	slices.SortFunc(out, func(a, b Ranked) int {
+		switch {
+		case a.ExpectedWatchTime > b.ExpectedWatchTime:
+			return -1
+		case a.ExpectedWatchTime < b.ExpectedWatchTime:
+			return 1
+		case a.ID < b.ID:
+			return -1
+		case a.ID > b.ID:
+			return 1
+		}
+		return 0
+	})
+	return out, nil
+}
+
+const fileMagic, fileVersion = "YTRK", 1
+
+// WriteTo writes the model (binfmt container "YTRK": encoder, embedding
+// tables, tower, CRC-32C).
+func (m *Model) WriteTo(w io.Writer) (int64, error) {
+	cw := &countWriter{w: w}
+	bw := binfmt.NewWriter(cw, fileMagic, fileVersion)
+	m.enc.Marshal(bw)
+	m.emb.EncodeTables(bw)
+	m.mlp.Encode(bw)
+	return cw.n, bw.Close()
+}
+
+// ReadModel reads a model written by WriteTo; truncated, corrupted or
+// other-version streams are errors.
+func ReadModel(r io.Reader) (*Model, error) {
+	br, err := binfmt.NewReader(r, fileMagic, fileVersion)
+	if err != nil {
+		return nil, fmt.Errorf("ranking: %w", err)
+	}
+	m := &Model{}
+	if m.enc, err = feature.UnmarshalEncoder(br); err == nil {
+		if m.emb, err = m.enc.DecodeParams(br); err == nil {
+			m.mlp, err = nn.DecodeMLP(br)
+		}
+	}
+	if err == nil {
+		err = br.Close()
+	}
+	if err == nil && (m.mlp.In() != m.enc.Width() || m.mlp.Out() != 1) {
+		err = fmt.Errorf("%w: tower does not fit the encoder", binfmt.ErrFormat)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("ranking: reading model: %w", err)
+	}
+	return m, nil
+}
+
+// Save writes the model to path atomically.
+func (m *Model) Save(path string) error {
+	return binfmt.WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := m.WriteTo(w)
+		return err
+	})
+}
+
+// Load reads a model saved by Save.
+func Load(path string) (*Model, error) {
+	var m *Model
+	err := binfmt.ReadFile(path, func(r io.Reader) error {
+		var err error
+		m, err = ReadModel(r)
+		return err
+	})
+	return m, err
+}
+
+type countWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}

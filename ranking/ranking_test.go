@@ -1,0 +1,258 @@
+package ranking
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/feature"
+)
+
+func spec() feature.Spec {
+	return feature.Spec{
+		Spaces: []feature.Space{{Name: "video", Dim: 8}},
+		Features: []feature.Feature{
+			{Name: "video", Kind: feature.ID, Space: "video"},
+			{Name: "last_watched", Kind: feature.Bag, Space: "video", MaxLen: 5},
+			{Name: "appeal", Kind: feature.Continuous},
+			{Name: "quality", Kind: feature.Continuous},
+		},
+	}
+}
+
+// gen draws impressions from a known process: click probability
+// p = 0.01 + 0.08·appeal (small CTR), watch time given a click
+// ~ Exponential(mean 5 + 95·quality). The expected watch time of an
+// impression is p·mean. Pages hold 10 impressions.
+type gen struct{ rng *rand.Rand }
+
+func (g gen) impression() (Impression, float64) {
+	a, q := g.rng.Float64(), g.rng.Float64()
+	p := 0.01 + 0.08*a
+	mean := 5 + 95*q
+	ex := feature.Example{IDs: make([][]int64, 4), Nums: make([]float64, 4)}
+	ex.IDs[0] = []int64{int64(g.rng.IntN(50))}
+	ex.IDs[1] = []int64{int64(g.rng.IntN(50)), int64(g.rng.IntN(50))}
+	ex.Nums[2], ex.Nums[3] = a, q
+	imp := Impression{Features: ex}
+	if g.rng.Float64() < p {
+		imp.Clicked = true
+		imp.WatchTime = g.rng.ExpFloat64() * mean
+	}
+	return imp, p * mean
+}
+
+func (g gen) many(n int) ([]Impression, []float64) {
+	imps := make([]Impression, n)
+	truth := make([]float64, n)
+	for i := range imps {
+		imps[i], truth[i] = g.impression()
+	}
+	return imps, truth
+}
+
+func cfg(unweighted bool) Config {
+	return Config{Spec: spec(), Tower: []int{16}, Batch: 256, Epochs: 4, LR: 0.01, Seed: 1, Unweighted: unweighted}
+}
+
+// TestOddsLearnExpectedWatchTime: exp(logit) per decile of prediction is
+// within 25% of the true expected watch time (the odds are E[T]·(1+P)-ish,
+// P ≤ 0.09, plus sampling noise), and unweighted LR has a worse weighted
+// per-user loss.
+func TestOddsLearnExpectedWatchTime(t *testing.T) {
+	g := gen{rand.New(rand.NewPCG(1, 2))}
+	trainSet, _ := g.many(80000)
+	w, _, err := Train(context.Background(), cfg(false), trainSet)
+	require.NoError(t, err)
+	u, _, err := Train(context.Background(), cfg(true), trainSet)
+	require.NoError(t, err)
+
+	test, truth := g.many(30000)
+	exs := make([]feature.Example, len(test))
+	for i := range test {
+		exs[i] = test[i].Features
+	}
+	pw, err := w.ExpectedWatchTime(exs)
+	require.NoError(t, err)
+	pu, err := u.ExpectedWatchTime(exs)
+	require.NoError(t, err)
+
+	// Calibration against the truth, by decile of prediction.
+	items := make([]Scored, len(test))
+	for i := range test {
+		items[i] = Scored{Score: pw[i], Clicked: true, WatchTime: truth[i]}
+	}
+	for _, b := range Calibration(items, 10) {
+		assert.InEpsilon(t, b.Observed, b.Predicted, 0.25, "decile: predicted %.2f vs true %.2f", b.Predicted, b.Observed)
+	}
+	// Weighted per-user loss on pages of 10.
+	loss := func(p []float64) float64 {
+		var groups [][]Scored
+		for lo := 0; lo+10 <= len(test); lo += 10 {
+			var grp []Scored
+			for i := lo; i < lo+10; i++ {
+				grp = append(grp, Scored{Score: p[i], Clicked: test[i].Clicked, WatchTime: test[i].WatchTime})
+			}
+			groups = append(groups, grp)
+		}
+		return WeightedPerUserLoss(groups)
+	}
+	lw, lu := loss(pw), loss(pu)
+	t.Logf("weighted per-user loss: weighted LR %.3f, unweighted LR %.3f", lw, lu)
+	assert.Less(t, lw, lu-0.02)
+}
+
+func TestMetrics(t *testing.T) {
+	// One page: the long watch (10) is beaten by one negative, the short (2) by none.
+	g := [][]Scored{{{Score: 0.5, Clicked: true, WatchTime: 10}, {Score: 0.9, Clicked: true, WatchTime: 2}, {Score: 0.7}, {Score: 0.1}}}
+	assert.InDelta(t, 10.0/24, WeightedPerUserLoss(g), 1e-12)
+	assert.Equal(t, 0.0, WeightedPerUserLoss(nil))
+	assert.InDelta(t, 0.75, AUC(g[0]), 1e-12)
+	assert.InDelta(t, 0.5, AUC([]Scored{{Score: 1, Clicked: true}, {Score: 1}}), 1e-12)
+	assert.True(t, math.IsNaN(AUC([]Scored{{Score: 1}})))
+	bins := Calibration([]Scored{{Score: 1}, {Score: 3, Clicked: true, WatchTime: 4}}, 2)
+	require.Len(t, bins, 2)
+	assert.Equal(t, Bin{N: 1, Predicted: 1, Observed: 0}, bins[0])
+	assert.Equal(t, Bin{N: 1, Predicted: 3, Observed: 4}, bins[1])
+}
+
+func smallModel(t *testing.T) (*Model, []Impression) {
+	g := gen{rand.New(rand.NewPCG(7, 7))}
+	imps, _ := g.many(3000)
+	for i := range imps { // make sure video 7 is clicked somewhere, so it is in vocabulary
+		if i%50 == 0 {
+			imps[i].Features.IDs[0] = []int64{7}
+			imps[i].Clicked, imps[i].WatchTime = true, 3
+		}
+	}
+	c := cfg(false)
+	c.Epochs = 1
+	m, _, err := Train(context.Background(), c, imps)
+	require.NoError(t, err)
+	return m, imps
+}
+
+func TestVocabularyCountsClickedOnly(t *testing.T) {
+	imps := []Impression{
+		{Features: feature.Example{IDs: [][]int64{{1}, nil, nil, nil}, Nums: []float64{0, 0, 1, 1}}, Clicked: true, WatchTime: 5},
+		{Features: feature.Example{IDs: [][]int64{{2}, nil, nil, nil}, Nums: []float64{0, 0, 2, 2}}},
+	}
+	m, _, err := Train(context.Background(), Config{Spec: spec(), Tower: []int{}, Batch: 2}, imps)
+	require.NoError(t, err)
+	v := m.Encoder().Vocabs[0]
+	assert.NotEqual(t, embedding.OOV, v.Index(1))
+	assert.Equal(t, embedding.OOV, v.Index(2), "an ID seen only in unclicked impressions is out of vocabulary")
+}
+
+// TestSharedEmbeddings: a gradient that reaches row 7 only through the
+// "last_watched" feature moves the row the "video" feature reads.
+func TestSharedEmbeddings(t *testing.T) {
+	m, _ := smallModel(t)
+	row := m.Encoder().Vocabs[0].Index(7)
+	require.NotEqual(t, embedding.OOV, row)
+	before := append([]float32(nil), m.emb.Tables[0].Row(row)...)
+	probe := feature.Example{IDs: [][]int64{{7}, nil, nil, nil}, Nums: []float64{0, 0, 0.5, 0.5}}
+	z0 := make([]float32, 1)
+	require.NoError(t, m.Logits(z0, []feature.Example{probe}))
+
+	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{LR: 1} })
+	imp := Impression{Features: feature.Example{IDs: [][]int64{{8}, {7}, nil, nil}, Nums: []float64{0, 0, 0.5, 0.5}}, Clicked: true, WatchTime: 50}
+	c := cfg(false)
+	c.Batch = 1
+	require.NoError(t, c.defaults())
+	tr, err := newTrainer(m, &c, []Impression{imp})
+	require.NoError(t, err)
+	tr.rows[0] = 0
+	_, err = tr.forwardBackward()
+	require.NoError(t, err)
+	require.NoError(t, m.emb.Apply())
+	assert.NotEqual(t, before, m.emb.Tables[0].Row(row), "row 7 must move")
+	z1 := make([]float32, 1)
+	require.NoError(t, m.Logits(z1, []feature.Example{probe}))
+	assert.NotEqual(t, z0[0], z1[0], "the impression-video feature reads the moved row")
+}
+
+func TestGradientCheckWholeModel(t *testing.T) {
+	m, imps := smallModel(t)
+	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
+	c := cfg(false)
+	c.Batch = 16
+	require.NoError(t, c.defaults())
+	tr, err := newTrainer(m, &c, imps[:16])
+	require.NoError(t, err)
+	for r := range tr.rows {
+		tr.rows[r] = r
+	}
+	tr.rows[15] = -1
+	_, err = tr.forwardBackward()
+	require.NoError(t, err)
+	g := m.emb.Grads[0]
+	require.NotEmpty(t, g.Rows)
+	for _, row := range g.Rows[:min(3, len(g.Rows))] {
+		grad := append([]float32(nil), g.Row(row)...)
+		param := m.emb.Tables[0].Row(row)
+		for j := range param {
+			orig := param[j]
+			const h = 1e-2
+			param[j] = orig + h
+			lp, _ := tr.forwardBackward()
+			param[j] = orig - h
+			lm, _ := tr.forwardBackward()
+			param[j] = orig
+			fd := float64(lp-lm) / (2 * h)
+			assert.InDelta(t, fd, float64(grad[j]), 1e-3+0.03*math.Abs(fd), "row %d col %d", row, j)
+		}
+	}
+}
+
+func TestRankAndBadInput(t *testing.T) {
+	m, _ := smallModel(t)
+	mk := func(video int64, q float64) feature.Example {
+		return feature.Example{IDs: [][]int64{{video}, {1, 2}, nil, nil}, Nums: []float64{0, 0, 0.9, q}}
+	}
+	ranked, err := m.Rank([]int64{10, 11, 12}, []feature.Example{mk(1, 0.1), mk(99999, 0.9), mk(2, 0.5)})
+	require.NoError(t, err)
+	require.Len(t, ranked, 3)
+	for i := 1; i < 3; i++ {
+		assert.GreaterOrEqual(t, ranked[i-1].ExpectedWatchTime, ranked[i].ExpectedWatchTime)
+	}
+	assert.Equal(t, int64(11), ranked[0].ID, "high quality wins, and an unknown video ID is fine")
+	_, err = m.Rank([]int64{1}, []feature.Example{{IDs: [][]int64{{1}, nil, nil, nil}, Nums: []float64{0, 0, math.NaN(), 0}}})
+	assert.ErrorContains(t, err, "appeal")
+	_, err = m.Rank([]int64{1, 2}, []feature.Example{mk(1, 1)})
+	assert.Error(t, err)
+	_, err = m.Rank([]int64{1}, []feature.Example{{IDs: make([][]int64, 2), Nums: make([]float64, 2)}})
+	assert.Error(t, err)
+	_, _, err = Train(context.Background(), cfg(false), []Impression{{Features: mk(1, 0.5), Clicked: true, WatchTime: -1}})
+	assert.Error(t, err)
+	_, _, err = Train(context.Background(), cfg(false), nil)
+	assert.Error(t, err)
+}
+
+func TestSaveLoadRanking(t *testing.T) {
+	m, imps := smallModel(t)
+	path := filepath.Join(t.TempDir(), "rank.model")
+	require.NoError(t, m.Save(path))
+	m2, err := Load(path)
+	require.NoError(t, err)
+	exs := []feature.Example{imps[0].Features, imps[1].Features}
+	a, _ := m.ExpectedWatchTime(exs)
+	b, _ := m2.ExpectedWatchTime(exs)
+	assert.Equal(t, a, b)
+	var buf bytes.Buffer
+	_, err = m.WriteTo(&buf)
+	require.NoError(t, err)
+	raw := buf.Bytes()
+	_, err = ReadModel(bytes.NewReader(raw[:len(raw)-5]))
+	assert.Error(t, err)
+	raw[len(raw)/2] ^= 1
+	_, err = ReadModel(bytes.NewReader(raw))
+	assert.Error(t, err)
+}
