@@ -1,0 +1,72 @@
+package retrieval
+
+import (
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func brute(data []float32, dim int, q []float32, n int, skip func(int32) bool) []Hit {
+	var all []Hit
+	for i := 0; i < len(data)/dim; i++ {
+		if skip != nil && skip(int32(i)) {
+			continue
+		}
+		var s float32
+		for j := 0; j < dim; j++ {
+			s += data[i*dim+j] * q[j]
+		}
+		all = append(all, Hit{int32(i), s})
+	}
+	return SortHits(all, n)
+}
+
+func TestExactMatchesBruteForce(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	const n, dim, m = 5000, 17, 7
+	data := make([]float32, n*dim)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	orig := slices.Clone(data)
+	idx, err := NewExact(data, dim, nil)
+	require.NoError(t, err)
+	q := make([]float32, m*dim)
+	for i := range q {
+		q[i] = float32(rng.NormFloat64())
+	}
+	skip := func(qi int, id int32) bool { return id%3 == int32(qi%3) }
+	got, err := idx.Search(q, 25, skip)
+	require.NoError(t, err)
+	require.Len(t, got, m)
+	for qi := 0; qi < m; qi++ {
+		want := brute(data, dim, q[qi*dim:(qi+1)*dim], 25, func(id int32) bool { return skip(qi, id) })
+		require.Len(t, got[qi], 25)
+		for j := range want {
+			assert.Equal(t, want[j].ID, got[qi][j].ID)
+			assert.InDelta(t, want[j].Score, got[qi][j].Score, 1e-4)
+		}
+	}
+	assert.Equal(t, orig, data, "search must not modify the vectors")
+}
+
+func TestExactFewerThanN(t *testing.T) {
+	idx, err := NewExact([]float32{1, 0, 0, 1, 1, 1}, 2, []int32{10, 11, 12})
+	require.NoError(t, err)
+	got, err := idx.Search([]float32{1, 2}, 10, func(_ int, id int32) bool { return id == 11 })
+	require.NoError(t, err)
+	assert.Equal(t, []Hit{{12, 3}, {10, 1}}, got[0])
+}
+
+func TestExactBadInput(t *testing.T) {
+	_, err := NewExact([]float32{1, 2, 3}, 2, nil)
+	assert.Error(t, err)
+	idx, _ := NewExact([]float32{1, 2}, 2, nil)
+	_, err = idx.Search([]float32{1}, 1, nil)
+	assert.Error(t, err)
+	_, err = idx.Search([]float32{1, 2}, 0, nil)
+	assert.Error(t, err)
+}
