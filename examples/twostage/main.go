@@ -1,0 +1,309 @@
+// Command twostage runs the whole paper on a generated YouTube-like world:
+// it generates the world, trains candidate generation (sampled softmax),
+// builds the retrieval index, trains the weighted-logistic ranker on
+// impressions, evaluates both stages and the end-to-end slate against the
+// world's ground truth, prints a few users' recommendations, and ends with
+// one JSON line of metrics.
+//
+//	go run ./examples/twostage            # default world, under 3 minutes on 2 cores
+//	go run ./examples/twostage -users 20000 -videos 50000
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/examples/world"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/ranking"
+)
+
+type options struct {
+	users, videos, topics, watches int
+	cgEpochs, rkEpochs             int
+	batch, neg                     int
+	tower, rankTower               string
+	lr                             float64
+	evalUsers, candidates          int
+	seed                           uint64
+	quiet                          bool
+	out                            io.Writer
+	progress                       io.Writer
+}
+
+func parseTower(s string) ([]int, error) {
+	if s == "" || s == "none" {
+		return []int{}, nil
+	}
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("bad tower %q", s)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func main() {
+	var o options
+	flag.IntVar(&o.users, "users", 3000, "users in the generated world")
+	flag.IntVar(&o.videos, "videos", 5000, "videos in the generated world")
+	flag.IntVar(&o.topics, "topics", 20, "topics in the generated world")
+	flag.IntVar(&o.watches, "watches", 30, "watches per user")
+	flag.IntVar(&o.cgEpochs, "epochs", 4, "candidate generation epochs")
+	flag.IntVar(&o.rkEpochs, "rank-epochs", 3, "ranking epochs")
+	flag.IntVar(&o.batch, "batch", 512, "minibatch size")
+	flag.IntVar(&o.neg, "neg", 500, "sampled negatives per batch")
+	flag.StringVar(&o.tower, "tower", "256,128,64", "candidate generation tower (last = D)")
+	flag.StringVar(&o.rankTower, "rank-tower", "128,64", "ranking hidden layers")
+	flag.Float64Var(&o.lr, "lr", 0.002, "Adam learning rate")
+	flag.IntVar(&o.evalUsers, "eval-users", 500, "users for the end-to-end evaluation")
+	flag.IntVar(&o.candidates, "candidates", 200, "candidates retrieved per user for ranking")
+	flag.Uint64Var(&o.seed, "seed", 1, "random seed")
+	flag.BoolVar(&o.quiet, "quiet", false, "no progress bars or commentary; only the JSON line")
+	flag.Parse()
+	o.out, o.progress = os.Stdout, os.Stderr
+	if o.quiet {
+		o.out, o.progress = io.Discard, nil
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	metrics, err := run(ctx, o)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "twostage:", err)
+		os.Exit(1)
+	}
+	line, _ := json.Marshal(metrics)
+	fmt.Println(string(line))
+}
+
+func run(ctx context.Context, o options) (map[string]any, error) {
+	cgTower, err := parseTower(o.tower)
+	if err != nil {
+		return nil, err
+	}
+	rkTower, err := parseTower(o.rankTower)
+	if err != nil {
+		return nil, err
+	}
+	if len(cgTower) == 0 {
+		return nil, fmt.Errorf("the candidate generation tower needs at least one layer")
+	}
+	say := func(format string, a ...any) { fmt.Fprintf(o.out, format+"\n", a...) }
+	metrics := map[string]any{}
+	t0 := time.Now()
+	w := world.New(world.Config{Users: o.users, Videos: o.videos, Topics: o.topics, Watches: o.watches, Seed: o.seed})
+	say("world: %d users, %d videos, %d topics, %d watches/user (%.1fs)", o.users, o.videos, o.topics, o.watches, time.Since(t0).Seconds())
+	rng := rand.New(rand.NewPCG(o.seed, 77))
+
+	// Stage 1: candidate generation.
+	train := w.CandgenData(0, rng)
+	cfg := candgen.Config{
+		Spec: world.CandgenSpec(), ExampleAge: true, Tower: cgTower, Batch: o.batch, Negatives: o.neg,
+		Epochs: o.cgEpochs, LR: float32(o.lr), Seed: o.seed, Progress: o.progress,
+	}
+	cg, st, err := candgen.Train(ctx, cfg, train)
+	if err != nil {
+		return nil, err
+	}
+	say("candgen: %d examples × %d epochs, %.0f examples/s, final loss %.3f", st.Examples, st.Epochs, st.ExamplesPerSec, st.Loss)
+	metrics["candgen_train_examples"] = st.Examples
+	metrics["candgen_examples_per_sec"] = round(st.ExamplesPerSec)
+
+	// Held-out last watch of evaluation users: recall@K against most popular.
+	nEval := min(o.evalUsers, len(w.Users))
+	evalUsers := rng.Perm(len(w.Users))[:nEval]
+	pop := mostPopular(train)
+	exs := make([]feature.Example, nEval)
+	watched := make([][]int64, nEval)
+	for i, ui := range evalUsers {
+		u := &w.Users[ui]
+		exs[i] = w.UserFeatures(u, len(u.Watches)-1)
+		for _, wt := range u.Watches[:len(u.Watches)-1] {
+			watched[i] = append(watched[i], wt.Video)
+		}
+	}
+	t1 := time.Now()
+	recs, err := cg.RecommendBatch(exs, o.candidates, watched)
+	if err != nil {
+		return nil, err
+	}
+	say("retrieval: exact top-%d for %d users in %.2fs", o.candidates, nEval, time.Since(t1).Seconds())
+	for _, k := range []int{10, 50, 100} {
+		var hit, hitPop int
+		for i, ui := range evalUsers {
+			u := &w.Users[ui]
+			label := u.Watches[len(u.Watches)-1].Video
+			for _, r := range recs[i][:min(k, len(recs[i]))] {
+				if r.ID == label {
+					hit++
+				}
+			}
+			for _, id := range topExcluding(pop, watched[i], k) {
+				if id == label {
+					hitPop++
+				}
+			}
+		}
+		metrics[fmt.Sprintf("candgen_recall@%d", k)] = round(float64(hit) / float64(nEval))
+		metrics[fmt.Sprintf("mostpop_recall@%d", k)] = round(float64(hitPop) / float64(nEval))
+		say("candgen recall@%-3d %.3f   most-popular %.3f", k, float64(hit)/float64(nEval), float64(hitPop)/float64(nEval))
+	}
+
+	// Stage 2: ranking, trained on 80% of users' impressions.
+	perm := rng.Perm(len(w.Users))
+	cut := len(perm) * 8 / 10
+	trImps, _ := w.RankingData(perm[:cut])
+	teImps, teRaw := w.RankingData(perm[cut:])
+	rcfg := ranking.Config{Spec: world.RankingSpec(), Tower: rkTower, Batch: o.batch, Epochs: o.rkEpochs, LR: float32(o.lr), Seed: o.seed, Progress: o.progress}
+	rk, rst, err := ranking.Train(ctx, rcfg, trImps)
+	if err != nil {
+		return nil, err
+	}
+	say("ranking: %d impressions × %d epochs, %.0f examples/s", rst.Examples, rst.Epochs, rst.ExamplesPerSec)
+	metrics["ranking_examples_per_sec"] = round(rst.ExamplesPerSec)
+	teEx := make([]feature.Example, len(teImps))
+	for i := range teImps {
+		teEx[i] = teImps[i].Features
+	}
+	pred, err := rk.ExpectedWatchTime(teEx)
+	if err != nil {
+		return nil, err
+	}
+	var groups [][]ranking.Scored
+	items := make([]ranking.Scored, len(teImps))
+	truth := make([]ranking.Scored, len(teImps))
+	for i := range teImps {
+		items[i] = ranking.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime}
+		truth[i] = ranking.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected}
+		if i == 0 || teRaw[i].Page != teRaw[i-1].Page {
+			groups = append(groups, nil)
+		}
+		groups[len(groups)-1] = append(groups[len(groups)-1], items[i])
+	}
+	wpl, auc := ranking.WeightedPerUserLoss(groups), ranking.AUC(items)
+	say("ranking: weighted per-user loss %.3f, click AUC %.3f (held-out users)", wpl, auc)
+	metrics["ranking_weighted_per_user_loss"] = round(wpl)
+	metrics["ranking_auc"] = round(auc)
+	say("calibration by decile of predicted watch time (predicted | observed | ground truth):")
+	obs := ranking.Calibration(items, 10)
+	gt := ranking.Calibration(truth, 10)
+	var calErr float64
+	for i := range obs {
+		say("  %6.3f | %6.3f | %6.3f", obs[i].Predicted, obs[i].Observed, gt[i].Observed)
+		calErr = max(calErr, math.Abs(obs[i].Predicted-gt[i].Observed)/math.Max(gt[i].Observed, 1e-9))
+	}
+	metrics["ranking_calibration_max_rel_err"] = round(calErr)
+
+	// End to end: candgen → ranking → top 10, scored by ground truth.
+	var e2e, cgOnly, popOnly, oracle float64
+	for i, ui := range evalUsers {
+		u := &w.Users[ui]
+		ctxU := w.NewRankContext(u)
+		ids := make([]int64, len(recs[i]))
+		cands := make([]feature.Example, len(recs[i]))
+		for j, r := range recs[i] {
+			ids[j], cands[j] = r.ID, w.Features(ctxU, r.ID)
+		}
+		ranked, err := rk.Rank(ids, cands)
+		if err != nil {
+			return nil, err
+		}
+		for j := 0; j < 10 && j < len(ranked); j++ {
+			e2e += w.ExpectedWatch(u, ranked[j].ID)
+			cgOnly += w.ExpectedWatch(u, recs[i][j].ID)
+		}
+		for _, id := range topExcluding(pop, watched[i], 10) {
+			popOnly += w.ExpectedWatch(u, id)
+		}
+		oracle += oracleTop10(w, u, watched[i])
+		if i < 3 && !isDiscard(o.out) {
+			say("user %d (topics %v): top 5 after ranking:", u.ID, u.Topics)
+			for _, r := range ranked[:min(5, len(ranked))] {
+				v := w.Video(r.ID)
+				say("    video %-6d topic %-3d expected watch %.2f (truth %.2f)", r.ID, v.Topic, r.ExpectedWatchTime, w.ExpectedWatch(u, r.ID))
+			}
+		}
+	}
+	n := float64(nEval * 10)
+	metrics["e2e_top10_true_watch"] = round(e2e / n)
+	metrics["candgen_top10_true_watch"] = round(cgOnly / n)
+	metrics["mostpop_top10_true_watch"] = round(popOnly / n)
+	metrics["oracle_top10_true_watch"] = round(oracle / n)
+	say("end-to-end top-10 mean true expected watch: two-stage %.3f, candgen only %.3f, most-popular %.3f, oracle %.3f",
+		e2e/n, cgOnly/n, popOnly/n, oracle/n)
+	metrics["seconds"] = round(time.Since(t0).Seconds())
+	return metrics, nil
+}
+
+func isDiscard(w io.Writer) bool { return w == io.Discard }
+
+func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+func mostPopular(train []candgen.Example) []int64 {
+	counts := map[int64]int{}
+	for _, e := range train {
+		counts[e.Label]++
+	}
+	ids := make([]int64, 0, len(counts))
+	for id := range counts {
+		ids = append(ids, id)
+	}
+	slices.SortFunc(ids, func(a, b int64) int {
+		if counts[a] != counts[b] {
+			return counts[b] - counts[a]
+		}
+		return int(a - b)
+	})
+	return ids
+}
+
+func topExcluding(ranked []int64, exclude []int64, k int) []int64 {
+	ex := map[int64]bool{}
+	for _, id := range exclude {
+		ex[id] = true
+	}
+	var out []int64
+	for _, id := range ranked {
+		if len(out) == k {
+			break
+		}
+		if !ex[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+func oracleTop10(w *world.World, u *world.User, watched []int64) float64 {
+	ex := map[int64]bool{}
+	for _, id := range watched {
+		ex[id] = true
+	}
+	var best []float64
+	for i := range w.Videos {
+		if !ex[w.Videos[i].ID] {
+			best = append(best, w.ExpectedWatch(u, w.Videos[i].ID))
+		}
+	}
+	slices.Sort(best)
+	s := 0.0
+	for _, v := range best[max(0, len(best)-10):] {
+		s += v
+	}
+	return s
+}
