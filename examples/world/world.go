@@ -35,21 +35,21 @@ import (
 
 // Config sizes the world. Zero values take the defaults in brackets.
 type Config struct {
-	Users, Videos, Topics    int     // [2000, 5000, 20]
-	ChannelsPerTopic         int     // [10]
-	Watches                  int     // per user [30]
-	Alpha                    float64 // popularity power law exponent [1.0]
-	Noise                    float64 // latent noise [0.3]
-	Stickiness               float64 // [0.5]
-	Freshness                float64 // freshness time constant [Horizon/3]
-	Horizon                  float64 // length of the time window [100]
-	SearchRate               float64 // [0.3]
-	TokensPerTopic           int     // [20]
-	Pages, PageSize          int     // impression pages per user [2], candidates per page [10]
-	ClickBias                float64 // [-3.5]
-	MaxWatch                 float64 // [20] minutes
-	Regions, Devices         int     // [20, 4]
-	Seed                     uint64
+	Users, Videos, Topics int     // [2000, 5000, 20]
+	ChannelsPerTopic      int     // [10]
+	Watches               int     // per user [30]
+	Alpha                 float64 // popularity power law exponent [1.0]
+	Noise                 float64 // latent noise [0.3]
+	Stickiness            float64 // [0.5]
+	Freshness             float64 // freshness time constant [Horizon/3]
+	Horizon               float64 // length of the time window [100]
+	SearchRate            float64 // [0.3]
+	TokensPerTopic        int     // [20]
+	Pages, PageSize       int     // impression pages per user [2], candidates per page [10]
+	ClickBias             float64 // [-3.5]
+	MaxWatch              float64 // [20] minutes
+	Regions, Devices      int     // [20, 4]
+	Seed                  uint64
 }
 
 func (c *Config) defaults() {
