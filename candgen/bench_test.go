@@ -1,0 +1,91 @@
+package candgen
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/nn"
+)
+
+// benchTrainer builds a model over a vocabulary of `vocab` videos and a
+// trainer over a few thousand examples, without training, so that the
+// benchmark times optimizer steps alone.
+func benchTrainer(b *testing.B, vocab int) *trainer {
+	const batch = 512
+	rng := rand.New(rand.NewPCG(1, 2))
+	spec := feature.Spec{
+		Spaces:   []feature.Space{{Name: "video", Dim: 64}},
+		Features: []feature.Feature{{Name: "watches", Kind: feature.Bag, Space: "video", MaxLen: 50}},
+	}
+	cfg := Config{Spec: spec, Tower: []int{256, 128, 64}, Batch: batch, Negatives: 1000, Epochs: 1, Seed: 1}
+	if err := cfg.defaults(); err != nil {
+		b.Fatal(err)
+	}
+	fit, err := feature.NewFitter(spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for id := 0; id < vocab; id++ {
+		fit.CountID("video", int64(id), int64(1+vocab/(id+1)))
+	}
+	m := &Model{userFeatures: 1, ageFeature: -1, videoSpace: 0}
+	if m.enc, err = fit.Encoder(); err != nil {
+		b.Fatal(err)
+	}
+	if m.emb, err = m.enc.NewParams(0.05, rng, func() embedding.Optimizer { return &embedding.Adam{LR: 1e-3} }); err != nil {
+		b.Fatal(err)
+	}
+	if m.mlp, err = nn.NewMLP([]int{m.enc.Width(), 256, 128, 64}, false, rng); err != nil {
+		b.Fatal(err)
+	}
+	if m.soft, err = embedding.NewTable(vocab+1, 65, 0.01, rng); err != nil {
+		b.Fatal(err)
+	}
+	exs := make([]Example, 8*batch)
+	for i := range exs {
+		h := make([]int64, 50)
+		for j := range h {
+			h[j] = int64(rng.IntN(vocab))
+		}
+		exs[i] = Example{Features: feature.Example{IDs: [][]int64{h}, Nums: []float64{0}}, Label: int64(int(math.Pow(float64(vocab), rng.Float64())) - 1)}
+	}
+	t, err := newTrainer(m, &cfg, exs, rng)
+	if err != nil {
+		b.Fatal(err)
+	}
+	return t
+}
+
+// BenchmarkTrainStep: one sampled-softmax training step (batch 512, 1000
+// shared negatives, tower 256→128→64, D=64, history bags of 50) at
+// vocabularies of 100k and 1M videos. B/op and allocs/op are per step and
+// must not grow with the vocabulary.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, vocab := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("vocab=%s", map[int]string{100_000: "100k", 1_000_000: "1M"}[vocab]), func(b *testing.B) {
+			t := benchTrainer(b, vocab)
+			rows := make([]int, 512)
+			step := func(k int) {
+				for r := range rows {
+					rows[r] = (k*512 + r) % len(t.data)
+				}
+				if _, err := t.step(rows); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for k := 0; k < 3; k++ { // warm up: optimizer state, graph buffers
+				step(k)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				step(i)
+			}
+			b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "examples/s")
+		})
+	}
+}
