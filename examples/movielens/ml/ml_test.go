@@ -1,0 +1,139 @@
+package ml
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// writeFixture writes a small synthetic MovieLens folder in either layout:
+// users like one of 5 genres and rate movies of it in order.
+func writeFixture(t *testing.T, layout string) string {
+	dir := t.TempDir()
+	rng := rand.New(rand.NewPCG(1, 2))
+	genres := []string{"Action", "Comedy", "Drama", "Horror", "Romance"}
+	var ratings, users, movies strings.Builder
+	for m := 1; m <= 100; m++ {
+		g := genres[m%5]
+		if layout == "1m" {
+			fmt.Fprintf(&movies, "%d::Movie %d (1999)::%s\n", m, m, g)
+		} else {
+			flags := make([]string, 19)
+			for i := range flags {
+				flags[i] = "0"
+			}
+			flags[1+m%5] = "1"
+			fmt.Fprintf(&movies, "%d|Movie %d|01-Jan-1999||http://x|%s\n", m, m, strings.Join(flags, "|"))
+		}
+	}
+	for u := 1; u <= 120; u++ {
+		g := rng.IntN(5)
+		sex := "M"
+		if u%2 == 0 {
+			sex = "F"
+		}
+		if layout == "1m" {
+			fmt.Fprintf(&users, "%d::%s::25::%d::%05d\n", u, sex, u%20, 10000+u)
+		} else {
+			fmt.Fprintf(&users, "%d|%d|%s|student|%05d\n", u, 20+u%30, sex, 10000+u)
+		}
+		for k := 0; k < 12; k++ {
+			m := 5*rng.IntN(20) + g
+			if m == 0 {
+				m = 5
+			}
+			if layout == "1m" {
+				fmt.Fprintf(&ratings, "%d::%d::4::%d\n", u, m, 1000+k)
+			} else {
+				fmt.Fprintf(&ratings, "%d\t%d\t4\t%d\n", u, m, 1000+k)
+			}
+		}
+	}
+	names := map[string][3]string{"100k": {"u.data", "u.user", "u.item"}, "1m": {"ratings.dat", "users.dat", "movies.dat"}}[layout]
+	for i, s := range []string{ratings.String(), users.String(), movies.String()} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, names[i]), []byte(s), 0o644))
+	}
+	return dir
+}
+
+func tinyOptions(dir string) Options {
+	return Options{Dir: dir, Epochs: 3, Batch: 64, Neg: 20, Dim: 8, Tower: []int{16, 8}, Hist: 10, LR: 0.01, Seed: 1, Out: io.Discard}
+}
+
+func TestBothLayoutsEndToEnd(t *testing.T) {
+	for _, layout := range []string{"100k", "1m"} {
+		t.Run(layout, func(t *testing.T) {
+			dir := writeFixture(t, layout)
+			d, err := Load(dir)
+			require.NoError(t, err)
+			assert.Equal(t, layout, d.Layout)
+			assert.NotNil(t, d.Users)
+			assert.NotNil(t, d.Genres)
+			m, err := Run(context.Background(), tinyOptions(dir))
+			require.NoError(t, err)
+			for _, k := range []string{"hr@10_all", "hr@50_all", "hr@100_all", "ndcg@10_all", "hr@50_filtered", "mostpop_hr@50_all", "train_examples_per_sec", "train_examples", "epochs"} {
+				assert.Contains(t, m, k)
+			}
+			assert.Equal(t, 120*10, m["train_examples"])
+		})
+	}
+}
+
+func TestOptionalFilesDropped(t *testing.T) {
+	dir := writeFixture(t, "100k")
+	require.NoError(t, os.Remove(filepath.Join(dir, "u.user")))
+	require.NoError(t, os.Remove(filepath.Join(dir, "u.item")))
+	d, err := Load(dir)
+	require.NoError(t, err)
+	assert.Nil(t, d.Users)
+	s := BuildSplit(d, 10)
+	assert.Len(t, s.Spec.Features, 2)
+	o := tinyOptions(dir)
+	o.MaxTrain = 300
+	m, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Equal(t, 300, m["train_examples"])
+}
+
+func TestMalformedLineNamesFileAndLine(t *testing.T) {
+	dir := writeFixture(t, "100k")
+	p := filepath.Join(dir, "u.data")
+	raw, _ := os.ReadFile(p)
+	lines := strings.Split(string(raw), "\n")
+	lines[6] = "12\tnot-a-movie\t4\t99"
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(lines, "\n")), 0o644))
+	_, err := Load(dir)
+	var pe *ParseError
+	require.True(t, errors.As(err, &pe), "%v", err)
+	assert.Equal(t, "u.data", pe.File)
+	assert.Equal(t, 7, pe.Line)
+	assert.ErrorContains(t, err, "u.data:7")
+	_, err = Load(t.TempDir())
+	assert.Error(t, err)
+	_, err = ParseRatingLine("1\t2\t3")
+	assert.Error(t, err)
+	r, err := ParseRatingLine("1\t2\t3\t4")
+	require.NoError(t, err)
+	assert.Equal(t, Rating{User: 1, Movie: 2, Time: 4}, r)
+}
+
+func FuzzParseRatingLine(f *testing.F) {
+	for _, s := range []string{"196\t242\t3\t881250949", "1 2 3 4", "", "x\ty\tz\tw", "1\t2\t3\t99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, line string) {
+		r, err := ParseRatingLine(line)
+		if err == nil && strings.TrimSpace(line) != "" && r.User == 0 && r.Movie == 0 && r.Time == 0 && !strings.Contains(line, "0") {
+			t.Fatalf("parsed %q as zero without error", line)
+		}
+	})
+}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"context"
+	"io"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestTinyRun runs the whole example on a tiny world.
+func TestTinyRun(t *testing.T) {
+	o := options{
+		users: 600, videos: 400, topics: 8, watches: 15, cgEpochs: 8, rkEpochs: 2, batch: 128, neg: 50,
+		tower: "32,16", rankTower: "16", lr: 0.005, evalUsers: 100, candidates: 50, seed: 1,
+		out: io.Discard,
+	}
+	m, err := run(context.Background(), o)
+	require.NoError(t, err)
+	for _, k := range []string{"candgen_recall@50", "mostpop_recall@50", "ranking_auc", "ranking_weighted_per_user_loss", "e2e_top10_true_watch", "oracle_top10_true_watch"} {
+		require.Contains(t, m, k)
+	}
+	assert.Greater(t, m["candgen_recall@50"].(float64), m["mostpop_recall@50"].(float64))
+	assert.Greater(t, m["e2e_top10_true_watch"].(float64), m["mostpop_top10_true_watch"].(float64))
+	assert.LessOrEqual(t, m["e2e_top10_true_watch"].(float64), m["oracle_top10_true_watch"].(float64))
+	_, err = run(context.Background(), options{tower: "x"})
+	assert.Error(t, err)
+}
