@@ -40,13 +40,13 @@ func main() {
 	var o ml.Options
 	var tower string
 	flag.StringVar(&o.Dir, "data", "", "MovieLens folder (ml-100k or ml-1m layout)")
-	flag.IntVar(&o.Epochs, "epochs", 2, "training epochs")
+	flag.IntVar(&o.Epochs, "epochs", 10, "training epochs")
 	flag.IntVar(&o.Batch, "batch", 512, "minibatch size")
 	flag.IntVar(&o.Neg, "neg", 1000, "sampled negatives per batch")
 	flag.IntVar(&o.Dim, "dim", 64, "embedding dimension of movies (0: log-cardinality rule)")
 	flag.StringVar(&tower, "tower", "256,128,64", "tower sizes; the last is the user-vector dimension")
 	flag.IntVar(&o.Hist, "hist", 50, "history length")
-	flag.Float64Var(&o.LR, "lr", 0.001, "Adam learning rate")
+	flag.Float64Var(&o.LR, "lr", 0.005, "Adam learning rate")
 	flag.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	flag.IntVar(&o.MaxTrain, "max-train", 0, "use only the first N training examples (0: all)")
 	quiet := flag.Bool("quiet", false, "no progress bar or commentary; only the JSON line")
