@@ -68,6 +68,9 @@ type Config struct {
 	// LR is the Adam learning rate of the tower [1e-3]; EmbeddingLR that of
 	// the embedding and softmax tables (lazy Adam) [LR].
 	LR, EmbeddingLR float32
+	// Optimizer is the dense optimizer of the tower: "adam" or "adagrad"
+	// ["adam"]. Embedding and softmax tables always use row-sparse lazy Adam.
+	Optimizer string
 	// L2 is an L2 penalty on tower weights [0].
 	L2 float32
 	// Epochs over the training examples [1].
@@ -284,7 +287,7 @@ type trainer struct {
 	rng     *rand.Rand
 	gr      *nn.Graph
 	loss    *nn.SampledSoftmax
-	dense   *nn.Adam
+	dense   nn.Optimizer
 	softG   *embedding.Grad
 	softOpt embedding.Optimizer
 	cands   *sampling.Candidates
@@ -294,7 +297,11 @@ type trainer struct {
 }
 
 func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*trainer, error) {
-	t := &trainer{m: m, cfg: cfg, rng: rng, dense: &nn.Adam{LR: cfg.LR, L2: cfg.L2}}
+	dense, err := nn.NewOptimizer(cfg.Optimizer, cfg.LR, cfg.L2)
+	if err != nil {
+		return nil, err
+	}
+	t := &trainer{m: m, cfg: cfg, rng: rng, dense: dense}
 	vocab := m.VideoVocab()
 	for i := range examples {
 		label := vocab.Index(examples[i].Label)
@@ -340,7 +347,6 @@ func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*tra
 	}
 	D := m.D()
 	t.loss = nn.NewSampledSoftmax(cfg.Batch, D, k)
-	var err error
 	if t.gr, err = nn.NewGraph(m.mlp, cfg.Batch, t.loss); err != nil {
 		return nil, err
 	}

@@ -33,7 +33,10 @@ type Config struct {
 	// LR is the Adam learning rate of the tower [1e-3]; EmbeddingLR that of
 	// the embedding tables [LR].
 	LR, EmbeddingLR float32
-	// L2 penalizes tower weights [0].
+	// Optimizer is the dense optimizer of the tower: "adam" or "adagrad"
+	// ["adam"]. Embedding and softmax tables always use row-sparse lazy Adam.
+	Optimizer string
+	// L2 is an L2 penalty on tower weights [0].
 	L2 float32
 	// Epochs over the impressions [1].
 	Epochs int
@@ -177,12 +180,16 @@ type trainer struct {
 	ws     []float32
 	gr     *nn.Graph
 	loss   *nn.WeightedLogistic
-	dense  *nn.Adam
+	dense  nn.Optimizer
 	rows   []int
 }
 
 func newTrainer(m *Model, cfg *Config, imps []Impression) (*trainer, error) {
-	t := &trainer{m: m, dense: &nn.Adam{LR: cfg.LR, L2: cfg.L2}, rows: make([]int, cfg.Batch)}
+	dense, err := nn.NewOptimizer(cfg.Optimizer, cfg.LR, cfg.L2)
+	if err != nil {
+		return nil, err
+	}
+	t := &trainer{m: m, dense: dense, rows: make([]int, cfg.Batch)}
 	for i := range imps {
 		enc, err := m.enc.Encode(&imps[i].Features)
 		if err != nil {
@@ -195,7 +202,6 @@ func newTrainer(m *Model, cfg *Config, imps []Impression) (*trainer, error) {
 		t.data, t.labels, t.ws = append(t.data, enc), append(t.labels, y), append(t.ws, w)
 	}
 	t.loss = nn.NewWeightedLogistic(cfg.Batch)
-	var err error
 	t.gr, err = nn.NewGraph(m.mlp, cfg.Batch, t.loss)
 	return t, err
 }

@@ -342,3 +342,75 @@ func (a *Adam) Apply(m *MLP, gr *Graph) error {
 	}
 	return nil
 }
+
+// Optimizer updates an MLP's weights from a Graph's gradients.
+type Optimizer interface {
+	Apply(m *MLP, gr *Graph) error
+}
+
+var (
+	_ Optimizer = (*Adam)(nil)
+	_ Optimizer = (*Adagrad)(nil)
+)
+
+// Adagrad is dense Adagrad over an MLP's weights: w -= LR·g/(√acc + Eps),
+// acc starting at 0.1. Zero Eps means 1e-8. Not safe for concurrent use.
+type Adagrad struct {
+	LR, Eps float32
+	// L2 adds L2·w to every weight gradient (not to biases).
+	L2  float32
+	acc [][]float32
+}
+
+// Apply takes one step on the MLP's weights with the graph's gradients.
+func (a *Adagrad) Apply(m *MLP, gr *Graph) error {
+	if a.acc == nil {
+		for l := range m.W {
+			for _, p := range [][]float32{m.W[l], m.B[l]} {
+				acc := make([]float32, len(p))
+				for i := range acc {
+					acc[i] = 0.1
+				}
+				a.acc = append(a.acc, acc)
+			}
+		}
+	}
+	eps := a.Eps
+	if eps == 0 {
+		eps = 1e-8
+	}
+	for l := range m.W {
+		for k, pair := range [2][2][]float32{{m.W[l], gr.WGrad(l)}, {m.B[l], gr.BGrad(l)}} {
+			p, g := pair[0], pair[1]
+			if len(g) != len(p) {
+				return fmt.Errorf("nn: Adagrad: gradient of layer %d missing", l)
+			}
+			l2 := a.L2
+			if k == 1 {
+				l2 = 0
+			}
+			acc := a.acc[2*l+k]
+			for i := range p {
+				gi := g[i] + l2*p[i]
+				if gi != gi {
+					return errors.New("nn: Adagrad: NaN gradient")
+				}
+				acc[i] += gi * gi
+				p[i] -= a.LR * gi / (float32(math.Sqrt(float64(acc[i]))) + eps)
+			}
+		}
+	}
+	return nil
+}
+
+// NewOptimizer returns the named dense optimizer ("adam", the default when
+// name is empty, or "adagrad").
+func NewOptimizer(name string, lr, l2 float32) (Optimizer, error) {
+	switch name {
+	case "", "adam":
+		return &Adam{LR: lr, L2: l2}, nil
+	case "adagrad":
+		return &Adagrad{LR: lr, L2: l2}, nil
+	}
+	return nil, fmt.Errorf("nn: unknown optimizer %q (want adam or adagrad)", name)
+}

@@ -158,3 +158,35 @@ func TestGraphMatchesForwardAndTrains(t *testing.T) {
 	}
 	assert.Less(t, last, first*0.6, "training must reduce the loss")
 }
+
+func TestAdagradTrains(t *testing.T) {
+	rng := rand.New(rand.NewPCG(2, 2))
+	m, err := NewMLP([]int{2, 16, 1}, false, rng)
+	require.NoError(t, err)
+	wl := NewWeightedLogistic(32)
+	gr, err := NewGraph(m, 32, wl)
+	require.NoError(t, err)
+	opt, err := NewOptimizer("adagrad", 0.1, 0)
+	require.NoError(t, err)
+	var first, last float32
+	for step := 0; step < 300; step++ {
+		for r := 0; r < 32; r++ {
+			a, b := rng.Float32()*2-1, rng.Float32()*2-1
+			gr.X[2*r], gr.X[2*r+1] = a, b
+			wl.Weight[r], wl.Label[r] = 1, 0
+			if a > b {
+				wl.Label[r] = 1
+			}
+		}
+		l, err := gr.Step()
+		require.NoError(t, err)
+		require.NoError(t, opt.Apply(m, gr))
+		if step == 0 {
+			first = l
+		}
+		last = l
+	}
+	assert.Less(t, last, first*0.6)
+	_, err = NewOptimizer("sgdx", 1, 0)
+	assert.Error(t, err)
+}
