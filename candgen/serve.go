@@ -164,7 +164,7 @@ const fileMagic, fileVersion = "YTCG", 1
 // age-feature index and label space, the encoder, the embedding tables, the
 // tower and the softmax table, then a CRC-32C.
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &binfmt.CountingWriter{W: w}
 	bw := binfmt.NewWriter(cw, fileMagic, fileVersion)
 	bw.I64(int64(m.userFeatures))
 	bw.I64(int64(m.ageFeature))
@@ -173,7 +173,7 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	m.emb.EncodeTables(bw)
 	m.mlp.Encode(bw)
 	m.soft.Encode(bw)
-	return cw.n, bw.Close()
+	return cw.N, bw.Close()
 }
 
 // ReadModel reads a model written by WriteTo. A truncated or corrupted
@@ -228,10 +228,7 @@ func decode(br *binfmt.Reader) (*Model, error) {
 // Save writes the model to path atomically (temporary file, fsync, rename):
 // a failure leaves any previous file intact.
 func (m *Model) Save(path string) error {
-	return binfmt.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := m.WriteTo(w)
-		return err
-	})
+	return binfmt.Save(path, m)
 }
 
 // Load reads a model saved by Save.
@@ -243,17 +240,6 @@ func Load(path string) (*Model, error) {
 		return err
 	})
 	return m, err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }
 
 // Window is one next-watch training example drawn from a watch sequence.

@@ -133,10 +133,10 @@ func DecodeTable(r *binfmt.Reader) (*Table, error) {
 
 // WriteTo writes the table as a standalone checksummed file body.
 func (t *Table) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &binfmt.CountingWriter{W: w}
 	bw := binfmt.NewWriter(cw, tableMagic, tableVersion)
 	t.Encode(bw)
-	return cw.n, bw.Close()
+	return cw.N, bw.Close()
 }
 
 // ReadTable reads a table written by WriteTo.

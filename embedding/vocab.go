@@ -208,10 +208,10 @@ func DecodeVocab(r *binfmt.Reader) (*Vocab, error) {
 
 // WriteTo writes the vocabulary as a standalone checksummed file body.
 func (v *Vocab) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &binfmt.CountingWriter{W: w}
 	bw := binfmt.NewWriter(cw, vocabMagic, vocabVersion)
 	v.Encode(bw)
-	return cw.n, bw.Close()
+	return cw.N, bw.Close()
 }
 
 // ReadVocab reads a vocabulary written by WriteTo.
@@ -228,15 +228,4 @@ func ReadVocab(r io.Reader) (*Vocab, error) {
 		return nil, fmt.Errorf("embedding: reading vocabulary: %w", err)
 	}
 	return v, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

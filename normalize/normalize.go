@@ -222,10 +222,10 @@ func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
 
 // WriteTo writes the CDF as a standalone checksummed file body.
 func (c *CDF) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &binfmt.CountingWriter{W: w}
 	bw := binfmt.NewWriter(cw, cdfMagic, cdfVersion)
 	c.Encode(bw)
-	return cw.n, bw.Close()
+	return cw.N, bw.Close()
 }
 
 // ReadCDF reads a CDF written by WriteTo.
@@ -242,15 +242,4 @@ func ReadCDF(r io.Reader) (*CDF, error) {
 		return nil, fmt.Errorf("normalize: reading CDF: %w", err)
 	}
 	return c, nil
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

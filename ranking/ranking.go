@@ -336,12 +336,12 @@ const fileMagic, fileVersion = "YTRK", 1
 // WriteTo writes the model (binfmt container "YTRK": encoder, embedding
 // tables, tower, CRC-32C).
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
-	cw := &countWriter{w: w}
+	cw := &binfmt.CountingWriter{W: w}
 	bw := binfmt.NewWriter(cw, fileMagic, fileVersion)
 	m.enc.Marshal(bw)
 	m.emb.EncodeTables(bw)
 	m.mlp.Encode(bw)
-	return cw.n, bw.Close()
+	return cw.N, bw.Close()
 }
 
 // ReadModel reads a model written by WriteTo; truncated, corrupted or
@@ -371,10 +371,7 @@ func ReadModel(r io.Reader) (*Model, error) {
 
 // Save writes the model to path atomically.
 func (m *Model) Save(path string) error {
-	return binfmt.WriteFileAtomic(path, func(w io.Writer) error {
-		_, err := m.WriteTo(w)
-		return err
-	})
+	return binfmt.Save(path, m)
 }
 
 // Load reads a model saved by Save.
@@ -386,15 +383,4 @@ func Load(path string) (*Model, error) {
 		return err
 	})
 	return m, err
-}
-
-type countWriter struct {
-	w io.Writer
-	n int64
-}
-
-func (c *countWriter) Write(p []byte) (int, error) {
-	n, err := c.w.Write(p)
-	c.n += int64(n)
-	return n, err
 }

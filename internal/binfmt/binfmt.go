@@ -401,3 +401,24 @@ func ReadFile(path string, read func(r io.Reader) error) error {
 	}
 	return nil
 }
+
+// CountingWriter counts the bytes written through it (for WriteTo's count).
+type CountingWriter struct {
+	W io.Writer
+	N int64
+}
+
+// Write implements io.Writer.
+func (c *CountingWriter) Write(p []byte) (int, error) {
+	n, err := c.W.Write(p)
+	c.N += int64(n)
+	return n, err
+}
+
+// Save writes v to path atomically (see WriteFileAtomic).
+func Save(path string, v io.WriterTo) error {
+	return WriteFileAtomic(path, func(w io.Writer) error {
+		_, err := v.WriteTo(w)
+		return err
+	})
+}
