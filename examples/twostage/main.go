@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/examples/internal/baseline"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -127,7 +128,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	// Held-out last watch of evaluation users: recall@K against most popular.
 	nEval := min(o.evalUsers, len(w.Users))
 	evalUsers := rng.Perm(len(w.Users))[:nEval]
-	pop := mostPopular(train)
+	pop := baseline.MostPopular(train)
 	exs := make([]feature.Example, nEval)
 	watched := make([][]int64, nEval)
 	for i, ui := range evalUsers {
@@ -153,7 +154,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 					hit++
 				}
 			}
-			for _, id := range topExcluding(pop, watched[i], k) {
+			for _, id := range baseline.TopExcluding(pop, watched[i], k) {
 				if id == label {
 					hitPop++
 				}
@@ -227,7 +228,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 			e2e += w.ExpectedWatch(u, ranked[j].ID)
 			cgOnly += w.ExpectedWatch(u, recs[i][j].ID)
 		}
-		for _, id := range topExcluding(pop, watched[i], 10) {
+		for _, id := range baseline.TopExcluding(pop, watched[i], 10) {
 			popOnly += w.ExpectedWatch(u, id)
 		}
 		oracle += oracleTop10(w, u, watched[i])
@@ -253,41 +254,6 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 func isDiscard(w io.Writer) bool { return w == io.Discard }
 
 func round(x float64) float64 { return math.Round(x*1e4) / 1e4 }
-
-func mostPopular(train []candgen.Example) []int64 {
-	counts := map[int64]int{}
-	for _, e := range train {
-		counts[e.Label]++
-	}
-	ids := make([]int64, 0, len(counts))
-	for id := range counts {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b int64) int {
-		if counts[a] != counts[b] {
-			return counts[b] - counts[a]
-		}
-		return int(a - b)
-	})
-	return ids
-}
-
-func topExcluding(ranked []int64, exclude []int64, k int) []int64 {
-	ex := map[int64]bool{}
-	for _, id := range exclude {
-		ex[id] = true
-	}
-	var out []int64
-	for _, id := range ranked {
-		if len(out) == k {
-			break
-		}
-		if !ex[id] {
-			out = append(out, id)
-		}
-	}
-	return out
-}
 
 func oracleTop10(w *world.World, u *world.User, watched []int64) float64 {
 	ex := map[int64]bool{}

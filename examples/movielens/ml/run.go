@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/examples/internal/baseline"
 	"github.com/ytdnn/ytdnn/feature"
 )
 
@@ -175,7 +176,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	pop := popularity(train)
+	pop := baseline.MostPopular(train)
 	for _, mode := range []string{"all", "filtered"} {
 		recs := all
 		if mode == "filtered" {
@@ -193,7 +194,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			if mode == "filtered" {
 				excl = s.Histories[i]
 			}
-			popIDs := topExcluding(pop, excl, top)
+			popIDs := baseline.TopExcluding(pop, excl, top)
 			for k, K := range []int{10, 50, 100} {
 				if r := slices.Index(ids[:min(K, len(ids))], label); r >= 0 {
 					hr[k]++
@@ -223,38 +224,3 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 }
 
 func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
-
-func popularity(train []candgen.Example) []int64 {
-	counts := map[int64]int{}
-	for _, e := range train {
-		counts[e.Label]++
-	}
-	ids := make([]int64, 0, len(counts))
-	for id := range counts {
-		ids = append(ids, id)
-	}
-	slices.SortFunc(ids, func(a, b int64) int {
-		if counts[a] != counts[b] {
-			return counts[b] - counts[a]
-		}
-		return int(a - b)
-	})
-	return ids
-}
-
-func topExcluding(ranked, exclude []int64, k int) []int64 {
-	ex := make(map[int64]bool, len(exclude))
-	for _, id := range exclude {
-		ex[id] = true
-	}
-	var out []int64
-	for _, id := range ranked {
-		if len(out) == k {
-			break
-		}
-		if !ex[id] {
-			out = append(out, id)
-		}
-	}
-	return out
-}
