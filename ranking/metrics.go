@@ -1,6 +1,7 @@
 package ranking
 
 import (
+	"cmp"
 	"math"
 	"slices"
 )
@@ -48,16 +49,7 @@ func WeightedPerUserLoss(groups [][]Scored) float64 {
 // AUC is the area under the ROC curve of scores for the clicked labels (ties
 // count half). NaN when all labels are equal.
 func AUC(items []Scored) float64 {
-	s := slices.Clone(items)
-	slices.SortFunc(s, func(a, b Scored) int {
-		switch {
-		case a.Score < b.Score:
-			return -1
-		case a.Score > b.Score:
-			return 1
-		}
-		return 0
-	})
+	s := byScore(items)
 	var pos, neg, rankSum float64
 	for i := 0; i < len(s); {
 		j := i
@@ -95,16 +87,7 @@ func Calibration(items []Scored, bins int) []Bin {
 	if bins < 1 || len(items) == 0 {
 		return nil
 	}
-	s := slices.Clone(items)
-	slices.SortFunc(s, func(a, b Scored) int {
-		switch {
-		case a.Score < b.Score:
-			return -1
-		case a.Score > b.Score:
-			return 1
-		}
-		return 0
-	})
+	s := byScore(items)
 	out := make([]Bin, 0, bins)
 	for b := 0; b < bins; b++ {
 		lo, hi := b*len(s)/bins, (b+1)*len(s)/bins
@@ -124,4 +107,11 @@ func Calibration(items []Scored, bins int) []Bin {
 		out = append(out, bin)
 	}
 	return out
+}
+
+// byScore returns a copy of items sorted by ascending score.
+func byScore(items []Scored) []Scored {
+	s := slices.Clone(items)
+	slices.SortFunc(s, func(a, b Scored) int { return cmp.Compare(a.Score, b.Score) })
+	return s
 }

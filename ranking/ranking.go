@@ -376,11 +376,5 @@ func (m *Model) Save(path string) error {
 
 // Load reads a model saved by Save.
 func Load(path string) (*Model, error) {
-	var m *Model
-	err := binfmt.ReadFile(path, func(r io.Reader) error {
-		var err error
-		m, err = ReadModel(r)
-		return err
-	})
-	return m, err
+	return binfmt.Load(path, ReadModel)
 }

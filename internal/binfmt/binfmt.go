@@ -389,17 +389,19 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	return nil
 }
 
-// ReadFile opens path and calls read with a buffered reader.
-func ReadFile(path string, read func(r io.Reader) error) error {
+// Load opens path and decodes it with read; errors name the path.
+func Load[T any](path string, read func(r io.Reader) (T, error)) (T, error) {
+	var zero T
 	f, err := os.Open(path)
 	if err != nil {
-		return err
+		return zero, err
 	}
 	defer f.Close()
-	if err := read(f); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+	v, err := read(f)
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", path, err)
 	}
-	return nil
+	return v, nil
 }
 
 // CountingWriter counts the bytes written through it (for WriteTo's count).
