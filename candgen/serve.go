@@ -66,13 +66,13 @@ func (m *Model) UserVectors(dst []float32, exs []feature.Example) error {
 		return fmt.Errorf("candgen: dst has %d floats, need %d", len(dst), len(exs)*D)
 	}
 	x := make([]float32, len(exs)*W)
+	var enc feature.Encoded
 	for i := range exs {
 		ex, err := m.withAge(&exs[i], 0)
 		if err != nil {
 			return fmt.Errorf("candgen: example %d: %w", i, err)
 		}
-		enc, err := m.enc.Encode(&ex)
-		if err != nil {
+		if err := m.enc.EncodeTo(&enc, &ex); err != nil {
 			return fmt.Errorf("candgen: example %d: %w", i, err)
 		}
 		m.enc.Assemble(x[i*W:(i+1)*W], &enc, m.emb)

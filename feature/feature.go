@@ -315,34 +315,47 @@ type Encoded struct {
 }
 
 // Encode maps a raw example. Bad input (wrong slot counts, NaN/Inf, values
-// out of range) is an error naming the feature.
+// out of range) is an error naming the feature. The result owns its memory
+// (keep it across epochs); serving paths reuse one with EncodeTo.
 func (e *Encoder) Encode(ex *Example) (Encoded, error) {
 	var out Encoded
+	err := e.EncodeTo(&out, ex)
+	return out, err
+}
+
+// EncodeTo is Encode into dst, reusing dst's buffers: once they have grown
+// to fit, it allocates nothing.
+func (e *Encoder) EncodeTo(dst *Encoded, ex *Example) error {
 	if err := e.Spec.check(ex); err != nil {
-		return out, err
+		return err
 	}
-	out.Idx = make([][]int32, len(e.Spec.Features))
+	n := len(e.Spec.Features)
+	if cap(dst.Idx) < n {
+		dst.Idx = make([][]int32, n)
+	}
+	dst.Idx = dst.Idx[:n]
+	dst.Num = dst.Num[:0]
 	for i, f := range e.Spec.Features {
 		switch f.Kind {
 		case ID, Bag:
 			ids := lastN(ex.IDs[i], f.MaxLen)
-			idx := make([]int32, len(ids))
+			idx := dst.Idx[i][:0]
 			v := e.Vocabs[e.space[i]]
-			for j, id := range ids {
-				idx[j] = v.Index(id)
+			for _, id := range ids {
+				idx = append(idx, v.Index(id))
 			}
-			out.Idx[i] = idx
+			dst.Idx[i] = idx
 		case Continuous:
 			var p [3]float32
 			if err := e.CDFs[i].Powers(p[:], ex.Nums[i]); err != nil {
-				return out, err
+				return err
 			}
-			out.Num = append(out.Num, p[:]...)
+			dst.Num = append(dst.Num, p[:]...)
 		case Value:
-			out.Num = append(out.Num, float32(ex.Nums[i]))
+			dst.Num = append(dst.Num, float32(ex.Nums[i]))
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // Params are the embedding tables of an Encoder's spaces, with their sparse

@@ -109,3 +109,19 @@ func TestEncoderRoundTrip(t *testing.T) {
 	assert.Equal(t, e.CDFs[3].Q, e2.CDFs[3].Q)
 	assert.Equal(t, e.Vocabs[0].Index(4), e2.Vocabs[0].Index(4))
 }
+
+func TestEncodeToReusesBuffers(t *testing.T) {
+	e := fitted(t)
+	ex := Example{IDs: [][]int64{{2, 3}, {4}, {1}, nil, nil}, Nums: []float64{0, 0, 0, 24.5, 1}}
+	want, err := e.Encode(&ex)
+	require.NoError(t, err)
+	var dst Encoded
+	require.NoError(t, e.EncodeTo(&dst, &ex))
+	assert.Equal(t, want, dst)
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := e.EncodeTo(&dst, &ex); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Equal(t, 0.0, allocs)
+}

@@ -247,7 +247,10 @@ func (t *trainer) forwardBackward() (float32, error) {
 	return loss, nil
 }
 
-type scoreBuf struct{ x, out []float32 }
+type scoreBuf struct {
+	x   []float32
+	enc feature.Encoded
+}
 
 // Logits writes the logit of each example into dst. Unknown IDs read as
 // OOV; NaN/Inf or out-of-range features are an error naming the feature.
@@ -266,11 +269,10 @@ func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 	}
 	x := b.x[:len(exs)*W]
 	for i := range exs {
-		enc, err := m.enc.Encode(&exs[i])
-		if err != nil {
+		if err := m.enc.EncodeTo(&b.enc, &exs[i]); err != nil {
 			return fmt.Errorf("ranking: candidate %d: %w", i, err)
 		}
-		m.enc.Assemble(x[i*W:(i+1)*W], &enc, m.emb)
+		m.enc.Assemble(x[i*W:(i+1)*W], &b.enc, m.emb)
 	}
 	m.mlp.Forward(dst, x, len(exs))
 	return nil
