@@ -391,10 +391,11 @@ func (t *trainer) forwardBackward() (float32, error) {
 		row := m.soft.Row(id)
 		copy(L.NegW[j*D:(j+1)*D], row[:D])
 		L.NegB[j] = row[D]
-		L.NegLogQ[j] = 0
-		if correct {
-			L.NegLogQ[j] = float32(math.Log(max(t.cands.ExpectedCount(id-1), 1e-30)))
-		}
+	}
+	if correct {
+		t.cands.LogExpectedCount(L.NegLogQ, t.cands.IDs)
+	} else {
+		clear(L.NegLogQ)
 	}
 	for r, ei := range t.rows {
 		x := t.gr.X[r*W : (r+1)*W]
@@ -412,7 +413,7 @@ func (t *trainer) forwardBackward() (float32, error) {
 		copy(L.TrueW[r*D:(r+1)*D], row[:D])
 		L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = row[D], 0, 1
 		if correct {
-			L.TrueLogQ[r] = float32(math.Log(max(t.cands.ExpectedCount(ex.label-1), 1e-30)))
+			L.TrueLogQ[r] = t.cands.LogQ(ex.label - 1)
 		}
 		sampling.AccidentalHits(hit, ex.label, t.negIDs)
 	}

@@ -234,8 +234,14 @@ func (c *Candidates) LogExpectedCount(dst []float32, classes []int32) {
 		panic("sampling: LogExpectedCount: len(dst) != len(classes)")
 	}
 	for i, cl := range classes {
-		dst[i] = float32(math.Log(max(c.ExpectedCount(cl), math.SmallestNonzeroFloat64)))
+		dst[i] = c.LogQ(cl)
 	}
+}
+
+// LogQ is log(ExpectedCount(class)), finite even for a class the sampler
+// never draws (see LogExpectedCount).
+func (c *Candidates) LogQ(class int32) float32 {
+	return float32(math.Log(max(c.ExpectedCount(class), math.SmallestNonzeroFloat64)))
 }
 
 // ExpectedCount is the expected number of times (with replacement) or the
