@@ -2,7 +2,8 @@ package embedding
 
 import (
 	"fmt"
-	"math"
+
+	"github.com/ytdnn/ytdnn/internal/optim"
 )
 
 // Grad accumulates a row-sparse gradient for one Table: only the rows a batch
@@ -100,10 +101,8 @@ func checkShape(t *Table, g *Grad) error {
 	if t.Dim != g.Dim || len(g.slot) != t.Rows {
 		return fmt.Errorf("embedding: gradient for %d×%d applied to a %d×%d table", len(g.slot), g.Dim, t.Rows, t.Dim)
 	}
-	for _, v := range g.Data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return fmt.Errorf("embedding: non-finite gradient")
-		}
+	if !optim.Finite(g.Data) {
+		return fmt.Errorf("embedding: non-finite gradient")
 	}
 	return nil
 }
@@ -157,13 +156,7 @@ func (o *Adagrad) Apply(t *Table, g *Grad) error {
 	}
 	for i, r := range g.Rows {
 		off := int(r) * t.Dim
-		row := t.Data[off : off+t.Dim]
-		acc := o.acc[off : off+t.Dim]
-		gr := g.Data[i*g.Dim : (i+1)*g.Dim]
-		for j := range row {
-			acc[j] += gr[j] * gr[j]
-			row[j] -= o.LR * gr[j] / (float32(math.Sqrt(float64(acc[j]))) + eps)
-		}
+		optim.Adagrad(t.Data[off:off+t.Dim], g.Data[i*g.Dim:(i+1)*g.Dim], o.acc[off:off+t.Dim], o.LR, eps, 0)
 	}
 	return nil
 }
@@ -187,32 +180,11 @@ func (o *Adam) Apply(t *Table, g *Grad) error {
 		o.m = make([]float32, len(t.Data))
 		o.v = make([]float32, len(t.Data))
 	}
-	b1, b2, eps := o.Beta1, o.Beta2, o.Eps
-	if b1 == 0 {
-		b1 = 0.9
-	}
-	if b2 == 0 {
-		b2 = 0.999
-	}
-	if eps == 0 {
-		eps = 1e-8
-	}
 	o.step++
-	c1 := 1 - math.Pow(float64(b1), float64(o.step))
-	c2 := 1 - math.Pow(float64(b2), float64(o.step))
-	lr := o.LR * float32(math.Sqrt(c2)/c1)
+	st := optim.NewAdamStep(o.LR, o.Beta1, o.Beta2, o.Eps, o.step)
 	for i, r := range g.Rows {
 		off := int(r) * t.Dim
-		row := t.Data[off : off+t.Dim]
-		m := o.m[off : off+t.Dim]
-		v := o.v[off : off+t.Dim]
-		gr := g.Data[i*g.Dim : (i+1)*g.Dim]
-		for j := range row {
-			gj := gr[j]
-			m[j] = b1*m[j] + (1-b1)*gj
-			v[j] = b2*v[j] + (1-b2)*gj*gj
-			row[j] -= lr * m[j] / (float32(math.Sqrt(float64(v[j]))) + eps*float32(math.Sqrt(c2)))
-		}
+		st.Update(t.Data[off:off+t.Dim], g.Data[i*g.Dim:(i+1)*g.Dim], o.m[off:off+t.Dim], o.v[off:off+t.Dim], 0)
 	}
 	return nil
 }

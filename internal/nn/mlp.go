@@ -19,6 +19,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/internal/linalg"
+	"github.com/ytdnn/ytdnn/internal/optim"
 )
 
 // MLP holds the weights of a tower: Sizes[0] inputs, then one dense layer
@@ -155,20 +156,11 @@ func DecodeMLP(r *binfmt.Reader) (*MLP, error) {
 		return nil, err
 	}
 	for l := range m.W {
-		if !finite(m.W[l]) || !finite(m.B[l]) {
+		if !optim.Finite(m.W[l]) || !optim.Finite(m.B[l]) {
 			return nil, fmt.Errorf("%w: MLP holds non-finite weights", binfmt.ErrFormat)
 		}
 	}
 	return m, nil
-}
-
-func finite(v []float32) bool {
-	for _, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return false
-		}
-	}
-	return true
 }
 
 // Graph is the training graph of an MLP at a fixed batch size, built once.
@@ -303,41 +295,22 @@ func (a *Adam) Apply(m *MLP, gr *Graph) error {
 			a.v = append(a.v, make([]float32, len(m.W[l])), make([]float32, len(m.B[l])))
 		}
 	}
-	b1, b2, eps := a.Beta1, a.Beta2, a.Eps
-	if b1 == 0 {
-		b1 = 0.9
-	}
-	if b2 == 0 {
-		b2 = 0.999
-	}
-	if eps == 0 {
-		eps = 1e-8
-	}
 	a.step++
-	c1 := 1 - math.Pow(float64(b1), float64(a.step))
-	c2 := 1 - math.Pow(float64(b2), float64(a.step))
-	lr := a.LR * float32(math.Sqrt(c2)/c1)
-	epsHat := eps * float32(math.Sqrt(c2))
+	st := optim.NewAdamStep(a.LR, a.Beta1, a.Beta2, a.Eps, a.step)
 	for l := range m.W {
 		for k, pair := range [2][2][]float32{{m.W[l], gr.WGrad(l)}, {m.B[l], gr.BGrad(l)}} {
 			p, g := pair[0], pair[1]
 			if len(g) != len(p) {
 				return fmt.Errorf("nn: Adam: gradient of layer %d missing", l)
 			}
-			mm, vv := a.m[2*l+k], a.v[2*l+k]
+			if !optim.Finite(g) {
+				return errors.New("nn: Adam: non-finite gradient")
+			}
 			l2 := a.L2
 			if k == 1 {
 				l2 = 0
 			}
-			for i := range p {
-				gi := g[i] + l2*p[i]
-				if gi != gi {
-					return errors.New("nn: Adam: NaN gradient")
-				}
-				mm[i] = b1*mm[i] + (1-b1)*gi
-				vv[i] = b2*vv[i] + (1-b2)*gi*gi
-				p[i] -= lr * mm[i] / (float32(math.Sqrt(float64(vv[i]))) + epsHat)
-			}
+			st.Update(p, g, a.m[2*l+k], a.v[2*l+k], l2)
 		}
 	}
 	return nil
@@ -385,19 +358,14 @@ func (a *Adagrad) Apply(m *MLP, gr *Graph) error {
 			if len(g) != len(p) {
 				return fmt.Errorf("nn: Adagrad: gradient of layer %d missing", l)
 			}
+			if !optim.Finite(g) {
+				return errors.New("nn: Adagrad: non-finite gradient")
+			}
 			l2 := a.L2
 			if k == 1 {
 				l2 = 0
 			}
-			acc := a.acc[2*l+k]
-			for i := range p {
-				gi := g[i] + l2*p[i]
-				if gi != gi {
-					return errors.New("nn: Adagrad: NaN gradient")
-				}
-				acc[i] += gi * gi
-				p[i] -= a.LR * gi / (float32(math.Sqrt(float64(acc[i]))) + eps)
-			}
+			optim.Adagrad(p, g, a.acc[2*l+k], a.LR, eps, l2)
 		}
 	}
 	return nil

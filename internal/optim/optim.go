@@ -1,0 +1,61 @@
+// Package optim holds the element-wise Adam and Adagrad updates shared by
+// the dense (tower) and row-sparse (embedding) optimizers.
+package optim
+
+import "math"
+
+// AdamStep is one Adam step's constants: the bias corrections folded into
+// the learning rate and epsilon, so that Update equals the textbook
+// m̂/(√v̂ + ε) form.
+type AdamStep struct {
+	B1, B2, LR, EpsHat float32
+}
+
+// NewAdamStep returns the constants of step t (1-based). Zero b1, b2, eps
+// mean 0.9, 0.999, 1e-8.
+func NewAdamStep(lr, b1, b2, eps float32, t int) AdamStep {
+	if b1 == 0 {
+		b1 = 0.9
+	}
+	if b2 == 0 {
+		b2 = 0.999
+	}
+	if eps == 0 {
+		eps = 1e-8
+	}
+	c1 := 1 - math.Pow(float64(b1), float64(t))
+	c2 := 1 - math.Pow(float64(b2), float64(t))
+	return AdamStep{B1: b1, B2: b2, LR: lr * float32(math.Sqrt(c2)/c1), EpsHat: eps * float32(math.Sqrt(c2))}
+}
+
+// Update applies one Adam step to p with gradient g + l2·p and moments m, v.
+func (s AdamStep) Update(p, g, m, v []float32, l2 float32) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := g[i] + l2*p[i]
+		m[i] = s.B1*m[i] + (1-s.B1)*gi
+		v[i] = s.B2*v[i] + (1-s.B2)*gi*gi
+		p[i] -= s.LR * m[i] / (float32(math.Sqrt(float64(v[i]))) + s.EpsHat)
+	}
+}
+
+// Adagrad applies one Adagrad step to p with gradient g + l2·p and
+// accumulator acc: acc += g², p -= lr·g/(√acc + eps).
+func Adagrad(p, g, acc []float32, lr, eps, l2 float32) {
+	g, acc = g[:len(p)], acc[:len(p)]
+	for i := range p {
+		gi := g[i] + l2*p[i]
+		acc[i] += gi * gi
+		p[i] -= lr * gi / (float32(math.Sqrt(float64(acc[i]))) + eps)
+	}
+}
+
+// Finite reports whether every element of v is neither NaN nor ±Inf.
+func Finite(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
+}
