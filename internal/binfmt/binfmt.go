@@ -192,6 +192,9 @@ func NewReader(r io.Reader, magic string, maxVersion uint32) (*Reader, error) {
 	return br, nil
 }
 
+// Full reads exactly len(p) raw bytes (zeros after an error).
+func (r *Reader) Full(p []byte) { r.full(p) }
+
 func (r *Reader) full(p []byte) {
 	if r.err != nil {
 		for i := range p {

@@ -1,0 +1,745 @@
+package retrieval
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/linalg"
+)
+
+// HNSWConfig are the build and search parameters of an HNSW index. Zero
+// values take the defaults in brackets.
+type HNSWConfig struct {
+	// M is the number of neighbours kept per node on the upper layers; layer
+	// 0 keeps 2·M [16]. Larger M raises recall and memory (8·M bytes per
+	// item on layer 0) and slows the build.
+	M int
+	// EfConstruction is the candidate-list size while building [200]. Larger
+	// gives a better graph and a slower build.
+	EfConstruction int
+	// EfSearch is the candidate-list size while searching [max(n, 128)]:
+	// the recall/speed knob at query time, never below n.
+	EfSearch int
+	// Seed draws the node levels.
+	Seed uint64
+	// Workers builds in parallel [GOMAXPROCS].
+	Workers int
+	// Progress, if set, is called now and then during the build with the
+	// number of items inserted.
+	Progress func(done, total int)
+}
+
+func (c *HNSWConfig) defaults() error {
+	if c.M == 0 {
+		c.M = 16
+	}
+	if c.EfConstruction == 0 {
+		c.EfConstruction = 200
+	}
+	if c.Workers == 0 {
+		c.Workers = runtime.GOMAXPROCS(0)
+	}
+	if c.M < 2 || c.M > 255 || c.EfConstruction < 1 || c.EfSearch < 0 || c.Workers < 1 {
+		return fmt.Errorf("retrieval: invalid HNSW parameters M=%d efConstruction=%d efSearch=%d", c.M, c.EfConstruction, c.EfSearch)
+	}
+	return nil
+}
+
+var _ Index = (*HNSW)(nil)
+
+// HNSW is an approximate maximum-inner-product index: a hierarchical
+// navigable small-world graph (Malkov & Yashunin) built over the items after
+// the standard MIPS→nearest-neighbour reduction. Every item x gets an extra
+// coordinate √(R²-|x|²) (R the largest norm) and is scaled by 1/R, so all
+// items lie on the unit sphere and, for a query q extended by 0, the largest
+// inner product is the nearest neighbour. Scores returned are the exact
+// inner products q·x.
+//
+// Memory per item: the augmented vector ((Dim+1)·4 bytes), the layer-0
+// neighbour list (2·M·4 + 1 bytes), id and level (5 bytes), and the upper
+// layers (on average 1/(M-1) of a node has them); Overhead reports the total
+// beyond the raw vectors. Searches are safe for concurrent use; the build is
+// parallel over Workers goroutines.
+type HNSW struct {
+	cfg      HNSWConfig
+	dim      int // query dimension
+	adim     int // dim+1
+	scale    float32
+	vecs     []float32 // n × adim, unit norm
+	ids      []int32
+	level    []uint8
+	l0       []int32 // n × 2M, valid prefix of length l0n
+	l0n      []uint8
+	upper    [][]int32 // per node: level×M (levels 1..level), counts in upn
+	upn      [][]uint8
+	entry    int32
+	maxLevel int
+
+	building bool
+	locks    []sync.Mutex
+	glock    sync.Mutex
+	visited  sync.Pool
+}
+
+// NewHNSW builds an index over len(vectors)/dim items (copied). ids nil
+// numbers them 0..N-1. ctx cancels the build.
+func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg HNSWConfig) (*HNSW, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	if dim < 1 || len(vectors)%dim != 0 || len(vectors) == 0 {
+		return nil, fmt.Errorf("retrieval: %d floats is not a whole, non-zero number of %d-dim vectors", len(vectors), dim)
+	}
+	n := len(vectors) / dim
+	if ids == nil {
+		ids = make([]int32, n)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("retrieval: %d ids for %d vectors", len(ids), n)
+	}
+	h := &HNSW{cfg: cfg, dim: dim, adim: dim + 1, ids: append([]int32(nil), ids...)}
+	var r2 float64
+	for i := 0; i < n; i++ {
+		var s float64
+		for _, v := range vectors[i*dim : (i+1)*dim] {
+			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+				return nil, errors.New("retrieval: non-finite vector component")
+			}
+			s += float64(v) * float64(v)
+		}
+		r2 = max(r2, s)
+	}
+	if r2 == 0 {
+		r2 = 1
+	}
+	R := math.Sqrt(r2)
+	h.scale = float32(R)
+	h.vecs = make([]float32, n*h.adim)
+	for i := 0; i < n; i++ {
+		src := vectors[i*dim : (i+1)*dim]
+		dst := h.vecs[i*h.adim : (i+1)*h.adim]
+		var s float64
+		for j, v := range src {
+			dst[j] = float32(float64(v) / R)
+			s += float64(dst[j]) * float64(dst[j])
+		}
+		dst[dim] = float32(math.Sqrt(max(0, 1-s)))
+	}
+	M := cfg.M
+	h.level = make([]uint8, n)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 0x4e5))
+	mL := 1 / math.Log(float64(M))
+	for i := range h.level {
+		l := int(-math.Log(1-rng.Float64()) * mL)
+		h.level[i] = uint8(min(l, 30))
+	}
+	h.l0 = make([]int32, n*2*M)
+	h.l0n = make([]uint8, n)
+	h.upper = make([][]int32, n)
+	h.upn = make([][]uint8, n)
+	for i, l := range h.level {
+		if l > 0 {
+			h.upper[i] = make([]int32, int(l)*M)
+			h.upn[i] = make([]uint8, l)
+		}
+	}
+	h.locks = make([]sync.Mutex, n)
+	h.building = true
+	h.entry, h.maxLevel = 0, int(h.level[0])
+	var next atomic.Int64
+	next.Store(1)
+	var wg sync.WaitGroup
+	var failed atomic.Bool
+	for w := 0; w < cfg.Workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s := h.newScratch()
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if i%4096 == 0 {
+					if ctx.Err() != nil {
+						failed.Store(true)
+						return
+					}
+					if cfg.Progress != nil {
+						cfg.Progress(i, n)
+					}
+				}
+				h.insert(int32(i), s)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(n, n)
+	}
+	h.building = false
+	h.locks = nil
+	return h, nil
+}
+
+// Dim implements Index.
+func (h *HNSW) Dim() int { return h.dim }
+
+// Len implements Index.
+func (h *HNSW) Len() int { return len(h.ids) }
+
+// Overhead returns the bytes the index uses beyond the raw float32 item
+// vectors (Len·Dim·4): the extra coordinate, ids, levels and neighbour lists.
+func (h *HNSW) Overhead() int {
+	b := len(h.vecs)*4 - len(h.ids)*h.dim*4 + len(h.ids)*4 + len(h.level) + len(h.l0)*4 + len(h.l0n)
+	for i := range h.upper {
+		b += len(h.upper[i])*4 + len(h.upn[i]) + 48
+	}
+	return b
+}
+
+func (h *HNSW) vec(i int32) []float32 { return h.vecs[int(i)*h.adim : (int(i)+1)*h.adim] }
+
+// neighbors returns node i's neighbour list at level l (a copy into buf
+// while building, so concurrent inserts can modify the original).
+func (h *HNSW) neighbors(i int32, l int, buf []int32) []int32 {
+	var src []int32
+	if l == 0 {
+		M0 := 2 * h.cfg.M
+		src = h.l0[int(i)*M0 : int(i)*M0+int(h.l0n[i])]
+	} else {
+		M := h.cfg.M
+		src = h.upper[i][(l-1)*M : (l-1)*M+int(h.upn[i][l-1])]
+	}
+	if !h.building {
+		return src
+	}
+	h.locks[i].Lock()
+	buf = append(buf[:0], src...)
+	h.locks[i].Unlock()
+	return buf
+}
+
+func (h *HNSW) setNeighbors(i int32, l int, nb []int32) {
+	if l == 0 {
+		M0 := 2 * h.cfg.M
+		copy(h.l0[int(i)*M0:], nb)
+		h.l0n[i] = uint8(len(nb))
+		return
+	}
+	M := h.cfg.M
+	copy(h.upper[i][(l-1)*M:], nb)
+	h.upn[i][l-1] = uint8(len(nb))
+}
+
+type cand struct {
+	id  int32
+	sim float32
+}
+
+// scratch is one goroutine's search state.
+type scratch struct {
+	visited []uint32
+	epoch   uint32
+	cands   []cand // max-heap by sim (to expand)
+	res     []cand // min-heap by sim (best ef)
+	nbuf    []int32
+	sel     []cand
+	q       []float32
+}
+
+func (h *HNSW) newScratch() *scratch {
+	return &scratch{visited: make([]uint32, len(h.ids)), q: make([]float32, h.adim)}
+}
+
+func (s *scratch) next() {
+	s.epoch++
+	if s.epoch == 0 {
+		clear(s.visited)
+		s.epoch = 1
+	}
+}
+
+func pushMax(h []cand, c cand) []cand {
+	h = append(h, c)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].sim >= h[i].sim {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+	return h
+}
+
+func popMax(h []cand) (cand, []cand) {
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h[l].sim > h[m].sim {
+			m = l
+		}
+		if r < n && h[r].sim > h[m].sim {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[m], h[i] = h[i], h[m]
+		i = m
+	}
+	return top, h
+}
+
+func pushMin(h []cand, c cand) []cand {
+	h = append(h, c)
+	for i := len(h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if h[p].sim <= h[i].sim {
+			break
+		}
+		h[p], h[i] = h[i], h[p]
+		i = p
+	}
+	return h
+}
+
+func popMin(h []cand) (cand, []cand) {
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h[l].sim < h[m].sim {
+			m = l
+		}
+		if r < n && h[r].sim < h[m].sim {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[m], h[i] = h[i], h[m]
+		i = m
+	}
+	return top, h
+}
+
+// searchLayer returns the ef best nodes at level l reachable from eps, as a
+// min-heap in s.res.
+func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, s *scratch) []cand {
+	s.next()
+	s.cands, s.res = s.cands[:0], s.res[:0]
+	for _, e := range eps {
+		if s.visited[e.id] == s.epoch {
+			continue
+		}
+		s.visited[e.id] = s.epoch
+		s.cands = pushMax(s.cands, e)
+		s.res = pushMin(s.res, e)
+		if len(s.res) > ef {
+			_, s.res = popMin(s.res)
+		}
+	}
+	for len(s.cands) > 0 {
+		var c cand
+		c, s.cands = popMax(s.cands)
+		if len(s.res) >= ef && c.sim < s.res[0].sim {
+			break
+		}
+		s.nbuf = h.neighbors(c.id, l, s.nbuf)
+		for _, nb := range s.nbuf {
+			if s.visited[nb] == s.epoch {
+				continue
+			}
+			s.visited[nb] = s.epoch
+			sim := linalg.Dot(q, h.vec(nb))
+			if len(s.res) < ef || sim > s.res[0].sim {
+				s.cands = pushMax(s.cands, cand{nb, sim})
+				s.res = pushMin(s.res, cand{nb, sim})
+				if len(s.res) > ef {
+					_, s.res = popMin(s.res)
+				}
+			}
+		}
+	}
+	return s.res
+}
+
+// greedy walks level l towards q from ep (ef = 1).
+func (h *HNSW) greedy(q []float32, ep cand, l int, s *scratch) cand {
+	for changed := true; changed; {
+		changed = false
+		s.nbuf = h.neighbors(ep.id, l, s.nbuf)
+		for _, nb := range s.nbuf {
+			if sim := linalg.Dot(q, h.vec(nb)); sim > ep.sim {
+				ep, changed = cand{nb, sim}, true
+			}
+		}
+	}
+	return ep
+}
+
+// selectHeuristic keeps up to m of cs (sorted best first): a candidate is
+// kept if it is closer to the base than to every kept one; the rest fill
+// the remaining places.
+func (h *HNSW) selectHeuristic(cs []cand, m int, out []cand) []cand {
+	out = out[:0]
+	var skipped []cand
+	for _, c := range cs {
+		if len(out) >= m {
+			break
+		}
+		good := true
+		cv := h.vec(c.id)
+		for _, r := range out {
+			if linalg.Dot(cv, h.vec(r.id)) > c.sim {
+				good = false
+				break
+			}
+		}
+		if good {
+			out = append(out, c)
+		} else {
+			skipped = append(skipped, c)
+		}
+	}
+	for _, c := range skipped {
+		if len(out) >= m {
+			break
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+func sortDesc(cs []cand) {
+	// insertion sort: lists are short (≤ ef)
+	for i := 1; i < len(cs); i++ {
+		for j := i; j > 0 && cs[j].sim > cs[j-1].sim; j-- {
+			cs[j], cs[j-1] = cs[j-1], cs[j]
+		}
+	}
+}
+
+func (h *HNSW) insert(i int32, s *scratch) {
+	q := h.vec(i)
+	li := int(h.level[i])
+	h.glock.Lock()
+	ep, top := h.entry, h.maxLevel
+	h.glock.Unlock()
+	cur := cand{ep, linalg.Dot(q, h.vec(ep))}
+	for l := top; l > li; l-- {
+		cur = h.greedy(q, cur, l, s)
+	}
+	eps := []cand{cur}
+	M := h.cfg.M
+	for l := min(li, top); l >= 0; l-- {
+		res := h.searchLayer(q, eps, h.cfg.EfConstruction, l, s)
+		w := append([]cand(nil), res...)
+		sortDesc(w)
+		mMax := M
+		if l == 0 {
+			mMax = 2 * M
+		}
+		s.sel = h.selectHeuristic(w, M, s.sel)
+		nb := make([]int32, len(s.sel))
+		for k, c := range s.sel {
+			nb[k] = c.id
+		}
+		h.locks[i].Lock()
+		h.setNeighbors(i, l, nb)
+		h.locks[i].Unlock()
+		for _, c := range s.sel {
+			h.link(c.id, i, c.sim, l, mMax, s)
+		}
+		eps = w
+	}
+	if li > top {
+		h.glock.Lock()
+		if li > h.maxLevel {
+			h.maxLevel, h.entry = li, i
+		}
+		h.glock.Unlock()
+	}
+}
+
+// link adds node i to the neighbour list of node n at level l, shrinking it
+// with the heuristic when full.
+func (h *HNSW) link(n, i int32, sim float32, l, mMax int, s *scratch) {
+	h.locks[n].Lock()
+	defer h.locks[n].Unlock()
+	var cur []int32
+	if l == 0 {
+		M0 := 2 * h.cfg.M
+		cur = h.l0[int(n)*M0 : int(n)*M0+int(h.l0n[n])]
+	} else {
+		M := h.cfg.M
+		cur = h.upper[n][(l-1)*M : (l-1)*M+int(h.upn[n][l-1])]
+	}
+	for _, x := range cur {
+		if x == i {
+			return
+		}
+	}
+	if len(cur) < mMax {
+		nb := append(cur[:len(cur):len(cur)], i)
+		h.setNeighbors(n, l, nb)
+		return
+	}
+	nv := h.vec(n)
+	cs := make([]cand, 0, len(cur)+1)
+	for _, x := range cur {
+		cs = append(cs, cand{x, linalg.Dot(nv, h.vec(x))})
+	}
+	cs = append(cs, cand{i, sim})
+	sortDesc(cs)
+	sel := h.selectHeuristic(cs, mMax, nil)
+	nb := make([]int32, len(sel))
+	for k, c := range sel {
+		nb[k] = c.id
+	}
+	h.setNeighbors(n, l, nb)
+}
+
+// Search implements Index. It searches with ef = max(EfSearch, n) and, when
+// the filter leaves fewer than n hits, again with a doubled ef, until n hits
+// pass or the whole index was considered.
+func (h *HNSW) Search(queries []float32, n int, filter Filter) ([][]Hit, error) {
+	if err := checkQueries(queries, h.dim, n); err != nil {
+		return nil, err
+	}
+	m := len(queries) / h.dim
+	out := make([][]Hit, m)
+	s, _ := h.visited.Get().(*scratch)
+	if s == nil {
+		s = h.newScratch()
+	}
+	defer h.visited.Put(s)
+	for qi := 0; qi < m; qi++ {
+		out[qi] = h.searchOne(queries[qi*h.dim:(qi+1)*h.dim], qi, n, filter, s)
+	}
+	return out, nil
+}
+
+func (h *HNSW) searchOne(query []float32, qi, n int, filter Filter, s *scratch) []Hit {
+	var norm float64
+	for _, v := range query {
+		norm += float64(v) * float64(v)
+	}
+	norm = math.Sqrt(norm)
+	if norm == 0 {
+		norm = 1
+	}
+	q := s.q
+	for j, v := range query {
+		q[j] = float32(float64(v) / norm)
+	}
+	q[h.dim] = 0
+	ef := max(h.cfg.EfSearch, n, 128)
+	for {
+		cur := cand{h.entry, linalg.Dot(q, h.vec(h.entry))}
+		for l := h.maxLevel; l > 0; l-- {
+			cur = h.greedy(q, cur, l, s)
+		}
+		res := h.searchLayer(q, []cand{cur}, ef, 0, s)
+		hits := make([]Hit, 0, len(res))
+		for _, c := range res {
+			id := h.ids[c.id]
+			if filter != nil && filter(qi, id) {
+				continue
+			}
+			v := h.vec(c.id)
+			hits = append(hits, Hit{ID: id, Score: linalg.Dot(query, v[:h.dim]) * h.scale})
+		}
+		if len(hits) >= n || ef >= len(h.ids) {
+			return SortHits(hits, n)
+		}
+		ef = min(2*ef, len(h.ids))
+	}
+}
+
+const hnswMagic, hnswVersion = "YTHN", 1
+
+// WriteTo writes the index (binfmt container "YTHN": parameters, scale,
+// augmented vectors, ids, levels, neighbour lists, CRC-32C).
+func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
+	cw := &binfmt.CountingWriter{W: w}
+	bw := binfmt.NewWriter(cw, hnswMagic, hnswVersion)
+	bw.I64(int64(h.cfg.M))
+	bw.I64(int64(h.cfg.EfConstruction))
+	bw.I64(int64(h.cfg.EfSearch))
+	bw.I64(int64(h.dim))
+	bw.F64(float64(h.scale))
+	bw.I64(int64(h.entry))
+	bw.I64(int64(h.maxLevel))
+	bw.F32s(h.vecs)
+	ids := make([]int64, len(h.ids))
+	for i, x := range h.ids {
+		ids[i] = int64(x)
+	}
+	bw.I64s(ids)
+	bw.Bytes(h.level)
+	bw.Bytes(h.l0n)
+	for i := range h.ids {
+		bw.Bytes(int32Bytes(h.neighbors(int32(i), 0, nil)))
+		for l := 1; l <= int(h.level[i]); l++ {
+			nb := h.neighbors(int32(i), l, nil)
+			bw.Bytes([]byte{byte(len(nb))})
+			bw.Bytes(int32Bytes(nb))
+		}
+	}
+	return cw.N, bw.Close()
+}
+
+func int32Bytes(v []int32) []byte {
+	b := make([]byte, 4*len(v))
+	for i, x := range v {
+		u := uint32(x)
+		b[4*i], b[4*i+1], b[4*i+2], b[4*i+3] = byte(u), byte(u>>8), byte(u>>16), byte(u>>24)
+	}
+	return b
+}
+
+// ReadHNSW reads an index written by WriteTo; corrupted or truncated input
+// is an error, never a panic.
+func ReadHNSW(r io.Reader) (*HNSW, error) {
+	br, err := binfmt.NewReader(r, hnswMagic, hnswVersion)
+	if err != nil {
+		return nil, fmt.Errorf("retrieval: %w", err)
+	}
+	h, err := decodeHNSW(br)
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("retrieval: reading HNSW index: %w", err)
+	}
+	return h, nil
+}
+
+func decodeHNSW(br *binfmt.Reader) (*HNSW, error) {
+	h := &HNSW{}
+	h.cfg.M = int(br.I64())
+	h.cfg.EfConstruction = int(br.I64())
+	h.cfg.EfSearch = int(br.I64())
+	h.dim = int(br.I64())
+	h.scale = float32(br.F64())
+	h.entry = int32(br.I64())
+	h.maxLevel = int(br.I64())
+	if err := br.Err(); err != nil {
+		return nil, err
+	}
+	if h.cfg.M < 2 || h.cfg.M > 255 || h.cfg.EfSearch < 0 || h.dim < 1 || h.dim > 1<<16 || h.maxLevel < 0 || h.maxLevel > 30 ||
+		!(h.scale > 0) || math.IsInf(float64(h.scale), 0) {
+		return nil, fmt.Errorf("%w: bad HNSW header", binfmt.ErrFormat)
+	}
+	h.adim = h.dim + 1
+	h.vecs = br.F32s(binfmt.MaxElems)
+	ids := br.I64s(binfmt.MaxElems)
+	if err := br.Err(); err != nil {
+		return nil, err
+	}
+	n := len(ids)
+	if n == 0 || len(h.vecs) != n*h.adim || int(h.entry) < 0 || int(h.entry) >= n {
+		return nil, fmt.Errorf("%w: HNSW sizes do not agree", binfmt.ErrFormat)
+	}
+	h.ids = make([]int32, n)
+	for i, x := range ids {
+		h.ids[i] = int32(x)
+	}
+	M, M0 := h.cfg.M, 2*h.cfg.M
+	h.level = readBytes(br, n)
+	h.l0n = readBytes(br, n)
+	if err := br.Err(); err != nil {
+		return nil, err
+	}
+	h.l0 = make([]int32, n*M0)
+	h.upper = make([][]int32, n)
+	h.upn = make([][]uint8, n)
+	for i := 0; i < n && br.Err() == nil; i++ {
+		if int(h.l0n[i]) > M0 || int(h.level[i]) > h.maxLevel {
+			return nil, fmt.Errorf("%w: HNSW node %d malformed", binfmt.ErrFormat, i)
+		}
+		if !readInt32s(br, h.l0[i*M0:i*M0+int(h.l0n[i])], n) {
+			break
+		}
+		if h.level[i] > 0 {
+			h.upper[i] = make([]int32, int(h.level[i])*M)
+			h.upn[i] = make([]uint8, h.level[i])
+		}
+		for l := 1; l <= int(h.level[i]); l++ {
+			c := readBytes(br, 1)
+			if br.Err() != nil {
+				break
+			}
+			if int(c[0]) > M {
+				return nil, fmt.Errorf("%w: HNSW node %d malformed", binfmt.ErrFormat, i)
+			}
+			h.upn[i][l-1] = c[0]
+			if !readInt32s(br, h.upper[i][(l-1)*M:(l-1)*M+int(c[0])], n) {
+				break
+			}
+		}
+	}
+	if err := br.Err(); err != nil {
+		return nil, err
+	}
+	if int(h.level[h.entry]) != h.maxLevel {
+		return nil, fmt.Errorf("%w: HNSW entry point is not on the top level", binfmt.ErrFormat)
+	}
+	return h, nil
+}
+
+func readBytes(br *binfmt.Reader, n int) []byte {
+	out := make([]byte, 0, min(n, 1<<20))
+	var chunk [4096]byte
+	for n > 0 && br.Err() == nil {
+		k := min(n, len(chunk))
+		br.Full(chunk[:k])
+		out = append(out, chunk[:k]...)
+		n -= k
+	}
+	return out
+}
+
+func readInt32s(br *binfmt.Reader, dst []int32, n int) bool {
+	b := readBytes(br, 4*len(dst))
+	if br.Err() != nil {
+		return false
+	}
+	for i := range dst {
+		v := int32(uint32(b[4*i]) | uint32(b[4*i+1])<<8 | uint32(b[4*i+2])<<16 | uint32(b[4*i+3])<<24)
+		if v < 0 || int(v) >= n {
+			br.Fail("HNSW neighbour %d out of range", v)
+			return false
+		}
+		dst[i] = v
+	}
+	return true
+}
+
+// Save writes the index to path atomically.
+func (h *HNSW) Save(path string) error { return binfmt.Save(path, h) }
+
+// LoadHNSW reads an index saved by Save.
+func LoadHNSW(path string) (*HNSW, error) { return binfmt.Load(path, ReadHNSW) }
