@@ -217,21 +217,23 @@ func (h *HNSW) vec(i int32) []float32 { return h.vecs[int(i)*h.adim : (int(i)+1)
 // neighbors returns node i's neighbour list at level l (a copy into buf
 // while building, so concurrent inserts can modify the original).
 func (h *HNSW) neighbors(i int32, l int, buf []int32) []int32 {
-	var src []int32
-	if l == 0 {
-		M0 := 2 * h.cfg.M
-		src = h.l0[int(i)*M0 : int(i)*M0+int(h.l0n[i])]
-	} else {
-		M := h.cfg.M
-		src = h.upper[i][(l-1)*M : (l-1)*M+int(h.upn[i][l-1])]
-	}
 	if !h.building {
-		return src
+		return h.list(i, l)
 	}
 	h.locks[i].Lock()
-	buf = append(buf[:0], src...)
+	buf = append(buf[:0], h.list(i, l)...)
 	h.locks[i].Unlock()
 	return buf
+}
+
+// list is node i's neighbour list at level l, aliasing the index.
+func (h *HNSW) list(i int32, l int) []int32 {
+	if l == 0 {
+		M0 := 2 * h.cfg.M
+		return h.l0[int(i)*M0 : int(i)*M0+int(h.l0n[i])]
+	}
+	M := h.cfg.M
+	return h.upper[i][(l-1)*M : (l-1)*M+int(h.upn[i][l-1])]
 }
 
 func (h *HNSW) setNeighbors(i int32, l int, nb []int32) {
@@ -488,14 +490,7 @@ func (h *HNSW) insert(i int32, s *scratch) {
 func (h *HNSW) link(n, i int32, sim float32, l, mMax int, s *scratch) {
 	h.locks[n].Lock()
 	defer h.locks[n].Unlock()
-	var cur []int32
-	if l == 0 {
-		M0 := 2 * h.cfg.M
-		cur = h.l0[int(n)*M0 : int(n)*M0+int(h.l0n[n])]
-	} else {
-		M := h.cfg.M
-		cur = h.upper[n][(l-1)*M : (l-1)*M+int(h.upn[n][l-1])]
-	}
+	cur := h.list(n, l)
 	for _, x := range cur {
 		if x == i {
 			return
