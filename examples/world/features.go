@@ -112,6 +112,9 @@ func (w *World) NewRankContext(u *User) *RankContext {
 	c := &RankContext{u: u, channel: map[int64]int{}, topic: map[int]int{}, lastTopic: map[int]float64{}, shown: map[int64]int{}}
 	for _, wt := range u.Watches {
 		v := w.Video(wt.Video)
+		if v == nil {
+			continue // not in the catalogue
+		}
 		c.channel[v.Channel]++
 		c.topic[v.Topic]++
 		c.lastTopic[v.Topic] = wt.Time

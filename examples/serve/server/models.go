@@ -1,0 +1,164 @@
+// Package server is the HTTP two-stage recommendation service of
+// examples/serve: candidate generation retrieves a few hundred videos, the
+// ranker orders them by expected watch time, and the top n are returned.
+// Models are loaded from a directory and can be swapped atomically while
+// requests continue.
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+
+	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/examples/world"
+	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/retrieval"
+)
+
+// Files of a model directory.
+const (
+	WorldFile   = "world.json"     // the world.Config the models were trained on (the video catalogue)
+	CandgenFile = "candgen.model"  // candgen.Model
+	RankingFile = "ranking.model"  // ranking.Model
+	IndexFile   = "index.hnsw"     // optional retrieval.HNSW over the candgen items
+)
+
+// Models is one loaded, immutable model set.
+type Models struct {
+	Dir     string
+	World   *world.World
+	Candgen *candgen.Model
+	Ranking *ranking.Model
+}
+
+// Load reads a model directory and checks that the parts fit together by
+// serving one probe request. A broken directory is an error.
+func Load(dir string) (*Models, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, WorldFile))
+	if err != nil {
+		return nil, err
+	}
+	var cfg world.Config
+	dec := json.NewDecoder(bytesReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&cfg); err != nil {
+		return nil, fmt.Errorf("%s: %w", WorldFile, err)
+	}
+	if cfg.Videos <= 0 || cfg.Videos > 10_000_000 || cfg.Users < 0 || cfg.Users > 10_000_000 {
+		return nil, fmt.Errorf("%s: implausible world size", WorldFile)
+	}
+	cfg.Users = 1 // the catalogue is all the server needs
+	m := &Models{Dir: dir, World: world.New(cfg)}
+	if m.Candgen, err = candgen.Load(filepath.Join(dir, CandgenFile)); err != nil {
+		return nil, err
+	}
+	if m.Ranking, err = ranking.Load(filepath.Join(dir, RankingFile)); err != nil {
+		return nil, err
+	}
+	idxPath := filepath.Join(dir, IndexFile)
+	if _, err := os.Stat(idxPath); err == nil {
+		idx, err := retrieval.LoadHNSW(idxPath)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Candgen.SetIndex(idx); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := m.Recommend(context.Background(), &Request{History: []int64{1}, N: 1}, 10); err != nil {
+		return nil, fmt.Errorf("model directory %s fails a probe request: %w", dir, err)
+	}
+	return m, nil
+}
+
+// Build trains a small model set on a generated world and writes it to dir
+// (for the demo and the tests). withIndex also builds and saves an HNSW
+// index.
+func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIndex bool) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	w := world.New(cfg)
+	rng := rand.New(rand.NewPCG(cfg.Seed, 5))
+	cg, _, err := candgen.Train(ctx, candgen.Config{
+		Spec: world.CandgenSpec(), ExampleAge: true, Tower: []int{64, 32}, Batch: 256, Negatives: 200,
+		Epochs: epochs, LR: 0.003, Seed: cfg.Seed,
+	}, w.CandgenData(0, rng))
+	if err != nil {
+		return err
+	}
+	users := make([]int, len(w.Users))
+	for i := range users {
+		users[i] = i
+	}
+	imps, _ := w.RankingData(users)
+	rk, _, err := ranking.Train(ctx, ranking.Config{Spec: world.RankingSpec(), Tower: []int{64, 32}, Batch: 256, Epochs: epochs, LR: 0.003, Seed: cfg.Seed}, imps)
+	if err != nil {
+		return err
+	}
+	raw, err := json.Marshal(w.Cfg)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, WorldFile), raw, 0o644); err != nil {
+		return err
+	}
+	if err := cg.Save(filepath.Join(dir, CandgenFile)); err != nil {
+		return err
+	}
+	if err := rk.Save(filepath.Join(dir, RankingFile)); err != nil {
+		return err
+	}
+	if withIndex {
+		vecs, ids := cg.Items()
+		idx, err := retrieval.NewHNSW(ctx, vecs, cg.D()+1, ids, retrieval.HNSWConfig{Seed: cfg.Seed})
+		if err != nil {
+			return err
+		}
+		return idx.Save(filepath.Join(dir, IndexFile))
+	}
+	return nil
+}
+
+// Recommend runs both stages for one request: retrieve `candidates` videos
+// (history excluded), rank them, return the top N.
+func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([]Item, error) {
+	u := req.user(m.World.Cfg.Horizon)
+	ex := m.World.UserFeatures(u, len(u.Watches))
+	recs, err := m.Candgen.Recommend(ex, max(candidates, req.N), req.History)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	rc := m.World.NewRankContext(u)
+	ids := make([]int64, 0, len(recs))
+	feats := make([]featureExample, 0, len(recs))
+	score := make(map[int64]float32, len(recs))
+	for _, r := range recs {
+		if m.World.Video(r.ID) == nil {
+			continue // not in the catalogue
+		}
+		ids = append(ids, r.ID)
+		feats = append(feats, m.World.Features(rc, r.ID))
+		score[r.ID] = r.Score
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("no candidates")
+	}
+	ranked, err := m.Ranking.Rank(ids, feats)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Item, 0, req.N)
+	for _, r := range ranked[:min(req.N, len(ranked))] {
+		out = append(out, Item{Video: r.ID, ExpectedWatchTime: r.ExpectedWatchTime, CandidateScore: score[r.ID]})
+	}
+	return out, nil
+}
