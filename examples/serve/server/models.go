@@ -22,10 +22,10 @@ import (
 
 // Files of a model directory.
 const (
-	WorldFile   = "world.json"     // the world.Config the models were trained on (the video catalogue)
-	CandgenFile = "candgen.model"  // candgen.Model
-	RankingFile = "ranking.model"  // ranking.Model
-	IndexFile   = "index.hnsw"     // optional retrieval.HNSW over the candgen items
+	WorldFile   = "world.json"    // the world.Config the models were trained on (the video catalogue)
+	CandgenFile = "candgen.model" // candgen.Model
+	RankingFile = "ranking.model" // ranking.Model
+	IndexFile   = "index.hnsw"    // optional retrieval.HNSW over the candgen items
 )
 
 // Models is one loaded, immutable model set.
