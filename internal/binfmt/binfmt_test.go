@@ -1,0 +1,64 @@
+package binfmt
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestAtomicSaveSurvivesCrash: a save that fails half-way (a failing writer
+// standing in for a crash) leaves the previous file intact and no temporary
+// file behind.
+func TestAtomicSaveSurvivesCrash(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "model")
+	write := func(payload string, failAfter int) error {
+		return WriteFileAtomic(path, func(w io.Writer) error {
+			bw := NewWriter(w, "TEST", 1)
+			bw.String(payload)
+			if failAfter >= 0 {
+				return errors.New("simulated crash")
+			}
+			return bw.Close()
+		})
+	}
+	require.NoError(t, write("first", -1))
+	assert.Error(t, write("second, never finished", 3))
+	got, err := Load(path, func(r io.Reader) (string, error) {
+		br, err := NewReader(r, "TEST", 1)
+		if err != nil {
+			return "", err
+		}
+		s := br.String(100)
+		return s, br.Close()
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "first", got)
+	entries, _ := os.ReadDir(dir)
+	assert.Len(t, entries, 1, "no temporary file is left behind")
+}
+
+func TestReaderRejectsBadInput(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, "TEST", 2)
+	w.F32s([]float32{1, 2, 3})
+	require.NoError(t, w.Close())
+	raw := buf.Bytes()
+	_, err := NewReader(bytes.NewReader(raw), "TEST", 1)
+	assert.ErrorContains(t, err, "version")
+	_, err = NewReader(bytes.NewReader(raw), "NOPE", 2)
+	assert.ErrorContains(t, err, "magic")
+	r, err := NewReader(bytes.NewReader(raw), "TEST", 2)
+	require.NoError(t, err)
+	assert.Nil(t, r.F32s(2), "a length above the limit is refused")
+	assert.ErrorIs(t, r.Err(), ErrFormat)
+	r, _ = NewReader(bytes.NewReader(raw[:len(raw)-1]), "TEST", 2)
+	r.F32s(10)
+	assert.Error(t, r.Close())
+}
