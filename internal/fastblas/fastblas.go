@@ -1,0 +1,269 @@
+// Package fastblas is a float32 BLAS for gorgonia: it embeds gonum's pure-Go
+// implementation and overrides Sgemm with a packed, register-blocked,
+// multi-core kernel. The micro-kernel is Go assembly (AVX2+FMA, and AVX-512
+// where the CPU has it), chosen at run time by CPU feature detection; other
+// CPUs, and builds with the `purego` tag, use a pure-Go micro-kernel.
+//
+// # Algorithm
+//
+// C = alpha·op(A)·op(B) + beta·C is computed in blocks (Goto's scheme): C is
+// scaled by beta once; for each KC-deep slice of the k dimension, a panel of
+// op(B) is packed into NR-wide column strips, MC-row blocks of op(A) are
+// packed into MR-tall row strips (transposes are resolved while packing),
+// and the MR×NR micro-kernel accumulates each tile in registers and adds
+// alpha times it to C. Row blocks are shared among GOMAXPROCS goroutines.
+//
+// # Concurrency
+//
+// Sgemm is safe for concurrent use; each call uses its own packing buffers
+// (pooled).
+package fastblas
+
+import (
+	"runtime"
+	"sync"
+
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// Implementation is gonum's BLAS with a fast Sgemm. Install it with
+// gorgonia.Use(fastblas.Implementation{}).
+type Implementation struct {
+	gonum.Implementation
+}
+
+// Kernel names the micro-kernel in use: "avx512", "avx2" or "purego".
+func Kernel() string { return kernelName }
+
+const (
+	kc = 256 // depth of a packed panel
+	mc = 120 // rows of a packed A block (a multiple of MR)
+	nc = 2048
+
+	maxMR, maxNR = 6, 32
+)
+
+// The tile of the selected micro-kernel (set once at start-up).
+var (
+	mr, nr     = 6, 16
+	kernel     = kernelGo
+	kernelName = "purego"
+)
+
+// small products are left to gonum: packing would cost more than it saves.
+const smallWork = 32 * 32 * 32
+
+var bufPool = sync.Pool{New: func() any { return new([]float32) }}
+
+func getBuf(n int) *[]float32 {
+	p := bufPool.Get().(*[]float32)
+	if cap(*p) < n {
+		*p = make([]float32, n)
+	}
+	*p = (*p)[:n]
+	return p
+}
+
+// Sgemm computes C = alpha·op(A)·op(B) + beta·C (row-major, as gonum).
+func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if m*n*k < smallWork || m == 0 || n == 0 {
+		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	Gemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+func checkArgs(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
+	if tA != blas.NoTrans && tA != blas.Trans && tA != blas.ConjTrans {
+		panic("fastblas: bad transpose")
+	}
+	if tB != blas.NoTrans && tB != blas.Trans && tB != blas.ConjTrans {
+		panic("fastblas: bad transpose")
+	}
+	if m < 0 || n < 0 || k < 0 {
+		panic("fastblas: negative dimension")
+	}
+	ra, ca := m, k
+	if tA != blas.NoTrans {
+		ra, ca = k, m
+	}
+	rb, cb := k, n
+	if tB != blas.NoTrans {
+		rb, cb = n, k
+	}
+	if lda < max(1, ca) || ldb < max(1, cb) || ldc < max(1, n) {
+		panic("fastblas: bad leading dimension")
+	}
+	if len(a) < (ra-1)*lda+ca || len(b) < (rb-1)*ldb+cb || len(c) < (m-1)*ldc+n {
+		panic("fastblas: short slice")
+	}
+}
+
+// Gemm is Sgemm with boolean transposes and no size cut-over (exported for
+// tests and benchmarks).
+func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	if beta != 1 {
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			if beta == 0 {
+				clear(row)
+			} else {
+				for j := range row {
+					row[j] *= beta
+				}
+			}
+		}
+	}
+	if alpha == 0 || k == 0 {
+		return
+	}
+	workers := runtime.GOMAXPROCS(0)
+	bp := getBuf(kc * roundUp(min(n, nc), nr))
+	defer bufPool.Put(bp)
+	for jc := 0; jc < n; jc += nc {
+		nb := min(nc, n-jc)
+		for pc := 0; pc < k; pc += kc {
+			kb := min(kc, k-pc)
+			packB(*bp, b, ldb, transB, pc, jc, kb, nb)
+			blocks := (m + mc - 1) / mc
+			w := min(workers, blocks)
+			if w <= 1 {
+				ap := getBuf(kc * mc)
+				for ic := 0; ic < m; ic += mc {
+					macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, min(mc, m-ic), kb, nb)
+				}
+				bufPool.Put(ap)
+				continue
+			}
+			var wg sync.WaitGroup
+			var next sync.Mutex
+			blk := 0
+			for g := 0; g < w; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ap := getBuf(kc * mc)
+					defer bufPool.Put(ap)
+					for {
+						next.Lock()
+						i := blk
+						blk++
+						next.Unlock()
+						if i >= blocks {
+							return
+						}
+						ic := i * mc
+						macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, min(mc, m-ic), kb, nb)
+					}
+				}()
+			}
+			wg.Wait()
+		}
+	}
+}
+
+func roundUp(x, r int) int { return (x + r - 1) / r * r }
+
+// packB packs op(B)[pc:pc+kb, jc:jc+nb] into NR-wide strips: strip s holds,
+// for each p, the NR values op(B)[pc+p, jc+s·NR : jc+s·NR+NR] (zero padded).
+func packB(dst []float32, b []float32, ldb int, trans bool, pc, jc, kb, nb int) {
+	for s := 0; s < nb; s += nr {
+		w := min(nr, nb-s)
+		strip := dst[s*kb : s*kb+kb*nr]
+		for p := 0; p < kb; p++ {
+			row := strip[p*nr : p*nr+nr]
+			if !trans {
+				src := b[(pc+p)*ldb+jc+s:]
+				copy(row[:w], src[:w])
+			} else {
+				for j := 0; j < w; j++ {
+					row[j] = b[(jc+s+j)*ldb+pc+p]
+				}
+			}
+			clear(row[w:])
+		}
+	}
+}
+
+// packA packs op(A)[ic:ic+mb, pc:pc+kb] into MR-tall strips: strip s holds,
+// for each p, the MR values op(A)[ic+s·MR : ic+s·MR+MR, pc+p] (zero padded).
+func packA(dst []float32, a []float32, lda int, trans bool, ic, pc, mb, kb int) {
+	for s := 0; s < mb; s += mr {
+		h := min(mr, mb-s)
+		strip := dst[s*kb : s*kb+kb*mr]
+		if trans {
+			for p := 0; p < kb; p++ {
+				src := a[(pc+p)*lda+ic+s:]
+				col := strip[p*mr : p*mr+mr]
+				copy(col[:h], src[:h])
+				clear(col[h:])
+			}
+			continue
+		}
+		for i := 0; i < h; i++ {
+			src := a[(ic+s+i)*lda+pc:]
+			for p := 0; p < kb; p++ {
+				strip[p*mr+i] = src[p]
+			}
+		}
+		for i := h; i < mr; i++ {
+			for p := 0; p < kb; p++ {
+				strip[p*mr+i] = 0
+			}
+		}
+	}
+}
+
+// macro multiplies one packed A block by the packed B panel into C.
+func macro(ap, bp, a []float32, lda int, transA bool, c []float32, ldc int, alpha float32, ic, pc, jc, mb, kb, nb int) {
+	packA(ap, a, lda, transA, ic, pc, mb, kb)
+	var tile [maxMR * maxNR]float32
+	for s := 0; s < nb; s += nr {
+		w := min(nr, nb-s)
+		bs := bp[s*kb:]
+		for r := 0; r < mb; r += mr {
+			h := min(mr, mb-r)
+			as := ap[r*kb:]
+			if h == mr && w == nr {
+				kernel(kb, &as[0], &bs[0], &c[(ic+r)*ldc+jc+s], ldc, alpha)
+				continue
+			}
+			// Edge tile: compute into a scratch tile, add the valid part.
+			clear(tile[:mr*nr])
+			kernel(kb, &as[0], &bs[0], &tile[0], nr, 1)
+			for i := 0; i < h; i++ {
+				crow := c[(ic+r+i)*ldc+jc+s:]
+				for j := 0; j < w; j++ {
+					crow[j] += alpha * tile[i*nr+j]
+				}
+			}
+		}
+	}
+}
+
+// kernelGo is the portable micro-kernel: C[i, j] += alpha·Σp A[p·MR+i]·B[p·NR+j]
+// for the MR×NR tile at c with row stride ldc.
+func kernelGo(k int, a, b, c *float32, ldc int, alpha float32) {
+	as := unsafeSlice(a, k*mr)
+	bs := unsafeSlice(b, k*nr)
+	var acc [maxMR * maxNR]float32
+	for p := 0; p < k; p++ {
+		brow := bs[p*nr : p*nr+nr]
+		acol := as[p*mr : p*mr+mr]
+		for i, av := range acol {
+			row := acc[i*nr : i*nr+nr]
+			for j, bv := range brow {
+				row[j] += av * bv
+			}
+		}
+	}
+	cs := unsafeSlice(c, (mr-1)*ldc+nr)
+	for i := 0; i < mr; i++ {
+		row := cs[i*ldc : i*ldc+nr]
+		for j := range row {
+			row[j] += alpha * acc[i*nr+j]
+		}
+	}
+}

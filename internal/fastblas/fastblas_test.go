@@ -1,0 +1,193 @@
+package fastblas
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
+)
+
+// reference computes the product in float64.
+func reference(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float32 {
+	out := append([]float32(nil), c...)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s float64
+			for p := 0; p < k; p++ {
+				var av, bv float32
+				if tA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if tB {
+					bv = b[j*ldb+p]
+				} else {
+					bv = b[p*ldb+j]
+				}
+				s += float64(av) * float64(bv)
+			}
+			out[i*ldc+j] = float32(float64(alpha)*s + float64(beta)*float64(c[i*ldc+j]))
+		}
+	}
+	return out
+}
+
+func randSlice(rng *rand.Rand, n int) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = float32(rng.NormFloat64())
+	}
+	return v
+}
+
+// check runs Gemm on a random problem with padded leading dimensions and
+// compares it with the float64 reference.
+func check(t testing.TB, rng *rand.Rand, tA, tB bool, m, n, k int, alpha, beta float32) {
+	pad := rng.IntN(3)
+	ra, ca := m, k
+	if tA {
+		ra, ca = k, m
+	}
+	rb, cb := k, n
+	if tB {
+		rb, cb = n, k
+	}
+	lda, ldb, ldc := ca+pad, cb+pad, n+pad
+	a := randSlice(rng, max(0, (ra-1)*lda+ca))
+	b := randSlice(rng, max(0, (rb-1)*ldb+cb))
+	c := randSlice(rng, max(0, (m-1)*ldc+n))
+	want := reference(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			g, w := c[i*ldc+j], want[i*ldc+j]
+			tol := 1e-4 * float64(k+1) * (1 + math.Abs(float64(w)))
+			if math.Abs(float64(g-w)) > tol {
+				t.Fatalf("%s tA=%v tB=%v m=%d n=%d k=%d: C[%d,%d]=%g want %g", kernelName, tA, tB, m, n, k, i, j, g, w)
+			}
+		}
+	}
+	// Padding between rows is untouched.
+	for i := 0; i+1 < m; i++ {
+		for j := n; j < ldc; j++ {
+			if c[i*ldc+j] != want[i*ldc+j] {
+				t.Fatalf("padding of C written")
+			}
+		}
+	}
+}
+
+func eachKernel(t *testing.T, f func(t *testing.T)) {
+	orig := kernelName
+	defer useKernel(orig)
+	for _, name := range []string{"purego", "avx2", "avx512"} {
+		if !useKernel(name) {
+			t.Logf("kernel %s not supported here", name)
+			continue
+		}
+		t.Run(name, f)
+	}
+}
+
+func TestGemmMatchesReference(t *testing.T) {
+	eachKernel(t, func(t *testing.T) {
+		rng := rand.New(rand.NewPCG(1, 2))
+		shapes := [][3]int{{1, 1, 1}, {1, 37, 5}, {37, 1, 5}, {5, 7, 1}, {6, 16, 3}, {6, 32, 300}, {13, 33, 257},
+			{121, 70, 9}, {250, 129, 513}, {64, 2100, 20}, {1, 1000, 300}, {300, 1, 300}}
+		for _, s := range shapes {
+			for _, tA := range []bool{false, true} {
+				for _, tB := range []bool{false, true} {
+					check(t, rng, tA, tB, s[0], s[1], s[2], 1.5, 0.5)
+				}
+			}
+		}
+		check(t, rng, false, false, 40, 40, 40, 1, 0)
+		check(t, rng, true, false, 40, 40, 0, 2, 3)
+		check(t, rng, false, true, 40, 40, 40, 0, 1)
+	})
+}
+
+// TestSgemmMatchesGonum goes through the BLAS entry point (with its
+// small-size cut-over) against gonum within float32 rounding.
+func TestSgemmMatchesGonum(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, s := range [][3]int{{2, 3, 4}, {100, 90, 80}, {512, 256, 64}} {
+		m, n, k := s[0], s[1], s[2]
+		a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+		c1, c2 := randSlice(rng, m*n), make([]float32, m*n)
+		copy(c2, c1)
+		Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 1, c1, n)
+		gonum.Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 1, c2, n)
+		for i := range c1 {
+			require.InDelta(t, c2[i], c1[i], 1e-3*(1+math.Abs(float64(c2[i]))), "%v at %d", s, i)
+		}
+	}
+	require.Panics(t, func() {
+		Implementation{}.Sgemm(blas.NoTrans, blas.NoTrans, 64, 64, 64, 1, make([]float32, 10), 64, make([]float32, 4096), 64, 0, make([]float32, 4096), 64)
+	})
+}
+
+func FuzzGemmShapes(f *testing.F) {
+	f.Add(uint8(7), uint8(9), uint8(11), false, true)
+	f.Add(uint8(1), uint8(40), uint8(3), true, true)
+	f.Add(uint8(33), uint8(17), uint8(0), true, false)
+	f.Fuzz(func(t *testing.T, m, n, k uint8, tA, tB bool) {
+		if m == 0 || n == 0 {
+			return
+		}
+		rng := rand.New(rand.NewPCG(uint64(m), uint64(n)*256+uint64(k)))
+		check(t, rng, tA, tB, int(m), int(n), int(k), 1, 1)
+	})
+}
+
+func BenchmarkSgemm(b *testing.B) {
+	shapes := []struct {
+		name    string
+		m, n, k int
+		tA, tB  bool
+	}{
+		{"1024", 1024, 1024, 1024, false, false},
+		{"step-512x256x1024", 512, 1024, 256, false, false},
+		{"step-wgrad-256x1024x512-AT", 256, 1024, 512, true, false},
+		{"step-dx-512x256x1024-BT", 512, 256, 1024, false, true},
+	}
+	for _, s := range shapes {
+		rng := rand.New(rand.NewPCG(1, 1))
+		ra, ca := s.m, s.k
+		if s.tA {
+			ra, ca = s.k, s.m
+		}
+		rb, cb := s.k, s.n
+		if s.tB {
+			rb, cb = s.n, s.k
+		}
+		a, bb, c := randSlice(rng, ra*ca), randSlice(rng, rb*cb), make([]float32, s.m*s.n)
+		ta, tb := blas.NoTrans, blas.NoTrans
+		if s.tA {
+			ta = blas.Trans
+		}
+		if s.tB {
+			tb = blas.Trans
+		}
+		flops := 2 * float64(s.m) * float64(s.n) * float64(s.k)
+		for _, impl := range []struct {
+			name string
+			blas interface {
+				Sgemm(blas.Transpose, blas.Transpose, int, int, int, float32, []float32, int, []float32, int, float32, []float32, int)
+			}
+		}{{"fastblas", Implementation{}}, {"gonum", gonum.Implementation{}}} {
+			b.Run(fmt.Sprintf("%s/%s", s.name, impl.name), func(b *testing.B) {
+				b.ReportAllocs()
+				for i := 0; i < b.N; i++ {
+					impl.blas.Sgemm(ta, tb, s.m, s.n, s.k, 1, a, ca, bb, cb, 0, c, s.n)
+				}
+				b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
