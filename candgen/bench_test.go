@@ -8,6 +8,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/linalg"
 	"github.com/ytdnn/ytdnn/internal/nn"
 )
 
@@ -60,32 +61,46 @@ func benchTrainer(b *testing.B, vocab int) *trainer {
 	return t
 }
 
-// BenchmarkTrainStep: one sampled-softmax training step (batch 512, 1000
+// BenchmarkTrainStep: one sampled-softmax training step, with fastblas and
+// with gonum side by side (batch 512, 1000
 // shared negatives, tower 256→128→64, D=64, history bags of 50) at
 // vocabularies of 100k and 1M videos. B/op and allocs/op are per step and
 // must not grow with the vocabulary.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, vocab := range []int{100_000, 1_000_000} {
-		b.Run(fmt.Sprintf("vocab=%s", map[int]string{100_000: "100k", 1_000_000: "1M"}[vocab]), func(b *testing.B) {
-			t := benchTrainer(b, vocab)
-			rows := make([]int, 512)
-			step := func(k int) {
-				for r := range rows {
-					rows[r] = (k*512 + r) % len(t.data)
-				}
-				if _, err := t.step(rows); err != nil {
-					b.Fatal(err)
-				}
-			}
-			for k := 0; k < 3; k++ { // warm up: optimizer state, graph buffers
-				step(k)
-			}
-			b.ReportAllocs()
-			b.ResetTimer()
-			for i := 0; i < b.N; i++ {
-				step(i)
-			}
-			b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "examples/s")
-		})
+	defer linalg.UseFast()
+	for _, blasName := range []string{"fastblas", "gonum"} {
+		for _, vocab := range []int{100_000, 1_000_000} {
+			benchStep(b, blasName, vocab)
+		}
 	}
+}
+
+func benchStep(b *testing.B, blasName string, vocab int) {
+	name := fmt.Sprintf("%s/vocab=%s", blasName, map[int]string{100_000: "100k", 1_000_000: "1M"}[vocab])
+	b.Run(name, func(b *testing.B) {
+		if blasName == "gonum" {
+			linalg.UseGonum()
+		} else {
+			linalg.UseFast()
+		}
+		t := benchTrainer(b, vocab)
+		rows := make([]int, 512)
+		step := func(k int) {
+			for r := range rows {
+				rows[r] = (k*512 + r) % len(t.data)
+			}
+			if _, err := t.step(rows); err != nil {
+				b.Fatal(err)
+			}
+		}
+		for k := 0; k < 3; k++ { // warm up: optimizer state, graph buffers
+			step(k)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			step(i)
+		}
+		b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "examples/s")
+	})
 }

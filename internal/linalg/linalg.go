@@ -1,12 +1,25 @@
 // Package linalg routes ytdnn's own float32 matrix products through the BLAS
-// gorgonia is using (gorgonia.WhichBLAS), so a faster kernel installed with
-// gorgonia.Use speeds up the graph and the hand-written paths alike.
+// gorgonia is using (gorgonia.WhichBLAS), so one kernel serves the graph and
+// the hand-written paths alike. Importing it installs fastblas (packed,
+// multi-core, SIMD Sgemm) with gorgonia.Use; UseGonum switches back to
+// gonum's pure-Go BLAS.
 package linalg
 
 import (
 	"gonum.org/v1/gonum/blas"
+	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
+
+	"github.com/ytdnn/ytdnn/internal/fastblas"
 )
+
+func init() { UseFast() }
+
+// UseFast installs fastblas as gorgonia's BLAS (the default).
+func UseFast() { G.Use(fastblas.Implementation{}) }
+
+// UseGonum installs gonum's pure-Go BLAS (for comparisons).
+func UseGonum() { G.Use(gonum.Implementation{}) }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(A) is m×k, op(B) is k×n and C is m×n. transA/transB select transposes.
