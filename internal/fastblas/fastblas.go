@@ -52,7 +52,10 @@ var (
 )
 
 // small products are left to gonum: packing would cost more than it saves.
-const smallWork = 32 * 32 * 32
+const (
+	smallWork = 32 * 32 * 32
+	thin      = 8
+)
 
 var bufPool = sync.Pool{New: func() any { return new([]float32) }}
 
@@ -67,7 +70,9 @@ func getBuf(n int) *[]float32 {
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C (row-major, as gonum).
 func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m*n*k < smallWork || m == 0 || n == 0 {
+	// Small products, and thin ones (a few rows or columns: matrix-vector
+	// shaped, where packing costs more than it saves), go to gonum.
+	if m*n*k < smallWork || m < thin || n < thin {
 		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
