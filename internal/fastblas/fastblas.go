@@ -57,15 +57,42 @@ const (
 	thin      = 8
 )
 
-var bufPool = sync.Pool{New: func() any { return new([]float32) }}
+// bufPool keeps packing buffers across calls. Unlike a sync.Pool it is not
+// emptied by the garbage collector, so steady-state calls allocate (and
+// zero) nothing; it holds at most maxPooled buffers.
+var bufPool pool
+
+const maxPooled = 16
+
+type pool struct {
+	mu   sync.Mutex
+	free []*[]float32
+}
+
+func (p *pool) Put(b *[]float32) {
+	p.mu.Lock()
+	if len(p.free) < maxPooled {
+		p.free = append(p.free, b)
+	}
+	p.mu.Unlock()
+}
 
 func getBuf(n int) *[]float32 {
-	p := bufPool.Get().(*[]float32)
-	if cap(*p) < n {
-		*p = make([]float32, n)
+	bufPool.mu.Lock()
+	var b *[]float32
+	if k := len(bufPool.free); k > 0 {
+		b = bufPool.free[k-1]
+		bufPool.free = bufPool.free[:k-1]
 	}
-	*p = (*p)[:n]
-	return p
+	bufPool.mu.Unlock()
+	if b == nil {
+		b = new([]float32)
+	}
+	if cap(*b) < n {
+		*b = make([]float32, n)
+	}
+	*b = (*b)[:n]
+	return b
 }
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C (row-major, as gonum).
