@@ -62,6 +62,11 @@ type Config struct {
 	UniqueNegatives bool
 	// NoLogQ turns the importance-weighting correction off (for ablations).
 	NoLogQ bool
+	// TieEmbeddings shares one table between the watch-history embeddings
+	// and the softmax weights of the label space (as DeepMatch's YoutubeDNN
+	// does): v_j is video j's input embedding. The space's Dim must equal the
+	// tower's output size D. Class biases stay separate.
+	TieEmbeddings bool
 	// FullSoftmax trains with the exact softmax over every class instead of
 	// sampling (small vocabularies only; for reference and tests).
 	FullSoftmax bool
@@ -268,6 +273,7 @@ func Train(ctx context.Context, cfg Config, examples []Example) (*Model, Stats, 
 		return nil, st, err
 	}
 	st.Epochs, st.Steps, st.Loss, st.Seconds, st.ExamplesPerSec = res.Epochs, res.Steps, res.Loss, res.Seconds, res.ExamplesPerSec
+	t.finish()
 	m.emb.Train(nil)
 	if err := m.buildExact(); err != nil {
 		return nil, st, err
@@ -289,6 +295,8 @@ type trainer struct {
 	loss    *nn.SampledSoftmax
 	dense   nn.Optimizer
 	softG   *embedding.Grad
+	tied    *embedding.Table // the video embedding table when TieEmbeddings
+	tiedG   *embedding.Grad
 	softOpt embedding.Optimizer
 	cands   *sampling.Candidates
 	negIDs  []int32 // vocabulary indices of the negatives
@@ -351,6 +359,12 @@ func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*tra
 		return nil, err
 	}
 	t.softG = embedding.NewGrad(m.soft.Rows, D+1)
+	if cfg.TieEmbeddings {
+		if d := m.enc.Dim(m.videoSpace); d != D {
+			return nil, fmt.Errorf("candgen: TieEmbeddings needs space %q of dimension D=%d, it has %d", cfg.VideoSpace, D, d)
+		}
+		t.tied, t.tiedG = m.emb.Tables[m.videoSpace], m.emb.Grads[m.videoSpace]
+	}
 	t.softOpt = &embedding.Adam{LR: cfg.EmbeddingLR}
 	t.negIDs = make([]int32, k)
 	t.gbuf = make([]float32, D+1)
@@ -388,9 +402,8 @@ func (t *trainer) forwardBackward() (float32, error) {
 	}
 	correct := t.cands != nil && !t.cfg.NoLogQ
 	for j, id := range t.negIDs {
-		row := m.soft.Row(id)
-		copy(L.NegW[j*D:(j+1)*D], row[:D])
-		L.NegB[j] = row[D]
+		copy(L.NegW[j*D:(j+1)*D], t.weight(id))
+		L.NegB[j] = m.soft.Row(id)[D]
 	}
 	if correct {
 		t.cands.LogExpectedCount(L.NegLogQ, t.cands.IDs)
@@ -409,9 +422,8 @@ func (t *trainer) forwardBackward() (float32, error) {
 		}
 		ex := &t.data[ei]
 		m.enc.Assemble(x, &ex.enc, m.emb)
-		row := m.soft.Row(ex.label)
-		copy(L.TrueW[r*D:(r+1)*D], row[:D])
-		L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = row[D], 0, 1
+		copy(L.TrueW[r*D:(r+1)*D], t.weight(ex.label))
+		L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = m.soft.Row(ex.label)[D], 0, 1
 		if correct {
 			L.TrueLogQ[r] = t.cands.LogQ(ex.label - 1)
 		}
@@ -427,23 +439,51 @@ func (t *trainer) forwardBackward() (float32, error) {
 	m.emb.ResetGrads()
 	t.softG.Reset()
 	dx := t.gr.DX()
-	g := t.gbuf
 	for r, ei := range t.rows {
 		if ei < 0 {
 			continue
 		}
 		ex := &t.data[ei]
 		m.enc.Backprop(dx[r*W:(r+1)*W], &ex.enc, m.emb)
-		copy(g[:D], L.DTrueW[r*D:(r+1)*D])
-		g[D] = L.DTrueB[r]
-		t.softG.Add(ex.label, 1, g)
+		t.addWeightGrad(ex.label, L.DTrueW[r*D:(r+1)*D], L.DTrueB[r])
 	}
 	for j, id := range t.negIDs {
-		copy(g[:D], L.DNegW[j*D:(j+1)*D])
-		g[D] = L.DNegB[j]
-		t.softG.Add(id, 1, g)
+		t.addWeightGrad(id, L.DNegW[j*D:(j+1)*D], L.DNegB[j])
 	}
 	return loss, nil
+}
+
+// weight returns the softmax weight vector v_id (D floats).
+func (t *trainer) weight(id int32) []float32 {
+	if t.tied != nil {
+		return t.tied.Row(id)
+	}
+	return t.m.soft.Row(id)[:t.m.D()]
+}
+
+// addWeightGrad accumulates the gradient of v_id and b_id.
+func (t *trainer) addWeightGrad(id int32, dw []float32, db float32) {
+	D, g := t.m.D(), t.gbuf
+	if t.tied != nil {
+		t.tiedG.Add(id, 1, dw)
+		clear(g[:D])
+	} else {
+		copy(g[:D], dw)
+	}
+	g[D] = db
+	t.softG.Add(id, 1, g)
+}
+
+// finish copies tied weights into the softmax table, which serving,
+// retrieval and model files read.
+func (t *trainer) finish() {
+	if t.tied == nil {
+		return
+	}
+	D := t.m.D()
+	for r := int32(1); r < int32(t.m.soft.Rows); r++ {
+		copy(t.m.soft.Row(r)[:D], t.tied.Row(r))
+	}
 }
 
 func (t *trainer) apply() error {

@@ -392,3 +392,49 @@ func TestNextWatchNoLeakage(t *testing.T) {
 	assert.Len(t, capped, 2)
 	assert.Less(t, capped[0].Pos, capped[1].Pos)
 }
+
+// TestGradientCheckTied: with tied embeddings one table receives both the
+// input-side (history bag) and output-side (softmax) gradients.
+func TestGradientCheckTied(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 4))
+	var data []Example
+	for i := 0; i < 40; i++ {
+		h := []int64{int64(rng.IntN(12)), int64(rng.IntN(12))}
+		data = append(data, Example{Features: histExample(h), Label: int64(rng.IntN(12))})
+	}
+	spec := histSpec()
+	spec.Spaces[0].Dim = 5
+	cfg := Config{Spec: spec, Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, TieEmbeddings: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2}
+	m, _, err := Train(context.Background(), cfg, data)
+	require.NoError(t, err)
+	// After training the serving table holds the tied weights.
+	assert.Equal(t, m.emb.Tables[0].Row(3), m.soft.Row(3)[:5])
+	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
+	require.NoError(t, cfg.defaults())
+	tr, err := newTrainer(m, &cfg, data, rng)
+	require.NoError(t, err)
+	for r := range tr.rows {
+		tr.rows[r] = r
+	}
+	_, err = tr.forwardBackward()
+	require.NoError(t, err)
+	g := m.emb.Grads[0]
+	for _, row := range g.Rows[:4] {
+		grad := append([]float32(nil), g.Row(row)...)
+		param := m.emb.Tables[0].Row(row)
+		for j := range param {
+			orig := param[j]
+			const h = 1e-2
+			param[j] = orig + h
+			lp, _ := tr.forwardBackward()
+			param[j] = orig - h
+			lm, _ := tr.forwardBackward()
+			param[j] = orig
+			fd := float64(lp-lm) / (2 * h)
+			assert.InDelta(t, fd, float64(grad[j]), 2e-3+0.03*math.Abs(fd), "row %d col %d", row, j)
+		}
+	}
+	spec.Spaces[0].Dim = 4
+	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{6, 5}, TieEmbeddings: true}, data)
+	assert.ErrorContains(t, err, "TieEmbeddings")
+}

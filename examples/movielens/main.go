@@ -49,6 +49,7 @@ func main() {
 	flag.Float64Var(&o.LR, "lr", 0.005, "Adam learning rate")
 	flag.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	flag.IntVar(&o.MaxTrain, "max-train", 0, "use only the first N training examples (0: all)")
+	flag.BoolVar(&o.Tie, "tie", false, "share the movie embedding table between history and softmax (needs -dim = last tower size)")
 	quiet := flag.Bool("quiet", false, "no progress bar or commentary; only the JSON line")
 	flag.Parse()
 	if o.Dir == "" {

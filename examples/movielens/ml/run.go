@@ -22,6 +22,7 @@ type Options struct {
 	LR                      float64
 	Seed                    uint64
 	MaxTrain                int
+	Tie                     bool
 	Out, Progress           io.Writer
 }
 
@@ -156,7 +157,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	}
 	cfg := candgen.Config{
 		Spec: s.Spec, VideoSpace: "movie", ExampleAge: true, Tower: o.Tower, Batch: o.Batch, Negatives: o.Neg,
-		Epochs: o.Epochs, LR: float32(o.LR), Seed: o.Seed, Progress: o.Progress,
+		Epochs: o.Epochs, LR: float32(o.LR), Seed: o.Seed, Progress: o.Progress, TieEmbeddings: o.Tie,
 	}
 	m, st, err := candgen.Train(ctx, cfg, train)
 	if err != nil {
