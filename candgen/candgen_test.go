@@ -438,3 +438,24 @@ func TestGradientCheckTied(t *testing.T) {
 	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{6, 5}, TieEmbeddings: true}, data)
 	assert.ErrorContains(t, err, "TieEmbeddings")
 }
+
+func TestUserVectorsAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 6))
+	var data []Example
+	for i := 0; i < 300; i++ {
+		data = append(data, Example{Features: histExample([]int64{int64(rng.IntN(9))}), Label: int64(rng.IntN(9)), Age: rng.Float64() * 10})
+	}
+	m, _, err := Train(context.Background(), Config{Spec: histSpec(), ExampleAge: true, Tower: []int{8}, Batch: 32, Negatives: 4, Epochs: 2, LR: 0.01}, data)
+	require.NoError(t, err)
+	exs := []feature.Example{histExample([]int64{1}), histExample([]int64{2})}
+	a := make([]float32, 2*m.D())
+	b := make([]float32, 2*m.D())
+	require.NoError(t, m.UserVectors(a, exs))
+	require.NoError(t, m.UserVectorsAt(b, exs, []float64{0, 0}))
+	assert.Equal(t, a, b, "age 0 is the serving default")
+	require.NoError(t, m.UserVectorsAt(b, exs, []float64{9, 9}))
+	assert.NotEqual(t, a, b, "the age reaches the tower")
+	assert.Error(t, m.UserVectorsAt(b, exs, []float64{1}))
+	_, err = m.RecommendBatchAt(exs, []float64{math.NaN(), 0}, 3, nil)
+	assert.Error(t, err)
+}

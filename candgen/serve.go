@@ -61,6 +61,16 @@ func (m *Model) Index() retrieval.Index { return m.index }
 // with example age set to 0, as at serving. Unknown IDs read as OOV; empty
 // histories are zero vectors; NaN or Inf features are an error.
 func (m *Model) UserVectors(dst []float32, exs []feature.Example) error {
+	return m.UserVectorsAt(dst, exs, nil)
+}
+
+// UserVectorsAt is UserVectors with an explicit example age per user (nil:
+// all 0), for offline replays that serve each request at its own time (its
+// age relative to the end of the training window) rather than at the end.
+func (m *Model) UserVectorsAt(dst []float32, exs []feature.Example, ages []float64) error {
+	if ages != nil && len(ages) != len(exs) {
+		return fmt.Errorf("candgen: %d ages for %d users", len(ages), len(exs))
+	}
 	D, W := m.D(), m.enc.Width()
 	if len(dst) != len(exs)*D {
 		return fmt.Errorf("candgen: dst has %d floats, need %d", len(dst), len(exs)*D)
@@ -68,7 +78,11 @@ func (m *Model) UserVectors(dst []float32, exs []feature.Example) error {
 	x := make([]float32, len(exs)*W)
 	var enc feature.Encoded
 	for i := range exs {
-		ex, err := m.withAge(&exs[i], 0)
+		age := 0.0
+		if ages != nil {
+			age = ages[i]
+		}
+		ex, err := m.withAge(&exs[i], age)
 		if err != nil {
 			return fmt.Errorf("candgen: example %d: %w", i, err)
 		}
@@ -104,6 +118,12 @@ func (m *Model) Recommend(ex feature.Example, n int, exclude []int64) ([]Scored,
 // RecommendBatch recommends for many users at once (one matrix product per
 // block of items). exclude, if not nil, has one list per user.
 func (m *Model) RecommendBatch(exs []feature.Example, n int, exclude [][]int64) ([][]Scored, error) {
+	return m.RecommendBatchAt(exs, nil, n, exclude)
+}
+
+// RecommendBatchAt is RecommendBatch with an explicit example age per user
+// (see UserVectorsAt); nil ages serve at age 0.
+func (m *Model) RecommendBatchAt(exs []feature.Example, ages []float64, n int, exclude [][]int64) ([][]Scored, error) {
 	if len(exs) == 0 {
 		return nil, errors.New("candgen: no users")
 	}
@@ -115,7 +135,7 @@ func (m *Model) RecommendBatch(exs []feature.Example, n int, exclude [][]int64) 
 	}
 	D := m.D()
 	u := make([]float32, len(exs)*D)
-	if err := m.UserVectors(u, exs); err != nil {
+	if err := m.UserVectorsAt(u, exs, ages); err != nil {
 		return nil, err
 	}
 	q := make([]float32, len(exs)*(D+1))

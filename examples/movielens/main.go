@@ -49,6 +49,8 @@ func main() {
 	flag.Float64Var(&o.LR, "lr", 0.005, "Adam learning rate")
 	flag.Uint64Var(&o.Seed, "seed", 1, "random seed")
 	flag.IntVar(&o.MaxTrain, "max-train", 0, "use only the first N training examples (0: all)")
+	flag.BoolVar(&o.ServeAtEnd, "serve-at-end", false, "evaluate with example age 0 (serving at the end of the window) instead of at each user's last activity")
+	flag.BoolVar(&o.NoExampleAge, "no-example-age", false, "drop the example-age feature")
 	flag.BoolVar(&o.Tie, "tie", false, "share the movie embedding table between history and softmax (needs -dim = last tower size)")
 	quiet := flag.Bool("quiet", false, "no progress bar or commentary; only the JSON line")
 	flag.Parse()

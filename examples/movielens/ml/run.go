@@ -23,15 +23,20 @@ type Options struct {
 	Seed                    uint64
 	MaxTrain                int
 	Tie                     bool
+	NoExampleAge            bool
+	ServeAtEnd              bool
 	Out, Progress           io.Writer
 }
 
 // Split is the protocol's split: training examples and one test case per
 // user.
 type Split struct {
-	Train     []candgen.Example
-	Test      []feature.Example
-	Labels    []int64
+	Train  []candgen.Example
+	Test   []feature.Example
+	Labels []int64
+	// TestAges is each test user's example age at request time: the age of
+	// their last history rating (known before the target, so no leakage).
+	TestAges  []float64
 	Histories [][]int64
 	Spec      feature.Spec
 }
@@ -114,6 +119,7 @@ func BuildSplit(d *Data, hist int) *Split {
 		}
 		last := len(items) - 1
 		s.Test = append(s.Test, build(u, items[max(0, last-hist):last]))
+		s.TestAges = append(s.TestAges, float64(maxTime-rs[last-1].Time))
 		s.Labels = append(s.Labels, items[last])
 		s.Histories = append(s.Histories, items[:last])
 	}
@@ -156,7 +162,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		}
 	}
 	cfg := candgen.Config{
-		Spec: s.Spec, VideoSpace: "movie", ExampleAge: true, Tower: o.Tower, Batch: o.Batch, Negatives: o.Neg,
+		Spec: s.Spec, VideoSpace: "movie", ExampleAge: !o.NoExampleAge, Tower: o.Tower, Batch: o.Batch, Negatives: o.Neg,
 		Epochs: o.Epochs, LR: float32(o.LR), Seed: o.Seed, Progress: o.Progress, TieEmbeddings: o.Tie,
 	}
 	m, st, err := candgen.Train(ctx, cfg, train)
@@ -169,11 +175,17 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		"train_examples_per_sec": math.Round(st.ExamplesPerSec), "train_seconds": math.Round(st.Seconds*10) / 10,
 	}
 	const top = 100
-	all, err := m.RecommendBatch(s.Test, top, nil)
+	// Each test request is served at its own time (the user's last known
+	// activity); the paper's age 0 assumes serving at the end of the window.
+	ages := s.TestAges
+	if o.ServeAtEnd {
+		ages = nil
+	}
+	all, err := m.RecommendBatchAt(s.Test, ages, top, nil)
 	if err != nil {
 		return nil, err
 	}
-	filt, err := m.RecommendBatch(s.Test, top, s.Histories)
+	filt, err := m.RecommendBatchAt(s.Test, ages, top, s.Histories)
 	if err != nil {
 		return nil, err
 	}
