@@ -2,6 +2,8 @@ package nn
 
 import (
 	"math"
+	"runtime"
+	"sync"
 
 	"github.com/ytdnn/ytdnn/internal/linalg"
 )
@@ -61,39 +63,28 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 	if wsum == 0 {
 		wsum = 1
 	}
+	// Rows are independent: split them over the cores.
 	var total float64
-	for r := 0; r < B; r++ {
-		row := L[r*K : (r+1)*K]
-		hit := s.Hit[r*K : (r+1)*K]
-		ur := u[r*D : (r+1)*D]
-		t := linalg.Dot(ur, s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
-		m := t
-		for j := range row {
-			if hit[j] {
-				continue
-			}
-			row[j] += s.NegB[j] - s.NegLogQ[j]
-			if row[j] > m {
-				m = row[j]
-			}
+	workers := 1
+	if B*K >= 1<<16 {
+		workers = min(runtime.GOMAXPROCS(0), B)
+	}
+	if workers == 1 {
+		total = s.rows(u, 0, B, wsum)
+	} else {
+		parts := make([]float64, workers)
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			lo, hi := w*B/workers, (w+1)*B/workers
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				parts[w] = s.rows(u, lo, hi, wsum)
+			}()
 		}
-		et := math.Exp(float64(t - m))
-		z := et
-		for j, l := range row {
-			if !hit[j] {
-				z += math.Exp(float64(l - m))
-			}
-		}
-		scale := float64(s.RowWeight[r]) / wsum
-		total += scale * (math.Log(z) - float64(t-m))
-		// Softmax gradient: p - onehot, scaled.
-		s.DTrueB[r] = float32((et/z - 1) * scale)
-		for j, l := range row {
-			if hit[j] || scale == 0 {
-				row[j] = 0
-				continue
-			}
-			row[j] = float32(math.Exp(float64(l-m)) / z * scale)
+		wg.Wait()
+		for _, p := range parts {
+			total += p
 		}
 	}
 	// dU = dLneg·NegW + dLtrue·TrueW (row-wise).
@@ -114,6 +105,65 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 		linalg.Axpy(1, L[r*K:(r+1)*K], s.DNegB)
 	}
 	return float32(total)
+}
+
+// rows computes the loss of rows [lo, hi) and overwrites their logits with
+// dLoss/dlogit (softmax minus one-hot, scaled by the row's weight share).
+func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
+	D, K, L := s.Dim, s.K, s.logits
+	var total float64
+	for r := lo; r < hi; r++ {
+		row := L[r*K : (r+1)*K]
+		hit := s.Hit[r*K : (r+1)*K]
+		t := linalg.Dot(u[r*D:(r+1)*D], s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
+		m := t
+		for j := range row {
+			if hit[j] {
+				continue
+			}
+			row[j] += s.NegB[j] - s.NegLogQ[j]
+			m = max(m, row[j])
+		}
+		// One exp per logit: row holds exp(l - m) until it is normalized.
+		et := expf(t - m)
+		z := float64(et)
+		for j, l := range row {
+			if hit[j] {
+				row[j] = 0
+				continue
+			}
+			e := expf(l - m)
+			row[j] = e
+			z += float64(e)
+		}
+		scale := float64(s.RowWeight[r]) / wsum
+		total += scale * (math.Log(z) - float64(t-m))
+		s.DTrueB[r] = float32((float64(et)/z - 1) * scale)
+		f := float32(scale / z)
+		for j := range row {
+			row[j] *= f
+		}
+	}
+	return total
+}
+
+// expf is e^x for x ≤ 0 in float32 (the softmax exponent after the max is
+// subtracted), relative error below 2e-7; e^x below the normal float32
+// range is 0.
+func expf(x float32) float32 {
+	if x < -87 {
+		return 0
+	}
+	const (
+		log2e = 1.44269504088896341
+		ln2hi = 0.693359375
+		ln2lo = -2.12194440e-4
+	)
+	n := int32(x*log2e - 0.5) // round to nearest (x ≤ 0)
+	fn := float32(n)
+	r := x - fn*ln2hi - fn*ln2lo
+	p := 1 + r*(1+r*(0.5+r*(1.0/6+r*(1.0/24+r*(1.0/120+r*(1.0/720))))))
+	return p * math.Float32frombits(uint32(n+127)<<23)
 }
 
 // WeightedLogistic is weighted logistic regression on a single logit per row

@@ -190,3 +190,60 @@ func TestAdagradTrains(t *testing.T) {
 	_, err = NewOptimizer("sgdx", 1, 0)
 	assert.Error(t, err)
 }
+
+func TestExpf(t *testing.T) {
+	for x := float32(-90); x <= 0; x += 0.0137 {
+		want := math.Exp(float64(x))
+		got := float64(expf(x))
+		if want < 1e-37 {
+			assert.InDelta(t, 0, got, 1e-37)
+			continue
+		}
+		assert.InEpsilon(t, want, got, 3e-7, "x=%g", x)
+	}
+	assert.Equal(t, float32(1), expf(0))
+}
+
+// TestSampledSoftmaxParallelRows: the multi-goroutine path (large B·K)
+// gives the same loss and gradients as one goroutine.
+func TestSampledSoftmaxParallelRows(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	const B, D, K = 256, 8, 300
+	mk := func() *SampledSoftmax {
+		s := NewSampledSoftmax(B, D, K)
+		r := rand.New(rand.NewPCG(1, 1))
+		for _, v := range [][]float32{s.TrueW, s.TrueB, s.TrueLogQ, s.NegW, s.NegB, s.NegLogQ} {
+			randFill(r, v, 1)
+		}
+		for i := range s.RowWeight {
+			s.RowWeight[i] = 1
+		}
+		s.Hit[5] = true
+		return s
+	}
+	u := make([]float32, B*D)
+	randFill(rng, u, 1)
+	par := mk()
+	gPar := make([]float32, B*D)
+	lPar := par.Loss(u, gPar)
+	ser := mk()
+	copy(ser.logits, make([]float32, B*K))
+	// Serial reference: the same steps with rows computed in one call.
+	linalgGemmRef(ser, u)
+	lSer := ser.rows(u, 0, B, B)
+	assert.InDelta(t, float64(lSer), float64(lPar), 1e-4)
+	assert.InDeltaSlice(t, ser.DTrueB, par.DTrueB, 1e-6)
+	assert.InDeltaSlice(t, ser.logits, par.logits, 1e-6)
+}
+
+func linalgGemmRef(s *SampledSoftmax, u []float32) {
+	for r := 0; r < s.Batch; r++ {
+		for j := 0; j < s.K; j++ {
+			var v float32
+			for d := 0; d < s.Dim; d++ {
+				v += u[r*s.Dim+d] * s.NegW[j*s.Dim+d]
+			}
+			s.logits[r*s.K+j] = v
+		}
+	}
+}
