@@ -10,6 +10,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/linalg"
 	"github.com/ytdnn/ytdnn/internal/nn"
 	"github.com/ytdnn/ytdnn/internal/train"
 	"github.com/ytdnn/ytdnn/retrieval"
@@ -410,25 +411,30 @@ func (t *trainer) forwardBackward() (float32, error) {
 	} else {
 		clear(L.NegLogQ)
 	}
-	for r, ei := range t.rows {
-		x := t.gr.X[r*W : (r+1)*W]
-		hit := L.Hit[r*K : (r+1)*K]
-		if ei < 0 {
-			clear(x)
-			clear(L.TrueW[r*D : (r+1)*D])
-			L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = 0, 0, 0
-			clear(hit)
-			continue
+	// Rows are independent (reads of shared tables, writes to their own
+	// slots): assemble them on all cores.
+	linalg.Parallel(len(t.rows), 64, func(_, lo, hi int) {
+		for r := lo; r < hi; r++ {
+			ei := t.rows[r]
+			x := t.gr.X[r*W : (r+1)*W]
+			hit := L.Hit[r*K : (r+1)*K]
+			if ei < 0 {
+				clear(x)
+				clear(L.TrueW[r*D : (r+1)*D])
+				L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = 0, 0, 0
+				clear(hit)
+				continue
+			}
+			ex := &t.data[ei]
+			m.enc.Assemble(x, &ex.enc, m.emb)
+			copy(L.TrueW[r*D:(r+1)*D], t.weight(ex.label))
+			L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = m.soft.Row(ex.label)[D], 0, 1
+			if correct {
+				L.TrueLogQ[r] = t.cands.LogQ(ex.label - 1)
+			}
+			sampling.AccidentalHits(hit, ex.label, t.negIDs)
 		}
-		ex := &t.data[ei]
-		m.enc.Assemble(x, &ex.enc, m.emb)
-		copy(L.TrueW[r*D:(r+1)*D], t.weight(ex.label))
-		L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = m.soft.Row(ex.label)[D], 0, 1
-		if correct {
-			L.TrueLogQ[r] = t.cands.LogQ(ex.label - 1)
-		}
-		sampling.AccidentalHits(hit, ex.label, t.negIDs)
-	}
+	})
 	loss, err := t.gr.Step()
 	if err != nil {
 		return 0, err

@@ -6,6 +6,9 @@
 package linalg
 
 import (
+	"runtime"
+	"sync"
+
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
@@ -70,3 +73,27 @@ func Axpy(alpha float32, x, y []float32) {
 		y[i] += alpha * v
 	}
 }
+
+// Parallel calls fn on contiguous chunks of [0, n), one per core when the
+// work is at least minWork items in all (with fewer, fn runs once on the
+// calling goroutine). fn must be safe to run concurrently on disjoint chunks.
+func Parallel(n, minWork int, fn func(w, lo, hi int)) {
+	workers := min(runtime.GOMAXPROCS(0), n)
+	if n < minWork || workers <= 1 {
+		fn(0, 0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			fn(w, w*n/workers, (w+1)*n/workers)
+		}()
+	}
+	fn(0, 0, n/workers)
+	wg.Wait()
+}
+
+// Workers is the number of chunks Parallel may use.
+func Workers() int { return runtime.GOMAXPROCS(0) }

@@ -2,8 +2,6 @@ package nn
 
 import (
 	"math"
-	"runtime"
-	"sync"
 
 	"github.com/ytdnn/ytdnn/internal/linalg"
 )
@@ -64,28 +62,13 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 		wsum = 1
 	}
 	// Rows are independent: split them over the cores.
+	parts := make([]float64, linalg.Workers())
+	linalg.Parallel(B, (1<<16)/max(K, 1), func(w, lo, hi int) {
+		parts[w] = s.rows(u, lo, hi, wsum)
+	})
 	var total float64
-	workers := 1
-	if B*K >= 1<<16 {
-		workers = min(runtime.GOMAXPROCS(0), B)
-	}
-	if workers == 1 {
-		total = s.rows(u, 0, B, wsum)
-	} else {
-		parts := make([]float64, workers)
-		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			lo, hi := w*B/workers, (w+1)*B/workers
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				parts[w] = s.rows(u, lo, hi, wsum)
-			}()
-		}
-		wg.Wait()
-		for _, p := range parts {
-			total += p
-		}
+	for _, p := range parts {
+		total += p
 	}
 	// dU = dLneg·NegW + dLtrue·TrueW (row-wise).
 	linalg.Gemm(false, false, B, D, K, 1, L, K, s.NegW, D, 0, grad, D)
