@@ -61,7 +61,7 @@ func parseTower(s string) ([]int, error) {
 
 func main() {
 	var o options
-	flag.IntVar(&o.users, "users", 3000, "users in the generated world")
+	flag.IntVar(&o.users, "users", 10000, "users in the generated world")
 	flag.IntVar(&o.videos, "videos", 5000, "videos in the generated world")
 	flag.IntVar(&o.topics, "topics", 20, "topics in the generated world")
 	flag.IntVar(&o.watches, "watches", 30, "watches per user")
