@@ -28,7 +28,9 @@ import (
 	"github.com/ytdnn/ytdnn/examples/internal/baseline"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/progress"
 	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/retrieval"
 )
 
 type options struct {
@@ -38,6 +40,7 @@ type options struct {
 	tower, rankTower               string
 	lr                             float64
 	evalUsers, candidates          int
+	index                          string
 	seed                           uint64
 	quiet                          bool
 	out                            io.Writer
@@ -74,6 +77,7 @@ func main() {
 	flag.Float64Var(&o.lr, "lr", 0.002, "Adam learning rate")
 	flag.IntVar(&o.evalUsers, "eval-users", 500, "users for the end-to-end evaluation")
 	flag.IntVar(&o.candidates, "candidates", 200, "candidates retrieved per user for ranking")
+	flag.StringVar(&o.index, "index", "exact", "retrieval index: exact or hnsw")
 	flag.Uint64Var(&o.seed, "seed", 1, "random seed")
 	flag.BoolVar(&o.quiet, "quiet", false, "no progress bars or commentary; only the JSON line")
 	flag.Parse()
@@ -144,6 +148,44 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		return nil, err
 	}
 	say("retrieval: exact top-%d for %d users in %.2fs", o.candidates, nEval, time.Since(t1).Seconds())
+	switch o.index {
+	case "", "exact":
+	case "hnsw":
+		exact := recs
+		vecs, ids := cg.Items()
+		bar := progress.New(o.progress, "hnsw build", len(ids))
+		t2 := time.Now()
+		idx, err := retrieval.NewHNSW(ctx, vecs, cg.D()+1, ids, retrieval.HNSWConfig{Seed: o.seed, Progress: func(done, _ int) { bar.Set(done, "") }})
+		if err != nil {
+			return nil, err
+		}
+		bar.Done("")
+		if err := cg.SetIndex(idx); err != nil {
+			return nil, err
+		}
+		if recs, err = cg.RecommendBatch(exs, o.candidates, watched); err != nil {
+			return nil, err
+		}
+		hit, total := 0, 0
+		for i := range recs {
+			set := map[int64]bool{}
+			for _, r := range exact[i] {
+				set[r.ID] = true
+			}
+			for _, r := range recs[i] {
+				if set[r.ID] {
+					hit++
+				}
+			}
+			total += len(exact[i])
+		}
+		rec := float64(hit) / float64(max(total, 1))
+		metrics["hnsw_recall_vs_exact"] = round(rec)
+		metrics["hnsw_build_seconds"] = round(time.Since(t2).Seconds())
+		say("retrieval: HNSW over %d videos built in %.1fs; recall@%d against exact %.3f", len(ids), time.Since(t2).Seconds(), o.candidates, rec)
+	default:
+		return nil, fmt.Errorf("unknown -index %q (exact or hnsw)", o.index)
+	}
 	for _, k := range []int{10, 50, 100} {
 		var hit, hitPop int
 		for i, ui := range evalUsers {

@@ -13,7 +13,7 @@ import (
 func TestTinyRun(t *testing.T) {
 	o := options{
 		users: 600, videos: 400, topics: 8, watches: 15, cgEpochs: 8, rkEpochs: 2, batch: 128, neg: 50,
-		tower: "32,16", rankTower: "16", lr: 0.005, evalUsers: 100, candidates: 50, seed: 1,
+		tower: "32,16", rankTower: "16", lr: 0.005, evalUsers: 100, candidates: 50, seed: 1, index: "hnsw",
 		out: io.Discard,
 	}
 	m, err := run(context.Background(), o)
@@ -22,6 +22,7 @@ func TestTinyRun(t *testing.T) {
 		require.Contains(t, m, k)
 	}
 	assert.Greater(t, m["candgen_recall@50"].(float64), m["mostpop_recall@50"].(float64))
+	assert.Greater(t, m["hnsw_recall_vs_exact"].(float64), 0.9)
 	assert.Greater(t, m["e2e_top10_true_watch"].(float64), m["mostpop_top10_true_watch"].(float64))
 	assert.LessOrEqual(t, m["e2e_top10_true_watch"].(float64), m["oracle_top10_true_watch"].(float64))
 	_, err = run(context.Background(), options{tower: "x"})
