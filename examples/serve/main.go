@@ -11,15 +11,14 @@
 // serving. SIGINT/SIGTERM shut down gracefully, finishing requests in flight.
 //
 //	go run ./examples/serve -build -models /tmp/ytdnn-models   # train demo models, then serve
-//	curl -s localhost:8080/v1/recommend -d '{"history":[1,2,3],"n":5}'
+//	curl -s localhost:8080/v1/recommend -H 'Content-Type: application/json' -d '{"history":[1,2,3],"n":5}'
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"log"
-	"net/http"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -53,11 +52,6 @@ func main() {
 	}
 	s := server.New(m)
 	s.Candidates, s.Timeout, s.Log = *candidates, *timeout, logger
-	srv := &http.Server{
-		Addr: *addr, Handler: s.Handler(),
-		ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: *timeout + 5*time.Second,
-		IdleTimeout: time.Minute,
-	}
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	go func() {
@@ -67,15 +61,13 @@ func main() {
 	}()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	go func() {
-		<-ctx.Done()
-		logger.Print("shutting down; finishing requests in flight")
-		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
-	logger.Printf("serving %s on http://%s", *dir, *addr)
-	if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
 		logger.Fatal(err)
 	}
+	logger.Printf("serving %s on http://%s", *dir, *addr)
+	if err := server.Serve(ctx, ln, s.Handler(), *timeout+5*time.Second, 10*time.Second); err != nil {
+		logger.Fatal(err)
+	}
+	logger.Print("stopped")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -246,4 +247,45 @@ func FuzzDecodeRequest(f *testing.F) {
 			t.Fatalf("invalid request accepted: %+v", req)
 		}
 	})
+}
+
+// TestGracefulShutdown: requests in flight when shutdown starts finish with
+// 200, and Serve returns once they are done.
+func TestGracefulShutdown(t *testing.T) {
+	s := newTestServer(t)
+	var started sync.WaitGroup
+	const inflight = 6
+	started.Add(inflight)
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started.Done()
+		time.Sleep(300 * time.Millisecond) // still working when shutdown begins
+		s.Handler().ServeHTTP(w, r)
+	})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- Serve(ctx, ln, slow, 10*time.Second, 10*time.Second) }()
+	url := "http://" + ln.Addr().String() + "/v1/recommend"
+	codes := make(chan int, inflight)
+	for i := 0; i < inflight; i++ {
+		go func() {
+			resp, err := http.Post(url, "application/json", strings.NewReader(`{"n":3}`))
+			if err != nil {
+				codes <- -1
+				return
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			codes <- resp.StatusCode
+		}()
+	}
+	started.Wait()
+	cancel()
+	for i := 0; i < inflight; i++ {
+		assert.Equal(t, http.StatusOK, <-codes)
+	}
+	require.NoError(t, <-served)
+	_, err = http.Post(url, "application/json", strings.NewReader(`{"n":3}`))
+	assert.Error(t, err, "no new connections after shutdown")
 }
