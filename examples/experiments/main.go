@@ -35,6 +35,7 @@ import (
 type options struct {
 	users, videos, watches int
 	epochs, rankEpochs     int
+	evalUsers              int
 	maxDepth               int
 	dim                    int
 	seed                   uint64
@@ -44,11 +45,12 @@ type options struct {
 
 func main() {
 	var o options
-	flag.IntVar(&o.users, "users", 2000, "users in the generated world")
+	flag.IntVar(&o.users, "users", 6000, "users in the generated world")
 	flag.IntVar(&o.videos, "videos", 4000, "videos in the generated world")
 	flag.IntVar(&o.watches, "watches", 25, "watches per user")
-	flag.IntVar(&o.epochs, "epochs", 2, "candidate generation epochs per model")
+	flag.IntVar(&o.epochs, "epochs", 3, "candidate generation epochs per model")
 	flag.IntVar(&o.rankEpochs, "rank-epochs", 2, "ranking epochs per model")
+	flag.IntVar(&o.evalUsers, "eval-users", 2000, "held-out users scored for recall")
 	flag.IntVar(&o.maxDepth, "max-depth", 4, "deepest candgen tower (0..4)")
 	flag.IntVar(&o.dim, "dim", 64, "user-vector dimension D")
 	flag.Uint64Var(&o.seed, "seed", 1, "random seed")
@@ -117,7 +119,7 @@ func run(ctx context.Context, o options) error {
 	rng := rand.New(rand.NewPCG(o.seed, 3))
 	train := w.CandgenData(0, rng)
 	full := world.CandgenSpec()
-	evalUsers := rng.Perm(len(w.Users))[:min(500, len(w.Users))]
+	evalUsers := rng.Perm(len(w.Users))[:min(max(o.evalUsers, 1), len(w.Users))]
 
 	evalCG := func(m *candgen.Model, keep []int) (float64, error) {
 		exs := make([]feature.Example, len(evalUsers))

@@ -15,7 +15,7 @@ import (
 
 func TestTinyExperiments(t *testing.T) {
 	dir := t.TempDir()
-	o := options{users: 200, videos: 300, watches: 10, epochs: 1, rankEpochs: 1, maxDepth: 1, dim: 8, seed: 1, out: dir, log: io.Discard}
+	o := options{users: 200, videos: 300, watches: 10, epochs: 1, evalUsers: 100, rankEpochs: 1, maxDepth: 1, dim: 8, seed: 1, out: dir, log: io.Discard}
 	require.NoError(t, run(context.Background(), o))
 	md, err := os.ReadFile(filepath.Join(dir, "results.md"))
 	require.NoError(t, err)
