@@ -33,7 +33,7 @@ type SampledSoftmax struct {
 	DTrueW, DTrueB, DNegW, DNegB []float32
 
 	logits []float32
-	du     []float32
+	adj    []float32 // NegB - NegLogQ
 }
 
 // NewSampledSoftmax allocates every buffer for the given shape.
@@ -46,6 +46,7 @@ func NewSampledSoftmax(batch, dim, k int) *SampledSoftmax {
 		DTrueW: make([]float32, batch*dim), DTrueB: make([]float32, batch),
 		DNegW: make([]float32, k*dim), DNegB: make([]float32, k),
 		logits: make([]float32, batch*k),
+		adj:    make([]float32, k),
 	}
 }
 
@@ -61,6 +62,7 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 	if wsum == 0 {
 		wsum = 1
 	}
+	s.prepare()
 	// Rows are independent: split them over the cores.
 	parts := make([]float64, linalg.Workers())
 	linalg.Parallel(B, (1<<16)/max(K, 1), func(w, lo, hi int) {
@@ -90,35 +92,52 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 	return float32(total)
 }
 
+// prepare folds the negatives' bias and logQ into one per-candidate term.
+func (s *SampledSoftmax) prepare() {
+	for j := range s.adj {
+		s.adj[j] = s.NegB[j] - s.NegLogQ[j]
+	}
+}
+
 // rows computes the loss of rows [lo, hi) and overwrites their logits with
 // dLoss/dlogit (softmax minus one-hot, scaled by the row's weight share).
+// Accidental hits become -Inf logits, so every pass is branch-free.
 func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
-	D, K, L := s.Dim, s.K, s.logits
+	D, K, L, adj := s.Dim, s.K, s.logits, s.adj
+	negInf := float32(math.Inf(-1))
 	var total float64
 	for r := lo; r < hi; r++ {
 		row := L[r*K : (r+1)*K]
-		hit := s.Hit[r*K : (r+1)*K]
+		adj := adj[:len(row)]
 		t := linalg.Dot(u[r*D:(r+1)*D], s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
-		m := t
 		for j := range row {
-			if hit[j] {
-				continue
+			row[j] += adj[j]
+		}
+		for j, h := range s.Hit[r*K : (r+1)*K] {
+			if h {
+				row[j] = negInf
 			}
-			row[j] += s.NegB[j] - s.NegLogQ[j]
-			m = max(m, row[j])
+		}
+		m := t
+		for _, l := range row {
+			m = max(m, l)
 		}
 		// One exp per logit: row holds exp(l - m) until it is normalized.
 		et := expf(t - m)
-		z := float64(et)
-		for j, l := range row {
-			if hit[j] {
-				row[j] = 0
-				continue
-			}
-			e := expf(l - m)
-			row[j] = e
-			z += float64(e)
+		var z0, z1 float32
+		j := 0
+		for ; j+1 < len(row); j += 2 {
+			e0, e1 := expf(row[j]-m), expf(row[j+1]-m)
+			row[j], row[j+1] = e0, e1
+			z0 += e0
+			z1 += e1
 		}
+		for ; j < len(row); j++ {
+			e := expf(row[j] - m)
+			row[j] = e
+			z0 += e
+		}
+		z := float64(et) + float64(z0) + float64(z1)
 		scale := float64(s.RowWeight[r]) / wsum
 		total += scale * (math.Log(z) - float64(t-m))
 		s.DTrueB[r] = float32((float64(et)/z - 1) * scale)
@@ -134,7 +153,7 @@ func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
 // subtracted), relative error below 2e-7; e^x below the normal float32
 // range is 0.
 func expf(x float32) float32 {
-	if x < -87 {
+	if !(x >= -87) { // also -Inf (a dropped candidate) and NaN
 		return 0
 	}
 	const (

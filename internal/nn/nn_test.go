@@ -230,6 +230,7 @@ func TestSampledSoftmaxParallelRows(t *testing.T) {
 	copy(ser.logits, make([]float32, B*K))
 	// Serial reference: the same steps with rows computed in one call.
 	linalgGemmRef(ser, u)
+	ser.prepare()
 	lSer := ser.rows(u, 0, B, B)
 	assert.InDelta(t, float64(lSer), float64(lPar), 1e-4)
 	assert.InDeltaSlice(t, ser.DTrueB, par.DTrueB, 1e-6)
