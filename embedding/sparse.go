@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/ytdnn/ytdnn/internal/optim"
+	"github.com/ytdnn/ytdnn/internal/par"
 )
 
 // Grad accumulates a row-sparse gradient for one Table: only the rows a batch
@@ -182,9 +183,12 @@ func (o *Adam) Apply(t *Table, g *Grad) error {
 	}
 	o.step++
 	st := optim.NewAdamStep(o.LR, o.Beta1, o.Beta2, o.Eps, o.step)
-	for i, r := range g.Rows {
-		off := int(r) * t.Dim
-		st.Update(t.Data[off:off+t.Dim], g.Data[i*g.Dim:(i+1)*g.Dim], o.m[off:off+t.Dim], o.v[off:off+t.Dim], 0)
-	}
+	// Rows are disjoint: update them on all cores.
+	par.For(len(g.Rows), 1024, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			off := int(g.Rows[i]) * t.Dim
+			st.Update(t.Data[off:off+t.Dim], g.Data[i*g.Dim:(i+1)*g.Dim], o.m[off:off+t.Dim], o.v[off:off+t.Dim], 0)
+		}
+	})
 	return nil
 }

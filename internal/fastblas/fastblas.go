@@ -234,6 +234,21 @@ func packA(dst []float32, a []float32, lda int, trans bool, ic, pc, mb, kb int) 
 			}
 			continue
 		}
+		if h == 6 && mr == 6 {
+			// Six rows at once: contiguous writes, six sequential reads.
+			r0 := a[(ic+s)*lda+pc:][:kb]
+			r1 := a[(ic+s+1)*lda+pc:][:kb]
+			r2 := a[(ic+s+2)*lda+pc:][:kb]
+			r3 := a[(ic+s+3)*lda+pc:][:kb]
+			r4 := a[(ic+s+4)*lda+pc:][:kb]
+			r5 := a[(ic+s+5)*lda+pc:][:kb]
+			dst := strip[:kb*6]
+			for p := range r0 {
+				d := dst[p*6 : p*6+6 : p*6+6]
+				d[0], d[1], d[2], d[3], d[4], d[5] = r0[p], r1[p], r2[p], r3[p], r4[p], r5[p]
+			}
+			continue
+		}
 		for i := 0; i < h; i++ {
 			src := a[(ic+s+i)*lda+pc:]
 			for p := 0; p < kb; p++ {

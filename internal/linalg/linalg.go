@@ -6,14 +6,12 @@
 package linalg
 
 import (
-	"runtime"
-	"sync"
-
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 
 	"github.com/ytdnn/ytdnn/internal/fastblas"
+	"github.com/ytdnn/ytdnn/internal/par"
 )
 
 func init() { UseFast() }
@@ -74,26 +72,8 @@ func Axpy(alpha float32, x, y []float32) {
 	}
 }
 
-// Parallel calls fn on contiguous chunks of [0, n), one per core when the
-// work is at least minWork items in all (with fewer, fn runs once on the
-// calling goroutine). fn must be safe to run concurrently on disjoint chunks.
-func Parallel(n, minWork int, fn func(w, lo, hi int)) {
-	workers := min(runtime.GOMAXPROCS(0), n)
-	if n < minWork || workers <= 1 {
-		fn(0, 0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	for w := 1; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			fn(w, w*n/workers, (w+1)*n/workers)
-		}()
-	}
-	fn(0, 0, n/workers)
-	wg.Wait()
-}
+// Parallel is par.For (see there).
+func Parallel(n, minWork int, fn func(w, lo, hi int)) { par.For(n, minWork, fn) }
 
-// Workers is the number of chunks Parallel may use.
-func Workers() int { return runtime.GOMAXPROCS(0) }
+// Workers is par.Workers.
+func Workers() int { return par.Workers() }
