@@ -124,20 +124,8 @@ func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
 		}
 		// One exp per logit: row holds exp(l - m) until it is normalized.
 		et := expf(t - m)
-		var z0, z1 float32
-		j := 0
-		for ; j+1 < len(row); j += 2 {
-			e0, e1 := expf(row[j]-m), expf(row[j+1]-m)
-			row[j], row[j+1] = e0, e1
-			z0 += e0
-			z1 += e1
-		}
-		for ; j < len(row); j++ {
-			e := expf(row[j] - m)
-			row[j] = e
-			z0 += e
-		}
-		z := float64(et) + float64(z0) + float64(z1)
+		zs := expSub(row, m)
+		z := float64(et) + float64(zs)
 		scale := float64(s.RowWeight[r]) / wsum
 		total += scale * (math.Log(z) - float64(t-m))
 		s.DTrueB[r] = float32((float64(et)/z - 1) * scale)

@@ -248,3 +248,31 @@ func linalgGemmRef(s *SampledSoftmax, u []float32) {
 		}
 	}
 }
+
+func TestExpSubVectorMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for _, n := range []int{0, 1, 15, 16, 17, 100, 1000} {
+		row := make([]float32, n)
+		for i := range row {
+			row[i] = float32(rng.NormFloat64() * 30)
+		}
+		if n > 5 {
+			row[3] = float32(math.Inf(-1))
+			row[4] = -500
+		}
+		m := float32(math.Inf(-1))
+		for _, v := range row {
+			m = max(m, v)
+		}
+		a, b := append([]float32(nil), row...), append([]float32(nil), row...)
+		za := expSub(a, m)
+		zb := expSubGo(b, m)
+		assert.InEpsilon(t, float64(zb)+1e-30, float64(za)+1e-30, 1e-5, "n=%d", n)
+		for i := range a {
+			assert.InDelta(t, b[i], a[i], 1e-6*float64(b[i])+1e-37, "n=%d i=%d", n, i)
+		}
+		if n > 5 {
+			assert.Equal(t, float32(0), a[3], "-Inf gives exactly 0")
+		}
+	}
+}
