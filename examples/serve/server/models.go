@@ -16,6 +16,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/world"
+	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
 )
@@ -139,7 +140,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	}
 	rc := m.World.NewRankContext(u)
 	ids := make([]int64, 0, len(recs))
-	feats := make([]featureExample, 0, len(recs))
+	feats := make([]feature.Example, 0, len(recs))
 	score := make(map[int64]float32, len(recs))
 	for _, r := range recs {
 		if m.World.Video(r.ID) == nil {

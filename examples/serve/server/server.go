@@ -17,10 +17,7 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/examples/world"
-	"github.com/ytdnn/ytdnn/feature"
 )
-
-type featureExample = feature.Example
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
