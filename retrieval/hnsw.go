@@ -93,24 +93,14 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 	if err := cfg.defaults(); err != nil {
 		return nil, err
 	}
-	if dim < 1 || len(vectors)%dim != 0 || len(vectors) == 0 {
-		return nil, fmt.Errorf("retrieval: %d floats is not a whole, non-zero number of %d-dim vectors", len(vectors), dim)
+	if len(vectors) == 0 {
+		return nil, errors.New("retrieval: no vectors to index")
 	}
-	n := len(vectors) / dim
-	if ids == nil {
-		ids = make([]int32, n)
-		for i := range ids {
-			ids[i] = int32(i)
-		}
+	ids, err := checkItems(vectors, dim, ids)
+	if err != nil {
+		return nil, err
 	}
-	if len(ids) != n {
-		return nil, fmt.Errorf("retrieval: %d ids for %d vectors", len(ids), n)
-	}
-	for _, v := range vectors {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, errors.New("retrieval: non-finite vector component")
-		}
-	}
+	n := len(ids)
 	h := &HNSW{cfg: cfg, dim: dim, ids: append([]int32(nil), ids...), vecs: append([]float32(nil), vectors...)}
 	M := cfg.M
 	h.level = make([]uint8, n)

@@ -52,23 +52,9 @@ type Exact struct {
 // vectors (not copied: do not modify them while the index is in use). ids nil
 // numbers the items 0..N-1.
 func NewExact(vectors []float32, dim int, ids []int32) (*Exact, error) {
-	if dim < 1 || len(vectors)%dim != 0 {
-		return nil, fmt.Errorf("retrieval: %d floats is not a whole number of %d-dim vectors", len(vectors), dim)
-	}
-	n := len(vectors) / dim
-	if ids == nil {
-		ids = make([]int32, n)
-		for i := range ids {
-			ids[i] = int32(i)
-		}
-	}
-	if len(ids) != n {
-		return nil, fmt.Errorf("retrieval: %d ids for %d vectors", len(ids), n)
-	}
-	for _, v := range vectors {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("retrieval: non-finite vector component")
-		}
+	ids, err := checkItems(vectors, dim, ids)
+	if err != nil {
+		return nil, err
 	}
 	return &Exact{dim: dim, ids: ids, data: vectors}, nil
 }
@@ -137,6 +123,29 @@ func (e *Exact) scan(queries []float32, m, lo, hi int, hs []topN, filter Filter)
 			}
 		}
 	}
+}
+
+// checkItems validates item vectors and their ids (nil: 0..N-1, returned).
+func checkItems(vectors []float32, dim int, ids []int32) ([]int32, error) {
+	if dim < 1 || len(vectors)%dim != 0 {
+		return nil, fmt.Errorf("retrieval: %d floats is not a whole number of %d-dim vectors", len(vectors), dim)
+	}
+	n := len(vectors) / dim
+	if ids == nil {
+		ids = make([]int32, n)
+		for i := range ids {
+			ids[i] = int32(i)
+		}
+	}
+	if len(ids) != n {
+		return nil, fmt.Errorf("retrieval: %d ids for %d vectors", len(ids), n)
+	}
+	for _, v := range vectors {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("retrieval: non-finite vector component")
+		}
+	}
+	return ids, nil
 }
 
 func checkQueries(queries []float32, dim, n int) error {
