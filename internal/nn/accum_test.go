@@ -72,13 +72,12 @@ func TestRewindMatchesReset(t *testing.T) {
 }
 
 func cloneMLP(m *MLP) *MLP {
-	c := *m
-	c.W, c.B = nil, nil
+	c := &MLP{Sizes: m.Sizes, ReLUOut: m.ReLUOut}
 	for l := range m.W {
 		c.W = append(c.W, append([]float32(nil), m.W[l]...))
 		c.B = append(c.B, append([]float32(nil), m.B[l]...))
 	}
-	return &c
+	return c
 }
 
 // squareLoss is Σ ½(out - sin(i))², a loss with a nonzero gradient everywhere.

@@ -212,13 +212,9 @@ func NewGraph(m *MLP, batch int, loss Loss) (gr *Graph, err error) {
 		if h, err = G.Mul(h, w); err != nil {
 			return nil, err
 		}
-		if h, err = G.BroadcastAdd(h, b, nil, []byte{0}); err != nil {
+		relu := l < len(m.W)-1 || m.ReLUOut
+		if h, err = G.ApplyOp(&biasActOp{relu: relu}, h, b); err != nil {
 			return nil, err
-		}
-		if l < len(m.W)-1 || m.ReLUOut {
-			if h, err = G.Rectify(h); err != nil {
-				return nil, err
-			}
 		}
 	}
 	gr.op = &lossOp{loss: loss, id: fmt.Sprintf("%p", loss)}

@@ -276,3 +276,23 @@ func TestExpSubVectorMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestGradientReLUOut: finite differences through a tower whose output layer
+// has a ReLU too (the fused bias-and-ReLU op on every layer).
+func TestGradientReLUOut(t *testing.T) {
+	rng := rand.New(rand.NewPCG(6, 7))
+	const batch, in = 5, 6
+	m, err := NewMLP([]int{in, 9, 7}, true, rng)
+	require.NoError(t, err)
+	for l := range m.B {
+		randFill(rng, m.B[l], 0.3)
+	}
+	gr, err := NewGraph(m, batch, squareLoss{})
+	require.NoError(t, err)
+	randFill(rng, gr.X, 1)
+	fdCheck(t, m, gr, squareLoss{}, nil)
+	// Some outputs are clipped, so the ReLU's gradient mask is exercised.
+	out := make([]float32, batch*m.Out())
+	m.Forward(out, gr.X, batch)
+	assert.Contains(t, out, float32(0))
+}
