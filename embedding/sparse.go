@@ -5,6 +5,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/par"
+	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 // Grad accumulates a row-sparse gradient for one Table: only the rows a batch
@@ -58,10 +59,7 @@ func (g *Grad) Add(row int32, scale float32, v []float32) {
 		}
 		clear(g.Data[n:])
 	}
-	d := g.Data[int(s)*g.Dim : (int(s)+1)*g.Dim]
-	for j, x := range v {
-		d[j] += scale * x
-	}
+	vec.Axpy(scale, v, g.Data[int(s)*g.Dim:(int(s)+1)*g.Dim])
 }
 
 // AddBag accumulates the gradient of a mean-pooled bag: every member receives

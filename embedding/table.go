@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 // DimPerLog2 is the number of embedding dimensions per doubling of an ID
@@ -85,10 +86,7 @@ func (t *Table) LookupBag(dst []float32, ids []int32) {
 		if id <= 0 || int(id) >= t.Rows {
 			continue
 		}
-		row := t.Row(id)
-		for j, v := range row {
-			dst[j] += v
-		}
+		vec.Axpy(1, t.Row(id), dst)
 	}
 	s := 1 / float32(len(ids))
 	for j := range dst {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/internal/fastblas"
 	"github.com/ytdnn/ytdnn/internal/par"
+	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 func init() { UseFast() }
@@ -65,12 +66,7 @@ func Dot(a, b []float32) float32 {
 }
 
 // Axpy computes y += alpha·x.
-func Axpy(alpha float32, x, y []float32) {
-	y = y[:len(x)]
-	for i, v := range x {
-		y[i] += alpha * v
-	}
-}
+func Axpy(alpha float32, x, y []float32) { vec.Axpy(alpha, x, y) }
 
 // Parallel is par.For (see there).
 func Parallel(n, minWork int, fn func(w, lo, hi int)) { par.For(n, minWork, fn) }

@@ -2,7 +2,11 @@
 // the dense (tower) and row-sparse (embedding) optimizers.
 package optim
 
-import "math"
+import (
+	"math"
+
+	"github.com/ytdnn/ytdnn/internal/vec"
+)
 
 // AdamStep is one Adam step's constants: the bias corrections folded into
 // the learning rate and epsilon, so that Update equals the textbook
@@ -29,14 +33,10 @@ func NewAdamStep(lr, b1, b2, eps float32, t int) AdamStep {
 }
 
 // Update applies one Adam step to p with gradient g + l2·p and moments m, v.
+// It runs the vector kernel of internal/vec.
 func (s AdamStep) Update(p, g, m, v []float32, l2 float32) {
-	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
-	for i := range p {
-		gi := g[i] + l2*p[i]
-		m[i] = s.B1*m[i] + (1-s.B1)*gi
-		v[i] = s.B2*v[i] + (1-s.B2)*gi*gi
-		p[i] -= s.LR * m[i] / (float32(math.Sqrt(float64(v[i]))) + s.EpsHat)
-	}
+	c := vec.AdamConsts{B1: s.B1, OneMinusB1: 1 - s.B1, B2: s.B2, OneMinusB2: 1 - s.B2, LR: s.LR, Eps: s.EpsHat, L2: l2}
+	vec.Adam(p, g, m, v, &c)
 }
 
 // Adagrad applies one Adagrad step to p with gradient g + l2·p and

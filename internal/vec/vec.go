@@ -1,0 +1,61 @@
+// Package vec holds the small float32 vector loops of the training step
+// (y += a·x and the Adam update) with AVX2 Go-assembly versions on amd64 and
+// pure-Go fallbacks elsewhere and under the `purego` tag. The assembly uses
+// separate multiplies and adds (no FMA), in the Go code's order, so both
+// paths round alike.
+package vec
+
+import "math"
+
+// Axpy computes y += alpha·x over len(x) elements (y at least as long).
+func Axpy(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	n := 0
+	if hasAVX2 {
+		n = len(x) &^ 7
+		if n > 0 {
+			axpyAVX2(alpha, &x[0], &y[0], n)
+		}
+	}
+	axpyGo(alpha, x[n:], y[n:])
+}
+
+func axpyGo(alpha float32, x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		y[i] += alpha * v
+	}
+}
+
+// AdamConsts are one Adam step's constants (see Adam).
+type AdamConsts struct {
+	B1, OneMinusB1, B2, OneMinusB2, LR, Eps, L2 float32
+}
+
+// Adam applies one Adam step to p, with gradient g + L2·p and moments m, v:
+//
+//	m = B1·m + (1-B1)·g;  v = B2·v + (1-B2)·g·g;  p -= LR·m / (√v + Eps)
+//
+// (bias corrections folded into LR and Eps by the caller). g, m and v are at
+// least as long as p.
+func Adam(p, g, m, v []float32, c *AdamConsts) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	n := 0
+	if hasAVX2 {
+		n = len(p) &^ 7
+		if n > 0 {
+			adamAVX2(&p[0], &g[0], &m[0], &v[0], n, c)
+		}
+	}
+	adamGo(p[n:], g[n:], m[n:], v[n:], c)
+}
+
+func adamGo(p, g, m, v []float32, c *AdamConsts) {
+	g, m, v = g[:len(p)], m[:len(p)], v[:len(p)]
+	for i := range p {
+		gi := g[i] + c.L2*p[i]
+		m[i] = c.B1*m[i] + c.OneMinusB1*gi
+		v[i] = c.B2*v[i] + c.OneMinusB2*gi*gi
+		p[i] -= c.LR * m[i] / (float32(math.Sqrt(float64(v[i]))) + c.Eps)
+	}
+}

@@ -1,0 +1,90 @@
+//go:build amd64 && !purego
+
+#include "textflag.h"
+
+// func axpyAVX2(alpha float32, x, y *float32, n int)
+// y[i] += alpha·x[i] for i < n; n is a multiple of 8.
+TEXT ·axpyAVX2(SB), NOSPLIT, $0-32
+	VBROADCASTSS alpha+0(FP), Y0
+	MOVQ x+8(FP), SI
+	MOVQ y+16(FP), DI
+	MOVQ n+24(FP), CX
+loop32:
+	CMPQ CX, $32
+	JLT loop8
+	VMULPS (SI), Y0, Y1
+	VMULPS 32(SI), Y0, Y2
+	VMULPS 64(SI), Y0, Y3
+	VMULPS 96(SI), Y0, Y4
+	VADDPS (DI), Y1, Y1
+	VADDPS 32(DI), Y2, Y2
+	VADDPS 64(DI), Y3, Y3
+	VADDPS 96(DI), Y4, Y4
+	VMOVUPS Y1, (DI)
+	VMOVUPS Y2, 32(DI)
+	VMOVUPS Y3, 64(DI)
+	VMOVUPS Y4, 96(DI)
+	ADDQ $128, SI
+	ADDQ $128, DI
+	SUBQ $32, CX
+	JMP loop32
+loop8:
+	CMPQ CX, $8
+	JLT done
+	VMULPS (SI), Y0, Y1
+	VADDPS (DI), Y1, Y1
+	VMOVUPS Y1, (DI)
+	ADDQ $32, SI
+	ADDQ $32, DI
+	SUBQ $8, CX
+	JMP loop8
+done:
+	VZEROUPPER
+	RET
+
+// func adamAVX2(pp, gp, mp, vp *float32, n int, c *AdamConsts)
+// The Adam update of adamGo on n elements, n a multiple of 8.
+TEXT ·adamAVX2(SB), NOSPLIT, $0-48
+	MOVQ pp+0(FP), DI
+	MOVQ gp+8(FP), SI
+	MOVQ mp+16(FP), R8
+	MOVQ vp+24(FP), R9
+	MOVQ n+32(FP), CX
+	MOVQ c+40(FP), DX
+	VBROADCASTSS 0(DX), Y8   // B1
+	VBROADCASTSS 4(DX), Y9   // 1-B1
+	VBROADCASTSS 8(DX), Y10  // B2
+	VBROADCASTSS 12(DX), Y11 // 1-B2
+	VBROADCASTSS 16(DX), Y12 // LR
+	VBROADCASTSS 20(DX), Y13 // Eps
+	VBROADCASTSS 24(DX), Y14 // L2
+loop:
+	CMPQ CX, $8
+	JLT done
+	VMOVUPS (DI), Y0         // p
+	VMULPS Y0, Y14, Y1       // L2·p
+	VADDPS (SI), Y1, Y1      // gi = g + L2·p
+	VMULPS (R8), Y8, Y2      // B1·m
+	VMULPS Y1, Y9, Y3        // (1-B1)·gi
+	VADDPS Y3, Y2, Y2        // m
+	VMOVUPS Y2, (R8)
+	VMULPS (R9), Y10, Y4     // B2·v
+	VMULPS Y1, Y11, Y5       // (1-B2)·gi
+	VMULPS Y1, Y5, Y5        // ·gi
+	VADDPS Y5, Y4, Y4        // v
+	VMOVUPS Y4, (R9)
+	VSQRTPS Y4, Y6
+	VADDPS Y13, Y6, Y6       // √v + Eps
+	VMULPS Y2, Y12, Y7       // LR·m
+	VDIVPS Y6, Y7, Y7
+	VSUBPS Y7, Y0, Y0
+	VMOVUPS Y0, (DI)
+	ADDQ $32, DI
+	ADDQ $32, SI
+	ADDQ $32, R8
+	ADDQ $32, R9
+	SUBQ $8, CX
+	JMP loop
+done:
+	VZEROUPPER
+	RET

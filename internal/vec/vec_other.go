@@ -1,0 +1,9 @@
+//go:build !amd64 || purego
+
+package vec
+
+const hasAVX2 = false
+
+func axpyAVX2(alpha float32, x, y *float32, n int) { panic("vec: no AVX2") }
+
+func adamAVX2(pp, gp, mp, vp *float32, n int, c *AdamConsts) { panic("vec: no AVX2") }
