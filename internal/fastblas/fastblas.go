@@ -204,16 +204,26 @@ func packB(dst []float32, b []float32, ldb int, trans bool, pc, jc, kb, nb int) 
 	for s := 0; s < nb; s += nr {
 		w := min(nr, nb-s)
 		strip := dst[s*kb : s*kb+kb*nr]
-		for p := 0; p < kb; p++ {
-			row := strip[p*nr : p*nr+nr]
-			if !trans {
-				src := b[(pc+p)*ldb+jc+s:]
-				copy(row[:w], src[:w])
-			} else {
-				for j := 0; j < w; j++ {
-					row[j] = b[(jc+s+j)*ldb+pc+p]
+		if trans {
+			// Column j of the strip is row jc+s+j of B: read it
+			// contiguously, write it with stride NR (the strip stays in L1).
+			for j := 0; j < w; j++ {
+				src := b[(jc+s+j)*ldb+pc:][:kb]
+				for p, v := range src {
+					strip[p*nr+j] = v
 				}
 			}
+			if w < nr {
+				for p := 0; p < kb; p++ {
+					clear(strip[p*nr+w : p*nr+nr])
+				}
+			}
+			continue
+		}
+		for p := 0; p < kb; p++ {
+			row := strip[p*nr : p*nr+nr]
+			src := b[(pc+p)*ldb+jc+s:]
+			copy(row[:w], src[:w])
 			clear(row[w:])
 		}
 	}
@@ -226,6 +236,14 @@ func packA(dst []float32, a []float32, lda int, trans bool, ic, pc, mb, kb int) 
 		h := min(mr, mb-s)
 		strip := dst[s*kb : s*kb+kb*mr]
 		if trans {
+			if h == 6 && mr == 6 {
+				for p := 0; p < kb; p++ {
+					src := a[(pc+p)*lda+ic+s:][:6]
+					d := strip[p*6 : p*6+6 : p*6+6]
+					d[0], d[1], d[2], d[3], d[4], d[5] = src[0], src[1], src[2], src[3], src[4], src[5]
+				}
+				continue
+			}
 			for p := 0; p < kb; p++ {
 				src := a[(pc+p)*lda+ic+s:]
 				col := strip[p*mr : p*mr+mr]

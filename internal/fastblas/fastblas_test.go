@@ -155,6 +155,12 @@ func BenchmarkSgemm(b *testing.B) {
 		{"step-512x256x1024", 512, 1024, 256, false, false},
 		{"step-wgrad-256x1024x512-AT", 256, 1024, 512, true, false},
 		{"step-dx-512x256x1024-BT", 512, 256, 1024, false, true},
+		// The candgen step at the MovieLens config: sampled-softmax logits,
+		// their gradients, and the tower's first layer.
+		{"cg-logits-512x1000x64-BT", 512, 1000, 64, false, true},
+		{"cg-du-512x64x1000", 512, 64, 1000, false, false},
+		{"cg-dneg-1000x64x512-AT", 1000, 64, 512, true, false},
+		{"cg-layer1-512x256x64", 512, 256, 64, false, false},
 	}
 	for _, s := range shapes {
 		rng := rand.New(rand.NewPCG(1, 1))
