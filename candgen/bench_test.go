@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
@@ -74,6 +75,43 @@ func BenchmarkTrainStep(b *testing.B) {
 			benchStep(b, blasName, vocab)
 		}
 	}
+}
+
+// BenchmarkTrainStepSpeedup measures the MovieLens-config step with fastblas
+// and with gonum interleaved (one step of each per iteration, on two
+// identical trainers), so that load on the machine hits both alike, and
+// reports both step times and their ratio.
+func BenchmarkTrainStepSpeedup(b *testing.B) {
+	defer linalg.UseFast()
+	fast, slow := benchTrainer(b, 1682), benchTrainer(b, 1682)
+	rows := make([]int, 512)
+	step := func(t *trainer, k int) time.Duration {
+		for r := range rows {
+			rows[r] = (k*512 + r) % len(t.data)
+		}
+		start := time.Now()
+		if _, err := t.step(rows); err != nil {
+			b.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for k := 0; k < 3; k++ {
+		linalg.UseFast()
+		step(fast, k)
+		linalg.UseGonum()
+		step(slow, k)
+	}
+	var tf, tg time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		linalg.UseFast()
+		tf += step(fast, i)
+		linalg.UseGonum()
+		tg += step(slow, i)
+	}
+	b.ReportMetric(float64(tf.Microseconds())/1e3/float64(b.N), "ms/fast-step")
+	b.ReportMetric(float64(tg.Microseconds())/1e3/float64(b.N), "ms/gonum-step")
+	b.ReportMetric(float64(tg)/float64(tf), "speedup")
 }
 
 func benchStep(b *testing.B, blasName string, vocab int) {

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/ytdnn/ytdnn/internal/linalg"
+	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 var (
@@ -110,18 +111,13 @@ func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
 		row := L[r*K : (r+1)*K]
 		adj := adj[:len(row)]
 		t := linalg.Dot(u[r*D:(r+1)*D], s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
-		for j := range row {
-			row[j] += adj[j]
-		}
+		vec.Axpy(1, adj, row)
 		for j, h := range s.Hit[r*K : (r+1)*K] {
 			if h {
 				row[j] = negInf
 			}
 		}
-		m := t
-		for _, l := range row {
-			m = max(m, l)
-		}
+		m := vec.Max(t, row)
 		// One exp per logit: row holds exp(l - m) until it is normalized.
 		et := expf(t - m)
 		zs := expSub(row, m)
@@ -129,10 +125,7 @@ func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
 		scale := float64(s.RowWeight[r]) / wsum
 		total += scale * (math.Log(z) - float64(t-m))
 		s.DTrueB[r] = float32((float64(et)/z - 1) * scale)
-		f := float32(scale / z)
-		for j := range row {
-			row[j] *= f
-		}
+		vec.Scale(float32(scale/z), row)
 	}
 	return total
 }

@@ -59,3 +59,35 @@ func adamGo(p, g, m, v []float32, c *AdamConsts) {
 		p[i] -= c.LR * m[i] / (float32(math.Sqrt(float64(v[i]))) + c.Eps)
 	}
 }
+
+// Max returns the largest of init and the elements of x. NaNs are not
+// ordered: a NaN in x may or may not be returned, so callers that care check
+// the result with their own finiteness test.
+func Max(init float32, x []float32) float32 {
+	m := init
+	n := 0
+	if hasAVX2 {
+		n = len(x) &^ 7
+		if n > 0 {
+			m = max(m, maxAVX2(&x[0], n))
+		}
+	}
+	for _, v := range x[n:] {
+		m = max(m, v)
+	}
+	return m
+}
+
+// Scale computes x *= alpha.
+func Scale(alpha float32, x []float32) {
+	n := 0
+	if hasAVX2 {
+		n = len(x) &^ 7
+		if n > 0 {
+			scaleAVX2(alpha, &x[0], n)
+		}
+	}
+	for i := range x[n:] {
+		x[n+i] *= alpha
+	}
+}

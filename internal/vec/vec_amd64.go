@@ -11,3 +11,9 @@ func axpyAVX2(alpha float32, x, y *float32, n int)
 
 //go:noescape
 func adamAVX2(pp, gp, mp, vp *float32, n int, c *AdamConsts)
+
+//go:noescape
+func maxAVX2(x *float32, n int) float32
+
+//go:noescape
+func scaleAVX2(alpha float32, x *float32, n int)

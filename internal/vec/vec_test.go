@@ -1,6 +1,7 @@
 package vec
 
 import (
+	"math"
 	"math/rand/v2"
 	"testing"
 )
@@ -88,4 +89,37 @@ func BenchmarkAdam64k(b *testing.B) {
 		Adam(p, g, m, v, c)
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds()/1e6, "Mparams/s")
+}
+
+// TestMaxAndScale: the vector paths agree with plain loops on every length,
+// with the maximum anywhere (including the tail) and -Inf entries.
+func TestMaxAndScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	negInf := float32(math.Inf(-1))
+	for n := 0; n < 100; n++ {
+		for trial := 0; trial < 3; trial++ {
+			x := randSlice(rng, n, 10)
+			if n > 0 {
+				x[rng.IntN(n)] = 50 + float32(trial)
+				x[rng.IntN(n)] = negInf
+			}
+			want := float32(-5)
+			for _, v := range x {
+				want = max(want, v)
+			}
+			if got := Max(-5, x); got != want {
+				t.Fatalf("n=%d: Max = %v, want %v", n, got, want)
+			}
+			y := append([]float32(nil), x...)
+			Scale(0.3, x)
+			for i := range x {
+				if x[i] != 0.3*y[i] {
+					t.Fatalf("n=%d: Scale[%d] = %v, want %v", n, i, x[i], 0.3*y[i])
+				}
+			}
+		}
+	}
+	if got := Max(7, make([]float32, 16)); got != 7 {
+		t.Fatalf("Max(7, zeros) = %v", got)
+	}
 }
