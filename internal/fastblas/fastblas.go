@@ -49,7 +49,16 @@ var (
 	mr, nr     = 6, 16
 	kernel     = kernelGo
 	kernelName = "purego"
+	// kernelS, where the CPU has one, is the micro-kernel that reads op(A)
+	// in place (element (i, p) at a + i·rs + p·cs) instead of packed.
+	kernelS func(k int, a *float32, rs, cs int, b, c *float32, ldc int, alpha float32)
 )
+
+// inPlaceCols: when op(B) has at most this many columns, each row strip of
+// op(A) meets so few column strips that packing it costs about as much as
+// the products it feeds (the sampled-softmax gradients: n = D = 64), so A is
+// read in place.
+const inPlaceCols = 64
 
 // small products are left to gonum: packing would cost more than it saves.
 const (
@@ -156,6 +165,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	defer bufPool.Put(bp)
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
+		inPlace := kernelS != nil && nb <= inPlaceCols
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			packB(*bp, b, ldb, transB, pc, jc, kb, nb)
@@ -164,7 +174,11 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 			if w <= 1 {
 				ap := getBuf(kc * mc)
 				for ic := 0; ic < m; ic += mc {
-					macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, min(mc, m-ic), kb, nb)
+					if inPlace {
+						macroInPlace(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, min(mc, m-ic), kb, nb)
+					} else {
+						macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, min(mc, m-ic), kb, nb)
+					}
 				}
 				bufPool.Put(ap)
 				continue
@@ -187,7 +201,12 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 							return
 						}
 						ic := i * mc
-						macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, min(mc, m-ic), kb, nb)
+						mb := min(mc, m-ic)
+						if inPlace {
+							macroInPlace(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, mb, kb, nb)
+						} else {
+							macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, mb, kb, nb)
+						}
 					}
 				}()
 			}
@@ -298,6 +317,50 @@ func macro(ap, bp, a []float32, lda int, transA bool, c []float32, ldc int, alph
 			// Edge tile: compute into a scratch tile, add the valid part.
 			clear(tile[:mr*nr])
 			kernel(kb, &as[0], &bs[0], &tile[0], nr, 1)
+			for i := 0; i < h; i++ {
+				crow := c[(ic+r+i)*ldc+jc+s:]
+				for j := 0; j < w; j++ {
+					crow[j] += alpha * tile[i*nr+j]
+				}
+			}
+		}
+	}
+}
+
+// macroInPlace is macro for a narrow op(B): full six-row strips of op(A)
+// are read in place by kernelS; only a last, partial strip is packed (zero
+// padded).
+func macroInPlace(ap, bp, a []float32, lda int, transA bool, c []float32, ldc int, alpha float32, ic, pc, jc, mb, kb, nb int) {
+	var tile [maxMR * maxNR]float32
+	rs, cs := lda, 1
+	if transA {
+		rs, cs = 1, lda
+	}
+	for r := 0; r < mb; r += mr {
+		h := min(mr, mb-r)
+		packed := h < mr
+		var as *float32
+		switch {
+		case packed:
+			packA(ap, a, lda, transA, ic+r, pc, h, kb)
+		case transA:
+			as = &a[pc*lda+ic+r]
+		default:
+			as = &a[(ic+r)*lda+pc]
+		}
+		for s := 0; s < nb; s += nr {
+			w := min(nr, nb-s)
+			bs := bp[s*kb:]
+			if !packed && w == nr {
+				kernelS(kb, as, rs, cs, &bs[0], &c[(ic+r)*ldc+jc+s], ldc, alpha)
+				continue
+			}
+			clear(tile[:mr*nr])
+			if packed {
+				kernel(kb, &ap[0], &bs[0], &tile[0], nr, 1)
+			} else {
+				kernelS(kb, as, rs, cs, &bs[0], &tile[0], nr, 1)
+			}
 			for i := 0; i < h; i++ {
 				crow := c[(ic+r+i)*ldc+jc+s:]
 				for j := 0; j < w; j++ {

@@ -98,7 +98,8 @@ func TestGemmMatchesReference(t *testing.T) {
 	eachKernel(t, func(t *testing.T) {
 		rng := rand.New(rand.NewPCG(1, 2))
 		shapes := [][3]int{{1, 1, 1}, {1, 37, 5}, {37, 1, 5}, {5, 7, 1}, {6, 16, 3}, {6, 32, 300}, {13, 33, 257},
-			{121, 70, 9}, {250, 129, 513}, {64, 2100, 20}, {1, 1000, 300}, {300, 1, 300}}
+			{121, 70, 9}, {250, 129, 513}, {64, 2100, 20}, {1, 1000, 300}, {300, 1, 300},
+			{200, 64, 600}, {127, 50, 70}, {1000, 64, 512}}
 		for _, s := range shapes {
 			for _, tA := range []bool{false, true} {
 				for _, tB := range []bool{false, true} {
