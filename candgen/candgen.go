@@ -301,6 +301,10 @@ type trainer struct {
 	softOpt embedding.Optimizer
 	cands   *sampling.Candidates
 	negIDs  []int32 // vocabulary indices of the negatives
+	// negHead[id] is the last position of id among negIDs (-1 if absent)
+	// and negNext chains its earlier positions: the accidental hits of a
+	// row are found without scanning all K negatives.
+	negHead, negNext []int32
 	gbuf    []float32
 	rows    []int // example index per batch row, -1 for padding
 }
@@ -368,6 +372,11 @@ func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*tra
 	}
 	t.softOpt = &embedding.Adam{LR: cfg.EmbeddingLR}
 	t.negIDs = make([]int32, k)
+	t.negNext = make([]int32, k)
+	t.negHead = make([]int32, m.soft.Rows)
+	for i := range t.negHead {
+		t.negHead[i] = -1
+	}
 	t.gbuf = make([]float32, D+1)
 	t.rows = make([]int, cfg.Batch)
 	return t, nil
@@ -411,18 +420,26 @@ func (t *trainer) forwardBackward() (float32, error) {
 	} else {
 		clear(L.NegLogQ)
 	}
+	for j, id := range t.negIDs {
+		t.negNext[j] = t.negHead[id]
+		t.negHead[id] = int32(j)
+	}
+	defer func() {
+		for _, id := range t.negIDs {
+			t.negHead[id] = -1
+		}
+	}()
 	// Rows are independent (reads of shared tables, writes to their own
 	// slots): assemble them on all cores.
 	linalg.Parallel(len(t.rows), 64, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ei := t.rows[r]
 			x := t.gr.X[r*W : (r+1)*W]
-			hit := L.Hit[r*K : (r+1)*K]
+			L.Hits[r] = L.Hits[r][:0]
 			if ei < 0 {
 				clear(x)
 				clear(L.TrueW[r*D : (r+1)*D])
 				L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = 0, 0, 0
-				clear(hit)
 				continue
 			}
 			ex := &t.data[ei]
@@ -432,7 +449,10 @@ func (t *trainer) forwardBackward() (float32, error) {
 			if correct {
 				L.TrueLogQ[r] = t.cands.LogQ(ex.label - 1)
 			}
-			sampling.AccidentalHits(hit, ex.label, t.negIDs)
+			// Accidental hits: the negatives equal to the label.
+			for j := t.negHead[ex.label]; j >= 0; j = t.negNext[j] {
+				L.Hits[r] = append(L.Hits[r], j)
+			}
 		}
 	})
 	loss, err := t.gr.Step()

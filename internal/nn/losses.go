@@ -22,13 +22,13 @@ var (
 // mean of -log softmax(true).
 //
 // Setting K to the number of classes, the negatives to every class, logQ to
-// zero and Hit on each row's own class gives the full softmax.
+// zero and Hits on each row's own class gives the full softmax.
 type SampledSoftmax struct {
 	Batch, Dim, K int
 	// Inputs, filled by the caller before each step.
 	TrueW, TrueB, TrueLogQ []float32 // Batch×Dim, Batch, Batch
 	NegW, NegB, NegLogQ    []float32 // K×Dim, K, K
-	Hit                    []bool    // Batch×K
+	Hits                   [][]int32 // per row: the negatives (0..K-1) to drop
 	RowWeight              []float32 // Batch
 	// Gradients, written by each step.
 	DTrueW, DTrueB, DNegW, DNegB []float32
@@ -43,7 +43,7 @@ func NewSampledSoftmax(batch, dim, k int) *SampledSoftmax {
 		Batch: batch, Dim: dim, K: k,
 		TrueW: make([]float32, batch*dim), TrueB: make([]float32, batch), TrueLogQ: make([]float32, batch),
 		NegW: make([]float32, k*dim), NegB: make([]float32, k), NegLogQ: make([]float32, k),
-		Hit: make([]bool, batch*k), RowWeight: make([]float32, batch),
+		Hits: make([][]int32, batch), RowWeight: make([]float32, batch),
 		DTrueW: make([]float32, batch*dim), DTrueB: make([]float32, batch),
 		DNegW: make([]float32, k*dim), DNegB: make([]float32, k),
 		logits: make([]float32, batch*k),
@@ -112,10 +112,8 @@ func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
 		adj := adj[:len(row)]
 		t := linalg.Dot(u[r*D:(r+1)*D], s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
 		vec.Axpy(1, adj, row)
-		for j, h := range s.Hit[r*K : (r+1)*K] {
-			if h {
-				row[j] = negInf
-			}
+		for _, j := range s.Hits[r] {
+			row[j] = negInf
 		}
 		m := vec.Max(t, row)
 		// One exp per logit: row holds exp(l - m) until it is normalized.

@@ -96,7 +96,7 @@ func TestGradientSampledSoftmax(t *testing.T) {
 		ss.RowWeight[r] = 1
 	}
 	ss.RowWeight[3] = 0 // padding row
-	ss.Hit[1*k+2] = true
+	ss.Hits[1] = []int32{2}
 	fdCheck(t, m, gr, ss, map[string][2][]float32{
 		"trueW": {ss.TrueW, ss.DTrueW}, "trueB": {ss.TrueB, ss.DTrueB},
 		"negW": {ss.NegW, ss.DNegW}, "negB": {ss.NegB, ss.DNegB},
@@ -218,7 +218,7 @@ func TestSampledSoftmaxParallelRows(t *testing.T) {
 		for i := range s.RowWeight {
 			s.RowWeight[i] = 1
 		}
-		s.Hit[5] = true
+		s.Hits[0] = []int32{5}
 		return s
 	}
 	u := make([]float32, B*D)

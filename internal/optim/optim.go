@@ -52,10 +52,18 @@ func Adagrad(p, g, acc []float32, lr, eps, l2 float32) {
 
 // Finite reports whether every element of v is neither NaN nor ±Inf.
 func Finite(v []float32) bool {
-	for _, x := range v {
-		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
-			return false
-		}
+	// x·0 is ±0 for finite x and NaN for ±Inf and NaN, and a NaN anywhere
+	// makes the sum NaN: branch-free, four independent sums.
+	var s0, s1, s2, s3 float32
+	i := 0
+	for ; i+4 <= len(v); i += 4 {
+		s0 += v[i] * 0
+		s1 += v[i+1] * 0
+		s2 += v[i+2] * 0
+		s3 += v[i+3] * 0
 	}
-	return true
+	for ; i < len(v); i++ {
+		s0 += v[i] * 0
+	}
+	return s0+s1+s2+s3 == 0
 }
