@@ -305,8 +305,8 @@ type trainer struct {
 	// and negNext chains its earlier positions: the accidental hits of a
 	// row are found without scanning all K negatives.
 	negHead, negNext []int32
-	gbuf    []float32
-	rows    []int // example index per batch row, -1 for padding
+	gbuf             []float32
+	rows             []int // example index per batch row, -1 for padding
 }
 
 func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*trainer, error) {
