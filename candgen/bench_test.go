@@ -85,15 +85,9 @@ func BenchmarkTrainStep(b *testing.B) {
 func BenchmarkTrainStepSpeedup(b *testing.B) {
 	defer linalg.UseFast()
 	fast, slow := benchTrainer(b, 1682), benchTrainer(b, 1682)
-	rows := make([]int, 512)
 	step := func(t *trainer, k int) time.Duration {
-		for r := range rows {
-			rows[r] = (k*512 + r) % len(t.data)
-		}
 		start := time.Now()
-		if _, err := t.step(rows); err != nil {
-			b.Fatal(err)
-		}
+		benchBatch(b, t, k)
 		return time.Since(start)
 	}
 	for k := 0; k < 3; k++ {
@@ -115,6 +109,17 @@ func BenchmarkTrainStepSpeedup(b *testing.B) {
 	b.ReportMetric(float64(tg)/float64(tf), "speedup")
 }
 
+// benchBatch takes the training step on the k-th batch of 512 examples
+// (wrapping around the data).
+func benchBatch(tb testing.TB, t *trainer, k int) {
+	for r := range t.rows {
+		t.rows[r] = (k*len(t.rows) + r) % len(t.data)
+	}
+	if _, err := t.step(t.rows); err != nil {
+		tb.Fatal(err)
+	}
+}
+
 func benchStep(b *testing.B, blasName string, vocab int) {
 	name := fmt.Sprintf("%s/vocab=%s", blasName, map[int]string{1682: "1682(ml-100k)", 100_000: "100k", 1_000_000: "1M"}[vocab])
 	b.Run(name, func(b *testing.B) {
@@ -124,22 +129,13 @@ func benchStep(b *testing.B, blasName string, vocab int) {
 			linalg.UseFast()
 		}
 		t := benchTrainer(b, vocab)
-		rows := make([]int, 512)
-		step := func(k int) {
-			for r := range rows {
-				rows[r] = (k*512 + r) % len(t.data)
-			}
-			if _, err := t.step(rows); err != nil {
-				b.Fatal(err)
-			}
-		}
 		for k := 0; k < 3; k++ { // warm up: optimizer state, graph buffers
-			step(k)
+			benchBatch(b, t, k)
 		}
 		b.ReportAllocs()
 		b.ResetTimer()
 		for i := 0; i < b.N; i++ {
-			step(i)
+			benchBatch(b, t, i)
 		}
 		b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "examples/s")
 	})
@@ -153,17 +149,8 @@ func TestTrainStepAllocations(t *testing.T) {
 		t.Skip("builds a full-size trainer")
 	}
 	tr := benchTrainer(t, 1682)
-	rows := make([]int, 512)
-	step := func(k int) {
-		for r := range rows {
-			rows[r] = (k*512 + r) % len(tr.data)
-		}
-		if _, err := tr.step(rows); err != nil {
-			t.Fatal(err)
-		}
-	}
 	for k := 0; k < 3; k++ {
-		step(k)
+		benchBatch(t, tr, k)
 	}
 	if !tr.gr.Rewinds() {
 		t.Fatal("the training graph resets its tape machine every step")
@@ -172,7 +159,7 @@ func TestTrainStepAllocations(t *testing.T) {
 	runtime.ReadMemStats(&before)
 	const steps = 5
 	for k := 0; k < steps; k++ {
-		step(k)
+		benchBatch(t, tr, k)
 	}
 	runtime.ReadMemStats(&after)
 	perStep := (after.TotalAlloc - before.TotalAlloc) / steps
@@ -187,15 +174,9 @@ func TestTrainStepAllocations(t *testing.T) {
 // and the per-batch index is cleared for the next batch.
 func TestAccidentalHits(t *testing.T) {
 	tr := benchTrainer(t, 60)
-	rows := make([]int, 512)
 	total := 0
 	for k := 0; k < 3; k++ {
-		for r := range rows {
-			rows[r] = (k*512 + r) % len(tr.data)
-		}
-		if _, err := tr.step(rows); err != nil {
-			t.Fatal(err)
-		}
+		benchBatch(t, tr, k)
 		for r, ei := range tr.rows {
 			var want []int32
 			for j, id := range tr.negIDs {

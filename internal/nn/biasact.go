@@ -45,18 +45,38 @@ func f32s(v G.Value) ([]float32, error) {
 	return d, nil
 }
 
-// opHash is the Hashcode of an op named s.
-func opHash(s string) uint32 {
+// opBase holds the Op methods shared by every op of this package: a name
+// unique to the op instance (gorgonia merges nodes whose ops hash alike),
+// no pointer results, no extern calls, no in-place writes.
+type opBase struct{ name string }
+
+func (o opBase) ReturnsPtr() bool      { return false }
+func (o opBase) CallsExtern() bool     { return false }
+func (o opBase) OverwritesInput() int  { return -1 }
+func (o opBase) WriteHash(h hash.Hash) { fmt.Fprint(h, o.name) }
+func (o opBase) String() string        { return o.name }
+func (o opBase) Hashcode() uint32 {
 	h := fnv.New32a()
-	fmt.Fprint(h, s)
+	o.WriteHash(h)
 	return h.Sum32()
 }
 
 // biasActOp is act(h + b) for a batch×n matrix h and an n-vector b, act being
 // ReLU or the identity.
 type biasActOp struct {
+	opBase
 	relu bool
 	out  *tensor.Dense
+}
+
+func newBiasAct(relu bool) *biasActOp {
+	op := &biasActOp{relu: relu}
+	name := "ytdnnBias"
+	if relu {
+		name = "ytdnnBiasReLU"
+	}
+	op.name = fmt.Sprintf("%s%p", name, op)
+	return op
 }
 
 func (op *biasActOp) Arity() int    { return 2 }
@@ -96,17 +116,6 @@ func (op *biasActOp) Do(vals ...G.Value) (G.Value, error) {
 	})
 	return op.out, nil
 }
-func (op *biasActOp) ReturnsPtr() bool      { return false }
-func (op *biasActOp) CallsExtern() bool     { return false }
-func (op *biasActOp) OverwritesInput() int  { return -1 }
-func (op *biasActOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *biasActOp) Hashcode() uint32      { return opHash(op.String()) }
-func (op *biasActOp) String() string {
-	if op.relu {
-		return fmt.Sprintf("ytdnnBiasReLU%p", op)
-	}
-	return fmt.Sprintf("ytdnnBias%p", op)
-}
 func (op *biasActOp) DiffWRT(int) []bool { return []bool{true, true} }
 
 // SymDiff: d(h) = grad ⊙ [out > 0] (grad itself without the ReLU) and
@@ -115,11 +124,11 @@ func (op *biasActOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 	dh := grad
 	if op.relu {
 		var err error
-		if dh, err = G.ApplyOp(&reluGradOp{fwd: op}, output, grad); err != nil {
+		if dh, err = G.ApplyOp(&reluGradOp{opBase: opBase{op.name + "/ReLUGrad"}}, output, grad); err != nil {
 			return nil, err
 		}
 	}
-	db, err := G.ApplyOp(&colSumOp{fwd: op}, dh)
+	db, err := G.ApplyOp(&colSumOp{opBase: opBase{op.name + "/ColSum"}}, dh)
 	if err != nil {
 		return nil, err
 	}
@@ -128,7 +137,7 @@ func (op *biasActOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, err
 
 // reluGradOp is grad ⊙ [out > 0] for the output out of a ReLU.
 type reluGradOp struct {
-	fwd *biasActOp
+	opBase
 	out *tensor.Dense
 }
 
@@ -163,16 +172,10 @@ func (op *reluGradOp) Do(vals ...G.Value) (G.Value, error) {
 	})
 	return op.out, nil
 }
-func (op *reluGradOp) ReturnsPtr() bool      { return false }
-func (op *reluGradOp) CallsExtern() bool     { return false }
-func (op *reluGradOp) OverwritesInput() int  { return -1 }
-func (op *reluGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *reluGradOp) Hashcode() uint32      { return opHash(op.String()) }
-func (op *reluGradOp) String() string        { return fmt.Sprintf("ytdnnReLUGrad%p", op.fwd) }
 
 // colSumOp sums a batch×n matrix over its rows into an n-vector.
 type colSumOp struct {
-	fwd *biasActOp
+	opBase
 	out *tensor.Dense
 }
 
@@ -210,9 +213,3 @@ func (op *colSumOp) Do(vals ...G.Value) (G.Value, error) {
 	})
 	return op.out, nil
 }
-func (op *colSumOp) ReturnsPtr() bool      { return false }
-func (op *colSumOp) CallsExtern() bool     { return false }
-func (op *colSumOp) OverwritesInput() int  { return -1 }
-func (op *colSumOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *colSumOp) Hashcode() uint32      { return opHash(op.String()) }
-func (op *colSumOp) String() string        { return fmt.Sprintf("ytdnnColSum%p", op.fwd) }

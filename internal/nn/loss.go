@@ -2,8 +2,6 @@ package nn
 
 import (
 	"fmt"
-	"hash"
-	"hash/fnv"
 
 	"github.com/chewxy/hm"
 	G "gorgonia.org/gorgonia"
@@ -21,6 +19,7 @@ type Loss interface {
 
 // lossOp is a gorgonia Op: matrix → scalar, evaluated by a Loss.
 type lossOp struct {
+	opBase
 	loss Loss
 	grad []float32
 	id   string
@@ -41,19 +40,9 @@ func (op *lossOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	return G.NewF32(op.loss.Loss(out, op.grad)), nil
 }
-func (op *lossOp) ReturnsPtr() bool      { return false }
-func (op *lossOp) CallsExtern() bool     { return false }
-func (op *lossOp) OverwritesInput() int  { return -1 }
-func (op *lossOp) WriteHash(h hash.Hash) { fmt.Fprint(h, op.String()) }
-func (op *lossOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	op.WriteHash(h)
-	return h.Sum32()
-}
-func (op *lossOp) String() string     { return "ytdnnLoss" + op.id }
 func (op *lossOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(&lossGradOp{op: op}, inputs[0], grad)
+	d, err := G.ApplyOp(&lossGradOp{opBase: opBase{"ytdnnLossGrad" + op.id}, op: op}, inputs[0], grad)
 	if err != nil {
 		return nil, err
 	}
@@ -63,6 +52,7 @@ func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 // lossGradOp returns the gradient the lossOp computed in its forward pass,
 // scaled by the upstream scalar gradient.
 type lossGradOp struct {
+	opBase
 	op  *lossOp
 	out *tensor.Dense
 }
@@ -95,13 +85,3 @@ func (g *lossGradOp) Do(vals ...G.Value) (G.Value, error) {
 	}
 	return g.out, nil
 }
-func (g *lossGradOp) ReturnsPtr() bool      { return false }
-func (g *lossGradOp) CallsExtern() bool     { return false }
-func (g *lossGradOp) OverwritesInput() int  { return -1 }
-func (g *lossGradOp) WriteHash(h hash.Hash) { fmt.Fprint(h, g.String()) }
-func (g *lossGradOp) Hashcode() uint32 {
-	h := fnv.New32a()
-	g.WriteHash(h)
-	return h.Sum32()
-}
-func (g *lossGradOp) String() string { return "ytdnnLossGrad" + g.op.id }

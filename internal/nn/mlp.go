@@ -213,11 +213,12 @@ func NewGraph(m *MLP, batch int, loss Loss) (gr *Graph, err error) {
 			return nil, err
 		}
 		relu := l < len(m.W)-1 || m.ReLUOut
-		if h, err = G.ApplyOp(&biasActOp{relu: relu}, h, b); err != nil {
+		if h, err = G.ApplyOp(newBiasAct(relu), h, b); err != nil {
 			return nil, err
 		}
 	}
-	gr.op = &lossOp{loss: loss, id: fmt.Sprintf("%p", loss)}
+	id := fmt.Sprintf("%p", loss)
+	gr.op = &lossOp{opBase: opBase{"ytdnnLoss" + id}, loss: loss, id: id}
 	if gr.cost, err = G.ApplyOp(gr.op, h); err != nil {
 		return nil, err
 	}
