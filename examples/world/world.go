@@ -113,8 +113,11 @@ type Impression struct {
 	Video      int64
 	Clicked    bool
 	WatchTime  float64
-	// Expected is the ground-truth expected watch time of this impression.
+	// Expected is the ground-truth expected watch time of this impression
+	// (ClickProb times the mean watch time of a click).
 	Expected float64
+	// ClickProb is the ground-truth click probability of this impression.
+	ClickProb float64
 }
 
 // User is one user with their history.
@@ -258,7 +261,7 @@ func (w *World) genUser(rng *rand.Rand, id int64) User {
 				vid = w.drawInTopic(rng, rng.IntN(cfg.Topics), cfg.Horizon)
 			}
 			p, mean := w.clickAndMean(&u, vid)
-			imp := Impression{User: id, Video: vid, Expected: p * mean}
+			imp := Impression{User: id, Video: vid, Expected: p * mean, ClickProb: p}
 			if rng.Float64() < p {
 				imp.Clicked = true
 				imp.WatchTime = rng.ExpFloat64() * mean

@@ -50,6 +50,7 @@ func TestStatisticsMatchParameters(t *testing.T) {
 					watch += imp.WatchTime
 				}
 				assert.InDelta(t, p*mean, imp.Expected, 1e-12)
+				assert.Equal(t, p, imp.ClickProb)
 			}
 		}
 	}
