@@ -24,6 +24,13 @@
 	VMOVUPS (DX), Z12; VFMADD231PS lo, Z14, Z12; VMOVUPS Z12, (DX); \
 	VMOVUPS 64(DX), Z13; VFMADD231PS hi, Z14, Z13; VMOVUPS Z13, 64(DX)
 
+// STORE_TILE512 adds alpha (Z14) times the 6×32 tile in Z0-Z11 into C at DX
+// (row stride R8 bytes); DX ends on the last row.
+#define STORE_TILE512 \
+	STORE_ROW512(Z0, Z1); ADDQ R8, DX; STORE_ROW512(Z2, Z3); ADDQ R8, DX; \
+	STORE_ROW512(Z4, Z5); ADDQ R8, DX; STORE_ROW512(Z6, Z7); ADDQ R8, DX; \
+	STORE_ROW512(Z8, Z9); ADDQ R8, DX; STORE_ROW512(Z10, Z11)
+
 // func kernelAVX2(k int, a, b, c *float32, ldc int, alpha float32)
 // C[i, j] += alpha·Σp A[p·6+i]·B[p·16+j] for the 6×16 tile at c (row stride ldc).
 TEXT ·kernelAVX2(SB), NOSPLIT, $0-44
@@ -146,17 +153,7 @@ avx512loop:
 	JNZ avx512loop
 avx512store:
 	VBROADCASTSS alpha+40(FP), Z14
-	STORE_ROW512(Z0, Z1)
-	ADDQ R8, DX
-	STORE_ROW512(Z2, Z3)
-	ADDQ R8, DX
-	STORE_ROW512(Z4, Z5)
-	ADDQ R8, DX
-	STORE_ROW512(Z6, Z7)
-	ADDQ R8, DX
-	STORE_ROW512(Z8, Z9)
-	ADDQ R8, DX
-	STORE_ROW512(Z10, Z11)
+	STORE_TILE512
 	VZEROUPPER
 	RET
 
@@ -197,16 +194,6 @@ sloop:
 	JNZ sloop
 sstore:
 	VBROADCASTSS alpha+56(FP), Z14
-	STORE_ROW512(Z0, Z1)
-	ADDQ R8, DX
-	STORE_ROW512(Z2, Z3)
-	ADDQ R8, DX
-	STORE_ROW512(Z4, Z5)
-	ADDQ R8, DX
-	STORE_ROW512(Z6, Z7)
-	ADDQ R8, DX
-	STORE_ROW512(Z8, Z9)
-	ADDQ R8, DX
-	STORE_ROW512(Z10, Z11)
+	STORE_TILE512
 	VZEROUPPER
 	RET
