@@ -184,31 +184,23 @@ const fileMagic, fileVersion = "YTCG", 1
 // age-feature index and label space, the encoder, the embedding tables, the
 // tower and the softmax table, then a CRC-32C.
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
-	cw := &binfmt.CountingWriter{W: w}
-	bw := binfmt.NewWriter(cw, fileMagic, fileVersion)
-	bw.I64(int64(m.userFeatures))
-	bw.I64(int64(m.ageFeature))
-	bw.I64(int64(m.videoSpace))
-	m.enc.Marshal(bw)
-	m.emb.EncodeTables(bw)
-	m.mlp.Encode(bw)
-	m.soft.Encode(bw)
-	return cw.N, bw.Close()
+	return binfmt.WriteContainer(w, fileMagic, fileVersion, func(bw *binfmt.Writer) {
+		bw.I64(int64(m.userFeatures))
+		bw.I64(int64(m.ageFeature))
+		bw.I64(int64(m.videoSpace))
+		m.enc.Marshal(bw)
+		m.emb.EncodeTables(bw)
+		m.mlp.Encode(bw)
+		m.soft.Encode(bw)
+	})
 }
 
 // ReadModel reads a model written by WriteTo. A truncated or corrupted
 // stream, or one of another format version, is an error.
 func ReadModel(r io.Reader) (*Model, error) {
-	br, err := binfmt.NewReader(r, fileMagic, fileVersion)
+	m, err := binfmt.ReadContainer(r, fileMagic, fileVersion, "model", decode)
 	if err != nil {
 		return nil, fmt.Errorf("candgen: %w", err)
-	}
-	m, err := decode(br)
-	if err == nil {
-		err = br.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("candgen: reading model: %w", err)
 	}
 	if err := m.buildExact(); err != nil {
 		return nil, err

@@ -131,24 +131,14 @@ func DecodeTable(r *binfmt.Reader) (*Table, error) {
 
 // WriteTo writes the table as a standalone checksummed file body.
 func (t *Table) WriteTo(w io.Writer) (int64, error) {
-	cw := &binfmt.CountingWriter{W: w}
-	bw := binfmt.NewWriter(cw, tableMagic, tableVersion)
-	t.Encode(bw)
-	return cw.N, bw.Close()
+	return binfmt.WriteContainer(w, tableMagic, tableVersion, t.Encode)
 }
 
 // ReadTable reads a table written by WriteTo.
 func ReadTable(r io.Reader) (*Table, error) {
-	br, err := binfmt.NewReader(r, tableMagic, tableVersion)
+	t, err := binfmt.ReadContainer(r, tableMagic, tableVersion, "table", DecodeTable)
 	if err != nil {
 		return nil, fmt.Errorf("embedding: %w", err)
-	}
-	t, err := DecodeTable(br)
-	if err == nil {
-		err = br.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("embedding: reading table: %w", err)
 	}
 	return t, nil
 }

@@ -208,24 +208,14 @@ func DecodeVocab(r *binfmt.Reader) (*Vocab, error) {
 
 // WriteTo writes the vocabulary as a standalone checksummed file body.
 func (v *Vocab) WriteTo(w io.Writer) (int64, error) {
-	cw := &binfmt.CountingWriter{W: w}
-	bw := binfmt.NewWriter(cw, vocabMagic, vocabVersion)
-	v.Encode(bw)
-	return cw.N, bw.Close()
+	return binfmt.WriteContainer(w, vocabMagic, vocabVersion, v.Encode)
 }
 
 // ReadVocab reads a vocabulary written by WriteTo.
 func ReadVocab(r io.Reader) (*Vocab, error) {
-	br, err := binfmt.NewReader(r, vocabMagic, vocabVersion)
+	v, err := binfmt.ReadContainer(r, vocabMagic, vocabVersion, "vocabulary", DecodeVocab)
 	if err != nil {
 		return nil, fmt.Errorf("embedding: %w", err)
-	}
-	v, err := DecodeVocab(br)
-	if err == nil {
-		err = br.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("embedding: reading vocabulary: %w", err)
 	}
 	return v, nil
 }

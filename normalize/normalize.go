@@ -222,24 +222,14 @@ func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
 
 // WriteTo writes the CDF as a standalone checksummed file body.
 func (c *CDF) WriteTo(w io.Writer) (int64, error) {
-	cw := &binfmt.CountingWriter{W: w}
-	bw := binfmt.NewWriter(cw, cdfMagic, cdfVersion)
-	c.Encode(bw)
-	return cw.N, bw.Close()
+	return binfmt.WriteContainer(w, cdfMagic, cdfVersion, c.Encode)
 }
 
 // ReadCDF reads a CDF written by WriteTo.
 func ReadCDF(r io.Reader) (*CDF, error) {
-	br, err := binfmt.NewReader(r, cdfMagic, cdfVersion)
+	c, err := binfmt.ReadContainer(r, cdfMagic, cdfVersion, "CDF", DecodeCDF)
 	if err != nil {
 		return nil, fmt.Errorf("normalize: %w", err)
-	}
-	c, err := DecodeCDF(br)
-	if err == nil {
-		err = br.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("normalize: reading CDF: %w", err)
 	}
 	return c, nil
 }

@@ -338,35 +338,30 @@ const fileMagic, fileVersion = "YTRK", 1
 // WriteTo writes the model (binfmt container "YTRK": encoder, embedding
 // tables, tower, CRC-32C).
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
-	cw := &binfmt.CountingWriter{W: w}
-	bw := binfmt.NewWriter(cw, fileMagic, fileVersion)
-	m.enc.Marshal(bw)
-	m.emb.EncodeTables(bw)
-	m.mlp.Encode(bw)
-	return cw.N, bw.Close()
+	return binfmt.WriteContainer(w, fileMagic, fileVersion, func(bw *binfmt.Writer) {
+		m.enc.Marshal(bw)
+		m.emb.EncodeTables(bw)
+		m.mlp.Encode(bw)
+	})
 }
 
 // ReadModel reads a model written by WriteTo; truncated, corrupted or
 // other-version streams are errors.
 func ReadModel(r io.Reader) (*Model, error) {
-	br, err := binfmt.NewReader(r, fileMagic, fileVersion)
+	m, err := binfmt.ReadContainer(r, fileMagic, fileVersion, "model", func(br *binfmt.Reader) (m *Model, err error) {
+		m = &Model{}
+		if m.enc, err = feature.UnmarshalEncoder(br); err == nil {
+			if m.emb, err = m.enc.DecodeParams(br); err == nil {
+				m.mlp, err = nn.DecodeMLP(br)
+			}
+		}
+		return m, err
+	})
+	if err == nil && (m.mlp.In() != m.enc.Width() || m.mlp.Out() != 1) {
+		err = fmt.Errorf("reading model: %w: tower does not fit the encoder", binfmt.ErrFormat)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("ranking: %w", err)
-	}
-	m := &Model{}
-	if m.enc, err = feature.UnmarshalEncoder(br); err == nil {
-		if m.emb, err = m.enc.DecodeParams(br); err == nil {
-			m.mlp, err = nn.DecodeMLP(br)
-		}
-	}
-	if err == nil {
-		err = br.Close()
-	}
-	if err == nil && (m.mlp.In() != m.enc.Width() || m.mlp.Out() != 1) {
-		err = fmt.Errorf("%w: tower does not fit the encoder", binfmt.ErrFormat)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("ranking: reading model: %w", err)
 	}
 	return m, nil
 }

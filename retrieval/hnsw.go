@@ -538,31 +538,30 @@ const hnswMagic, hnswVersion = "YTHN", 1
 // WriteTo writes the index (binfmt container "YTHN": parameters, scale,
 // augmented vectors, ids, levels, neighbour lists, CRC-32C).
 func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
-	cw := &binfmt.CountingWriter{W: w}
-	bw := binfmt.NewWriter(cw, hnswMagic, hnswVersion)
-	bw.I64(int64(h.cfg.M))
-	bw.I64(int64(h.cfg.EfConstruction))
-	bw.I64(int64(h.cfg.EfSearch))
-	bw.I64(int64(h.dim))
-	bw.I64(int64(h.entry))
-	bw.I64(int64(h.maxLevel))
-	bw.F32s(h.vecs)
-	ids := make([]int64, len(h.ids))
-	for i, x := range h.ids {
-		ids[i] = int64(x)
-	}
-	bw.I64s(ids)
-	bw.Bytes(h.level)
-	bw.Bytes(h.l0n)
-	for i := range h.ids {
-		bw.Bytes(int32Bytes(h.neighbors(int32(i), 0, nil)))
-		for l := 1; l <= int(h.level[i]); l++ {
-			nb := h.neighbors(int32(i), l, nil)
-			bw.Bytes([]byte{byte(len(nb))})
-			bw.Bytes(int32Bytes(nb))
+	return binfmt.WriteContainer(w, hnswMagic, hnswVersion, func(bw *binfmt.Writer) {
+		bw.I64(int64(h.cfg.M))
+		bw.I64(int64(h.cfg.EfConstruction))
+		bw.I64(int64(h.cfg.EfSearch))
+		bw.I64(int64(h.dim))
+		bw.I64(int64(h.entry))
+		bw.I64(int64(h.maxLevel))
+		bw.F32s(h.vecs)
+		ids := make([]int64, len(h.ids))
+		for i, x := range h.ids {
+			ids[i] = int64(x)
 		}
-	}
-	return cw.N, bw.Close()
+		bw.I64s(ids)
+		bw.Bytes(h.level)
+		bw.Bytes(h.l0n)
+		for i := range h.ids {
+			bw.Bytes(int32Bytes(h.neighbors(int32(i), 0, nil)))
+			for l := 1; l <= int(h.level[i]); l++ {
+				nb := h.neighbors(int32(i), l, nil)
+				bw.Bytes([]byte{byte(len(nb))})
+				bw.Bytes(int32Bytes(nb))
+			}
+		}
+	})
 }
 
 func int32Bytes(v []int32) []byte {
@@ -577,16 +576,9 @@ func int32Bytes(v []int32) []byte {
 // ReadHNSW reads an index written by WriteTo; corrupted or truncated input
 // is an error, never a panic.
 func ReadHNSW(r io.Reader) (*HNSW, error) {
-	br, err := binfmt.NewReader(r, hnswMagic, hnswVersion)
+	h, err := binfmt.ReadContainer(r, hnswMagic, hnswVersion, "HNSW index", decodeHNSW)
 	if err != nil {
 		return nil, fmt.Errorf("retrieval: %w", err)
-	}
-	h, err := decodeHNSW(br)
-	if err == nil {
-		err = br.Close()
-	}
-	if err != nil {
-		return nil, fmt.Errorf("retrieval: reading HNSW index: %w", err)
 	}
 	return h, nil
 }

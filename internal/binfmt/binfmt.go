@@ -407,6 +407,36 @@ func Load[T any](path string, read func(r io.Reader) (T, error)) (T, error) {
 	return v, nil
 }
 
+// WriteContainer writes one container to w (magic, version, what encode
+// writes, CRC-32C) and returns the number of bytes written, as
+// io.WriterTo's WriteTo does.
+func WriteContainer(w io.Writer, magic string, version uint32, encode func(*Writer)) (int64, error) {
+	cw := &CountingWriter{W: w}
+	bw := NewWriter(cw, magic, version)
+	encode(bw)
+	return cw.N, bw.Close()
+}
+
+// ReadContainer reads one container written by WriteContainer: it checks the
+// header, decodes the body with decode and verifies the checksum. A header
+// error is returned as it is; a decoding or checksum error is prefixed with
+// "reading <what>: ".
+func ReadContainer[T any](r io.Reader, magic string, version uint32, what string, decode func(*Reader) (T, error)) (T, error) {
+	var zero T
+	br, err := NewReader(r, magic, version)
+	if err != nil {
+		return zero, err
+	}
+	v, err := decode(br)
+	if err == nil {
+		err = br.Close()
+	}
+	if err != nil {
+		return zero, fmt.Errorf("reading %s: %w", what, err)
+	}
+	return v, nil
+}
+
 // CountingWriter counts the bytes written through it (for WriteTo's count).
 type CountingWriter struct {
 	W io.Writer
