@@ -229,7 +229,7 @@ type cand struct {
 type scratch struct {
 	visited []uint32
 	epoch   uint32
-	cands   []cand // max-heap by sim (to expand)
+	cands   []cand // to expand: min-heap by -sim (so best first)
 	res     []cand // min-heap by sim (best ef)
 	nbuf    []int32
 	sel     []cand
@@ -247,42 +247,9 @@ func (s *scratch) next() {
 	}
 }
 
-func pushMax(h []cand, c cand) []cand {
-	h = append(h, c)
-	for i := len(h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if h[p].sim >= h[i].sim {
-			break
-		}
-		h[p], h[i] = h[i], h[p]
-		i = p
-	}
-	return h
-}
-
-func popMax(h []cand) (cand, []cand) {
-	top := h[0]
-	n := len(h) - 1
-	h[0] = h[n]
-	h = h[:n]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && h[l].sim > h[m].sim {
-			m = l
-		}
-		if r < n && h[r].sim > h[m].sim {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		h[m], h[i] = h[i], h[m]
-		i = m
-	}
-	return top, h
-}
-
-func pushMin(h []cand, c cand) []cand {
+// push and pop keep a min-heap by sim. The search's max-heap of candidates
+// to expand is the same heap over negated similarities (negation is exact).
+func push(h []cand, c cand) []cand {
 	h = append(h, c)
 	for i := len(h) - 1; i > 0; {
 		p := (i - 1) / 2
@@ -295,7 +262,7 @@ func pushMin(h []cand, c cand) []cand {
 	return h
 }
 
-func popMin(h []cand) (cand, []cand) {
+func pop(h []cand) (cand, []cand) {
 	top := h[0]
 	n := len(h) - 1
 	h[0] = h[n]
@@ -327,15 +294,16 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, s *scratch) []can
 			continue
 		}
 		s.visited[e.id] = s.epoch
-		s.cands = pushMax(s.cands, e)
-		s.res = pushMin(s.res, e)
+		s.cands = push(s.cands, cand{e.id, -e.sim})
+		s.res = push(s.res, e)
 		if len(s.res) > ef {
-			_, s.res = popMin(s.res)
+			_, s.res = pop(s.res)
 		}
 	}
 	for len(s.cands) > 0 {
 		var c cand
-		c, s.cands = popMax(s.cands)
+		c, s.cands = pop(s.cands)
+		c.sim = -c.sim
 		if len(s.res) >= ef && c.sim < s.res[0].sim {
 			break
 		}
@@ -347,10 +315,10 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, s *scratch) []can
 			s.visited[nb] = s.epoch
 			sim := linalg.Dot(q, h.vec(nb))
 			if len(s.res) < ef || sim > s.res[0].sim {
-				s.cands = pushMax(s.cands, cand{nb, sim})
-				s.res = pushMin(s.res, cand{nb, sim})
+				s.cands = push(s.cands, cand{nb, -sim})
+				s.res = push(s.res, cand{nb, sim})
 				if len(s.res) > ef {
-					_, s.res = popMin(s.res)
+					_, s.res = pop(s.res)
 				}
 			}
 		}
