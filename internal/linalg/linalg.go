@@ -12,7 +12,6 @@ import (
 
 	"github.com/ytdnn/ytdnn/internal/fastblas"
 	"github.com/ytdnn/ytdnn/internal/par"
-	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 func init() { UseFast() }
@@ -65,8 +64,6 @@ func Dot(a, b []float32) float32 {
 	return s0 + s1 + s2 + s3
 }
 
-// Axpy computes y += alpha·x.
-func Axpy(alpha float32, x, y []float32) { vec.Axpy(alpha, x, y) }
 
 // Parallel is par.For (see there).
 func Parallel(n, minWork int, fn func(w, lo, hi int)) { par.For(n, minWork, fn) }

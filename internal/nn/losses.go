@@ -77,7 +77,7 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 	linalg.Gemm(false, false, B, D, K, 1, L, K, s.NegW, D, 0, grad, D)
 	for r := 0; r < B; r++ {
 		dt := s.DTrueB[r]
-		linalg.Axpy(dt, s.TrueW[r*D:(r+1)*D], grad[r*D:(r+1)*D])
+		vec.Axpy(dt, s.TrueW[r*D:(r+1)*D], grad[r*D:(r+1)*D])
 		dw := s.DTrueW[r*D : (r+1)*D]
 		ur := u[r*D : (r+1)*D]
 		for i := range dw {
@@ -88,7 +88,7 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 	linalg.Gemm(true, false, K, D, B, 1, L, K, u, D, 0, s.DNegW, D)
 	clear(s.DNegB)
 	for r := 0; r < B; r++ {
-		linalg.Axpy(1, L[r*K:(r+1)*K], s.DNegB)
+		vec.Axpy(1, L[r*K:(r+1)*K], s.DNegB)
 	}
 	return float32(total)
 }

@@ -381,20 +381,30 @@ func (a *Adam) Apply(m *MLP, gr *Graph) error {
 	}
 	a.step++
 	st := optim.NewAdamStep(a.LR, a.Beta1, a.Beta2, a.Eps, a.step)
+	return eachParam(m, gr, "Adam", a.L2, func(i int, p, g []float32, l2 float32) {
+		st.Update(p, g, a.m[i], a.v[i], l2)
+	})
+}
+
+// eachParam checks every weight and bias gradient of the graph (present,
+// finite) and calls update on the i-th parameter slice (W[0], B[0], W[1],
+// …) with its gradient and L2 factor (l2 for weights, 0 for biases); it
+// stops at the first bad gradient, before updating that parameter.
+func eachParam(m *MLP, gr *Graph, opt string, l2 float32, update func(i int, p, g []float32, l2 float32)) error {
 	for l := range m.W {
 		for k, pair := range [2][2][]float32{{m.W[l], gr.WGrad(l)}, {m.B[l], gr.BGrad(l)}} {
 			p, g := pair[0], pair[1]
 			if len(g) != len(p) {
-				return fmt.Errorf("nn: Adam: gradient of layer %d missing", l)
+				return fmt.Errorf("nn: %s: gradient of layer %d missing", opt, l)
 			}
 			if !optim.Finite(g) {
-				return errors.New("nn: Adam: non-finite gradient")
+				return fmt.Errorf("nn: %s: non-finite gradient", opt)
 			}
-			l2 := a.L2
 			if k == 1 {
-				l2 = 0
+				update(2*l+k, p, g, 0)
+			} else {
+				update(2*l+k, p, g, l2)
 			}
-			st.Update(p, g, a.m[2*l+k], a.v[2*l+k], l2)
 		}
 	}
 	return nil
@@ -436,23 +446,9 @@ func (a *Adagrad) Apply(m *MLP, gr *Graph) error {
 	if eps == 0 {
 		eps = 1e-8
 	}
-	for l := range m.W {
-		for k, pair := range [2][2][]float32{{m.W[l], gr.WGrad(l)}, {m.B[l], gr.BGrad(l)}} {
-			p, g := pair[0], pair[1]
-			if len(g) != len(p) {
-				return fmt.Errorf("nn: Adagrad: gradient of layer %d missing", l)
-			}
-			if !optim.Finite(g) {
-				return errors.New("nn: Adagrad: non-finite gradient")
-			}
-			l2 := a.L2
-			if k == 1 {
-				l2 = 0
-			}
-			optim.Adagrad(p, g, a.acc[2*l+k], a.LR, eps, l2)
-		}
-	}
-	return nil
+	return eachParam(m, gr, "Adagrad", a.L2, func(i int, p, g []float32, l2 float32) {
+		optim.Adagrad(p, g, a.acc[i], a.LR, eps, l2)
+	})
 }
 
 // NewOptimizer returns the named dense optimizer ("adam", the default when
