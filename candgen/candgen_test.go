@@ -3,6 +3,7 @@ package candgen
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/gradcheck"
 )
 
 func constSpec() feature.Spec {
@@ -287,20 +289,13 @@ func TestGradientCheckWholeModel(t *testing.T) {
 	for _, row := range tr.softG.Rows[:3] {
 		probes = append(probes, probe{"softmax", m.soft.Row(row), append([]float32(nil), tr.softG.Row(row)...)})
 	}
+	loss := func() float32 {
+		l, err := tr.forwardBackward()
+		require.NoError(t, err)
+		return l
+	}
 	for _, p := range probes {
-		for j := range p.param {
-			orig := p.param[j]
-			const h = 1e-2
-			p.param[j] = orig + h
-			lp, err := tr.forwardBackward()
-			require.NoError(t, err)
-			p.param[j] = orig - h
-			lm, err := tr.forwardBackward()
-			require.NoError(t, err)
-			p.param[j] = orig
-			fd := float64(lp-lm) / (2 * h)
-			assert.InDelta(t, fd, float64(p.grad[j]), 2e-3+0.03*math.Abs(fd), "%s[%d]", p.name, j)
-		}
+		gradcheck.Slice(t, p.name, p.param, p.grad, loss, 2e-3)
 	}
 }
 
@@ -419,20 +414,10 @@ func TestGradientCheckTied(t *testing.T) {
 	_, err = tr.forwardBackward()
 	require.NoError(t, err)
 	g := m.emb.Grads[0]
+	loss := func() float32 { l, _ := tr.forwardBackward(); return l }
 	for _, row := range g.Rows[:4] {
 		grad := append([]float32(nil), g.Row(row)...)
-		param := m.emb.Tables[0].Row(row)
-		for j := range param {
-			orig := param[j]
-			const h = 1e-2
-			param[j] = orig + h
-			lp, _ := tr.forwardBackward()
-			param[j] = orig - h
-			lm, _ := tr.forwardBackward()
-			param[j] = orig
-			fd := float64(lp-lm) / (2 * h)
-			assert.InDelta(t, fd, float64(grad[j]), 2e-3+0.03*math.Abs(fd), "row %d col %d", row, j)
-		}
+		gradcheck.Slice(t, fmt.Sprintf("row %d", row), m.emb.Tables[0].Row(row), grad, loss, 2e-3)
 	}
 	spec.Spaces[0].Dim = 4
 	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{6, 5}, TieEmbeddings: true}, data)
