@@ -64,7 +64,6 @@ func Dot(a, b []float32) float32 {
 	return s0 + s1 + s2 + s3
 }
 
-
 // Parallel is par.For (see there).
 func Parallel(n, minWork int, fn func(w, lo, hi int)) { par.For(n, minWork, fn) }
 
