@@ -18,10 +18,14 @@ type Scored struct {
 // and an unclicked impression in a group, the clicked one's watch time counts
 // as mispredicted when the unclicked one scores higher (half on a tie). The
 // result is mispredicted watch time over the total watch time of all pairs;
-// 0 when there are no pairs.
+// 0 when there are no pairs. NaN when any score or watch time is NaN or ±Inf
+// (a model that produced such a score has no meaningful loss).
 func WeightedPerUserLoss(groups [][]Scored) float64 {
 	var mis, total float64
 	for _, g := range groups {
+		if !finite(g) {
+			return math.NaN()
+		}
 		for _, p := range g {
 			if !p.Clicked {
 				continue
@@ -47,8 +51,11 @@ func WeightedPerUserLoss(groups [][]Scored) float64 {
 }
 
 // AUC is the area under the ROC curve of scores for the clicked labels (ties
-// count half). NaN when all labels are equal.
+// count half). NaN when all labels are equal or any score is NaN or ±Inf.
 func AUC(items []Scored) float64 {
+	if !finite(items) {
+		return math.NaN()
+	}
 	s := byScore(items)
 	var pos, neg, rankSum float64
 	for i := 0; i < len(s); {
@@ -83,8 +90,10 @@ type Bin struct {
 // Calibration groups impressions into bins equal in count by predicted
 // score (Score is the predicted expected watch time, exp(logit)) and compares
 // the mean prediction with the mean observed watch time per impression.
+// It returns nil when bins < 1, items is empty, or any score or watch time is
+// NaN or ±Inf.
 func Calibration(items []Scored, bins int) []Bin {
-	if bins < 1 || len(items) == 0 {
+	if bins < 1 || len(items) == 0 || !finite(items) {
 		return nil
 	}
 	s := byScore(items)
@@ -107,6 +116,17 @@ func Calibration(items []Scored, bins int) []Bin {
 		out = append(out, bin)
 	}
 	return out
+}
+
+// finite reports whether every score and watch time is finite: the metrics
+// sort and group by score, and NaN compares unequal to itself.
+func finite(items []Scored) bool {
+	for _, it := range items {
+		if math.IsNaN(it.Score) || math.IsInf(it.Score, 0) || math.IsNaN(it.WatchTime) || math.IsInf(it.WatchTime, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // byScore returns a copy of items sorted by ascending score.

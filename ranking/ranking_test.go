@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -247,4 +248,30 @@ func TestSaveLoadRanking(t *testing.T) {
 	raw[len(raw)/2] ^= 1
 	_, err = ReadModel(bytes.NewReader(raw))
 	assert.Error(t, err)
+}
+
+// TestMetricsNonFinite: a NaN or ±Inf score or watch time gives NaN (nil
+// bins), and returns at once. Before, AUC looped forever on a NaN score: NaN
+// never equals itself, so its tie group never advanced.
+func TestMetricsNonFinite(t *testing.T) {
+	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1)}
+	for _, v := range bad {
+		t.Run(fmt.Sprint(v), func(t *testing.T) {
+			items := []Scored{{Score: 0.3, Clicked: true, WatchTime: 2}, {Score: v}, {Score: 0.1}}
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				assert.True(t, math.IsNaN(AUC(items)), "AUC")
+				assert.True(t, math.IsNaN(WeightedPerUserLoss([][]Scored{items})), "WeightedPerUserLoss")
+				assert.Nil(t, Calibration(items, 2), "Calibration")
+				wt := []Scored{{Score: 0.3, Clicked: true, WatchTime: v}, {Score: 0.1}}
+				assert.True(t, math.IsNaN(WeightedPerUserLoss([][]Scored{wt})), "watch time")
+			}()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("metric did not return")
+			}
+		})
+	}
 }
