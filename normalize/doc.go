@@ -7,7 +7,8 @@
 //
 // Fit computes exact quantiles of a slice (O(n log n), O(n) memory). Sketch
 // fits a stream of any length in bounded memory (a reservoir sample; its
-// error bound is documented on the type and returned by ErrorBound).
+// sampling error is ErrorBound; Bound adds the quantile-grid and tie error
+// that Transform has even on an exact fit, see CDF.Transform).
 //
 // # Invariants
 //

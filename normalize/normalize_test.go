@@ -159,3 +159,81 @@ func TestRoundTrip(t *testing.T) {
 	_, err = ReadCDF(bytes.NewReader(b[:len(b)-2]))
 	assert.Error(t, err)
 }
+
+// TestHugeRange: values spanning more than float64's range (b-a overflows)
+// give finite, ascending quantiles, a file that reads back, and a monotone
+// Transform. Before, the interpolation computed NaN quantiles.
+func TestHugeRange(t *testing.T) {
+	vals := []float64{-1.5e308, 1.5e308, 1.7e308}
+	c, err := Fit("big", vals, 0)
+	require.NoError(t, err)
+	for i, q := range c.Q {
+		require.False(t, math.IsNaN(q) || math.IsInf(q, 0), "quantile %d = %v", i, q)
+		if i > 0 {
+			require.LessOrEqual(t, c.Q[i-1], q)
+		}
+	}
+	var buf bytes.Buffer
+	_, err = c.WriteTo(&buf)
+	require.NoError(t, err)
+	got, err := ReadCDF(&buf)
+	require.NoError(t, err)
+	assert.Equal(t, c, got)
+	prev := -1.0
+	for _, x := range []float64{-1.6e308, -1.5e308, -1.2e308, -5e307, 0, 5e307, 1.2e308, 1.6e308, 1.7e308, math.MaxFloat64} {
+		y, err := c.Transform(x)
+		require.NoError(t, err)
+		require.False(t, math.IsNaN(y), "Transform(%g)", x)
+		assert.GreaterOrEqual(t, y, prev, "monotone at %g", x)
+		assert.True(t, y >= 0 && y < 1)
+		prev = y
+	}
+}
+
+// TestSketchBoundWithTies checks the bound Sketch.Bound states, on a stream
+// where half the values are one number: Transform(0) sits inside the jump of
+// the CDF at 0, far from F(0) = 0.5, and the stated two-sided bound holds at
+// every point while the sampling-only bound (ErrorBound + 1/Q) does not.
+func TestSketchBoundWithTies(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	s := NewSketch("x", 0, rand.New(rand.NewPCG(4, 4)))
+	const n = 400_000
+	for i := 0; i < n; i++ {
+		v := 0.0
+		if rng.IntN(2) == 0 {
+			v = rng.ExpFloat64()
+		}
+		require.NoError(t, s.Add(v))
+	}
+	cdf, err := s.CDF(0)
+	require.NoError(t, err)
+	b := s.Bound(0.999, 0)
+	require.Less(t, b, 0.02, "the bound is useful")
+	// The stream's CDF: F(x⁻) and F(x) for 0.5·δ₀ + 0.5·Exp(1).
+	F := func(x float64) (lo, hi float64) {
+		if x < 0 {
+			return 0, 0
+		}
+		e := 0.5 * (1 - math.Exp(-x))
+		if x == 0 {
+			return 0, 0.5
+		}
+		return 0.5 + e, 0.5 + e
+	}
+	sampling := s.ErrorBound(0.999) + 1.0/DefaultQuantiles
+	naive := 0.0
+	for x := -1.0; x < 8; x += 0.005 {
+		if math.Abs(x) < 1e-9 {
+			x = 0
+		}
+		y, err := cdf.Transform(x)
+		require.NoError(t, err)
+		lo, hi := F(x)
+		assert.GreaterOrEqual(t, y, lo-b, "x=%g", x)
+		assert.LessOrEqual(t, y, hi+b, "x=%g", x)
+		naive = max(naive, math.Abs(y-hi))
+	}
+	y0, _ := cdf.Transform(0)
+	assert.InDelta(t, 0.25, y0, 0.02, "ties map to the middle of the jump")
+	assert.Greater(t, naive, sampling, "the sampling-only bound does not hold with ties")
+}
