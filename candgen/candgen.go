@@ -10,8 +10,8 @@ import (
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
-	"github.com/ytdnn/ytdnn/internal/linalg"
 	"github.com/ytdnn/ytdnn/internal/nn"
+	"github.com/ytdnn/ytdnn/internal/par"
 	"github.com/ytdnn/ytdnn/internal/train"
 	"github.com/ytdnn/ytdnn/retrieval"
 	"github.com/ytdnn/ytdnn/sampling"
@@ -431,7 +431,7 @@ func (t *trainer) forwardBackward() (float32, error) {
 	}()
 	// Rows are independent (reads of shared tables, writes to their own
 	// slots): assemble them on all cores.
-	linalg.Parallel(len(t.rows), 64, func(_, lo, hi int) {
+	par.For(len(t.rows), 64, func(_, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ei := t.rows[r]
 			x := t.gr.X[r*W : (r+1)*W]

@@ -10,9 +10,7 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 
-	"github.com/ytdnn/ytdnn/internal/fastblas"
-	"github.com/ytdnn/ytdnn/internal/par"
-)
+	"github.com/ytdnn/ytdnn/internal/fastblas")
 
 func init() { UseFast() }
 
@@ -63,9 +61,3 @@ func Dot(a, b []float32) float32 {
 	}
 	return s0 + s1 + s2 + s3
 }
-
-// Parallel is par.For (see there).
-func Parallel(n, minWork int, fn func(w, lo, hi int)) { par.For(n, minWork, fn) }
-
-// Workers is par.Workers.
-func Workers() int { return par.Workers() }

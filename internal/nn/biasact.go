@@ -61,6 +61,16 @@ func (o opBase) Hashcode() uint32 {
 	return h.Sum32()
 }
 
+// catch turns a panic inside an op's Do into the op's error. gorgonia runs
+// the ops on a goroutine of its own, where no recover of ours (Graph.Step's
+// included) would see the panic and the process would die; as an error it
+// reaches Step's caller.
+func catch(name string, err *error) {
+	if r := recover(); r != nil {
+		*err = fmt.Errorf("nn: op %s: panic: %v", name, r)
+	}
+}
+
 // biasActOp is act(h + b) for a batch×n matrix h and an n-vector b, act being
 // ReLU or the identity.
 type biasActOp struct {
@@ -84,7 +94,8 @@ func (op *biasActOp) Type() hm.Type { return hm.NewFnType(matType, vecType, matT
 func (op *biasActOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	return ds[0].(tensor.Shape).Clone(), nil
 }
-func (op *biasActOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *biasActOp) Do(vals ...G.Value) (v G.Value, err error) {
+	defer catch(op.name, &err)
 	h, err := f32s(vals[0])
 	if err != nil {
 		return nil, err
@@ -146,7 +157,8 @@ func (op *reluGradOp) Type() hm.Type { return hm.NewFnType(matType, matType, mat
 func (op *reluGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	return ds[0].(tensor.Shape).Clone(), nil
 }
-func (op *reluGradOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *reluGradOp) Do(vals ...G.Value) (v G.Value, err error) {
+	defer catch(op.name, &err)
 	y, err := f32s(vals[0])
 	if err != nil {
 		return nil, err
@@ -188,7 +200,8 @@ func (op *colSumOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	}
 	return tensor.Shape{s[1]}, nil
 }
-func (op *colSumOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *colSumOp) Do(vals ...G.Value) (v G.Value, err error) {
+	defer catch(op.name, &err)
 	x, err := f32s(vals[0])
 	if err != nil {
 		return nil, err

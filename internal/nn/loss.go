@@ -30,7 +30,8 @@ func (op *lossOp) Type() hm.Type {
 	return hm.NewFnType(G.TensorType{Dims: 2, Of: G.Float32}, G.Float32)
 }
 func (op *lossOp) InferShape(...G.DimSizer) (tensor.Shape, error) { return tensor.ScalarShape(), nil }
-func (op *lossOp) Do(vals ...G.Value) (G.Value, error) {
+func (op *lossOp) Do(vals ...G.Value) (v G.Value, err error) {
+	defer catch(op.name, &err)
 	out, ok := vals[0].Data().([]float32)
 	if !ok {
 		return nil, fmt.Errorf("nn: loss input is %T, want []float32", vals[0].Data())
@@ -42,7 +43,10 @@ func (op *lossOp) Do(vals ...G.Value) (G.Value, error) {
 }
 func (op *lossOp) DiffWRT(int) []bool { return []bool{true} }
 func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	d, err := G.ApplyOp(&lossGradOp{opBase: opBase{"ytdnnLossGrad" + op.id}, op: op}, inputs[0], grad)
+	// output (the loss node) is an input of the gradient op although its
+	// value is not read: the edge orders the gradient op after the op whose
+	// Do fills op.grad.
+	d, err := G.ApplyOp(&lossGradOp{opBase: opBase{"ytdnnLossGrad" + op.id}, op: op}, inputs[0], output, grad)
 	if err != nil {
 		return nil, err
 	}
@@ -50,25 +54,28 @@ func (op *lossOp) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error)
 }
 
 // lossGradOp returns the gradient the lossOp computed in its forward pass,
-// scaled by the upstream scalar gradient.
+// scaled by the upstream scalar gradient. Its inputs are the loss op's input
+// (for the shape), the loss op's output (for the ordering) and the upstream
+// gradient.
 type lossGradOp struct {
 	opBase
 	op  *lossOp
 	out *tensor.Dense
 }
 
-func (g *lossGradOp) Arity() int { return 2 }
+func (g *lossGradOp) Arity() int { return 3 }
 func (g *lossGradOp) Type() hm.Type {
 	m := G.TensorType{Dims: 2, Of: G.Float32}
-	return hm.NewFnType(m, G.Float32, m)
+	return hm.NewFnType(m, G.Float32, G.Float32, m)
 }
 func (g *lossGradOp) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	return ds[0].(tensor.Shape).Clone(), nil
 }
-func (g *lossGradOp) Do(vals ...G.Value) (G.Value, error) {
+func (g *lossGradOp) Do(vals ...G.Value) (v G.Value, err error) {
+	defer catch(g.name, &err)
 	in := vals[0].(tensor.Tensor)
 	up := float32(1)
-	switch s := vals[1].(type) {
+	switch s := vals[2].(type) {
 	case *G.F32:
 		up = float32(*s)
 	default:

@@ -4,6 +4,7 @@ import (
 	"math"
 
 	"github.com/ytdnn/ytdnn/internal/linalg"
+	"github.com/ytdnn/ytdnn/internal/par"
 	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
@@ -65,8 +66,10 @@ func (s *SampledSoftmax) Loss(u, grad []float32) float32 {
 	}
 	s.prepare()
 	// Rows are independent: split them over the cores.
-	parts := make([]float64, linalg.Workers())
-	linalg.Parallel(B, (1<<16)/max(K, 1), func(w, lo, hi int) {
+	// One read of the worker count sizes parts and bounds the chunks.
+	workers := par.Workers()
+	parts := make([]float64, workers)
+	par.ForN(workers, B, (1<<16)/max(K, 1), func(w, lo, hi int) {
 		parts[w] = s.rows(u, lo, hi, wsum)
 	})
 	var total float64
