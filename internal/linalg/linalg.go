@@ -10,7 +10,8 @@ import (
 	"gonum.org/v1/gonum/blas/gonum"
 	G "gorgonia.org/gorgonia"
 
-	"github.com/ytdnn/ytdnn/internal/fastblas")
+	"github.com/ytdnn/ytdnn/internal/fastblas"
+)
 
 func init() { UseFast() }
 
