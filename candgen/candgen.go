@@ -416,7 +416,9 @@ func (t *trainer) forwardBackward() (float32, error) {
 		L.NegB[j] = m.soft.Row(id)[D]
 	}
 	if correct {
-		t.cands.LogExpectedCount(L.NegLogQ, t.cands.IDs)
+		if err := t.cands.LogExpectedCount(L.NegLogQ, t.cands.IDs); err != nil {
+			return 0, err
+		}
 	} else {
 		clear(L.NegLogQ)
 	}
@@ -431,7 +433,9 @@ func (t *trainer) forwardBackward() (float32, error) {
 	}()
 	// Rows are independent (reads of shared tables, writes to their own
 	// slots): assemble them on all cores.
-	par.For(len(t.rows), 64, func(_, lo, hi int) {
+	workers := par.Workers()
+	errs := make([]error, workers)
+	par.ForN(workers, len(t.rows), 64, func(w, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ei := t.rows[r]
 			x := t.gr.X[r*W : (r+1)*W]
@@ -443,7 +447,10 @@ func (t *trainer) forwardBackward() (float32, error) {
 				continue
 			}
 			ex := &t.data[ei]
-			m.enc.Assemble(x, &ex.enc, m.emb)
+			if err := m.enc.Assemble(x, &ex.enc, m.emb); err != nil {
+				errs[w] = err
+				return
+			}
 			copy(L.TrueW[r*D:(r+1)*D], t.weight(ex.label))
 			L.TrueB[r], L.TrueLogQ[r], L.RowWeight[r] = m.soft.Row(ex.label)[D], 0, 1
 			if correct {
@@ -455,6 +462,9 @@ func (t *trainer) forwardBackward() (float32, error) {
 			}
 		}
 	})
+	if err := errors.Join(errs...); err != nil {
+		return 0, err
+	}
 	loss, err := t.gr.Step()
 	if err != nil {
 		return 0, err
@@ -470,11 +480,17 @@ func (t *trainer) forwardBackward() (float32, error) {
 			continue
 		}
 		ex := &t.data[ei]
-		m.enc.Backprop(dx[r*W:(r+1)*W], &ex.enc, m.emb)
-		t.addWeightGrad(ex.label, L.DTrueW[r*D:(r+1)*D], L.DTrueB[r])
+		if err := m.enc.Backprop(dx[r*W:(r+1)*W], &ex.enc, m.emb); err != nil {
+			return 0, err
+		}
+		if err := t.addWeightGrad(ex.label, L.DTrueW[r*D:(r+1)*D], L.DTrueB[r]); err != nil {
+			return 0, err
+		}
 	}
 	for j, id := range t.negIDs {
-		t.addWeightGrad(id, L.DNegW[j*D:(j+1)*D], L.DNegB[j])
+		if err := t.addWeightGrad(id, L.DNegW[j*D:(j+1)*D], L.DNegB[j]); err != nil {
+			return 0, err
+		}
 	}
 	return loss, nil
 }
@@ -488,16 +504,18 @@ func (t *trainer) weight(id int32) []float32 {
 }
 
 // addWeightGrad accumulates the gradient of v_id and b_id.
-func (t *trainer) addWeightGrad(id int32, dw []float32, db float32) {
+func (t *trainer) addWeightGrad(id int32, dw []float32, db float32) error {
 	D, g := t.m.D(), t.gbuf
 	if t.tied != nil {
-		t.tiedG.Add(id, 1, dw)
+		if err := t.tiedG.Add(id, 1, dw); err != nil {
+			return err
+		}
 		clear(g[:D])
 	} else {
 		copy(g[:D], dw)
 	}
 	g[D] = db
-	t.softG.Add(id, 1, g)
+	return t.softG.Add(id, 1, g)
 }
 
 // finish copies tied weights into the softmax table, which serving,

@@ -89,7 +89,9 @@ func (m *Model) UserVectorsAt(dst []float32, exs []feature.Example, ages []float
 		if err := m.enc.EncodeTo(&enc, &ex); err != nil {
 			return fmt.Errorf("candgen: example %d: %w", i, err)
 		}
-		m.enc.Assemble(x[i*W:(i+1)*W], &enc, m.emb)
+		if err := m.enc.Assemble(x[i*W:(i+1)*W], &enc, m.emb); err != nil {
+			return fmt.Errorf("candgen: example %d: %w", i, err)
+		}
 	}
 	m.mlp.Forward(dst, x, len(exs))
 	return nil

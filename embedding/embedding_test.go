@@ -86,12 +86,12 @@ func TestLookupAndBag(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, []float32{0, 0, 0}, tab.Row(0))
 	dst := make([]float32, 6)
-	tab.Lookup(dst, []int32{2, 99})
+	require.NoError(t, tab.Lookup(dst, []int32{2, 99}))
 	assert.Equal(t, tab.Row(2), dst[:3])
 	assert.Equal(t, []float32{0, 0, 0}, dst[3:])
 
 	bag := make([]float32, 3)
-	tab.LookupBag(bag, []int32{1, 2, 0})
+	require.NoError(t, tab.LookupBag(bag, []int32{1, 2, 0}))
 	for j := 0; j < 3; j++ {
 		assert.InDelta(t, (tab.Row(1)[j]+tab.Row(2)[j])/3, bag[j], 1e-6)
 	}
@@ -251,4 +251,20 @@ func TestShapeMismatchIsError(t *testing.T) {
 	assert.Error(t, (&SGD{LR: 1}).Apply(tab, g))
 	_, err := NewTable(0, 2, 0.1, nil)
 	assert.Error(t, err)
+}
+
+// TestLengthMismatchIsError: buffers of the wrong length are errors.
+func TestLengthMismatchIsError(t *testing.T) {
+	tab, err := NewTable(5, 3, 1, rand.New(rand.NewPCG(1, 1)))
+	require.NoError(t, err)
+	assert.Error(t, tab.Lookup(make([]float32, 5), []int32{1, 2}), "Lookup")
+	assert.Error(t, tab.LookupBag(make([]float32, 2), []int32{1}), "LookupBag")
+	c := NewCounter()
+	c.Add(7, 1)
+	_, err = c.Vocab(0).Indices(make([]int32, 1), []int64{7, 8})
+	assert.Error(t, err, "Indices")
+	g := NewGrad(5, 3)
+	assert.Error(t, g.Add(1, 1, make([]float32, 2)), "Grad.Add")
+	assert.Error(t, g.AddBag([]int32{1}, make([]float32, 4)), "Grad.AddBag")
+	assert.Empty(t, g.Rows, "nothing accumulated")
 }

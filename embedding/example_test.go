@@ -19,7 +19,7 @@ func ExampleVocab() {
 func ExampleTable_LookupBag() {
 	t := &embedding.Table{Rows: 3, Dim: 2, Data: []float32{0, 0, 1, 2, 3, 4}}
 	dst := make([]float32, 2)
-	t.LookupBag(dst, []int32{1, 2})
+	_ = t.LookupBag(dst, []int32{1, 2}) // dst has Dim floats
 	fmt.Println(dst)
 	// Output: [2 3]
 }

@@ -38,13 +38,14 @@ func (g *Grad) Reset() {
 }
 
 // Add accumulates scale·v into the gradient of row. OOV and out-of-range
-// rows are ignored: they never train.
-func (g *Grad) Add(row int32, scale float32, v []float32) {
-	if row <= 0 || int(row) >= len(g.slot) {
-		return
-	}
+// rows are ignored: they never train. A v of another length than Dim is an
+// error.
+func (g *Grad) Add(row int32, scale float32, v []float32) error {
 	if len(v) != g.Dim {
-		panic("embedding: Grad.Add: len(v) != Dim")
+		return fmt.Errorf("embedding: Grad.Add: gradient of %d floats, want dim %d", len(v), g.Dim)
+	}
+	if row <= 0 || int(row) >= len(g.slot) {
+		return nil
 	}
 	s := g.slot[row]
 	if s < 0 {
@@ -60,18 +61,24 @@ func (g *Grad) Add(row int32, scale float32, v []float32) {
 		clear(g.Data[n:])
 	}
 	vec.Axpy(scale, v, g.Data[int(s)*g.Dim:(int(s)+1)*g.Dim])
+	return nil
 }
 
 // AddBag accumulates the gradient of a mean-pooled bag: every member receives
-// v/len(ids), matching Table.LookupBag.
-func (g *Grad) AddBag(ids []int32, v []float32) {
+// v/len(ids), matching Table.LookupBag. A v of another length than Dim is an
+// error.
+func (g *Grad) AddBag(ids []int32, v []float32) error {
+	if len(v) != g.Dim {
+		return fmt.Errorf("embedding: Grad.AddBag: gradient of %d floats, want dim %d", len(v), g.Dim)
+	}
 	if len(ids) == 0 {
-		return
+		return nil
 	}
 	s := 1 / float32(len(ids))
 	for _, id := range ids {
-		g.Add(id, s, v)
+		g.Add(id, s, v) // lengths checked above
 	}
+	return nil
 }
 
 // Row returns the accumulated gradient of row, or nil if it was not touched.

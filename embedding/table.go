@@ -57,10 +57,10 @@ func NewTable(rows, dim int, std float64, rng *rand.Rand) (*Table, error) {
 func (t *Table) Row(r int32) []float32 { return t.Data[int(r)*t.Dim : (int(r)+1)*t.Dim] }
 
 // Lookup copies the rows of ids into dst (len(ids)·Dim floats). Indices out of
-// range read as OOV (zeros).
-func (t *Table) Lookup(dst []float32, ids []int32) {
+// range read as OOV (zeros). A dst of another length is an error.
+func (t *Table) Lookup(dst []float32, ids []int32) error {
 	if len(dst) != len(ids)*t.Dim {
-		panic("embedding: Lookup: len(dst) != len(ids)*Dim")
+		return fmt.Errorf("embedding: Lookup: dst holds %d floats, want %d ids × dim %d", len(dst), len(ids), t.Dim)
 	}
 	for i, id := range ids {
 		d := dst[i*t.Dim : (i+1)*t.Dim]
@@ -70,17 +70,19 @@ func (t *Table) Lookup(dst []float32, ids []int32) {
 		}
 		copy(d, t.Row(id))
 	}
+	return nil
 }
 
 // LookupBag writes the mean of the rows of ids into dst (Dim floats). OOV
-// members contribute zero rows to the mean; an empty bag gives zeros.
-func (t *Table) LookupBag(dst []float32, ids []int32) {
+// members contribute zero rows to the mean; an empty bag gives zeros. A dst
+// of another length than Dim is an error.
+func (t *Table) LookupBag(dst []float32, ids []int32) error {
 	if len(dst) != t.Dim {
-		panic("embedding: LookupBag: len(dst) != Dim")
+		return fmt.Errorf("embedding: LookupBag: dst holds %d floats, want dim %d", len(dst), t.Dim)
 	}
 	clear(dst)
 	if len(ids) == 0 {
-		return
+		return nil
 	}
 	for _, id := range ids {
 		if id <= 0 || int(id) >= t.Rows {
@@ -92,6 +94,7 @@ func (t *Table) LookupBag(dst []float32, ids []int32) {
 	for j := range dst {
 		dst[j] *= s
 	}
+	return nil
 }
 
 // Clone returns a deep copy.

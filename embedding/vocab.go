@@ -133,15 +133,15 @@ func (v *Vocab) IndexString(s string) int32 {
 }
 
 // Indices maps integer keys to dense indices into dst, which must have
-// len(ids) elements, and returns dst.
-func (v *Vocab) Indices(dst []int32, ids []int64) []int32 {
+// len(ids) elements (else an error), and returns dst.
+func (v *Vocab) Indices(dst []int32, ids []int64) ([]int32, error) {
 	if len(dst) != len(ids) {
-		panic("embedding: Indices: len(dst) != len(ids)")
+		return nil, fmt.Errorf("embedding: Indices: dst holds %d indices for %d ids", len(dst), len(ids))
 	}
 	for i, id := range ids {
 		dst[i] = v.Index(id)
 	}
-	return dst
+	return dst, nil
 }
 
 // Key returns the key at dense index i (1 <= i < Size()). ok is false for OOV

@@ -264,6 +264,7 @@ type Encoder struct {
 	space  []int              // per feature: space index or -1
 	offset []int              // per feature: first input column
 	width  int
+	nums   int // floats in Encoded.Num
 }
 
 func newEncoder(spec Spec, vocabs []*embedding.Vocab, cdfs []*normalize.CDF) (*Encoder, error) {
@@ -290,8 +291,10 @@ func newEncoder(spec Spec, vocabs []*embedding.Vocab, cdfs []*normalize.CDF) (*E
 				return nil, fmt.Errorf("feature: continuous feature %q has no CDF", f.Name)
 			}
 			e.width += 3
+			e.nums += 3
 		case Value:
 			e.width++
+			e.nums++
 		}
 		e.space = append(e.space, si)
 	}
@@ -393,10 +396,14 @@ func (p *Params) Train(newOpt func() embedding.Optimizer) {
 	}
 }
 
-// Assemble writes the input row of enc into dst (Width floats).
-func (e *Encoder) Assemble(dst []float32, enc *Encoded, p *Params) {
+// Assemble writes the input row of enc into dst (Width floats). A dst of
+// another length, or an enc or p that does not fit the encoder, is an error.
+func (e *Encoder) Assemble(dst []float32, enc *Encoded, p *Params) error {
 	if len(dst) != e.width {
-		panic("feature: Assemble: len(dst) != Width")
+		return fmt.Errorf("feature: Assemble: dst holds %d floats, want Width %d", len(dst), e.width)
+	}
+	if len(enc.Idx) != len(e.Spec.Features) || len(enc.Num) != e.nums || p == nil || len(p.Tables) != len(e.Spec.Spaces) {
+		return errors.New("feature: Assemble: encoded example or parameters do not fit the encoder")
 	}
 	k := 0
 	for i, f := range e.Spec.Features {
@@ -413,7 +420,9 @@ func (e *Encoder) Assemble(dst []float32, enc *Encoded, p *Params) {
 					clear(seg)
 				}
 			} else {
-				t.LookupBag(seg, enc.Idx[i])
+				if err := t.LookupBag(seg, enc.Idx[i]); err != nil {
+					return err
+				}
 			}
 		case Continuous:
 			copy(dst[o:o+3], enc.Num[k:k+3])
@@ -423,19 +432,27 @@ func (e *Encoder) Assemble(dst []float32, enc *Encoded, p *Params) {
 			k++
 		}
 	}
+	return nil
 }
 
 // Backprop accumulates the gradient dx of one input row into the sparse
-// gradients of the tables the row read.
-func (e *Encoder) Backprop(dx []float32, enc *Encoded, p *Params) {
+// gradients of the tables the row read. A dx of another length than Width,
+// or an enc or p that does not fit the encoder, is an error.
+func (e *Encoder) Backprop(dx []float32, enc *Encoded, p *Params) error {
+	if len(dx) != e.width || len(enc.Idx) != len(e.Spec.Features) || p == nil || len(p.Grads) != len(e.Spec.Spaces) {
+		return errors.New("feature: Backprop: gradient, encoded example or parameters do not fit the encoder")
+	}
 	for i, f := range e.Spec.Features {
 		if f.Kind != ID && f.Kind != Bag {
 			continue
 		}
 		g := p.Grads[e.space[i]]
 		seg := dx[e.offset[i] : e.offset[i]+g.Dim]
-		g.AddBag(enc.Idx[i], seg)
+		if err := g.AddBag(enc.Idx[i], seg); err != nil {
+			return err
+		}
 	}
+	return nil
 }
 
 // ResetGrads empties every table's gradient.

@@ -48,7 +48,7 @@ func TestLayoutAndAssemble(t *testing.T) {
 	enc, err := e.Encode(&Example{IDs: [][]int64{{2, 3}, {4}, {77}, nil, nil}, Nums: []float64{0, 0, 0, 24.5, 1}})
 	require.NoError(t, err)
 	row := make([]float32, e.Width())
-	e.Assemble(row, &enc, p)
+	require.NoError(t, e.Assemble(row, &enc, p))
 	tab := p.Tables[0]
 	for j := 0; j < 4; j++ {
 		assert.InDelta(t, (tab.Row(v.Index(2))[j]+tab.Row(v.Index(3))[j])/2, row[j], 1e-6)
@@ -65,9 +65,16 @@ func TestLayoutAndAssemble(t *testing.T) {
 		dx[i] = 1
 	}
 	p.ResetGrads()
-	e.Backprop(dx, &enc, p)
+	require.NoError(t, e.Backprop(dx, &enc, p))
 	assert.Equal(t, []float32{1, 1, 1, 1}, p.Grads[0].Row(v.Index(4)))
 	assert.Equal(t, []float32{0.5, 0.5, 0.5, 0.5}, p.Grads[0].Row(v.Index(2)))
+
+	// Buffers and encodings that do not fit are errors, not panics.
+	assert.Error(t, e.Assemble(row[:3], &enc, p), "short row")
+	assert.Error(t, e.Assemble(row, &Encoded{}, p), "empty encoding")
+	assert.Error(t, e.Assemble(row, &enc, nil), "no parameters")
+	assert.Error(t, e.Backprop(dx[:3], &enc, p), "short gradient")
+	assert.Error(t, e.Backprop(dx, &Encoded{}, p), "empty encoding")
 }
 
 func TestBadExamples(t *testing.T) {

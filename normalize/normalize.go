@@ -139,10 +139,11 @@ func (c *CDF) Transform(x float64) (float64, error) {
 	return min(p, below1), nil
 }
 
-// Powers writes (x̃, x̃², √x̃) into dst, which must have length 3.
+// Powers writes (x̃, x̃², √x̃) into dst, which must have length 3 (else an
+// error).
 func (c *CDF) Powers(dst []float32, x float64) error {
 	if len(dst) != 3 {
-		panic("normalize: Powers: len(dst) != 3")
+		return fmt.Errorf("normalize: Powers: dst holds %d floats, want 3", len(dst))
 	}
 	t, err := c.Transform(x)
 	if err != nil {

@@ -227,7 +227,9 @@ func (t *trainer) forwardBackward() (float32, error) {
 			t.loss.Label[r], t.loss.Weight[r] = 0, 0
 			continue
 		}
-		t.m.enc.Assemble(x, &t.data[ei], t.m.emb)
+		if err := t.m.enc.Assemble(x, &t.data[ei], t.m.emb); err != nil {
+			return 0, err
+		}
 		t.loss.Label[r], t.loss.Weight[r] = t.labels[ei], t.ws[ei]
 	}
 	loss, err := t.gr.Step()
@@ -241,7 +243,9 @@ func (t *trainer) forwardBackward() (float32, error) {
 	dx := t.gr.DX()
 	for r, ei := range t.rows {
 		if ei >= 0 {
-			t.m.enc.Backprop(dx[r*W:(r+1)*W], &t.data[ei], t.m.emb)
+			if err := t.m.enc.Backprop(dx[r*W:(r+1)*W], &t.data[ei], t.m.emb); err != nil {
+				return 0, err
+			}
 		}
 	}
 	return loss, nil
@@ -272,7 +276,9 @@ func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 		if err := m.enc.EncodeTo(&b.enc, &exs[i]); err != nil {
 			return fmt.Errorf("ranking: candidate %d: %w", i, err)
 		}
-		m.enc.Assemble(x[i*W:(i+1)*W], &b.enc, m.emb)
+		if err := m.enc.Assemble(x[i*W:(i+1)*W], &b.enc, m.emb); err != nil {
+			return fmt.Errorf("ranking: candidate %d: %w", i, err)
+		}
 	}
 	m.mlp.Forward(dst, x, len(exs))
 	return nil

@@ -39,8 +39,14 @@ func (u Uniform) Prob(class int32) float64 {
 	return 1 / float64(u.Classes)
 }
 
-// Sample implements Sampler.
-func (u Uniform) Sample(rng *rand.Rand) int32 { return int32(rng.IntN(u.Classes)) }
+// Sample implements Sampler. With no classes it returns -1, which is no
+// class (Candidates.Draw refuses such a sampler).
+func (u Uniform) Sample(rng *rand.Rand) int32 {
+	if u.Classes <= 0 {
+		return -1
+	}
+	return int32(rng.IntN(u.Classes))
+}
 
 // LogUniform is the Zipfian sampler over frequency rank used by TensorFlow's
 // log_uniform_candidate_sampler: P(k) = log((k+2)/(k+1)) / log(N+1). Classes
@@ -59,8 +65,12 @@ func (l LogUniform) Prob(class int32) float64 {
 	return (math.Log(k+2) - math.Log(k+1)) / math.Log(float64(l.Classes)+1)
 }
 
-// Sample implements Sampler.
+// Sample implements Sampler. With no classes it returns -1, which is no
+// class (Candidates.Draw refuses such a sampler).
 func (l LogUniform) Sample(rng *rand.Rand) int32 {
+	if l.Classes <= 0 {
+		return -1
+	}
 	// Inverse CDF: F(k) = log(k+2)/log(N+1), so k = floor((N+1)^u) - 1.
 	k := int(math.Exp(rng.Float64()*math.Log(float64(l.Classes)+1))) - 1
 	return int32(max(0, min(k, l.Classes-1)))
@@ -184,6 +194,9 @@ func (c *Candidates) Draw(k int, rng *rand.Rand) error {
 	if k < 0 {
 		return fmt.Errorf("sampling: Draw: negative k %d", k)
 	}
+	if c.Sampler == nil || c.Sampler.N() < 1 {
+		return errors.New("sampling: Draw: the sampler has no classes")
+	}
 	if cap(c.IDs) < k {
 		c.IDs = make([]int32, k)
 	}
@@ -228,14 +241,15 @@ func (c *Candidates) ExpectedCount(class int32) float64 {
 // LogExpectedCount writes log(expected count) of each class into dst (the
 // logQ term subtracted from each candidate's logit). A class the sampler
 // never draws gets log of the smallest positive float64, so the correction
-// stays finite.
-func (c *Candidates) LogExpectedCount(dst []float32, classes []int32) {
+// stays finite. dst and classes must have the same length.
+func (c *Candidates) LogExpectedCount(dst []float32, classes []int32) error {
 	if len(dst) != len(classes) {
-		panic("sampling: LogExpectedCount: len(dst) != len(classes)")
+		return fmt.Errorf("sampling: LogExpectedCount: %d destinations for %d classes", len(dst), len(classes))
 	}
 	for i, cl := range classes {
 		dst[i] = c.LogQ(cl)
 	}
+	return nil
 }
 
 // LogQ is log(ExpectedCount(class)), finite even for a class the sampler
@@ -259,10 +273,11 @@ func ExpectedCount(p float64, tries int, unique bool) float64 {
 
 // AccidentalHits sets hit[j] for every candidate equal to label (a sampled
 // negative that is the row's true class) and returns how many it found.
-// The loss then drops those candidates.
-func AccidentalHits(hit []bool, label int32, candidates []int32) int {
+// The loss then drops those candidates. hit and candidates must have the
+// same length.
+func AccidentalHits(hit []bool, label int32, candidates []int32) (int, error) {
 	if len(hit) != len(candidates) {
-		panic("sampling: AccidentalHits: len(hit) != len(candidates)")
+		return 0, fmt.Errorf("sampling: AccidentalHits: %d flags for %d candidates", len(hit), len(candidates))
 	}
 	n := 0
 	for j, c := range candidates {
@@ -271,5 +286,5 @@ func AccidentalHits(hit []bool, label int32, candidates []int32) int {
 			n++
 		}
 	}
-	return n
+	return n, nil
 }

@@ -118,7 +118,8 @@ func TestDrawDeterministic(t *testing.T) {
 
 func TestAccidentalHits(t *testing.T) {
 	hit := make([]bool, 4)
-	n := AccidentalHits(hit, 3, []int32{1, 3, 2, 3})
+	n, err := AccidentalHits(hit, 3, []int32{1, 3, 2, 3})
+	require.NoError(t, err)
 	assert.Equal(t, 2, n)
 	assert.Equal(t, []bool{false, true, false, true}, hit)
 }
@@ -128,7 +129,28 @@ func TestLogExpectedCountFinite(t *testing.T) {
 	c := &Candidates{Sampler: u}
 	require.NoError(t, c.Draw(5, rand.New(rand.NewPCG(1, 1))))
 	dst := make([]float32, 2)
-	c.LogExpectedCount(dst, []int32{0, 1})
+	require.NoError(t, c.LogExpectedCount(dst, []int32{0, 1}))
 	assert.InDelta(t, math.Log(5), dst[0], 1e-6)
 	assert.False(t, math.IsInf(float64(dst[1]), 0))
+}
+
+// TestBadInputIsError: samplers without classes and buffers of the wrong
+// length are errors, never panics or a class that does not exist.
+func TestBadInputIsError(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for name, s := range map[string]Sampler{"uniform": Uniform{}, "log-uniform": LogUniform{}, "negative": Uniform{Classes: -3}} {
+		t.Run(name, func(t *testing.T) {
+			for _, unique := range []bool{false, true} {
+				c := &Candidates{Sampler: s, Unique: unique}
+				assert.ErrorContains(t, c.Draw(3, rng), "no classes")
+			}
+			assert.Equal(t, int32(-1), s.Sample(rng), "no class to return")
+		})
+	}
+	assert.Error(t, (&Candidates{}).Draw(1, rng), "nil sampler")
+	c := &Candidates{Sampler: Uniform{Classes: 4}}
+	require.NoError(t, c.Draw(2, rng))
+	assert.Error(t, c.LogExpectedCount(make([]float32, 1), []int32{0, 1}))
+	_, err := AccidentalHits(make([]bool, 1), 0, []int32{0, 1})
+	assert.Error(t, err)
 }
