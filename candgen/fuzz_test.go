@@ -5,7 +5,11 @@ import (
 	"context"
 	"testing"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
 // FuzzReadModel: arbitrary bytes never panic the loader; they load or fail
@@ -39,4 +43,34 @@ func FuzzReadModel(f *testing.F) {
 			t.Fatalf("a model that loads must serve: %v", err)
 		}
 	})
+}
+
+// TestReadModelRejectsInconsistentHeader: a header whose user-feature count
+// and example-age index disagree (it loads, then fails every request) is a
+// format error at load.
+func TestReadModelRejectsInconsistentHeader(t *testing.T) {
+	var data []Example
+	for i := 0; i < 50; i++ {
+		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9), Age: float64(i)})
+	}
+	m, _, err := Train(context.Background(), Config{Spec: histSpec(), ExampleAge: true, Tower: []int{4}, Batch: 16, Negatives: 3, Seed: 1}, data)
+	require.NoError(t, err)
+	nf := len(m.enc.Spec.Features)
+	require.Equal(t, nf-1, m.ageFeature)
+	for name, h := range map[string][2]int{
+		"age slot counted as a user feature": {nf, nf - 1},
+		"age not last":                       {nf - 1, 0},
+		"no age, too few features":           {nf - 1, -1},
+		"negative count":                     {-1, nf - 1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			bad := *m
+			bad.userFeatures, bad.ageFeature = h[0], h[1]
+			var buf bytes.Buffer
+			_, err := bad.WriteTo(&buf)
+			require.NoError(t, err)
+			_, err = ReadModel(&buf)
+			assert.ErrorIs(t, err, binfmt.ErrFormat)
+		})
+	}
 }

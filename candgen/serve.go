@@ -220,8 +220,14 @@ func decode(br *binfmt.Reader) (*Model, error) {
 		return nil, err
 	}
 	nf := len(m.enc.Spec.Features)
-	if m.videoSpace < 0 || m.videoSpace >= len(m.enc.Spec.Spaces) || m.userFeatures < 0 || m.userFeatures > nf ||
-		(m.ageFeature >= 0 && m.ageFeature != nf-1) || (m.ageFeature < 0 && m.userFeatures != nf) {
+	// The caller's features come first; example age, when the model has it,
+	// is the one continuous feature after them.
+	withAge := m.ageFeature >= 0
+	consistent := m.userFeatures == nf
+	if withAge {
+		consistent = m.userFeatures == nf-1 && m.ageFeature == nf-1 && m.enc.Spec.Features[nf-1].Kind == feature.Continuous
+	}
+	if m.videoSpace < 0 || m.videoSpace >= len(m.enc.Spec.Spaces) || !consistent {
 		return nil, fmt.Errorf("%w: inconsistent model header", binfmt.ErrFormat)
 	}
 	if m.emb, err = m.enc.DecodeParams(br); err != nil {

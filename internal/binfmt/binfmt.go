@@ -9,9 +9,12 @@
 //	crc     uint32    CRC-32 (Castagnoli) of every byte before it
 //
 // Strings and slices are written as a uint64 length followed by the elements.
-// Every length read back is checked against a caller-provided limit and
-// against the bytes left in the file before it sizes an allocation, so a
-// corrupted count is an error, never a huge allocation.
+// Every length read back is checked against a caller-provided limit, and a
+// slice grows as its bytes arrive (its first allocation is capped at 64 Ki to
+// 1 Mi elements), so a corrupted count in a short file ends in a truncation
+// error having allocated about what the file holds, never the count. The
+// reader does not know the file's size in advance. The container ends at its
+// checksum: a byte after it is an error.
 package binfmt
 
 import (
@@ -337,7 +340,8 @@ func (r *Reader) Strings(limit, strLimit int) []string {
 // Err reports the first error seen.
 func (r *Reader) Err() error { return r.err }
 
-// Close verifies the trailing checksum and returns the first error seen.
+// Close verifies the trailing checksum, checks that nothing follows it, and
+// returns the first error seen.
 func (r *Reader) Close() error {
 	if r.err != nil {
 		return r.err
@@ -349,6 +353,12 @@ func (r *Reader) Close() error {
 	}
 	if binary.LittleEndian.Uint32(b[:]) != want {
 		return ErrChecksum
+	}
+	if _, err := r.r.ReadByte(); err != io.EOF {
+		if err != nil {
+			return err
+		}
+		return fmt.Errorf("%w: data after the checksum", ErrFormat)
 	}
 	return nil
 }

@@ -62,3 +62,23 @@ func TestReaderRejectsBadInput(t *testing.T) {
 	r.F32s(10)
 	assert.Error(t, r.Close())
 }
+
+// TestTrailingDataIsError: bytes after the checksum (a file with something
+// appended, two files concatenated) are a format error.
+func TestTrailingDataIsError(t *testing.T) {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, "TEST", 1)
+	w.String("body")
+	require.NoError(t, w.Close())
+	read := func(raw []byte) error {
+		r, err := NewReader(bytes.NewReader(raw), "TEST", 1)
+		require.NoError(t, err)
+		assert.Equal(t, "body", r.String(10))
+		return r.Close()
+	}
+	require.NoError(t, read(buf.Bytes()))
+	err := read(append(bytes.Clone(buf.Bytes()), 0))
+	assert.ErrorIs(t, err, ErrFormat)
+	assert.ErrorContains(t, err, "after the checksum")
+	assert.ErrorIs(t, read(append(bytes.Clone(buf.Bytes()), buf.Bytes()...)), ErrFormat)
+}
