@@ -64,7 +64,7 @@ func retrieveData(b *testing.B, n int, withHNSW bool) *retrieveSet {
 		if s.exact, err = retrieval.NewExact(s.items, retrieveDim, nil); err != nil {
 			b.Fatal(err)
 		}
-		if s.truth, err = s.exact.Search(s.queries, 100, nil); err != nil {
+		if s.truth, err = s.exact.Search(context.Background(), s.queries, 100, nil); err != nil {
 			b.Fatal(err)
 		}
 		sets[n] = s
@@ -101,7 +101,7 @@ func BenchmarkRetrieve(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				q := s.queries[(i%200)*retrieveDim : (i%200+1)*retrieveDim]
-				if _, err := s.exact.Search(q, 100, nil); err != nil {
+				if _, err := s.exact.Search(context.Background(), q, 100, nil); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -109,7 +109,7 @@ func BenchmarkRetrieve(b *testing.B) {
 		})
 		b.Run("hnsw/"+sizeName(n), func(b *testing.B) {
 			s := retrieveData(b, n, true)
-			got, err := s.hnsw.Search(s.queries, 100, nil)
+			got, err := s.hnsw.Search(context.Background(), s.queries, 100, nil)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -131,7 +131,7 @@ func BenchmarkRetrieve(b *testing.B) {
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
 				q := s.queries[(i%200)*retrieveDim : (i%200+1)*retrieveDim]
-				if _, err := s.hnsw.Search(q, 100, nil); err != nil {
+				if _, err := s.hnsw.Search(context.Background(), q, 100, nil); err != nil {
 					b.Fatal(err)
 				}
 			}

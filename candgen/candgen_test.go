@@ -206,7 +206,7 @@ func TestLearnsPlantedSignal(t *testing.T) {
 		h, next := w.user(rng, 8)
 		exs[i], labels[i] = histExample(h), next
 	}
-	recs, err := m.RecommendBatch(exs, 10, nil)
+	recs, err := m.RecommendBatch(context.Background(), exs, 10, nil)
 	require.NoError(t, err)
 	for i, r := range recs {
 		require.Len(t, r, 10)
@@ -246,7 +246,7 @@ func TestExampleAgeZeroAtServing(t *testing.T) {
 	cfg := Config{Spec: constSpec(), ExampleAge: true, Tower: []int{16}, Batch: 128, Negatives: 20, Epochs: 5, LR: 0.01, Seed: 1}
 	m, _, err := Train(context.Background(), cfg, data)
 	require.NoError(t, err)
-	recs, err := m.Recommend(feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, 10, nil)
+	recs, err := m.Recommend(context.Background(), feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, 10, nil)
 	require.NoError(t, err)
 	fresh := 0
 	for _, r := range recs {
@@ -302,10 +302,10 @@ func TestGradientCheckWholeModel(t *testing.T) {
 func TestBadInputAndOOV(t *testing.T) {
 	m, _, _ := trainWorld(t, 3)
 	// Unknown IDs map to OOV and still get recommendations; so does an empty history.
-	recs, err := m.Recommend(histExample([]int64{99999, -5}), 5, nil)
+	recs, err := m.Recommend(context.Background(), histExample([]int64{99999, -5}), 5, nil)
 	require.NoError(t, err)
 	assert.Len(t, recs, 5)
-	recs, err = m.Recommend(histExample(nil), 5, nil)
+	recs, err = m.Recommend(context.Background(), histExample(nil), 5, nil)
 	require.NoError(t, err)
 	assert.Len(t, recs, 5)
 	// Exclusion honoured and still n results.
@@ -313,14 +313,14 @@ func TestBadInputAndOOV(t *testing.T) {
 	for _, r := range recs {
 		excl = append(excl, r.ID)
 	}
-	recs2, err := m.Recommend(histExample(nil), 5, excl)
+	recs2, err := m.Recommend(context.Background(), histExample(nil), 5, excl)
 	require.NoError(t, err)
 	require.Len(t, recs2, 5)
 	for _, r := range recs2 {
 		assert.NotContains(t, excl, r.ID)
 	}
 	// Wrong slot counts and NaN are errors.
-	_, err = m.Recommend(feature.Example{IDs: make([][]int64, 1), Nums: []float64{0}}, 5, nil)
+	_, err = m.Recommend(context.Background(), feature.Example{IDs: make([][]int64, 1), Nums: []float64{0}}, 5, nil)
 	assert.Error(t, err)
 	spec := feature.Spec{Spaces: []feature.Space{{Name: "video"}}, Features: []feature.Feature{{Name: "w", Kind: feature.Bag, Space: "video"}, {Name: "age", Kind: feature.Continuous}}}
 	data := []Example{
@@ -329,7 +329,7 @@ func TestBadInputAndOOV(t *testing.T) {
 	}
 	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{4}}, data)
 	assert.ErrorContains(t, err, "age")
-	_, err = m.Recommend(histExample(nil), 0, nil)
+	_, err = m.Recommend(context.Background(), histExample(nil), 0, nil)
 	assert.Error(t, err)
 	_, _, err = Train(context.Background(), Config{Spec: spec, VideoSpace: "nope"}, data)
 	assert.Error(t, err)
@@ -343,9 +343,9 @@ func TestSaveLoad(t *testing.T) {
 	m2, err := Load(path)
 	require.NoError(t, err)
 	ex := histExample([]int64{1, 2, 3})
-	a, err := m.Recommend(ex, 20, nil)
+	a, err := m.Recommend(context.Background(), ex, 20, nil)
 	require.NoError(t, err)
-	b, err := m2.Recommend(ex, 20, nil)
+	b, err := m2.Recommend(context.Background(), ex, 20, nil)
 	require.NoError(t, err)
 	assert.Equal(t, a, b)
 
@@ -441,6 +441,6 @@ func TestUserVectorsAt(t *testing.T) {
 	require.NoError(t, m.UserVectorsAt(b, exs, []float64{9, 9}))
 	assert.NotEqual(t, a, b, "the age reaches the tower")
 	assert.Error(t, m.UserVectorsAt(b, exs, []float64{1}))
-	_, err = m.RecommendBatchAt(exs, []float64{math.NaN(), 0}, 3, nil)
+	_, err = m.RecommendBatchAt(context.Background(), exs, []float64{math.NaN(), 0}, 3, nil)
 	assert.Error(t, err)
 }

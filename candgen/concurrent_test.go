@@ -1,6 +1,7 @@
 package candgen
 
 import (
+	"context"
 	"sync"
 	"testing"
 
@@ -15,7 +16,7 @@ func TestConcurrentServing(t *testing.T) {
 	hist := [][]int64{{1, 2, 3}, {40, 41}, {300}, nil}
 	want := make([][]Scored, len(hist))
 	for i, h := range hist {
-		r, err := m.Recommend(histExample(h), 10, h)
+		r, err := m.Recommend(context.Background(), histExample(h), 10, h)
 		require.NoError(t, err)
 		want[i] = r
 	}
@@ -26,7 +27,7 @@ func TestConcurrentServing(t *testing.T) {
 			defer wg.Done()
 			for k := 0; k < 10; k++ {
 				i := (g + k) % len(hist)
-				r, err := m.Recommend(histExample(hist[i]), 10, hist[i])
+				r, err := m.Recommend(context.Background(), histExample(hist[i]), 10, hist[i])
 				assert.NoError(t, err)
 				assert.Equal(t, want[i], r)
 			}

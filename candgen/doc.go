@@ -41,5 +41,5 @@
 //		Features: []feature.Feature{{Name: "watches", Kind: feature.Bag, Space: "video", MaxLen: 50}},
 //	}
 //	m, stats, err := candgen.Train(ctx, candgen.Config{Spec: spec, Tower: candgen.SmallTower}, examples)
-//	recs, err := m.Recommend(userFeatures, 100, alreadyWatched)
+//	recs, err := m.Recommend(context.Background(), userFeatures, 100, alreadyWatched)
 package candgen

@@ -28,7 +28,7 @@ func ExampleTrain() {
 		fmt.Println(err)
 		return
 	}
-	recs, _ := m.Recommend(feature.Example{IDs: [][]int64{{1, 2}}, Nums: []float64{0}}, 1, []int64{1, 2})
+	recs, _ := m.Recommend(context.Background(), feature.Example{IDs: [][]int64{{1, 2}}, Nums: []float64{0}}, 1, []int64{1, 2})
 	fmt.Println("next for a 1,2 watcher:", recs[0].ID)
 	// Output: next for a 1,2 watcher: 3
 }

@@ -39,7 +39,7 @@ func FuzzReadModel(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if _, err := m.Recommend(feature.Example{IDs: make([][]int64, 2), Nums: make([]float64, 2)}, 3, nil); err != nil {
+		if _, err := m.Recommend(context.Background(), feature.Example{IDs: make([][]int64, 2), Nums: make([]float64, 2)}, 3, nil); err != nil {
 			t.Fatalf("a model that loads must serve: %v", err)
 		}
 	})

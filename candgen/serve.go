@@ -1,6 +1,7 @@
 package candgen
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -104,13 +105,14 @@ func (m *Model) UserVector(ex feature.Example) ([]float32, error) {
 }
 
 // Recommend returns the top n videos for one user, best first, leaving out
-// the raw IDs in exclude (already watched, say).
-func (m *Model) Recommend(ex feature.Example, n int, exclude []int64) ([]Scored, error) {
+// the raw IDs in exclude (already watched, say). Retrieval stops with ctx's
+// error once ctx is done.
+func (m *Model) Recommend(ctx context.Context, ex feature.Example, n int, exclude []int64) ([]Scored, error) {
 	var ex2 [][]int64
 	if exclude != nil {
 		ex2 = [][]int64{exclude}
 	}
-	out, err := m.RecommendBatch([]feature.Example{ex}, n, ex2)
+	out, err := m.RecommendBatch(ctx, []feature.Example{ex}, n, ex2)
 	if err != nil {
 		return nil, err
 	}
@@ -119,13 +121,13 @@ func (m *Model) Recommend(ex feature.Example, n int, exclude []int64) ([]Scored,
 
 // RecommendBatch recommends for many users at once (one matrix product per
 // block of items). exclude, if not nil, has one list per user.
-func (m *Model) RecommendBatch(exs []feature.Example, n int, exclude [][]int64) ([][]Scored, error) {
-	return m.RecommendBatchAt(exs, nil, n, exclude)
+func (m *Model) RecommendBatch(ctx context.Context, exs []feature.Example, n int, exclude [][]int64) ([][]Scored, error) {
+	return m.RecommendBatchAt(ctx, exs, nil, n, exclude)
 }
 
 // RecommendBatchAt is RecommendBatch with an explicit example age per user
 // (see UserVectorsAt); nil ages serve at age 0.
-func (m *Model) RecommendBatchAt(exs []feature.Example, ages []float64, n int, exclude [][]int64) ([][]Scored, error) {
+func (m *Model) RecommendBatchAt(ctx context.Context, exs []feature.Example, ages []float64, n int, exclude [][]int64) ([][]Scored, error) {
 	if len(exs) == 0 {
 		return nil, errors.New("candgen: no users")
 	}
@@ -162,7 +164,7 @@ func (m *Model) RecommendBatchAt(exs []feature.Example, ages []float64, n int, e
 		}
 		filter = func(q int, id int32) bool { return sets[q][id] }
 	}
-	hits, err := m.index.Search(q, n, filter)
+	hits, err := m.index.Search(ctx, q, n, filter)
 	if err != nil {
 		return nil, err
 	}

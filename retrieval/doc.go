@@ -16,5 +16,5 @@
 // # Example
 //
 //	idx, _ := retrieval.NewExact(vectors, 65, nil)
-//	hits, _ := idx.Search(query, 100, nil) // hits[0] is the best 100, best first
+//	hits, _ := idx.Search(context.Background(), query, 100, nil) // hits[0] is the best 100, best first
 package retrieval

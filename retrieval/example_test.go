@@ -1,6 +1,7 @@
 package retrieval_test
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/ytdnn/ytdnn/retrieval"
@@ -14,7 +15,7 @@ func ExampleExact() {
 		1, 1, -3,
 	}
 	idx, _ := retrieval.NewExact(items, 3, []int32{10, 11, 12})
-	hits, _ := idx.Search([]float32{2, 1, 1}, 2, nil) // query [u, 1]
+	hits, _ := idx.Search(context.Background(), []float32{2, 1, 1}, 2, nil) // query [u, 1]
 	for _, h := range hits[0] {
 		fmt.Println(h.ID, h.Score)
 	}

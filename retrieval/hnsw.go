@@ -457,8 +457,8 @@ func (h *HNSW) link(n, i int32, sim float32, l, mMax int, s *scratch) {
 
 // Search implements Index. It searches with ef = max(EfSearch, n) and, when
 // the filter leaves fewer than n hits, again with a doubled ef, until n hits
-// pass or the whole index was considered.
-func (h *HNSW) Search(queries []float32, n int, filter Filter) ([][]Hit, error) {
+// pass or the whole index was considered. ctx is checked before each query.
+func (h *HNSW) Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error) {
 	if err := checkQueries(queries, h.dim, n); err != nil {
 		return nil, err
 	}
@@ -470,6 +470,9 @@ func (h *HNSW) Search(queries []float32, n int, filter Filter) ([][]Hit, error) 
 	}
 	defer h.visited.Put(s)
 	for qi := 0; qi < m; qi++ {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		out[qi] = h.searchOne(queries[qi*h.dim:(qi+1)*h.dim], qi, n, filter, s)
 	}
 	return out, nil

@@ -62,9 +62,9 @@ func buildTest(t *testing.T, n int) (*HNSW, *Exact, []float32) {
 
 func TestHNSWRecallAgainstExact(t *testing.T) {
 	h, ex, qs := buildTest(t, 8000)
-	want, err := ex.Search(qs, 50, nil)
+	want, err := ex.Search(context.Background(), qs, 50, nil)
 	require.NoError(t, err)
-	got, err := h.Search(qs, 50, nil)
+	got, err := h.Search(context.Background(), qs, 50, nil)
 	require.NoError(t, err)
 	r := recall(want, got)
 	t.Logf("recall@50 = %.3f, overhead %d bytes/item", r, h.Overhead()/h.Len())
@@ -94,7 +94,7 @@ func abs(x float32) float32 {
 func TestHNSWExclusionStillReturnsN(t *testing.T) {
 	h, ex, qs := buildTest(t, 3000)
 	q := qs[:16]
-	first, err := h.Search(q, 100, nil)
+	first, err := h.Search(context.Background(), q, 100, nil)
 	require.NoError(t, err)
 	banned := map[int32]bool{}
 	for _, hit := range first[0] {
@@ -105,13 +105,13 @@ func TestHNSWExclusionStillReturnsN(t *testing.T) {
 		banned[id] = true
 	}
 	filter := func(_ int, id int32) bool { return banned[id] }
-	got, err := h.Search(q, 100, filter)
+	got, err := h.Search(context.Background(), q, 100, filter)
 	require.NoError(t, err)
 	require.Len(t, got[0], 100)
 	for _, hit := range got[0] {
 		assert.False(t, banned[hit.ID])
 	}
-	want, _ := ex.Search(q, 100, filter)
+	want, _ := ex.Search(context.Background(), q, 100, filter)
 	assert.Greater(t, recall(want, got), 0.9)
 }
 
@@ -121,8 +121,8 @@ func TestHNSWSaveLoadIdentical(t *testing.T) {
 	require.NoError(t, h.Save(path))
 	h2, err := LoadHNSW(path)
 	require.NoError(t, err)
-	a, _ := h.Search(qs, 20, nil)
-	b, _ := h2.Search(qs, 20, nil)
+	a, _ := h.Search(context.Background(), qs, 20, nil)
+	b, _ := h2.Search(context.Background(), qs, 20, nil)
 	assert.Equal(t, a, b)
 
 	var buf bytes.Buffer
@@ -141,14 +141,14 @@ func TestHNSWSaveLoadIdentical(t *testing.T) {
 
 func TestHNSWConcurrentSearch(t *testing.T) {
 	h, _, qs := buildTest(t, 2000)
-	want, _ := h.Search(qs[:16*8], 10, nil)
+	want, _ := h.Search(context.Background(), qs[:16*8], 10, nil)
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for k := 0; k < 10; k++ {
-				got, err := h.Search(qs[:16*8], 10, nil)
+				got, err := h.Search(context.Background(), qs[:16*8], 10, nil)
 				assert.NoError(t, err)
 				assert.Equal(t, want, got)
 			}

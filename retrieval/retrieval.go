@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"runtime"
@@ -31,8 +32,9 @@ type Index interface {
 	// Search returns the n items with the largest inner product with each of
 	// the m = len(queries)/Dim() queries (row-major), best first, skipping
 	// filtered items. A query gets fewer than n hits only when fewer than n
-	// items pass the filter.
-	Search(queries []float32, n int, filter Filter) ([][]Hit, error)
+	// items pass the filter. The search stops with ctx's error once ctx is
+	// done (checked between blocks of work, not only at the start).
+	Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error)
 }
 
 var _ Index = (*Exact)(nil)
@@ -67,9 +69,12 @@ func (e *Exact) Len() int { return len(e.ids) }
 
 const itemBlock = 2048
 
-// Search implements Index.
-func (e *Exact) Search(queries []float32, n int, filter Filter) ([][]Hit, error) {
+// Search implements Index. Each worker checks ctx between item blocks.
+func (e *Exact) Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error) {
 	if err := checkQueries(queries, e.dim, n); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	m := len(queries) / e.dim
@@ -87,10 +92,13 @@ func (e *Exact) Search(queries []float32, n int, filter Filter) ([][]Hit, error)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.scan(queries, m, lo, hi, hs, filter)
+			e.scan(ctx, queries, m, lo, hi, hs, filter)
 		}()
 	}
 	wg.Wait()
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	out := make([][]Hit, m)
 	for q := 0; q < m; q++ {
 		all := heaps[0][q].h
@@ -102,9 +110,9 @@ func (e *Exact) Search(queries []float32, n int, filter Filter) ([][]Hit, error)
 	return out, nil
 }
 
-func (e *Exact) scan(queries []float32, m, lo, hi int, hs []topN, filter Filter) {
+func (e *Exact) scan(ctx context.Context, queries []float32, m, lo, hi int, hs []topN, filter Filter) {
 	block := make([]float32, m*itemBlock)
-	for b := lo; b < hi; b += itemBlock {
+	for b := lo; b < hi && ctx.Err() == nil; b += itemBlock {
 		nb := min(itemBlock, hi-b)
 		s := block[:m*nb]
 		linalg.Gemm(false, true, m, nb, e.dim, 1, queries, e.dim, e.data[b*e.dim:(b+nb)*e.dim], e.dim, 0, s, nb)

@@ -1,6 +1,7 @@
 package retrieval
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -39,7 +40,7 @@ func TestExactMatchesBruteForce(t *testing.T) {
 		q[i] = float32(rng.NormFloat64())
 	}
 	skip := func(qi int, id int32) bool { return id%3 == int32(qi%3) }
-	got, err := idx.Search(q, 25, skip)
+	got, err := idx.Search(context.Background(), q, 25, skip)
 	require.NoError(t, err)
 	require.Len(t, got, m)
 	for qi := 0; qi < m; qi++ {
@@ -56,7 +57,7 @@ func TestExactMatchesBruteForce(t *testing.T) {
 func TestExactFewerThanN(t *testing.T) {
 	idx, err := NewExact([]float32{1, 0, 0, 1, 1, 1}, 2, []int32{10, 11, 12})
 	require.NoError(t, err)
-	got, err := idx.Search([]float32{1, 2}, 10, func(_ int, id int32) bool { return id == 11 })
+	got, err := idx.Search(context.Background(), []float32{1, 2}, 10, func(_ int, id int32) bool { return id == 11 })
 	require.NoError(t, err)
 	assert.Equal(t, []Hit{{12, 3}, {10, 1}}, got[0])
 }
@@ -65,8 +66,39 @@ func TestExactBadInput(t *testing.T) {
 	_, err := NewExact([]float32{1, 2, 3}, 2, nil)
 	assert.Error(t, err)
 	idx, _ := NewExact([]float32{1, 2}, 2, nil)
-	_, err = idx.Search([]float32{1}, 1, nil)
+	_, err = idx.Search(context.Background(), []float32{1}, 1, nil)
 	assert.Error(t, err)
-	_, err = idx.Search([]float32{1, 2}, 0, nil)
+	_, err = idx.Search(context.Background(), []float32{1, 2}, 0, nil)
 	assert.Error(t, err)
+}
+
+// TestSearchStopsOnDoneContext: a search whose context is done returns the
+// context's error, and a deadline reached mid-scan stops an exact search
+// between item blocks instead of finishing it.
+func TestSearchStopsOnDoneContext(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	const n, dim = 3000, 8
+	data := make([]float32, n*dim)
+	for i := range data {
+		data[i] = float32(rng.NormFloat64())
+	}
+	ex, err := NewExact(data, dim, nil)
+	require.NoError(t, err)
+	hn, err := NewHNSW(context.Background(), data, dim, nil, HNSWConfig{M: 8, EfConstruction: 32, Seed: 1})
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for name, idx := range map[string]Index{"exact": ex, "hnsw": hn} {
+		_, err := idx.Search(ctx, data[:dim], 5, nil)
+		assert.ErrorIs(t, err, context.Canceled, name)
+	}
+	// Cancelled from inside the scan (the filter runs between blocks'
+	// products): the search must notice and return the error.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	_, err = ex.Search(ctx, data[:dim], 5, func(int, int32) bool {
+		cancel()
+		return false
+	})
+	assert.ErrorIs(t, err, context.Canceled)
 }

@@ -131,7 +131,7 @@ func run(ctx context.Context, o options) error {
 				excl[i] = append(excl[i], wt.Video)
 			}
 		}
-		recs, err := m.RecommendBatch(exs, 50, excl)
+		recs, err := m.RecommendBatch(ctx, exs, 50, excl)
 		if err != nil {
 			return 0, err
 		}

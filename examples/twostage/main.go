@@ -143,7 +143,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		}
 	}
 	t1 := time.Now()
-	recs, err := cg.RecommendBatch(exs, o.candidates, watched)
+	recs, err := cg.RecommendBatch(ctx, exs, o.candidates, watched)
 	if err != nil {
 		return nil, err
 	}
@@ -163,7 +163,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		if err := cg.SetIndex(idx); err != nil {
 			return nil, err
 		}
-		if recs, err = cg.RecommendBatch(exs, o.candidates, watched); err != nil {
+		if recs, err = cg.RecommendBatch(ctx, exs, o.candidates, watched); err != nil {
 			return nil, err
 		}
 		hit, total := 0, 0

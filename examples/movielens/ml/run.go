@@ -181,11 +181,11 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	if o.ServeAtEnd {
 		ages = nil
 	}
-	all, err := m.RecommendBatchAt(s.Test, ages, top, nil)
+	all, err := m.RecommendBatchAt(ctx, s.Test, ages, top, nil)
 	if err != nil {
 		return nil, err
 	}
-	filt, err := m.RecommendBatchAt(s.Test, ages, top, s.Histories)
+	filt, err := m.RecommendBatchAt(ctx, s.Test, ages, top, s.Histories)
 	if err != nil {
 		return nil, err
 	}

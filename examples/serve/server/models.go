@@ -131,7 +131,7 @@ func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIn
 func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([]Item, error) {
 	u := req.user(m.World.Cfg.Horizon)
 	ex := m.World.UserFeatures(u, len(u.Watches))
-	recs, err := m.Candgen.Recommend(ex, max(candidates, req.N), req.History)
+	recs, err := m.Candgen.Recommend(ctx, ex, max(candidates, req.N), req.History)
 	if err != nil {
 		return nil, err
 	}
