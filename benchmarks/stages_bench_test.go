@@ -17,7 +17,10 @@ import (
 // candgen's own BenchmarkTrainStep times single steps at 1.7k/100k/1M
 // videos with fastblas and gonum side by side.
 func BenchmarkCandgenTrain(b *testing.B) {
-	w := world.New(world.Config{Users: 2000, Videos: 5000, Seed: 1})
+	w, err := world.New(world.Config{Users: 2000, Videos: 5000, Seed: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
 	data := w.CandgenData(0, rand.New(rand.NewPCG(1, 1)))
 	cfg := candgen.Config{Spec: world.CandgenSpec(), ExampleAge: true, Tower: []int{256, 128, 64}, Batch: 512, Negatives: 1000, Epochs: 1, Seed: 1}
 	b.ReportAllocs()
@@ -36,7 +39,10 @@ func BenchmarkCandgenTrain(b *testing.B) {
 // BenchmarkRankSlate ranks a 500-candidate slate for one user through the
 // public API (ranker tower 1024→512→256), the serving path.
 func BenchmarkRankSlate(b *testing.B) {
-	w := world.New(world.Config{Users: 1000, Videos: 2000, Seed: 2})
+	w, err := world.New(world.Config{Users: 1000, Videos: 2000, Seed: 2})
+	if err != nil {
+		b.Fatal(err)
+	}
 	users := make([]int, len(w.Users))
 	for i := range users {
 		users[i] = i

@@ -115,7 +115,10 @@ func run(ctx context.Context, o options) error {
 		return err
 	}
 	say := func(format string, a ...any) { fmt.Fprintf(o.log, format+"\n", a...) }
-	w := world.New(world.Config{Users: o.users, Videos: o.videos, Watches: o.watches, Seed: o.seed})
+	w, err := world.New(world.Config{Users: o.users, Videos: o.videos, Watches: o.watches, Seed: o.seed})
+	if err != nil {
+		return err
+	}
 	rng := rand.New(rand.NewPCG(o.seed, 3))
 	train := w.CandgenData(0, rng)
 	full := world.CandgenSpec()

@@ -5,10 +5,16 @@
 //	POST /v1/recommend   {"history": [12, 7], "region": 3, "device": 1, "gender": 0, "logged_in": 1, "age": 31, "n": 10}
 //	GET  /healthz
 //	GET  /metrics        (Prometheus text format)
-//	POST /admin/reload   {"dir": "other/models"}   (or send SIGHUP to reload the same directory)
+//	POST /admin/reload   {} or {"version": "v2"}   (only with -admin-token-file)
 //
-// A broken model directory is rejected on reload and the old models keep
-// serving. SIGINT/SIGTERM shut down gracefully, finishing requests in flight.
+// Admin routes are off unless -admin-token-file names a file holding a token
+// (16 bytes or more); requests then carry "Authorization: Bearer <token>".
+// With -admin-addr they are served on that listener only. A reload loads the
+// current model directory again, or, with -model-root, a named version
+// under it; never a path from the request. SIGHUP reloads the current
+// directory too. A broken model directory is rejected and the old models
+// keep serving. SIGINT/SIGTERM shut down gracefully, finishing requests in
+// flight. Every response carries the X-Model-Generation header.
 //
 //	go run ./examples/serve -build -models /tmp/ytdnn-models   # train demo models, then serve
 //	curl -s localhost:8080/v1/recommend -H 'Content-Type: application/json' -d '{"history":[1,2,3],"n":5}'
@@ -31,7 +37,10 @@ import (
 
 func main() {
 	dir := flag.String("models", "models", "model directory")
+	root := flag.String("model-root", "", "directory whose subdirectories /admin/reload may load by name (default: reload -models only)")
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
+	adminAddr := flag.String("admin-addr", "", "serve the admin routes on this address instead of -addr")
+	tokenFile := flag.String("admin-token-file", "", "file holding the admin bearer token; without it the admin routes are off")
 	build := flag.Bool("build", false, "train demo models on a generated world into -models first (if it has none)")
 	index := flag.Bool("hnsw", true, "with -build, also build an HNSW index")
 	candidates := flag.Int("candidates", 300, "candidates retrieved per request")
@@ -51,23 +60,49 @@ func main() {
 		logger.Fatalf("loading %s: %v (use -build to train demo models)", *dir, err)
 	}
 	s := server.New(m)
-	s.Candidates, s.Timeout, s.Log = *candidates, *timeout, logger
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	go func() {
-		for range hup {
-			s.Reload("")
+	s.Candidates, s.Timeout, s.Log, s.ModelRoot = *candidates, *timeout, logger, *root
+	if *tokenFile != "" {
+		if s.AdminToken, err = server.ReadToken(*tokenFile); err != nil {
+			logger.Fatal(err)
 		}
-	}()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	go s.ReloadOnSignal(ctx, hup)
+
+	public := s.Handler()
+	if *adminAddr != "" {
+		public = s.PublicHandler()
+		aln, err := net.Listen("tcp", *adminAddr)
+		if err != nil {
+			logger.Fatal(err)
+		}
+		go func() {
+			if err := server.Serve(ctx, aln, s.AdminHandler(), time.Minute, 10*time.Second); err != nil {
+				logger.Printf("admin listener: %v", err)
+			}
+		}()
+		logger.Printf("admin routes on http://%s", *adminAddr)
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		logger.Fatal(err)
 	}
-	logger.Printf("serving %s on http://%s", *dir, *addr)
-	if err := server.Serve(ctx, ln, s.Handler(), *timeout+5*time.Second, 10*time.Second); err != nil {
+	logger.Printf("serving %s on http://%s (admin routes %s)", *dir, *addr, adminState(s, *adminAddr))
+	if err := server.Serve(ctx, ln, public, *timeout+5*time.Second, 10*time.Second); err != nil {
 		logger.Fatal(err)
 	}
 	logger.Print("stopped")
+}
+
+func adminState(s *server.Server, adminAddr string) string {
+	switch {
+	case s.AdminToken == "":
+		return "off: no -admin-token-file"
+	case adminAddr != "":
+		return "on " + adminAddr
+	}
+	return "on"
 }

@@ -111,7 +111,10 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	say := func(format string, a ...any) { fmt.Fprintf(o.out, format+"\n", a...) }
 	metrics := map[string]any{}
 	t0 := time.Now()
-	w := world.New(world.Config{Users: o.users, Videos: o.videos, Topics: o.topics, Watches: o.watches, Seed: o.seed})
+	w, err := world.New(world.Config{Users: o.users, Videos: o.videos, Topics: o.topics, Watches: o.watches, Seed: o.seed})
+	if err != nil {
+		return nil, err
+	}
 	say("world: %d users, %d videos, %d topics, %d watches/user (%.1fs)", o.users, o.videos, o.topics, o.watches, time.Since(t0).Seconds())
 	rng := rand.New(rand.NewPCG(o.seed, 77))
 

@@ -28,6 +28,7 @@
 package world
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -81,6 +82,44 @@ func (c *Config) defaults() {
 	deff(&c.MaxWatch, 20)
 	def(&c.Regions, 20)
 	def(&c.Devices, 4)
+}
+
+// Validate checks a config (after zero fields take their defaults): every
+// count in a range a world of this kind can have, every rate finite and in
+// range. New calls it; a server loading a config from disk should too.
+func (c Config) Validate() error {
+	c.defaults()
+	ints := []struct {
+		name    string
+		v, l, h int
+	}{
+		{"Users", c.Users, 1, 10_000_000}, {"Videos", c.Videos, 1, 10_000_000}, {"Topics", c.Topics, 2, 10_000},
+		{"ChannelsPerTopic", c.ChannelsPerTopic, 1, 100_000}, {"Watches", c.Watches, 1, 100_000},
+		{"TokensPerTopic", c.TokensPerTopic, 1, 100_000}, {"Pages", c.Pages, 1, 1000}, {"PageSize", c.PageSize, 1, 10_000},
+		{"Regions", c.Regions, 1, 1_000_000}, {"Devices", c.Devices, 1, 10_000},
+	}
+	for _, f := range ints {
+		if f.v < f.l || f.v > f.h {
+			return fmt.Errorf("world: %s = %d, want %d..%d", f.name, f.v, f.l, f.h)
+		}
+	}
+	if c.Videos < c.Topics {
+		return fmt.Errorf("world: %d videos cannot cover %d topics", c.Videos, c.Topics)
+	}
+	floats := []struct {
+		name    string
+		v, l, h float64
+	}{
+		{"Alpha", c.Alpha, 0, 10}, {"Noise", c.Noise, 0, 100}, {"Stickiness", c.Stickiness, 0, 1},
+		{"Freshness", c.Freshness, 1e-9, 1e9}, {"Horizon", c.Horizon, 1e-9, 1e9}, {"SearchRate", c.SearchRate, 0, 1},
+		{"ClickBias", c.ClickBias, -100, 100}, {"MaxWatch", c.MaxWatch, 1e-9, 1e9},
+	}
+	for _, f := range floats {
+		if !(f.v >= f.l && f.v <= f.h) { // also NaN
+			return fmt.Errorf("world: %s = %g, want %g..%g", f.name, f.v, f.l, f.h)
+		}
+	}
+	return nil
 }
 
 // Video is one video.
@@ -144,8 +183,11 @@ type World struct {
 	alias  []*aliasTable
 }
 
-// New generates a world.
-func New(cfg Config) *World {
+// New generates a world. A config Validate rejects is an error.
+func New(cfg Config) (*World, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
 	cfg.defaults()
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x3011d))
 	w := &World{Cfg: cfg}
@@ -167,6 +209,9 @@ func New(cfg Config) *World {
 		w.byTop[t] = append(w.byTop[t], i)
 	}
 	for t := 0; t < K; t++ {
+		if len(w.byTop[t]) == 0 {
+			return nil, fmt.Errorf("world: topic %d drew no video; use more videos per topic", t)
+		}
 		ws := make([]float64, len(w.byTop[t]))
 		for j, vi := range w.byTop[t] {
 			ws[j] = w.Videos[vi].Popularity
@@ -176,7 +221,7 @@ func New(cfg Config) *World {
 	for u := 0; u < cfg.Users; u++ {
 		w.Users = append(w.Users, w.genUser(rng, int64(u+1)))
 	}
-	return w
+	return w, nil
 }
 
 func latent(rng *rand.Rand, k, t1, t2 int, noise float64) []float64 {

@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestStatisticsMatchParameters(t *testing.T) {
-	w := New(Config{Users: 1500, Videos: 2000, Topics: 10, Watches: 20, Seed: 3})
+	w, err := New(Config{Users: 1500, Videos: 2000, Topics: 10, Watches: 20, Seed: 3})
+	require.NoError(t, err)
 	assert.Len(t, w.Users, 1500)
 	// Popularity tail: the power law concentrates watches on few videos.
 	counts := map[int64]int{}
@@ -58,4 +60,26 @@ func TestStatisticsMatchParameters(t *testing.T) {
 	assert.InDelta(t, expCTR/float64(imps), ctr, 3*math.Sqrt(ctr/float64(imps)))
 	assert.InEpsilon(t, expWatch/float64(imps), watch/float64(imps), 0.15)
 	assert.Less(t, ctr, 0.3, "a small click-through rate")
+}
+
+// TestBadConfigIsError: configs that would panic or hang generation (one
+// topic, no videos, NaN rates, absurd sizes) are errors from New.
+func TestBadConfigIsError(t *testing.T) {
+	for name, c := range map[string]Config{
+		"one topic":        {Topics: 1},
+		"negative users":   {Users: -5},
+		"absurd videos":    {Videos: 1 << 40},
+		"NaN noise":        {Noise: math.NaN()},
+		"stickiness > 1":   {Stickiness: 2},
+		"fewer videos":     {Videos: 3, Topics: 10},
+		"negative regions": {Regions: -1},
+	} {
+		t.Run(name, func(t *testing.T) {
+			assert.Error(t, c.Validate())
+			_, err := New(c)
+			assert.Error(t, err)
+		})
+	}
+	_, err := New(Config{Users: 10, Videos: 40, Topics: 2, Seed: 1})
+	assert.NoError(t, err)
 }

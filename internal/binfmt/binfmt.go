@@ -363,9 +363,17 @@ func (r *Reader) Close() error {
 	return nil
 }
 
+// FileMode is the permission of every file WriteFileAtomic writes (model
+// files, indexes, world.json, exports): readable by all, writable by the
+// owner. Models hold no secrets, and serving replicas often run as another
+// user than the trainer.
+const FileMode = 0o644
+
 // WriteFileAtomic writes a file through write: the data goes to a temporary
-// file in the same directory, which is fsynced, closed and renamed over path,
-// so a crash or a failing write leaves any previous file at path intact.
+// file in the same directory, which is fsynced, given FileMode, closed and
+// renamed over path, and the directory is fsynced, so a crash or a failing
+// write leaves any previous file at path intact. An error syncing the
+// directory is returned (the new file may not survive a crash then).
 func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
@@ -386,6 +394,9 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	if err = bw.Flush(); err != nil {
 		return err
 	}
+	if err = f.Chmod(FileMode); err != nil {
+		return err
+	}
 	if err = f.Sync(); err != nil {
 		return err
 	}
@@ -395,11 +406,20 @@ func WriteFileAtomic(path string, write func(w io.Writer) error) (err error) {
 	if err = os.Rename(tmp, path); err != nil {
 		return err
 	}
-	if d, derr := os.Open(dir); derr == nil {
-		d.Sync()
-		d.Close()
+	return syncDir(dir)
+}
+
+// syncDir fsyncs a directory, so a rename in it is durable.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
-	return nil
+	if err := d.Sync(); err != nil {
+		d.Close()
+		return fmt.Errorf("syncing directory %s: %w", dir, err)
+	}
+	return d.Close()
 }
 
 // Load opens path and decodes it with read; errors name the path.

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
 )
@@ -31,11 +33,19 @@ const (
 
 // Models is one loaded, immutable model set.
 type Models struct {
+	// Dir is the directory the set was loaded from (server-side only: it is
+	// never sent to clients).
 	Dir     string
 	World   *world.World
 	Candgen *candgen.Model
 	Ranking *ranking.Model
+	// Generation is set by the Server when the set goes into service.
+	Generation uint64
 }
+
+// Version is the name clients see for the set: its directory's last
+// element, never a path.
+func (m *Models) Version() string { return filepath.Base(m.Dir) }
 
 // Load reads a model directory and checks that the parts fit together by
 // serving one probe request. A broken directory is an error.
@@ -50,11 +60,15 @@ func Load(dir string) (*Models, error) {
 	if err := dec.Decode(&cfg); err != nil {
 		return nil, fmt.Errorf("%s: %w", WorldFile, err)
 	}
-	if cfg.Videos <= 0 || cfg.Videos > 10_000_000 || cfg.Users < 0 || cfg.Users > 10_000_000 {
-		return nil, fmt.Errorf("%s: implausible world size", WorldFile)
-	}
 	cfg.Users = 1 // the catalogue is all the server needs
-	m := &Models{Dir: dir, World: world.New(cfg)}
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", WorldFile, err)
+	}
+	w, err := world.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", WorldFile, err)
+	}
+	m := &Models{Dir: dir, World: w}
 	if m.Candgen, err = candgen.Load(filepath.Join(dir, CandgenFile)); err != nil {
 		return nil, err
 	}
@@ -84,7 +98,10 @@ func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIn
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	w := world.New(cfg)
+	w, err := world.New(cfg)
+	if err != nil {
+		return err
+	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 5))
 	cg, _, err := candgen.Train(ctx, candgen.Config{
 		Spec: world.CandgenSpec(), ExampleAge: true, Tower: []int{64, 32}, Batch: 256, Negatives: 200,
@@ -106,7 +123,10 @@ func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIn
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(filepath.Join(dir, WorldFile), raw, 0o644); err != nil {
+	if err := binfmt.WriteFileAtomic(filepath.Join(dir, WorldFile), func(f io.Writer) error {
+		_, err := f.Write(raw)
+		return err
+	}); err != nil {
 		return err
 	}
 	if err := cg.Save(filepath.Join(dir, CandgenFile)); err != nil {
@@ -127,7 +147,9 @@ func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIn
 }
 
 // Recommend runs both stages for one request: retrieve `candidates` videos
-// (history excluded), rank them, return the top N.
+// (history excluded), rank them, return the top N. It stops with ctx's error
+// once ctx is done: retrieval checks it as it goes, and so does every stage
+// after it.
 func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([]Item, error) {
 	u := req.user(m.World.Cfg.Horizon)
 	ex := m.World.UserFeatures(u, len(u.Watches))
@@ -142,7 +164,10 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	ids := make([]int64, 0, len(recs))
 	feats := make([]feature.Example, 0, len(recs))
 	score := make(map[int64]float32, len(recs))
-	for _, r := range recs {
+	for i, r := range recs {
+		if i%64 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
 		if m.World.Video(r.ID) == nil {
 			continue // not in the catalogue
 		}
@@ -153,8 +178,14 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	if len(ids) == 0 {
 		return nil, errors.New("no candidates")
 	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
 	ranked, err := m.Ranking.Rank(ids, feats)
 	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
 	out := make([]Item, 0, req.N)

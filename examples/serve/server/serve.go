@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"strings"
 	"time"
 )
 
@@ -27,4 +30,36 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, writeTimeout, g
 		return err
 	}
 	return <-done
+}
+
+// ReloadOnSignal reloads the current model directory on every value
+// received from sigs (SIGHUP, say) until ctx is done. A failed reload is
+// logged and counted, and the old models keep serving; nothing a model
+// directory holds can stop the loop.
+func (s *Server) ReloadOnSignal(ctx context.Context, sigs <-chan os.Signal) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sigs:
+			s.Reload("") // errors are logged and counted by Reload
+		}
+	}
+}
+
+// MinTokenLen is the shortest admin token ReadToken accepts.
+const MinTokenLen = 16
+
+// ReadToken reads an admin token from a file (surrounding whitespace
+// trimmed). A token shorter than MinTokenLen bytes is an error.
+func ReadToken(path string) (string, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	tok := strings.TrimSpace(string(raw))
+	if len(tok) < MinTokenLen {
+		return "", fmt.Errorf("admin token in %s is shorter than %d bytes", path, MinTokenLen)
+	}
+	return tok, nil
 }

@@ -10,22 +10,32 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/world"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/retrieval"
 )
 
 var (
 	buildOnce sync.Once
+	modelRoot string
 	modelDirA string
 	modelDirB string
 	buildErr  error
@@ -39,6 +49,7 @@ func dirs(t testing.TB) (string, string) {
 			buildErr = err
 			return
 		}
+		modelRoot = root
 		modelDirA, modelDirB = filepath.Join(root, "a"), filepath.Join(root, "b")
 		cfg := world.Config{Users: 400, Videos: 500, Topics: 8, Watches: 12, Seed: 1}
 		if buildErr = Build(context.Background(), modelDirA, cfg, 2, false); buildErr != nil {
@@ -58,12 +69,93 @@ func newTestServer(t testing.TB) *Server {
 	return New(m)
 }
 
+const testToken = "0123456789abcdef-test-token"
+
+// newAdminServer is newTestServer with the admin routes on (testToken) and
+// the test model root as its ModelRoot.
+func newAdminServer(t testing.TB) *Server {
+	s := newTestServer(t)
+	s.AdminToken, s.ModelRoot = testToken, modelRoot
+	return s
+}
+
 func post(t testing.TB, h http.Handler, path, body string) *httptest.ResponseRecorder {
+	return postAs(t, h, path, body, "application/json", testToken)
+}
+
+func postAs(t testing.TB, h http.Handler, path, body, contentType, token string) *httptest.ResponseRecorder {
+	t.Helper()
 	req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/json")
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
 	rec := httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	return rec
+}
+
+func get(h http.Handler, path string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
+	return rec
+}
+
+// scrape parses /metrics with Prometheus's own exposition parser.
+func scrape(t testing.TB, h http.Handler) map[string]*dto.MetricFamily {
+	t.Helper()
+	rec := get(h, "/metrics")
+	require.Equal(t, http.StatusOK, rec.Code)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(rec.Body)
+	require.NoError(t, err)
+	return fams
+}
+
+// metric returns the value of the counter or gauge sample of family name
+// whose labels include want (0 when there is none).
+func metric(fams map[string]*dto.MetricFamily, name string, want map[string]string) float64 {
+	f := fams[name]
+	if f == nil {
+		return 0
+	}
+next:
+	for _, m := range f.Metric {
+		have := map[string]string{}
+		for _, l := range m.Label {
+			have[l.GetName()] = l.GetValue()
+		}
+		for k, v := range want {
+			if have[k] != v {
+				continue next
+			}
+		}
+		switch {
+		case m.Counter != nil:
+			return m.Counter.GetValue()
+		case m.Gauge != nil:
+			return m.Gauge.GetValue()
+		case m.Histogram != nil:
+			return float64(m.Histogram.GetSampleCount())
+		}
+	}
+	return 0
+}
+
+// copyDir copies a model directory (flat) into a new temporary one.
+func copyDir(t testing.TB, src string) string {
+	t.Helper()
+	dst := t.TempDir()
+	entries, err := os.ReadDir(src)
+	require.NoError(t, err)
+	for _, e := range entries {
+		raw, err := os.ReadFile(filepath.Join(src, e.Name()))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(dst, e.Name()), raw, 0o644))
+	}
+	return dst
 }
 
 func TestRecommendOK(t *testing.T) {
@@ -71,17 +163,20 @@ func TestRecommendOK(t *testing.T) {
 	h := s.Handler()
 	rec := post(t, h, "/v1/recommend", `{"history":[1,2,3,999999],"search_tokens":[4],"region":2,"device":1,"gender":1,"logged_in":1,"age":30,"n":7}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, "1", rec.Header().Get(GenerationHeader))
 	var resp Response
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
 	require.Len(t, resp.Items, 7)
+	assert.Equal(t, "a", resp.Model, "the model's name, not its path")
+	assert.Equal(t, uint64(1), resp.Generation)
 	for i, it := range resp.Items {
 		assert.NotContains(t, []int64{1, 2, 3}, it.Video, "watched videos are excluded")
 		if i > 0 {
 			assert.GreaterOrEqual(t, resp.Items[i-1].ExpectedWatchTime, it.ExpectedWatchTime)
 		}
 	}
-	// Empty history works too.
-	rec = post(t, h, "/v1/recommend", `{"n":3}`)
+	// Empty history works too; so does a charset parameter.
+	rec = postAs(t, h, "/v1/recommend", `{"n":3}`, "application/json; charset=utf-8", "")
 	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }
 
@@ -101,6 +196,7 @@ func TestBadRequests(t *testing.T) {
 		"gender":        {`{"n":3,"gender":0.5}`, 400},
 		"age":           {`{"n":3,"age":-1}`, 400},
 		"trailing":      {`{"n":3} {"n":4}`, 400},
+		"garbage":       {`{"n":3}garbage`, 400},
 		"empty":         {``, 400},
 		"oversize":      {`{"n":3,"history":[` + strings.Repeat("1,", MaxBody/2) + `1]}`, 413},
 	}
@@ -113,40 +209,160 @@ func TestBadRequests(t *testing.T) {
 			assert.NotEmpty(t, e["error"])
 		})
 	}
-	req := httptest.NewRequest(http.MethodPost, "/v1/recommend", strings.NewReader(`{"n":1}`))
-	req.Header.Set("Content-Type", "text/plain")
+	for _, ct := range []string{"text/plain", "application/jsonp", "application/json-seq", ""} {
+		rec := postAs(t, h, "/v1/recommend", `{"n":1}`, ct, "")
+		assert.Equal(t, http.StatusUnsupportedMediaType, rec.Code, "Content-Type %q", ct)
+	}
+	req := httptest.NewRequest(http.MethodGet, "/v1/recommend", nil)
 	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	assert.Equal(t, http.StatusUnsupportedMediaType, rec.Code)
-	req = httptest.NewRequest(http.MethodGet, "/v1/recommend", nil)
-	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, req)
 	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
 }
 
-func TestReloadRejectsBrokenDirectory(t *testing.T) {
+// TestAdminOffWithoutToken: with no admin token configured the reload
+// route does not exist, whatever the request carries.
+func TestAdminOffWithoutToken(t *testing.T) {
 	s := newTestServer(t)
-	a, b := dirs(t)
-	h := s.Handler()
-	broken := t.TempDir()
-	for _, f := range []string{WorldFile, CandgenFile, RankingFile} {
-		raw, err := os.ReadFile(filepath.Join(a, f))
-		require.NoError(t, err)
-		if f == CandgenFile {
-			raw = raw[:len(raw)/2] // truncated
-		}
-		require.NoError(t, os.WriteFile(filepath.Join(broken, f), raw, 0o644))
+	for _, h := range []http.Handler{s.Handler(), s.AdminHandler()} {
+		rec := post(t, h, "/admin/reload", `{}`)
+		assert.Equal(t, http.StatusNotFound, rec.Code)
 	}
-	rec := post(t, h, "/admin/reload", fmt.Sprintf(`{"dir":%q}`, broken))
-	assert.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
-	assert.Equal(t, a, s.Models().Dir, "old models keep serving")
-	assert.Equal(t, http.StatusOK, post(t, h, "/v1/recommend", `{"n":2}`).Code)
+	assert.Equal(t, uint64(1), s.Models().Generation)
+}
 
-	rec = post(t, h, "/admin/reload", fmt.Sprintf(`{"dir":%q}`, b))
+// TestAdminAuth: a missing, malformed or wrong token is 401 with no detail;
+// the right one reloads. A separate admin handler has the route; the
+// public-only handler does not.
+func TestAdminAuth(t *testing.T) {
+	s := newAdminServer(t)
+	h := s.Handler()
+	for name, tok := range map[string]string{"missing": "", "wrong": "0123456789abcdef-test-tokem", "prefix": testToken[:8], "longer": testToken + "x"} {
+		rec := postAs(t, h, "/admin/reload", `{}`, "application/json", tok)
+		assert.Equal(t, http.StatusUnauthorized, rec.Code, name)
+		assert.JSONEq(t, `{"error":"unauthorized"}`, rec.Body.String(), name)
+	}
+	req := httptest.NewRequest(http.MethodPost, "/admin/reload", strings.NewReader(`{}`))
+	req.Header.Set("Authorization", "Basic "+testToken)
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusUnauthorized, rec.Code, "another scheme")
+	assert.Equal(t, uint64(1), s.Models().Generation, "no reload happened")
+
+	rec = post(t, h, "/admin/reload", `{}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, uint64(2), s.Models().Generation)
+	assert.Equal(t, http.StatusOK, post(t, s.AdminHandler(), "/admin/reload", ``).Code)
+	assert.Equal(t, http.StatusNotFound, post(t, s.PublicHandler(), "/admin/reload", `{}`).Code)
+}
+
+// TestReloadOnlyNamedVersions: a reload never loads a path from the
+// request: the old "dir" field is unknown, names with separators or dots
+// are refused, and a version is looked up under ModelRoot only.
+func TestReloadOnlyNamedVersions(t *testing.T) {
+	s := newAdminServer(t)
+	_, b := dirs(t)
+	h := s.Handler()
+	for _, body := range []string{
+		`{"dir":"../../../../root"}`, `{"version":"../a"}`, `{"version":".."}`, `{"version":"/etc"}`,
+		`{"version":"a/../b"}`, `{"version":".hidden"}`, `{"version":"` + strings.Repeat("v", MaxVersionLen+1) + `"}`,
+		`{"version":"b"} trailing`, `{"version":"b"}{"version":"a"}`, `{"version":1}`,
+	} {
+		rec := post(t, h, "/admin/reload", body)
+		assert.Equal(t, http.StatusBadRequest, rec.Code, "%s: %s", body, rec.Body.String())
+	}
+	assert.Equal(t, http.StatusUnsupportedMediaType, postAs(t, h, "/admin/reload", `{"version":"b"}`, "application/jsonp", testToken).Code)
+	assert.Equal(t, uint64(1), s.Models().Generation, "nothing was loaded")
+
+	rec := post(t, h, "/admin/reload", `{"version":"b"}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, b, s.Models().Dir)
 	_, isHNSW := s.Models().Candgen.Index().(interface{ Overhead() int })
 	assert.True(t, isHNSW, "directory b serves through its HNSW index")
+
+	s.ModelRoot = ""
+	rec = post(t, h, "/admin/reload", `{"version":"a"}`)
+	assert.Equal(t, http.StatusBadRequest, rec.Code, "no model root: versions are refused")
+}
+
+// TestReloadRejectsBrokenDirectory: truncated model files and a world.json
+// that would panic the generator are rejected, counted, reported without
+// server details, and the old models keep serving.
+func TestReloadRejectsBrokenDirectory(t *testing.T) {
+	s := newAdminServer(t)
+	a, _ := dirs(t)
+	h := s.Handler()
+	broken := map[string]func(dir string){
+		"truncated": func(dir string) {
+			raw, err := os.ReadFile(filepath.Join(dir, CandgenFile))
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(filepath.Join(dir, CandgenFile), raw[:len(raw)/2], 0o644))
+		},
+		"one topic": func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), []byte(`{"Users":1,"Videos":500,"Topics":1}`), 0o644))
+		},
+		"negative size": func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), []byte(`{"Users":1,"Videos":-500}`), 0o644))
+		},
+		"missing": func(dir string) { require.NoError(t, os.Remove(filepath.Join(dir, WorldFile))) },
+	}
+	rejected := 0
+	for name, breakIt := range broken {
+		t.Run(name, func(t *testing.T) {
+			root := t.TempDir()
+			dir := copyDir(t, a)
+			require.NoError(t, os.Rename(dir, filepath.Join(root, "v")))
+			breakIt(filepath.Join(root, "v"))
+			s.ModelRoot = root
+			rec := post(t, h, "/admin/reload", `{"version":"v"}`)
+			rejected++
+			assert.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+			assert.NotContains(t, rec.Body.String(), root, "no server path in the response")
+			assert.NotContains(t, rec.Body.String(), ".json", "no file names in the response")
+			assert.Equal(t, a, s.Models().Dir, "old models keep serving")
+			assert.Equal(t, http.StatusOK, post(t, h, "/v1/recommend", `{"n":2}`).Code)
+			assert.Equal(t, float64(rejected), metric(scrape(t, h), "ytdnn_reloads_total", map[string]string{"result": "rejected"}))
+		})
+	}
+}
+
+// TestNothingRevealsPaths: health, responses and errors name the model by
+// its version, never by a server path.
+func TestNothingRevealsPaths(t *testing.T) {
+	s := newAdminServer(t)
+	h := s.Handler()
+	for _, rec := range []*httptest.ResponseRecorder{
+		get(h, "/healthz"), post(t, h, "/v1/recommend", `{"n":2}`), post(t, h, "/v1/recommend", `{"n":`),
+		post(t, h, "/admin/reload", `{"version":"nope"}`),
+	} {
+		assert.NotContains(t, rec.Body.String(), modelRoot, rec.Body.String())
+		assert.NotContains(t, rec.Body.String(), "/", "no path separators: %s", rec.Body.String())
+	}
+	var health map[string]any
+	require.NoError(t, json.Unmarshal(get(h, "/healthz").Body.Bytes(), &health))
+	assert.Equal(t, "a", health["model"])
+}
+
+// brokenModels is a model set whose ranker is missing: serving it panics.
+func brokenModels(m *Models) *Models {
+	c := *m
+	c.Ranking = nil
+	return &c
+}
+
+// TestPanicCountedAs500: a panic while serving answers 500 without detail,
+// and the metrics count it as 500 (the status is recorded outside the
+// recoverer), plus one recovered panic.
+func TestPanicCountedAs500(t *testing.T) {
+	s := newTestServer(t)
+	h := s.Handler()
+	s.swap(brokenModels(s.Models()))
+	rec := post(t, h, "/v1/recommend", `{"n":2}`)
+	assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	assert.JSONEq(t, `{"error":"internal error"}`, rec.Body.String())
+	fams := scrape(t, h)
+	assert.Equal(t, 1.0, metric(fams, "ytdnn_http_requests_total", map[string]string{"handler": "recommend", "code": "500"}))
+	assert.Equal(t, 0.0, metric(fams, "ytdnn_http_requests_total", map[string]string{"handler": "recommend", "code": "200"}))
+	assert.Equal(t, 1.0, metric(fams, "ytdnn_panics_total", nil))
 }
 
 func TestHealthAndMetrics(t *testing.T) {
@@ -154,56 +370,96 @@ func TestHealthAndMetrics(t *testing.T) {
 	h := s.Handler()
 	post(t, h, "/v1/recommend", `{"n":2}`)
 	post(t, h, "/v1/recommend", `{"n":0}`)
-	for _, path := range []string{"/healthz", "/metrics"} {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, path, nil))
-		require.Equal(t, http.StatusOK, rec.Code)
-		if path == "/metrics" {
-			body := rec.Body.String()
-			assert.Contains(t, body, `ytdnn_requests_total{code="200"} 1`)
-			assert.Contains(t, body, `ytdnn_requests_total{code="400"} 1`)
-			assert.Contains(t, body, `ytdnn_request_seconds_count 2`)
-		}
+	require.Equal(t, http.StatusOK, get(h, "/healthz").Code)
+	fams := scrape(t, h)
+	assert.Equal(t, 1.0, metric(fams, "ytdnn_http_requests_total", map[string]string{"handler": "recommend", "code": "200"}))
+	assert.Equal(t, 1.0, metric(fams, "ytdnn_http_requests_total", map[string]string{"handler": "recommend", "code": "400"}))
+	assert.Equal(t, 2.0, metric(fams, "ytdnn_http_request_duration_seconds", map[string]string{"handler": "recommend"}))
+	assert.Equal(t, 1.0, metric(fams, "ytdnn_model_generation", nil))
+	require.Contains(t, fams, "go_goroutines", "runtime metrics are exported too")
+}
+
+// blockingIndex stands in for a slow index: its searches wait until their
+// context is done (or 20 s pass).
+type blockingIndex struct{ retrieval.Index }
+
+func (b blockingIndex) Search(ctx context.Context, q []float32, n int, f retrieval.Filter) ([][]retrieval.Hit, error) {
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-time.After(20 * time.Second):
+		return b.Index.Search(context.Background(), q, n, f)
 	}
 }
 
-// TestLoadWithReload drives the server over loopback with concurrent
-// clients while models are reloaded: no request may fail. Bounded in time
-// and count; reports p50/p99 and requests/s.
-func TestLoadWithReload(t *testing.T) {
+// TestTimeoutStopsWork: when the request's time is up, the work in flight
+// (here a retrieval that would take 20 s) stops and the client gets 503.
+func TestTimeoutStopsWork(t *testing.T) {
 	s := newTestServer(t)
-	a, b := dirs(t)
+	a, _ := dirs(t)
+	m, err := Load(a)
+	require.NoError(t, err)
+	require.NoError(t, m.Candgen.SetIndex(blockingIndex{m.Candgen.Index()}))
+	s.swap(m)
+	s.Timeout = 100 * time.Millisecond
+	t0 := time.Now()
+	rec := post(t, s.Handler(), "/v1/recommend", `{"n":2}`)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	assert.Less(t, time.Since(t0), 5*time.Second, "the search stopped at the deadline")
+}
+
+// TestLoadWithReload drives the server over loopback with concurrent
+// clients while models are reloaded over HTTP (with the admin token): no
+// request may fail, and the generation headers prove that several model
+// sets served. Bounded in time and count; reports p50/p99 and requests/s.
+func TestLoadWithReload(t *testing.T) {
+	s := newAdminServer(t)
 	ts := httptest.NewServer(s.Handler())
 	defer ts.Close()
 	const clients, perClient = 4, 60
 	deadline := time.Now().Add(60 * time.Second)
-	var failed atomic.Int64
+	var failed, reloads atomic.Int64
 	lat := make([][]time.Duration, clients)
+	gens := make([]map[string]int, clients)
 	var wg sync.WaitGroup
 	start := time.Now()
 	stopReload := make(chan struct{})
+	reloaded := make(chan struct{})
 	go func() {
+		defer close(reloaded)
+		client := ts.Client()
 		for i := 0; ; i++ {
 			select {
 			case <-stopReload:
 				return
-			case <-time.After(50 * time.Millisecond):
+			case <-time.After(10 * time.Millisecond):
 			}
-			dir := a
-			if i%2 == 0 {
-				dir = b
-			}
-			if err := s.Reload(dir); err != nil {
+			req, _ := http.NewRequest(http.MethodPost, ts.URL+"/admin/reload", strings.NewReader(fmt.Sprintf(`{"version":%q}`, []string{"a", "b"}[i%2])))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+testToken)
+			resp, err := client.Do(req)
+			if err != nil {
 				failed.Add(1)
+				continue
 			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				failed.Add(1)
+				continue
+			}
+			reloads.Add(1)
 		}
 	}()
 	for c := 0; c < clients; c++ {
 		wg.Add(1)
+		gens[c] = map[string]int{}
 		go func() {
 			defer wg.Done()
 			client := ts.Client()
-			for k := 0; k < perClient && time.Now().Before(deadline); k++ {
+			// At least perClient requests each, and on until four reloads
+			// have gone through.
+			for k := 0; (k < perClient || reloads.Load() < 4) && time.Now().Before(deadline); k++ {
 				body := fmt.Sprintf(`{"history":[%d,%d],"n":10}`, 1+(c*perClient+k)%400, 2+k%300)
 				t0 := time.Now()
 				resp, err := client.Post(ts.URL+"/v1/recommend", "application/json", bytes.NewBufferString(body))
@@ -216,22 +472,133 @@ func TestLoadWithReload(t *testing.T) {
 				if resp.StatusCode != http.StatusOK {
 					failed.Add(1)
 				}
+				gens[c][resp.Header.Get(GenerationHeader)]++
 				lat[c] = append(lat[c], time.Since(t0))
 			}
 		}()
 	}
 	wg.Wait()
 	close(stopReload)
+	<-reloaded
 	el := time.Since(start)
 	var all []time.Duration
-	for _, l := range lat {
+	seen := map[string]int{}
+	for c, l := range lat {
 		all = append(all, l...)
+		for g, n := range gens[c] {
+			seen[g] += n
+		}
 	}
 	slices.Sort(all)
 	require.NotEmpty(t, all)
-	t.Logf("%d requests in %.2fs: %.0f req/s, p50 %v, p99 %v", len(all), el.Seconds(), float64(len(all))/el.Seconds(),
-		all[len(all)/2], all[len(all)*99/100])
+	t.Logf("%d requests in %.2fs: %.0f req/s, p50 %v, p99 %v; %d reloads; requests by generation %v", len(all), el.Seconds(),
+		float64(len(all))/el.Seconds(), all[len(all)/2], all[len(all)*99/100], reloads.Load(), seen)
 	assert.Zero(t, failed.Load(), "no request or reload may fail")
+	assert.NotContains(t, seen, "", "every response names its generation")
+	assert.GreaterOrEqual(t, len(seen), 3, "requests were served by several model generations")
+	assert.GreaterOrEqual(t, reloads.Load(), int64(4))
+}
+
+// TestSIGHUPReload: SIGHUP with a broken model directory (a world.json that
+// panicked the generator) leaves the process up and the old models
+// serving, counts the rejection, and a later SIGHUP with the directory
+// mended loads it.
+func TestSIGHUPReload(t *testing.T) {
+	a, _ := dirs(t)
+	dir := copyDir(t, a)
+	m, err := Load(dir)
+	require.NoError(t, err)
+	s := New(m)
+	h := s.Handler()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go s.ReloadOnSignal(ctx, hup)
+	good, err := os.ReadFile(filepath.Join(dir, WorldFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), []byte(`{"Users":1,"Videos":500,"Topics":1}`), 0o644))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool {
+		return metric(scrape(t, h), "ytdnn_reloads_total", map[string]string{"result": "rejected"}) == 1
+	}, 10*time.Second, 10*time.Millisecond)
+	assert.Equal(t, uint64(1), s.Models().Generation)
+	assert.Equal(t, http.StatusOK, post(t, h, "/v1/recommend", `{"n":2}`).Code)
+
+	require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), good, 0o644))
+	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
+	require.Eventually(t, func() bool { return s.Models().Generation == 2 }, 10*time.Second, 10*time.Millisecond)
+}
+
+// TestKilledSaveKeepsOldModel: a child process saving over a model file is
+// killed with SIGKILL half-way through the write; the old file is intact
+// and loads, and the next save goes through.
+func TestKilledSaveKeepsOldModel(t *testing.T) {
+	if path := os.Getenv("YTDNN_SLOW_SAVE"); path != "" {
+		slowSave(path) // the child: never returns
+	}
+	a, _ := dirs(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, CandgenFile)
+	orig, err := os.ReadFile(filepath.Join(a, CandgenFile))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(path, orig, 0o644))
+	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledSaveKeepsOldModel$")
+	cmd.Env = append(os.Environ(), "YTDNN_SLOW_SAVE="+path)
+	require.NoError(t, cmd.Start())
+	// Wait until the temporary file has some bytes: the save is under way.
+	require.Eventually(t, func() bool {
+		tmps, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*"))
+		if len(tmps) == 0 {
+			return false
+		}
+		st, err := os.Stat(tmps[0])
+		return err == nil && st.Size() > 0
+	}, 30*time.Second, 5*time.Millisecond)
+	require.NoError(t, cmd.Process.Signal(syscall.SIGKILL))
+	require.Error(t, cmd.Wait(), "the child was killed")
+	now, err := os.ReadFile(path)
+	require.NoError(t, err)
+	assert.Equal(t, orig, now, "the old model file is intact")
+	_, err = candgen.Load(path)
+	assert.NoError(t, err, "and loads")
+}
+
+// slowSave overwrites path with the model it holds, a few bytes at a time,
+// so the parent can kill it mid-save.
+func slowSave(path string) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		os.Exit(3)
+	}
+	err = binfmt.WriteFileAtomic(path, func(w io.Writer) error {
+		for i := 0; i < len(raw); i += 64 {
+			if _, err := w.Write(raw[i:min(i+64, len(raw))]); err != nil {
+				return err
+			}
+			if f, ok := w.(interface{ Flush() error }); ok {
+				f.Flush()
+			}
+			time.Sleep(time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil {
+		os.Exit(4)
+	}
+	os.Exit(0)
+}
+
+// TestFileModes: every file of a model directory is written with one
+// documented mode, binfmt.FileMode.
+func TestFileModes(t *testing.T) {
+	_, b := dirs(t)
+	for _, f := range []string{WorldFile, CandgenFile, RankingFile, IndexFile} {
+		st, err := os.Stat(filepath.Join(b, f))
+		require.NoError(t, err)
+		assert.Equal(t, os.FileMode(binfmt.FileMode), st.Mode().Perm(), f)
+	}
 }
 
 func FuzzDecodeRequest(f *testing.F) {
