@@ -74,3 +74,33 @@ func TestReadModelRejectsInconsistentHeader(t *testing.T) {
 		})
 	}
 }
+
+// FuzzReadModelBody is FuzzReadModel past the checksum: bodies are sealed
+// with a correct one, so the fuzzer reaches the decoder's structure checks.
+func FuzzReadModelBody(f *testing.F) {
+	var data []Example
+	for i := 0; i < 50; i++ {
+		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9), Age: float64(i)})
+	}
+	m, _, err := Train(context.Background(), Config{Spec: histSpec(), ExampleAge: true, Tower: []int{4}, Batch: 16, Negatives: 3, Seed: 1}, data)
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	body := binfmt.Body(buf.Bytes())
+	f.Add(body)
+	f.Add(body[:len(body)/2])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		m, err := ReadModel(bytes.NewReader(binfmt.Seal(fileMagic, fileVersion, body)))
+		if err != nil {
+			return
+		}
+		ex := feature.Example{IDs: make([][]int64, m.userFeatures), Nums: make([]float64, m.userFeatures)}
+		if _, err := m.Recommend(context.Background(), ex, 3, nil); err != nil {
+			t.Logf("recommend: %v", err) // an error is allowed; a panic is the bug
+		}
+	})
+}

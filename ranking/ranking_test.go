@@ -126,7 +126,7 @@ func TestMetrics(t *testing.T) {
 	assert.Equal(t, Bin{N: 1, Predicted: 3, Observed: 4}, bins[1])
 }
 
-func smallModel(t *testing.T) (*Model, []Impression) {
+func smallModel(t testing.TB) (*Model, []Impression) {
 	g := gen{rand.New(rand.NewPCG(7, 7))}
 	imps, _ := g.many(3000)
 	for i := range imps { // make sure video 7 is clicked somewhere, so it is in vocabulary

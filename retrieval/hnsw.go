@@ -621,6 +621,17 @@ func decodeHNSW(br *binfmt.Reader) (*HNSW, error) {
 	if int(h.level[h.entry]) != h.maxLevel {
 		return nil, fmt.Errorf("%w: HNSW entry point is not on the top level", binfmt.ErrFormat)
 	}
+	// A link on level l must lead to a node that has level l: searches
+	// follow it there and read that node's level-l list.
+	for i := range h.upper {
+		for l := 1; l <= int(h.level[i]); l++ {
+			for _, j := range h.list(int32(i), l) {
+				if int(h.level[j]) < l {
+					return nil, fmt.Errorf("%w: HNSW node %d links on level %d to node %d of level %d", binfmt.ErrFormat, i, l, j, h.level[j])
+				}
+			}
+		}
+	}
 	return h, nil
 }
 

@@ -19,6 +19,7 @@ package binfmt
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -486,4 +487,24 @@ func Save(path string, v io.WriterTo) error {
 		_, err := v.WriteTo(w)
 		return err
 	})
+}
+
+// Seal wraps body in a container (magic, version, body, CRC-32C), so tests
+// and fuzzers can feed decoders bodies whose checksum is right and reach
+// past it. Body is its inverse.
+func Seal(magic string, version uint32, body []byte) []byte {
+	var buf bytes.Buffer
+	w := NewWriter(&buf, magic, version)
+	w.Bytes(body)
+	w.Close() // a bytes.Buffer does not fail
+	return buf.Bytes()
+}
+
+// Body returns the body of a container Seal or a Writer produced (without
+// its 8-byte header and 4-byte checksum), or nil if raw is too short.
+func Body(raw []byte) []byte {
+	if len(raw) < 12 {
+		return nil
+	}
+	return raw[8 : len(raw)-4]
 }

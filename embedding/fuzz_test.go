@@ -1,0 +1,73 @@
+package embedding
+
+import (
+	"bytes"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/ytdnn/ytdnn/internal/binfmt"
+)
+
+// FuzzReadTable: any table body with a correct checksum loads or fails with
+// an error; a table that loads has the shape it claims and serves lookups.
+func FuzzReadTable(f *testing.F) {
+	tab, err := NewTable(9, 4, 0.3, rand.New(rand.NewPCG(1, 1)))
+	if err != nil {
+		f.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if _, err := tab.WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	body := binfmt.Body(buf.Bytes())
+	f.Add(body)
+	f.Add(body[:len(body)/2])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		tab, err := ReadTable(bytes.NewReader(binfmt.Seal(tableMagic, tableVersion, body)))
+		if err != nil {
+			return
+		}
+		if len(tab.Data) != tab.Rows*tab.Dim {
+			t.Fatalf("table %d×%d holds %d values", tab.Rows, tab.Dim, len(tab.Data))
+		}
+		if err := tab.Lookup(make([]float32, 2*tab.Dim), []int32{int32(tab.Rows - 1), 1}); err != nil {
+			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzReadVocab: any vocabulary body with a correct checksum loads or fails
+// with an error; one that loads maps its keys back to their indices.
+func FuzzReadVocab(f *testing.F) {
+	c := NewCounter()
+	for i, n := range []int64{5, 3, 9, 1} {
+		c.Add(int64(i*7), n)
+		c.AddString(string(rune('a'+i)), n)
+	}
+	var buf bytes.Buffer
+	if _, err := c.Vocab(0).WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	body := binfmt.Body(buf.Bytes())
+	f.Add(body)
+	f.Add(body[:len(body)/2])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		v, err := ReadVocab(bytes.NewReader(binfmt.Seal(vocabMagic, vocabVersion, body)))
+		if err != nil {
+			return
+		}
+		for i := int32(1); i < int32(v.Size()); i++ {
+			k, ok := v.Key(i)
+			if !ok {
+				t.Fatalf("index %d has no key", i)
+			}
+			got := v.IndexString(k.Str)
+			if k.Str == "" {
+				got = v.Index(k.Int)
+			}
+			if got != i {
+				t.Fatalf("key %v maps to %d, not its index %d", k, got, i)
+			}
+		}
+	})
+}
