@@ -57,7 +57,7 @@ func benchTrainer(b testing.TB, vocab int) *trainer {
 		}
 		exs[i] = Example{Features: feature.Example{IDs: [][]int64{h}, Nums: []float64{0}}, Label: int64(int(math.Pow(float64(vocab), rng.Float64())) - 1)}
 	}
-	t, err := newTrainer(m, &cfg, exs, rng)
+	t, err := newTrainerWith(m, &cfg, exs, rng)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -83,6 +83,12 @@ type Config struct {
 	Epochs int
 	// EmbeddingStd is the std of initial embedding rows [0.05].
 	EmbeddingStd float64
+	// ShuffleBuffer is how many examples TrainSource holds to shuffle a
+	// stream [DefaultShuffleBuffer]. A source of at most this many examples
+	// is kept encoded in memory and fully reshuffled every epoch; a longer
+	// one is read afresh every epoch and shuffled within the buffer (about
+	// 300 bytes per example held with a 50-video history).
+	ShuffleBuffer int
 	// Seed seeds every random choice.
 	Seed uint64
 	// Progress receives a progress bar (only if it is a terminal).
@@ -120,9 +126,12 @@ func (c *Config) defaults() error {
 	if c.EmbeddingStd == 0 {
 		c.EmbeddingStd = 0.05
 	}
+	if c.ShuffleBuffer == 0 {
+		c.ShuffleBuffer = DefaultShuffleBuffer
+	}
 	switch {
-	case c.Batch < 1 || c.Negatives < 1 || c.Epochs < 1:
-		return errors.New("candgen: Batch, Negatives and Epochs must be positive")
+	case c.Batch < 1 || c.Negatives < 1 || c.Epochs < 1 || c.ShuffleBuffer < 1:
+		return errors.New("candgen: Batch, Negatives, Epochs and ShuffleBuffer must be positive")
 	case c.LR < 0 || c.EmbeddingLR < 0 || c.L2 < 0:
 		return errors.New("candgen: negative learning rate or L2")
 	case c.Sampler != Unigram && c.Sampler != LogUniform && c.Sampler != Uniform:
@@ -141,6 +150,14 @@ func (c *Config) defaults() error {
 	}
 	return c.Spec.Validate()
 }
+
+// DefaultShuffleBuffer is the shuffle buffer of a streamed source, in
+// examples (see Config.ShuffleBuffer).
+const DefaultShuffleBuffer = 1 << 18
+
+// Source is a re-openable stream of training examples (see feature.Source);
+// feature.SliceSource adapts a slice.
+type Source = feature.Source[Example]
 
 // Example is one training example: the user and context features before the
 // watch, the watched video (the label) and the example's age (how long
@@ -210,13 +227,23 @@ func (m *Model) withAge(ex *feature.Example, age float64) (feature.Example, erro
 }
 
 // Train fits the encoder and trains a model on examples with sampled softmax.
+// It is TrainSource over the slice.
 func Train(ctx context.Context, cfg Config, examples []Example) (*Model, Stats, error) {
+	if len(examples) == 0 {
+		return nil, Stats{}, errors.New("candgen: no training examples")
+	}
+	return TrainSource(ctx, cfg, feature.SliceSource(examples))
+}
+
+// TrainSource is Train over a stream that need not fit in memory: one pass
+// fits the vocabularies (top-N by count) and the normalizers (bounded
+// sketches), then every epoch reads the stream again through a shuffle
+// buffer of Config.ShuffleBuffer examples. A stream no longer than the
+// buffer is encoded once and held (as Train on a slice always was).
+func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, error) {
 	var st Stats
 	if err := cfg.defaults(); err != nil {
 		return nil, st, err
-	}
-	if len(examples) == 0 {
-		return nil, st, errors.New("candgen: no training examples")
 	}
 	spec := fullSpec(&cfg)
 	fit, err := feature.NewFitter(spec)
@@ -227,15 +254,21 @@ func Train(ctx context.Context, cfg Config, examples []Example) (*Model, Stats, 
 	if cfg.ExampleAge {
 		m.ageFeature = len(spec.Features) - 1
 	}
-	for i := range examples {
-		ex, err := m.withAge(&examples[i].Features, examples[i].Age)
+	n, err := eachExample(ctx, src, func(i int, e *Example) error {
+		ex, err := m.withAge(&e.Features, e.Age)
 		if err != nil {
-			return nil, st, fmt.Errorf("example %d: %w", i, err)
+			return err
 		}
 		if err := fit.Observe(&ex, true); err != nil {
-			return nil, st, fmt.Errorf("candgen: example %d: %w", i, err)
+			return err
 		}
-		fit.CountID(cfg.VideoSpace, examples[i].Label, 1)
+		return fit.CountID(cfg.VideoSpace, e.Label, 1)
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	if n == 0 {
+		return nil, st, errors.New("candgen: no training examples")
 	}
 	if m.enc, err = fit.Encoder(); err != nil {
 		return nil, st, err
@@ -259,19 +292,50 @@ func Train(ctx context.Context, cfg Config, examples []Example) (*Model, Stats, 
 	for r := 1; r < m.soft.Rows; r++ {
 		m.soft.Row(int32(r))[D] = 0
 	}
-	t, err := newTrainer(m, &cfg, examples, rng)
+	t, err := newTrainer(m, &cfg, rng)
 	if err != nil {
 		return nil, st, err
 	}
-	st.SkippedOOVLabel = len(examples) - len(t.data)
-	st.Examples = len(t.data)
-	loop := train.Loop{
-		N: len(t.data), Batch: cfg.Batch, Epochs: cfg.Epochs, Label: "candgen", Progress: cfg.Progress, Rng: rng,
-		Step: t.step, OnEpoch: cfg.OnEpoch,
-	}
-	res, err := loop.Run(ctx)
-	if err != nil {
-		return nil, st, err
+	var res train.Result
+	if n <= cfg.ShuffleBuffer {
+		if _, err := eachExample(ctx, src, func(i int, e *Example) error {
+			enc, ok, err := t.encode(e)
+			if ok {
+				t.data = append(t.data, enc)
+			}
+			return err
+		}); err != nil {
+			return nil, st, err
+		}
+		if len(t.data) == 0 {
+			return nil, st, errors.New("candgen: every label is out of vocabulary")
+		}
+		st.SkippedOOVLabel = n - len(t.data)
+		st.Examples = len(t.data)
+		loop := train.Loop{
+			N: len(t.data), Batch: cfg.Batch, Epochs: cfg.Epochs, Label: "candgen", Progress: cfg.Progress, Rng: rng,
+			Step: t.step, OnEpoch: cfg.OnEpoch,
+		}
+		if res, err = loop.Run(ctx); err != nil {
+			return nil, st, err
+		}
+	} else {
+		var kept, skipped int // of the first epoch
+		stream := train.Stream[encodedExample]{
+			N: n, Batch: cfg.Batch, Epochs: cfg.Epochs, Buffer: cfg.ShuffleBuffer, Label: "candgen",
+			Progress: cfg.Progress, Seed: cfg.Seed, OnEpoch: cfg.OnEpoch, Step: t.stepBatch,
+			Open: func(ctx context.Context, epoch int) (train.Iter[encodedExample], error) {
+				it, err := src.Open(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return &encodingIter{t: t, it: it, count: epoch == 0, kept: &kept, skipped: &skipped}, nil
+			},
+		}
+		if res, err = stream.Run(ctx); err != nil {
+			return nil, st, err
+		}
+		st.Examples, st.SkippedOOVLabel = kept, skipped
 	}
 	st.Epochs, st.Steps, st.Loss, st.Seconds, st.ExamplesPerSec = res.Epochs, res.Steps, res.Loss, res.Seconds, res.ExamplesPerSec
 	t.finish()
@@ -309,31 +373,97 @@ type trainer struct {
 	rows             []int // example index per batch row, -1 for padding
 }
 
-func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*trainer, error) {
+// eachExample reads one pass of src, calling fn with each example and its
+// position; errors name the position.
+func eachExample(ctx context.Context, src Source, fn func(i int, e *Example) error) (int, error) {
+	it, err := src.Open(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("candgen: opening the examples: %w", err)
+	}
+	defer it.Close()
+	for i := 0; ; i++ {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return i, err
+			}
+		}
+		e, err := it.Next()
+		if errors.Is(err, io.EOF) {
+			return i, it.Close()
+		}
+		if err != nil {
+			return i, fmt.Errorf("candgen: reading example %d: %w", i, err)
+		}
+		if err := fn(i, &e); err != nil {
+			return i, fmt.Errorf("candgen: example %d: %w", i, err)
+		}
+	}
+}
+
+// encode maps one example for training; ok is false when its label is out
+// of the vocabulary (the example is skipped).
+func (t *trainer) encode(e *Example) (enc encodedExample, ok bool, err error) {
+	label := t.m.VideoVocab().Index(e.Label)
+	if label == embedding.OOV {
+		return enc, false, nil
+	}
+	ex, err := t.m.withAge(&e.Features, e.Age)
+	if err != nil {
+		return enc, false, err
+	}
+	f, err := t.m.enc.Encode(&ex)
+	if err != nil {
+		return enc, false, err
+	}
+	return encodedExample{f, label}, true, nil
+}
+
+// encodingIter encodes a pass of a Source for the stream, skipping labels
+// out of the vocabulary and, on the first epoch, counting both.
+type encodingIter struct {
+	t             *trainer
+	it            feature.Iterator[Example]
+	count         bool
+	i             int
+	kept, skipped *int
+}
+
+func (e *encodingIter) Next() (encodedExample, error) {
+	for {
+		ex, err := e.it.Next()
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				err = fmt.Errorf("candgen: reading example %d: %w", e.i, err)
+			}
+			return encodedExample{}, err
+		}
+		e.i++
+		enc, ok, err := e.t.encode(&ex)
+		if err != nil {
+			return encodedExample{}, fmt.Errorf("candgen: example %d: %w", e.i-1, err)
+		}
+		if e.count {
+			if ok {
+				*e.kept++
+			} else {
+				*e.skipped++
+			}
+		}
+		if ok {
+			return enc, nil
+		}
+	}
+}
+
+func (e *encodingIter) Close() error { return e.it.Close() }
+
+func newTrainer(m *Model, cfg *Config, rng *rand.Rand) (*trainer, error) {
 	dense, err := nn.NewOptimizer(cfg.Optimizer, cfg.LR, cfg.L2)
 	if err != nil {
 		return nil, err
 	}
 	t := &trainer{m: m, cfg: cfg, rng: rng, dense: dense}
 	vocab := m.VideoVocab()
-	for i := range examples {
-		label := vocab.Index(examples[i].Label)
-		if label == embedding.OOV {
-			continue
-		}
-		ex, err := m.withAge(&examples[i].Features, examples[i].Age)
-		if err != nil {
-			return nil, err
-		}
-		enc, err := m.enc.Encode(&ex)
-		if err != nil {
-			return nil, fmt.Errorf("candgen: example %d: %w", i, err)
-		}
-		t.data = append(t.data, encodedExample{enc, label})
-	}
-	if len(t.data) == 0 {
-		return nil, errors.New("candgen: every label is out of vocabulary")
-	}
 	classes := vocab.Size() - 1 // vocabulary index i ↔ sampler class i-1
 	k := min(cfg.Negatives, classes-1)
 	if cfg.FullSoftmax {
@@ -380,6 +510,23 @@ func newTrainer(m *Model, cfg *Config, examples []Example, rng *rand.Rand) (*tra
 	t.gbuf = make([]float32, D+1)
 	t.rows = make([]int, cfg.Batch)
 	return t, nil
+}
+
+// stepBatch trains on a streamed batch (at most cfg.Batch examples; the
+// rest of the batch is padding).
+func (t *trainer) stepBatch(batch []encodedExample) (float32, error) {
+	t.data = batch
+	for r := range t.rows {
+		t.rows[r] = -1
+		if r < len(batch) {
+			t.rows[r] = r
+		}
+	}
+	loss, err := t.forwardBackward()
+	if err != nil {
+		return 0, err
+	}
+	return loss, t.apply()
 }
 
 func (t *trainer) step(rows []int) (float32, error) {

@@ -268,7 +268,7 @@ func TestGradientCheckWholeModel(t *testing.T) {
 	m, _, err := Train(context.Background(), cfg, data)
 	require.NoError(t, err)
 	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
-	tr, err := newTrainer(m, &cfg, data, rng)
+	tr, err := newTrainerWith(m, &cfg, data, rng)
 	require.NoError(t, err)
 	for r := range tr.rows {
 		tr.rows[r] = r
@@ -406,7 +406,7 @@ func TestGradientCheckTied(t *testing.T) {
 	assert.Equal(t, m.emb.Tables[0].Row(3), m.soft.Row(3)[:5])
 	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
 	require.NoError(t, cfg.defaults())
-	tr, err := newTrainer(m, &cfg, data, rng)
+	tr, err := newTrainerWith(m, &cfg, data, rng)
 	require.NoError(t, err)
 	for r := range tr.rows {
 		tr.rows[r] = r
@@ -443,4 +443,23 @@ func TestUserVectorsAt(t *testing.T) {
 	assert.Error(t, m.UserVectorsAt(b, exs, []float64{1}))
 	_, err = m.RecommendBatchAt(context.Background(), exs, []float64{math.NaN(), 0}, 3, nil)
 	assert.Error(t, err)
+}
+
+// newTrainerWith is a trainer for m holding exs encoded, as Train's
+// in-memory path builds it.
+func newTrainerWith(m *Model, cfg *Config, exs []Example, rng *rand.Rand) (*trainer, error) {
+	t, err := newTrainer(m, cfg, rng)
+	if err != nil {
+		return nil, err
+	}
+	for i := range exs {
+		enc, ok, err := t.encode(&exs[i])
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			t.data = append(t.data, enc)
+		}
+	}
+	return t, nil
 }
