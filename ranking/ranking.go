@@ -45,6 +45,10 @@ type Config struct {
 	// Unweighted trains plain logistic regression on clicks (every weight 1),
 	// the paper's baseline.
 	Unweighted bool
+	// ShuffleBuffer is how many impressions TrainSource holds to shuffle a
+	// stream [DefaultShuffleBuffer]; a source no longer than it is kept
+	// encoded in memory and fully reshuffled every epoch.
+	ShuffleBuffer int
 	// Seed seeds every random choice.
 	Seed uint64
 	// Progress receives a progress bar (only if it is a terminal).
@@ -72,8 +76,11 @@ func (c *Config) defaults() error {
 	if c.EmbeddingStd == 0 {
 		c.EmbeddingStd = 0.05
 	}
-	if c.Batch < 1 || c.Epochs < 1 || c.LR < 0 || c.EmbeddingLR < 0 || c.L2 < 0 {
-		return errors.New("ranking: Batch and Epochs must be positive, rates non-negative")
+	if c.ShuffleBuffer == 0 {
+		c.ShuffleBuffer = DefaultShuffleBuffer
+	}
+	if c.Batch < 1 || c.Epochs < 1 || c.ShuffleBuffer < 1 || c.LR < 0 || c.EmbeddingLR < 0 || c.L2 < 0 {
+		return errors.New("ranking: Batch, Epochs and ShuffleBuffer must be positive, rates non-negative")
 	}
 	for _, s := range c.Tower {
 		if s < 1 {
@@ -82,6 +89,14 @@ func (c *Config) defaults() error {
 	}
 	return c.Spec.Validate()
 }
+
+// DefaultShuffleBuffer is the shuffle buffer of a streamed source, in
+// impressions (see Config.ShuffleBuffer).
+const DefaultShuffleBuffer = 1 << 18
+
+// Source is a re-openable stream of impressions (see feature.Source);
+// feature.SliceSource adapts a slice.
+type Source = feature.Source[Impression]
 
 // Impression is one shown candidate: its features, whether it was clicked
 // and, if so, the watch time (the positive's weight).
@@ -126,26 +141,38 @@ func weight(imp *Impression, unweighted bool) (label, w float32, err error) {
 }
 
 // Train fits the encoder and trains the ranker with weighted logistic
-// regression: a clicked impression weighs its watch time, an unclicked one 1.
+// regression on impressions. It is TrainSource over the slice.
 func Train(ctx context.Context, cfg Config, imps []Impression) (*Model, Stats, error) {
+	if len(imps) == 0 {
+		return nil, Stats{}, errors.New("ranking: no impressions")
+	}
+	return TrainSource(ctx, cfg, feature.SliceSource(imps))
+}
+
+// TrainSource is Train over a stream that need not fit in memory: one pass
+// fits the encoder, then every epoch reads the stream again through a
+// shuffle buffer of Config.ShuffleBuffer impressions (a stream no longer
+// than the buffer is encoded once and held).
+func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, error) {
 	var st Stats
 	if err := cfg.defaults(); err != nil {
 		return nil, st, err
-	}
-	if len(imps) == 0 {
-		return nil, st, errors.New("ranking: no impressions")
 	}
 	fit, err := feature.NewFitter(cfg.Spec)
 	if err != nil {
 		return nil, st, err
 	}
-	for i := range imps {
-		if _, _, err := weight(&imps[i], false); err != nil {
-			return nil, st, fmt.Errorf("ranking: impression %d: %w", i, err)
+	n, err := eachImpression(ctx, src, func(imp *Impression) error {
+		if _, _, err := weight(imp, false); err != nil {
+			return err
 		}
-		if err := fit.Observe(&imps[i].Features, imps[i].Clicked); err != nil {
-			return nil, st, fmt.Errorf("ranking: impression %d: %w", i, err)
-		}
+		return fit.Observe(&imp.Features, imp.Clicked)
+	})
+	if err != nil {
+		return nil, st, err
+	}
+	if n == 0 {
+		return nil, st, errors.New("ranking: no impressions")
 	}
 	m := &Model{}
 	if m.enc, err = fit.Encoder(); err != nil {
@@ -159,51 +186,145 @@ func Train(ctx context.Context, cfg Config, imps []Impression) (*Model, Stats, e
 	if m.mlp, err = nn.NewMLP(sizes, false, rng); err != nil {
 		return nil, st, err
 	}
-	t, err := newTrainer(m, &cfg, imps)
+	t, err := newTrainer(m, &cfg)
 	if err != nil {
 		return nil, st, err
 	}
-	loop := train.Loop{N: len(imps), Batch: cfg.Batch, Epochs: cfg.Epochs, Label: "ranking", Progress: cfg.Progress, Rng: rng, Step: t.step, OnEpoch: cfg.OnEpoch}
-	res, err := loop.Run(ctx)
-	if err != nil {
-		return nil, st, err
+	var res train.Result
+	if n <= cfg.ShuffleBuffer {
+		if _, err := eachImpression(ctx, src, func(imp *Impression) error {
+			e, err := t.encode(imp)
+			t.all = append(t.all, e)
+			return err
+		}); err != nil {
+			return nil, st, err
+		}
+		t.data = t.all
+		loop := train.Loop{N: n, Batch: cfg.Batch, Epochs: cfg.Epochs, Label: "ranking", Progress: cfg.Progress, Rng: rng, Step: t.step, OnEpoch: cfg.OnEpoch}
+		if res, err = loop.Run(ctx); err != nil {
+			return nil, st, err
+		}
+	} else {
+		stream := train.Stream[encodedImpression]{
+			N: n, Batch: cfg.Batch, Epochs: cfg.Epochs, Buffer: cfg.ShuffleBuffer, Label: "ranking",
+			Progress: cfg.Progress, Seed: cfg.Seed, OnEpoch: cfg.OnEpoch, Step: t.stepBatch,
+			Open: func(ctx context.Context, _ int) (train.Iter[encodedImpression], error) {
+				it, err := src.Open(ctx)
+				if err != nil {
+					return nil, err
+				}
+				return &encodingIter{t: t, it: it}, nil
+			},
+		}
+		if res, err = stream.Run(ctx); err != nil {
+			return nil, st, err
+		}
 	}
-	st = Stats{Examples: len(imps), Epochs: res.Epochs, Steps: res.Steps, Loss: res.Loss, Seconds: res.Seconds, ExamplesPerSec: res.ExamplesPerSec}
+	st = Stats{Examples: n, Epochs: res.Epochs, Steps: res.Steps, Loss: res.Loss, Seconds: res.Seconds, ExamplesPerSec: res.ExamplesPerSec}
 	m.emb.Train(nil)
 	return m, st, nil
 }
 
+// eachImpression reads one pass of src; errors name the position.
+func eachImpression(ctx context.Context, src Source, fn func(imp *Impression) error) (int, error) {
+	it, err := src.Open(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("ranking: opening the impressions: %w", err)
+	}
+	defer it.Close()
+	for i := 0; ; i++ {
+		if i%4096 == 0 {
+			if err := ctx.Err(); err != nil {
+				return i, err
+			}
+		}
+		imp, err := it.Next()
+		if errors.Is(err, io.EOF) {
+			return i, it.Close()
+		}
+		if err != nil {
+			return i, fmt.Errorf("ranking: reading impression %d: %w", i, err)
+		}
+		if err := fn(&imp); err != nil {
+			return i, fmt.Errorf("ranking: impression %d: %w", i, err)
+		}
+	}
+}
+
+// encodedImpression is an impression ready to assemble: features, label
+// and weight.
+type encodedImpression struct {
+	enc       feature.Encoded
+	label, wt float32
+}
+
+func (t *trainer) encode(imp *Impression) (encodedImpression, error) {
+	enc, err := t.m.enc.Encode(&imp.Features)
+	if err != nil {
+		return encodedImpression{}, err
+	}
+	y, w, err := weight(imp, t.unweighted)
+	return encodedImpression{enc, y, w}, err
+}
+
+// encodingIter encodes a pass of a Source for the stream.
+type encodingIter struct {
+	t  *trainer
+	it feature.Iterator[Impression]
+	i  int
+}
+
+func (e *encodingIter) Next() (encodedImpression, error) {
+	imp, err := e.it.Next()
+	if err != nil {
+		if !errors.Is(err, io.EOF) {
+			err = fmt.Errorf("ranking: reading impression %d: %w", e.i, err)
+		}
+		return encodedImpression{}, err
+	}
+	e.i++
+	enc, err := e.t.encode(&imp)
+	if err != nil {
+		return enc, fmt.Errorf("ranking: impression %d: %w", e.i-1, err)
+	}
+	return enc, nil
+}
+
+func (e *encodingIter) Close() error { return e.it.Close() }
+
 type trainer struct {
-	m      *Model
-	data   []feature.Encoded
-	labels []float32
-	ws     []float32
-	gr     *nn.Graph
+	m          *Model
+	unweighted bool
+	all        []encodedImpression // every impression, when held in memory
+	data       []encodedImpression // the rows' examples: all, or a streamed batch
+	gr         *nn.Graph
 	loss   *nn.WeightedLogistic
 	dense  nn.Optimizer
 	rows   []int
 }
 
-func newTrainer(m *Model, cfg *Config, imps []Impression) (*trainer, error) {
+func newTrainer(m *Model, cfg *Config) (*trainer, error) {
 	dense, err := nn.NewOptimizer(cfg.Optimizer, cfg.LR, cfg.L2)
 	if err != nil {
 		return nil, err
 	}
-	t := &trainer{m: m, dense: dense, rows: make([]int, cfg.Batch)}
-	for i := range imps {
-		enc, err := m.enc.Encode(&imps[i].Features)
-		if err != nil {
-			return nil, fmt.Errorf("ranking: impression %d: %w", i, err)
-		}
-		y, w, err := weight(&imps[i], cfg.Unweighted)
-		if err != nil {
-			return nil, fmt.Errorf("ranking: impression %d: %w", i, err)
-		}
-		t.data, t.labels, t.ws = append(t.data, enc), append(t.labels, y), append(t.ws, w)
-	}
+	t := &trainer{m: m, unweighted: cfg.Unweighted, dense: dense, rows: make([]int, cfg.Batch)}
 	t.loss = nn.NewWeightedLogistic(cfg.Batch)
 	t.gr, err = nn.NewGraph(m.mlp, cfg.Batch, t.loss)
 	return t, err
+}
+
+// stepBatch trains on a streamed batch (the rest of the rows are padding).
+func (t *trainer) stepBatch(batch []encodedImpression) (float32, error) {
+	t.data = batch
+	rows := make([]int, len(t.rows))
+	for r := range rows {
+		rows[r] = -1
+		if r < len(batch) {
+			rows[r] = r
+		}
+	}
+	return t.step(rows)
 }
 
 func (t *trainer) step(rows []int) (float32, error) {
@@ -227,10 +348,10 @@ func (t *trainer) forwardBackward() (float32, error) {
 			t.loss.Label[r], t.loss.Weight[r] = 0, 0
 			continue
 		}
-		if err := t.m.enc.Assemble(x, &t.data[ei], t.m.emb); err != nil {
+		if err := t.m.enc.Assemble(x, &t.data[ei].enc, t.m.emb); err != nil {
 			return 0, err
 		}
-		t.loss.Label[r], t.loss.Weight[r] = t.labels[ei], t.ws[ei]
+		t.loss.Label[r], t.loss.Weight[r] = t.data[ei].label, t.data[ei].wt
 	}
 	loss, err := t.gr.Step()
 	if err != nil {
@@ -243,7 +364,7 @@ func (t *trainer) forwardBackward() (float32, error) {
 	dx := t.gr.DX()
 	for r, ei := range t.rows {
 		if ei >= 0 {
-			if err := t.m.enc.Backprop(dx[r*W:(r+1)*W], &t.data[ei], t.m.emb); err != nil {
+			if err := t.m.enc.Backprop(dx[r*W:(r+1)*W], &t.data[ei].enc, t.m.emb); err != nil {
 				return 0, err
 			}
 		}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -170,7 +171,7 @@ func TestSharedEmbeddings(t *testing.T) {
 	c := cfg(false)
 	c.Batch = 1
 	require.NoError(t, c.defaults())
-	tr, err := newTrainer(m, &c, []Impression{imp})
+	tr, err := newTrainerWith(m, &c, []Impression{imp})
 	require.NoError(t, err)
 	tr.rows[0] = 0
 	_, err = tr.forwardBackward()
@@ -188,7 +189,7 @@ func TestGradientCheckWholeModel(t *testing.T) {
 	c := cfg(false)
 	c.Batch = 16
 	require.NoError(t, c.defaults())
-	tr, err := newTrainer(m, &c, imps[:16])
+	tr, err := newTrainerWith(m, &c, imps[:16])
 	require.NoError(t, err)
 	for r := range tr.rows {
 		tr.rows[r] = r
@@ -274,4 +275,58 @@ func TestMetricsNonFinite(t *testing.T) {
 			}
 		})
 	}
+}
+
+// newTrainerWith is a trainer for m holding imps encoded, as Train's
+// in-memory path builds it.
+func newTrainerWith(m *Model, c *Config, imps []Impression) (*trainer, error) {
+	t, err := newTrainer(m, c)
+	if err != nil {
+		return nil, err
+	}
+	for i := range imps {
+		e, err := t.encode(&imps[i])
+		if err != nil {
+			return nil, err
+		}
+		t.all = append(t.all, e)
+	}
+	t.data = t.all
+	return t, nil
+}
+
+// TestTrainSourceStreams: a stream longer than the shuffle buffer trains a
+// ranker that orders held-out impressions by true expected watch time about
+// as well as the one trained on the same impressions in memory.
+func TestTrainSourceStreams(t *testing.T) {
+	g := gen{rand.New(rand.NewPCG(3, 3))}
+	imps, _ := g.many(30000)
+	test, truth := g.many(5000)
+	median := slices.Clone(truth)
+	slices.Sort(median)
+	// AUC of the prediction for "true expected watch time above the median".
+	auc := func(m *Model) float64 {
+		exs := make([]feature.Example, len(test))
+		for i := range test {
+			exs[i] = test[i].Features
+		}
+		ew, err := m.ExpectedWatchTime(exs)
+		require.NoError(t, err)
+		items := make([]Scored, len(test))
+		for i := range test {
+			items[i] = Scored{Score: ew[i], Clicked: truth[i] > median[len(median)/2]}
+		}
+		return AUC(items)
+	}
+	c := cfg(false)
+	mem, _, err := Train(context.Background(), c, imps)
+	require.NoError(t, err)
+	c.ShuffleBuffer = 2000
+	str, st, err := TrainSource(context.Background(), c, feature.SliceSource(imps))
+	require.NoError(t, err)
+	assert.Equal(t, 30000, st.Examples)
+	a, b := auc(mem), auc(str)
+	t.Logf("held-out AUC of E[T] above its median: in memory %.3f, streamed %.3f", a, b)
+	assert.Greater(t, b, a-0.03)
+	assert.Greater(t, b, 0.75)
 }
