@@ -31,6 +31,24 @@ const (
 	Uniform    Sampler = "uniform"
 )
 
+// TableOptimizer names the row-sparse optimizer of the embedding and
+// softmax tables.
+type TableOptimizer string
+
+// The table optimizers.
+const (
+	TableAdam       TableOptimizer = "adam"            // lazy Adam (default)
+	TableRowAdagrad TableOptimizer = "rowwise-adagrad" // one accumulator per row
+)
+
+// newTableOptimizer returns one optimizer of the configured kind.
+func (c *Config) newTableOptimizer() embedding.Optimizer {
+	if c.TableOptimizer == TableRowAdagrad {
+		return &embedding.RowAdagrad{LR: c.EmbeddingLR}
+	}
+	return &embedding.Adam{LR: c.EmbeddingLR}
+}
+
 // Presets of tower sizes (the last size is the user-vector dimension D).
 var (
 	// PaperTower is the paper's deepest tower, 1024→512→256 ReLU.
@@ -75,8 +93,15 @@ type Config struct {
 	// the embedding and softmax tables (lazy Adam) [LR].
 	LR, EmbeddingLR float32
 	// Optimizer is the dense optimizer of the tower: "adam" or "adagrad"
-	// ["adam"]. Embedding and softmax tables always use row-sparse lazy Adam.
+	// ["adam"].
 	Optimizer string
+	// TableOptimizer is the row-sparse optimizer of the embedding and
+	// softmax tables: TableAdam (lazy Adam, 12 bytes per parameter with its
+	// two moments) or TableRowAdagrad (row-wise Adagrad, 4 bytes per
+	// parameter plus 4 per row), the choice for 10⁶-10⁷ videos [TableAdam].
+	// For D=64 a video costs 4·(Dim + D+1) bytes of tables (516 for Dim 64)
+	// plus 1,032 bytes of Adam state, or 8 of row-wise Adagrad state.
+	TableOptimizer TableOptimizer
 	// L2 is an L2 penalty on tower weights [0].
 	L2 float32
 	// Epochs over the training examples [1].
@@ -129,7 +154,12 @@ func (c *Config) defaults() error {
 	if c.ShuffleBuffer == 0 {
 		c.ShuffleBuffer = DefaultShuffleBuffer
 	}
+	if c.TableOptimizer == "" {
+		c.TableOptimizer = TableAdam
+	}
 	switch {
+	case c.TableOptimizer != TableAdam && c.TableOptimizer != TableRowAdagrad:
+		return fmt.Errorf("candgen: unknown table optimizer %q", c.TableOptimizer)
 	case c.Batch < 1 || c.Negatives < 1 || c.Epochs < 1 || c.ShuffleBuffer < 1:
 		return errors.New("candgen: Batch, Negatives, Epochs and ShuffleBuffer must be positive")
 	case c.LR < 0 || c.EmbeddingLR < 0 || c.L2 < 0:
@@ -274,7 +304,7 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		return nil, st, err
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0xca9d))
-	if m.emb, err = m.enc.NewParams(cfg.EmbeddingStd, rng, func() embedding.Optimizer { return &embedding.Adam{LR: cfg.EmbeddingLR} }); err != nil {
+	if m.emb, err = m.enc.NewParams(cfg.EmbeddingStd, rng, cfg.newTableOptimizer); err != nil {
 		return nil, st, err
 	}
 	sizes := append([]int{m.enc.Width()}, cfg.Tower...)
@@ -500,7 +530,7 @@ func newTrainer(m *Model, cfg *Config, rng *rand.Rand) (*trainer, error) {
 		}
 		t.tied, t.tiedG = m.emb.Tables[m.videoSpace], m.emb.Grads[m.videoSpace]
 	}
-	t.softOpt = &embedding.Adam{LR: cfg.EmbeddingLR}
+	t.softOpt = cfg.newTableOptimizer()
 	t.negIDs = make([]int32, k)
 	t.negNext = make([]int32, k)
 	t.negHead = make([]int32, m.soft.Rows)

@@ -131,3 +131,25 @@ func TestTrainSourceErrors(t *testing.T) {
 	_, _, err = TrainSource(context.Background(), cfg, feature.SliceSource(bad))
 	assert.ErrorContains(t, err, "example 300")
 }
+
+// TestRowAdagradTables: the tables train with row-wise Adagrad (the
+// large-vocabulary option) and learn the planted signal.
+func TestRowAdagradTables(t *testing.T) {
+	w := world{clusters: 20, perCluster: 25}
+	rng := rand.New(rand.NewPCG(11, 7))
+	var data []Example
+	for u := 0; u < 3000; u++ {
+		h, next := w.user(rng, 3+rng.IntN(10))
+		data = append(data, Example{Features: histExample(h), Label: next})
+	}
+	cfg := Config{Spec: histSpec(), Tower: []int{32, 16}, Batch: 128, Negatives: 50, Epochs: 10, LR: 0.005,
+		EmbeddingLR: 0.5, TableOptimizer: TableRowAdagrad, Seed: 11}
+	m, _, err := Train(context.Background(), cfg, data)
+	require.NoError(t, err)
+	r := recall10(t, m, w)
+	t.Logf("recall@10 with row-wise Adagrad tables: %.3f", r)
+	assert.Greater(t, r, 0.3)
+	cfg.TableOptimizer = "sgd"
+	_, _, err = Train(context.Background(), cfg, data)
+	assert.ErrorContains(t, err, "table optimizer")
+}

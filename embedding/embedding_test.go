@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -267,4 +268,51 @@ func TestLengthMismatchIsError(t *testing.T) {
 	assert.Error(t, g.Add(1, 1, make([]float32, 2)), "Grad.Add")
 	assert.Error(t, g.AddBag([]int32{1}, make([]float32, 4)), "Grad.AddBag")
 	assert.Empty(t, g.Rows, "nothing accumulated")
+}
+
+// TestRowAdagradMatchesReference: row-wise Adagrad against a textbook
+// implementation over steps that touch different rows (rows skipped on a
+// step keep their values and accumulators), with duplicates in a step.
+func TestRowAdagradMatchesReference(t *testing.T) {
+	const rows, dim = 6, 3
+	tab, err := NewTable(rows, dim, 0.5, rand.New(rand.NewPCG(4, 4)))
+	require.NoError(t, err)
+	ref := slices.Clone(tab.Data)
+	acc := make([]float64, rows)
+	for i := range acc {
+		acc[i] = 0.1
+	}
+	opt := &RowAdagrad{LR: 0.3}
+	rng := rand.New(rand.NewPCG(5, 5))
+	steps := [][]int32{{1, 2}, {2, 2, 5}, {4}, {1, 5}, {3}}
+	for _, touched := range steps {
+		g := NewGrad(rows, dim)
+		sum := map[int32][]float64{}
+		for _, r := range touched {
+			v := []float32{float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())}
+			require.NoError(t, g.Add(r, 1, v))
+			if sum[r] == nil {
+				sum[r] = make([]float64, dim)
+			}
+			for j := range v {
+				sum[r][j] += float64(v[j])
+			}
+		}
+		require.NoError(t, opt.Apply(tab, g))
+		for r, gr := range sum {
+			var ss float64
+			for _, x := range gr {
+				ss += x * x
+			}
+			acc[r] += ss / dim
+			for j := range gr {
+				ref[int(r)*dim+j] -= float32(0.3 * gr[j] / (math.Sqrt(acc[r]) + 1e-8))
+			}
+		}
+		assert.InDeltaSlice(t, ref, tab.Data, 1e-5)
+	}
+	assert.Equal(t, []float32{0, 0, 0}, tab.Row(0), "the OOV row never trains")
+	assert.Equal(t, rows, len(opt.acc), "one accumulator per row")
+	assert.Equal(t, 4, StateBytesPerRow(opt, 64))
+	assert.Equal(t, 512, StateBytesPerRow(&Adam{}, 64))
 }

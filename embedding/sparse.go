@@ -2,6 +2,7 @@ package embedding
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/par"
@@ -101,6 +102,7 @@ var (
 	_ Optimizer = (*SGD)(nil)
 	_ Optimizer = (*Adagrad)(nil)
 	_ Optimizer = (*Adam)(nil)
+	_ Optimizer = (*RowAdagrad)(nil)
 )
 
 func checkShape(t *Table, g *Grad) error {
@@ -196,4 +198,67 @@ func (o *Adam) Apply(t *Table, g *Grad) error {
 		}
 	})
 	return nil
+}
+
+// RowAdagrad is row-wise Adagrad, as large-scale embedding trainers use:
+// one accumulator per row, summing the mean over the row of the squared
+// gradient, acc_r += mean_j(g_j²), then row -= LR·grad/(√acc_r + Eps). Its
+// state is Rows floats (4 bytes a row) where Adam keeps 2·Rows·Dim, so a
+// 10⁷-row, 64-dim table costs 0.04 GB of state instead of 5.1 GB. Rows not
+// in the gradient are not touched. Zero Eps means 1e-8; InitialAccumulator
+// is added at allocation (zero means 0.1). Accumulators are allocated on
+// first use.
+type RowAdagrad struct {
+	LR, Eps, InitialAccumulator float32
+	acc                         []float32
+}
+
+// Apply implements Optimizer.
+func (o *RowAdagrad) Apply(t *Table, g *Grad) error {
+	if err := checkShape(t, g); err != nil {
+		return err
+	}
+	if o.acc == nil {
+		init := o.InitialAccumulator
+		if init == 0 {
+			init = 0.1
+		}
+		o.acc = make([]float32, t.Rows)
+		for i := range o.acc {
+			o.acc[i] = init
+		}
+	}
+	eps := o.Eps
+	if eps == 0 {
+		eps = 1e-8
+	}
+	par.For(len(g.Rows), 1024, func(_, lo, hi int) {
+		for i := lo; i < hi; i++ {
+			r := g.Rows[i]
+			gr := g.Data[i*g.Dim : (i+1)*g.Dim]
+			var ss float32
+			for _, v := range gr {
+				ss += v * v
+			}
+			o.acc[r] += ss / float32(len(gr))
+			scale := -o.LR / (float32(math.Sqrt(float64(o.acc[r]))) + eps)
+			vec.Axpy(scale, gr, t.Row(r))
+		}
+	})
+	return nil
+}
+
+// StateBytesPerRow is the optimizer state a row of dim floats costs under
+// o (beyond the row itself, 4·dim bytes): Adam 8·dim, Adagrad 4·dim,
+// RowAdagrad 4, SGD 0.
+func StateBytesPerRow(o Optimizer, dim int) int {
+	switch o.(type) {
+	case *Adam:
+		return 8 * dim
+	case *Adagrad:
+		return 4 * dim
+	case *RowAdagrad:
+		return 4
+	}
+	return 0
 }
