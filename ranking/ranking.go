@@ -298,9 +298,9 @@ type trainer struct {
 	all        []encodedImpression // every impression, when held in memory
 	data       []encodedImpression // the rows' examples: all, or a streamed batch
 	gr         *nn.Graph
-	loss   *nn.WeightedLogistic
-	dense  nn.Optimizer
-	rows   []int
+	loss       *nn.WeightedLogistic
+	dense      nn.Optimizer
+	rows       []int
 }
 
 func newTrainer(m *Model, cfg *Config) (*trainer, error) {
