@@ -52,7 +52,7 @@ type Options struct {
 	// per event plus 8 per search token and user feature (see Log), and are
 	// removed by Log.Close.
 	TempDir string
-	// PartitionEvents is the number of events per spill partition [1<<20]:
+	// PartitionEvents is the number of events per spill partition [1<<19]:
 	// one partition is held in memory while it is sorted (about 100 bytes
 	// an event).
 	PartitionEvents int
@@ -91,7 +91,7 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		return nil, err
 	}
 	if opt.PartitionEvents <= 0 {
-		opt.PartitionEvents = 1 << 20
+		opt.PartitionEvents = 1 << 19
 	}
 	dir, err := os.MkdirTemp(opt.TempDir, "ytdnn-spill-")
 	if err != nil {
@@ -171,46 +171,94 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 func (l *Log) Close() error { return os.RemoveAll(l.dir) }
 
 // EachUser calls fn with every user's events in time order (impressions
-// before watches at equal times), user by user; events is reused after fn
-// returns (the events themselves are not). Users come partition by partition, by hash within a partition.
+// before watches at equal times), user by user. Users come partition by
+// partition, by hash within a partition.
 func (l *Log) EachUser(ctx context.Context, fn func(events []Event) error) error {
-	var evs []Event
-	for _, p := range l.parts {
+	it := l.Users()
+	defer it.Close()
+	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		f, err := os.Open(p)
+		evs, err := it.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
+		}
 		if err != nil {
 			return err
 		}
-		r := bufio.NewReaderSize(f, 1<<16)
-		evs = evs[:0]
+		if err := fn(evs); err != nil {
+			return err
+		}
+	}
+}
+
+// Users returns a pull iterator over the users, in EachUser's order.
+func (l *Log) Users() *UserIter { return &UserIter{l: l} }
+
+// UserIter yields one user's events at a time (see EachUser). Not safe for
+// concurrent use.
+type UserIter struct {
+	l       *Log
+	part    int // next partition to open
+	f       *os.File
+	r       *bufio.Reader
+	pending *Event // first event of the next user
+	evs     []Event
+}
+
+// Next returns the next user's events, in time order, or io.EOF after the
+// last user. The slice is reused by the next call; the events are not.
+func (it *UserIter) Next() ([]Event, error) {
+	it.evs = it.evs[:0]
+	for {
+		if it.r == nil {
+			if it.part >= len(it.l.parts) {
+				if len(it.evs) > 0 {
+					return it.evs, nil
+				}
+				return nil, io.EOF
+			}
+			f, err := os.Open(it.l.parts[it.part])
+			if err != nil {
+				return nil, err
+			}
+			it.f, it.r = f, bufio.NewReaderSize(f, 1<<16)
+			it.part++
+		}
+		if it.pending != nil {
+			it.evs = append(it.evs, *it.pending)
+			it.pending = nil
+		}
 		for {
 			var e Event
-			err := decodeEvent(r, &e)
+			err := decodeEvent(it.r, &e)
 			if errors.Is(err, io.EOF) {
+				it.f.Close()
+				it.f, it.r = nil, nil
+				if len(it.evs) > 0 {
+					return it.evs, nil // a user never spans partitions
+				}
 				break
 			}
 			if err != nil {
-				f.Close()
-				return fmt.Errorf("ingest: spill file %s: %w", p, err)
+				return nil, fmt.Errorf("ingest: spill file %s: %w", it.f.Name(), err)
 			}
-			if len(evs) > 0 && evs[0].User != e.User {
-				if err := fn(evs); err != nil {
-					f.Close()
-					return err
-				}
-				evs = evs[:0]
+			if len(it.evs) > 0 && it.evs[0].User != e.User {
+				it.pending = &e
+				return it.evs, nil
 			}
-			evs = append(evs, e)
+			it.evs = append(it.evs, e)
 		}
-		f.Close()
-		if len(evs) > 0 {
-			if err := fn(evs); err != nil {
-				return err
-			}
-			evs = evs[:0]
-		}
+	}
+}
+
+// Close releases the open spill file.
+func (it *UserIter) Close() error {
+	if it.f != nil {
+		err := it.f.Close()
+		it.f, it.r = nil, nil
+		return err
 	}
 	return nil
 }
