@@ -1,0 +1,459 @@
+package pipe
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/retrieval"
+)
+
+// Options configure a training run. Zero values take the defaults in
+// brackets.
+type Options struct {
+	// Data is the folder holding watches/, impressions/ and catalogue/ (or
+	// the folders the spec names).
+	Data string
+	// Out is the model directory to write (it must not exist). Empty: train
+	// and evaluate only.
+	Out string
+	// Spec is the column mapping [ingest.DefaultSpec()].
+	Spec *ingest.Spec
+	// Epochs of both stages [1].
+	Epochs int
+	// Holdout holds out each user's last watch and reports HR@10/50/100
+	// and NDCG@10 on those users, served at example age 0.
+	Holdout bool
+	// MaxTestUsers caps the held-out users evaluated [50,000].
+	MaxTestUsers int
+	// FromMemory builds every next-watch example into memory first and
+	// trains from that slice (for comparison with streaming).
+	FromMemory bool
+	// Strict makes the first malformed row an error.
+	Strict bool
+	// TempDir holds the spill files [os.TempDir()].
+	TempDir string
+	// Candgen and Ranking carry the stages' settings (Spec, ExampleAge,
+	// Epochs, Progress and Seed are set by the run). Zero: the defaults
+	// below.
+	Candgen candgen.Config
+	Ranking ranking.Config
+	// HNSW also builds an HNSW index into the model directory.
+	HNSW bool
+	// Seed seeds every random choice [1].
+	Seed uint64
+	// Progress receives progress bars (only drawn on a terminal); Log
+	// receives a line per stage. Either may be nil.
+	Progress, Log io.Writer
+}
+
+// DefaultCandgen is the candidate-generation setting of a run.
+func DefaultCandgen() candgen.Config {
+	return candgen.Config{Tower: candgen.SmallTower, Batch: 512, Negatives: 1000, LR: 0.005}
+}
+
+// DefaultRanking is the ranking setting of a run.
+func DefaultRanking() ranking.Config {
+	return ranking.Config{Tower: []int{256, 128}, Batch: 512, LR: 0.002}
+}
+
+func (o *Options) say(format string, a ...any) {
+	if o.Log != nil {
+		fmt.Fprintf(o.Log, format+"\n", a...)
+	}
+}
+
+// Run reads the logs, trains both stages from streams, evaluates on the
+// held-out watches (with Holdout) and writes the model directory. It
+// returns the run's metrics (examples_per_sec, peak_rss_mib, events_read,
+// rows_rejected, hr@K_all/filtered, ...).
+func Run(ctx context.Context, o Options) (map[string]any, error) {
+	start := time.Now()
+	if o.Epochs == 0 {
+		o.Epochs = 1
+	}
+	if o.Seed == 0 {
+		o.Seed = 1
+	}
+	if o.MaxTestUsers == 0 {
+		o.MaxTestUsers = 50_000
+	}
+	spec := ingest.DefaultSpec()
+	if o.Spec != nil {
+		spec = *o.Spec
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	if o.Out != "" {
+		if _, err := os.Stat(o.Out); err == nil {
+			return nil, fmt.Errorf("pipe: %s exists; write new models to a new directory", o.Out)
+		}
+	}
+	lg, err := ingest.Build(ctx, o.Data, spec, ingest.Options{TempDir: o.TempDir, Strict: o.Strict})
+	if err != nil {
+		return nil, err
+	}
+	defer lg.Close()
+	rep := lg.WatchReport
+	rep.Add(lg.ImpressionReport)
+	cat, err := ingest.ReadCatalogue(ctx, o.Data, spec, o.Strict)
+	if err != nil {
+		return nil, err
+	}
+	rep.Add(cat.Report)
+	o.say("read %d watches and %d impressions from %d files (%d rows rejected) in %.1fs; %d catalogue videos; spill %.0f MiB",
+		lg.Watches, lg.Impressions, rep.Files, rep.Rejected, time.Since(start).Seconds(), len(cat.Items), float64(lg.SpillBytes)/(1<<20))
+	for _, e := range rep.First {
+		o.say("  rejected: %v", &e)
+	}
+	l := &Layout{Spec: spec, End: lg.End, Catalogue: cat}
+	out := map[string]any{
+		"events_read": rep.Rows, "rows_rejected": rep.Rejected, "watches": lg.Watches, "impressions": lg.Impressions,
+		"catalogue_videos": len(cat.Items), "spill_mib": round1(float64(lg.SpillBytes) / (1 << 20)),
+	}
+
+	// Candidate generation.
+	cc := o.Candgen
+	if cc.Tower == nil {
+		cc = DefaultCandgen()
+	}
+	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), VideoSpace, true, o.Epochs, o.Seed, o.Progress
+	src := &exampleSource{l: l, lg: lg, holdout: o.Holdout}
+	var cg *candgen.Model
+	var st candgen.Stats
+	if o.FromMemory {
+		var all []candgen.Example
+		it, err := src.Open(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for {
+			e, err := it.Next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			all = append(all, e)
+		}
+		o.say("built %d next-watch examples in memory", len(all))
+		cg, st, err = candgen.Train(ctx, cc, all)
+		if err != nil {
+			return nil, err
+		}
+	} else if cg, st, err = candgen.TrainSource(ctx, cc, src); err != nil {
+		return nil, err
+	}
+	o.say("candidate generation: %d examples × %d epochs at %.0f examples/s (%.1fs), %d videos", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds, cg.VideoVocab().Size()-1)
+	out["train_examples"], out["examples_per_sec"], out["candgen_seconds"] = st.Examples, math.Round(st.ExamplesPerSec), round1(st.Seconds)
+	out["videos"] = cg.VideoVocab().Size() - 1
+
+	if o.Holdout {
+		tests, pop, err := collectTests(ctx, l, lg, o.MaxTestUsers)
+		if err != nil {
+			return nil, err
+		}
+		m, err := Evaluate(ctx, cg, l, tests, pop)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range m {
+			out[k] = v
+		}
+		o.say("held-out last watch of %d users: HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f (filtered: HR@50 %.4f); most popular HR@50 %.4f",
+			len(tests), m["hr@10_all"], m["hr@50_all"], m["hr@100_all"], m["ndcg@10_all"], m["hr@50_filtered"], m["mostpop_hr@50_all"])
+	}
+
+	// Ranking, when there are impressions.
+	var rk *ranking.Model
+	if lg.Impressions > 0 {
+		rc := o.Ranking
+		if rc.Tower == nil {
+			rc = DefaultRanking()
+		}
+		rc.Spec, rc.Epochs, rc.Seed, rc.Progress = l.RankingSpec(), o.Epochs, o.Seed, o.Progress
+		var rst ranking.Stats
+		if rk, rst, err = ranking.TrainSource(ctx, rc, &impressionSource{l: l, lg: lg}); err != nil {
+			return nil, err
+		}
+		o.say("ranking: %d impressions × %d epochs at %.0f examples/s (%.1fs)", rst.Examples, rst.Epochs, rst.ExamplesPerSec, rst.Seconds)
+		out["ranking_examples"], out["ranking_examples_per_sec"] = rst.Examples, math.Round(rst.ExamplesPerSec)
+	}
+	out["peak_rss_mib"] = PeakRSSMiB()
+	out["seconds"] = round1(time.Since(start).Seconds())
+	if o.Out != "" {
+		var idx *retrieval.HNSW
+		if o.HNSW {
+			vecs, ids := cg.Items()
+			if idx, err = retrieval.NewHNSW(ctx, vecs, cg.D()+1, ids, retrieval.HNSWConfig{Seed: o.Seed}); err != nil {
+				return nil, err
+			}
+			if err := cg.SetIndex(idx); err != nil {
+				return nil, err
+			}
+		}
+		m := &Model{Manifest: Manifest{Format: manifestFmt, Spec: spec, End: lg.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk}
+		if err := WriteModelDir(o.Out, m, idx); err != nil {
+			return nil, err
+		}
+		o.say("wrote %s", o.Out)
+	}
+	return out, nil
+}
+
+func round1(x float64) float64 { return math.Round(x*10) / 10 }
+func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+
+// PeakRSSMiB is the process's peak resident set (VmHWM), in MiB, or -1
+// where /proc does not say.
+func PeakRSSMiB() float64 {
+	raw, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return -1
+	}
+	for _, line := range strings.Split(string(raw), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, err := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
+			if err != nil {
+				return -1
+			}
+			return round1(kb / 1024)
+		}
+	}
+	return -1
+}
+
+// trainEvents returns a user's events less the held-out last watch.
+func trainEvents(evs []ingest.Event, holdout bool) []ingest.Event {
+	if !holdout {
+		return evs
+	}
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].Kind == ingest.Watch {
+			return append(evs[:i:i], evs[i+1:]...)
+		}
+	}
+	return evs
+}
+
+// exampleSource streams the next-watch examples of a Log (a candgen
+// Source): users one at a time, each user's examples in order.
+type exampleSource struct {
+	l       *Layout
+	lg      *ingest.Log
+	holdout bool
+}
+
+func (s *exampleSource) Open(ctx context.Context) (feature.Iterator[candgen.Example], error) {
+	return &exampleIter{s: s, users: s.lg.Users()}, nil
+}
+
+type exampleIter struct {
+	s     *exampleSource
+	users *ingest.UserIter
+	queue []candgen.Example
+}
+
+func (it *exampleIter) Next() (candgen.Example, error) {
+	for len(it.queue) == 0 {
+		evs, err := it.users.Next()
+		if err != nil {
+			return candgen.Example{}, err
+		}
+		it.queue = it.queue[:0]
+		it.s.l.Walk(trainEvents(evs, it.s.holdout), func(u *User, video, at int64) {
+			it.queue = append(it.queue, it.s.l.NewCandgenExample(u, video, at))
+		}, nil)
+	}
+	e := it.queue[0]
+	it.queue = it.queue[1:]
+	return e, nil
+}
+
+func (it *exampleIter) Close() error { return it.users.Close() }
+
+// impressionSource streams a Log's impressions as ranking examples.
+type impressionSource struct {
+	l  *Layout
+	lg *ingest.Log
+}
+
+func (s *impressionSource) Open(ctx context.Context) (feature.Iterator[ranking.Impression], error) {
+	return &impressionIter{s: s, users: s.lg.Users()}, nil
+}
+
+type impressionIter struct {
+	s     *impressionSource
+	users *ingest.UserIter
+	queue []ranking.Impression
+}
+
+func (it *impressionIter) Next() (ranking.Impression, error) {
+	for len(it.queue) == 0 {
+		evs, err := it.users.Next()
+		if err != nil {
+			return ranking.Impression{}, err
+		}
+		it.queue = it.queue[:0]
+		it.s.l.Walk(evs, nil, func(u *User, e *ingest.Event) {
+			it.queue = append(it.queue, ranking.Impression{
+				Features: it.s.l.RankExample(u, e.Item, e.Time), Clicked: e.Clicked, WatchTime: float64(e.WatchTime),
+			})
+		})
+	}
+	e := it.queue[0]
+	it.queue = it.queue[1:]
+	return e, nil
+}
+
+func (it *impressionIter) Close() error { return it.users.Close() }
+
+// Test is one held-out request: the user before their last watch, and
+// that watch.
+type Test struct {
+	User  User
+	Label int64
+}
+
+// collectTests holds out each user's last watch (users with at least
+// three watches, so at least one training example remains), keeping at
+// most max users (a deterministic sample by user hash), and counts the
+// training labels for the most-popular baseline.
+func collectTests(ctx context.Context, l *Layout, lg *ingest.Log, max int) ([]Test, map[int64]int, error) {
+	var tests []Test
+	pop := map[int64]int{}
+	rng := rand.New(rand.NewPCG(7, 7))
+	seen := 0
+	err := lg.EachUser(ctx, func(evs []ingest.Event) error {
+		nw := 0
+		var last ingest.Event
+		for _, e := range evs {
+			if e.Kind == ingest.Watch {
+				nw++
+				last = e
+			}
+		}
+		train := trainEvents(evs, true)
+		l.Walk(train, func(u *User, video, at int64) { pop[video]++ }, nil)
+		if nw < 3 {
+			return nil
+		}
+		u := l.Walk(train, nil, nil)
+		t := Test{User: u, Label: last.Item}
+		seen++
+		if len(tests) < max {
+			tests = append(tests, t)
+		} else if j := rng.IntN(seen); j < max { // reservoir sample
+			tests[j] = t
+		}
+		return nil
+	})
+	return tests, pop, err
+}
+
+// Evaluate serves every test at example age 0 (the paper's protocol) and
+// returns HR@10/50/100 and NDCG@10 over all videos and with the user's
+// history filtered out, beside the most-popular baseline's.
+func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, pop map[int64]int) (map[string]any, error) {
+	if len(tests) == 0 {
+		return nil, errors.New("pipe: no user has three watches to hold one out")
+	}
+	popular := make([]int64, 0, len(pop))
+	for id := range pop {
+		popular = append(popular, id)
+	}
+	slices.SortFunc(popular, func(a, b int64) int {
+		if pop[a] != pop[b] {
+			return pop[b] - pop[a]
+		}
+		return int(min(max(a-b, -1), 1))
+	})
+	const top, batch = 100, 1024
+	ks := []int{10, 50, 100}
+	out := map[string]any{"test_users": len(tests)}
+	for _, mode := range []string{"all", "filtered"} {
+		var hr, popHR [3]float64
+		var ndcg, popNDCG float64
+		for lo := 0; lo < len(tests); lo += batch {
+			hi := min(lo+batch, len(tests))
+			exs := make([]feature.Example, hi-lo)
+			var excl [][]int64
+			for i := range exs {
+				exs[i] = l.UserExample(&tests[lo+i].User)
+				if mode == "filtered" {
+					excl = append(excl, tests[lo+i].User.History)
+				}
+			}
+			recs, err := cg.RecommendBatch(ctx, exs, top, excl)
+			if err != nil {
+				return nil, err
+			}
+			for i, r := range recs {
+				t := &tests[lo+i]
+				ids := make([]int64, len(r))
+				for j := range r {
+					ids[j] = r[j].ID
+				}
+				popIDs := topExcluding(popular, excl, i, top)
+				for k, K := range ks {
+					if p := slices.Index(ids[:min(K, len(ids))], t.Label); p >= 0 {
+						hr[k]++
+						if K == 10 {
+							ndcg += 1 / math.Log2(float64(p)+2)
+						}
+					}
+					if p := slices.Index(popIDs[:min(K, len(popIDs))], t.Label); p >= 0 {
+						popHR[k]++
+						if K == 10 {
+							popNDCG += 1 / math.Log2(float64(p)+2)
+						}
+					}
+				}
+			}
+		}
+		n := float64(len(tests))
+		for k, K := range ks {
+			out[fmt.Sprintf("hr@%d_%s", K, mode)] = round4(hr[k] / n)
+			out[fmt.Sprintf("mostpop_hr@%d_%s", K, mode)] = round4(popHR[k] / n)
+		}
+		out["ndcg@10_"+mode] = round4(ndcg / n)
+		out["mostpop_ndcg@10_"+mode] = round4(popNDCG / n)
+	}
+	return out, nil
+}
+
+// topExcluding is the first k of ranked not in excl[i] (all of them when
+// excl is nil).
+func topExcluding(ranked []int64, excl [][]int64, i, k int) []int64 {
+	var skip map[int64]bool
+	if excl != nil {
+		skip = make(map[int64]bool, len(excl[i]))
+		for _, id := range excl[i] {
+			skip[id] = true
+		}
+	}
+	out := make([]int64, 0, k)
+	for _, id := range ranked {
+		if len(out) == k {
+			break
+		}
+		if !skip[id] {
+			out = append(out, id)
+		}
+	}
+	return out
+}
