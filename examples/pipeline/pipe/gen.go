@@ -95,7 +95,7 @@ func Generate(dir string, o GenOptions) (*world.World, error) {
 	if o.RowGroup == 0 {
 		o.RowGroup = 100_000
 	}
-	w, err := world.New(world.Config{Users: o.Users, Videos: o.Videos, Watches: max(1, o.Events/o.Users), Seed: o.Seed, Topics: min(20, o.Videos)})
+	w, err := world.New(world.Config{Users: o.Users, Videos: o.Videos, Watches: max(1, o.Events/o.Users), Seed: o.Seed, Topics: min(20, max(2, o.Videos/20))})
 	if err != nil {
 		return nil, err
 	}

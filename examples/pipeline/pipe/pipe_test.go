@@ -1,0 +1,142 @@
+package pipe
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/ingest"
+)
+
+func smallRun(t *testing.T, data, out string, mutate func(*Options)) (map[string]any, error) {
+	t.Helper()
+	spec := GenSpec()
+	o := Options{Data: data, Out: out, Spec: &spec, Epochs: 3, Holdout: true, TempDir: t.TempDir(), Seed: 1}
+	o.Candgen = candgen.Config{Tower: []int{32, 16}, Batch: 256, Negatives: 200, LR: 0.01}
+	o.Ranking = DefaultRanking()
+	o.Ranking.Tower = []int{16}
+	if mutate != nil {
+		mutate(&o)
+	}
+	return Run(context.Background(), o)
+}
+
+// TestTrainFromGeneratedParquet: gen's Parquet log (compressed, dictionary
+// pages, several row groups) trains both stages into a model directory
+// that loads and serves; the held-out metrics beat most-popular.
+func TestTrainFromGeneratedParquet(t *testing.T) {
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 600, Videos: 400, Events: 12_000, Seed: 3, RowGroup: 1000})
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "models")
+	m, err := smallRun(t, data, out, nil)
+	require.NoError(t, err)
+	assert.Equal(t, int64(12_000+600*20+400), m["events_read"], "watches, impressions (2 pages of 10 per user) and catalogue rows")
+	assert.Equal(t, int64(0), m["rows_rejected"])
+	assert.Equal(t, 600, m["test_users"])
+	assert.Greater(t, m["hr@50_all"].(float64), m["mostpop_hr@50_all"].(float64)+0.05)
+	assert.Greater(t, m["hr@50_filtered"].(float64), m["mostpop_hr@50_filtered"].(float64))
+	for _, k := range []string{"examples_per_sec", "peak_rss_mib", "hr@10_all", "hr@100_filtered", "ndcg@10_all"} {
+		assert.Contains(t, m, k)
+	}
+
+	md, err := LoadModelDir(out)
+	require.NoError(t, err)
+	require.NotNil(t, md.Ranking)
+	assert.Len(t, md.Layout.Catalogue.Items, 400)
+	u := &User{History: []int64{1, 2, 3}, Tokens: []int64{5}, Feats: []ingest.Feat{{ID: 1}, {ID: 2}, {Num: 30}}}
+	recs, err := md.Candgen.Recommend(context.Background(), md.Layout.UserExample(u), 20, u.History)
+	require.NoError(t, err)
+	require.Len(t, recs, 20)
+	ids := make([]int64, len(recs))
+	feats := make([]feature.Example, len(recs))
+	for i, r := range recs {
+		ids[i], feats[i] = r.ID, md.Layout.RankExample(u, r.ID, md.Layout.End)
+	}
+	ranked, err := md.Ranking.Rank(ids, feats)
+	require.NoError(t, err)
+	assert.Len(t, ranked, 20)
+
+	_, err = smallRun(t, data, out, nil)
+	assert.ErrorContains(t, err, "exists", "an existing model directory is never overwritten")
+}
+
+// TestFailedRunWritesNothing: a run that fails (a malformed row under
+// -strict, a missing column) leaves no model directory and no temporary
+// one.
+func TestFailedRunWritesNothing(t *testing.T) {
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 100, Videos: 80, Events: 1000, Seed: 4})
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(data, "watches", "extra.csv"),
+		[]byte("user_id,item_id,timestamp,search_tokens,region,device,age\n7,3,not-a-time,,1,1,30\n"), 0o644))
+	parent := t.TempDir()
+	out := filepath.Join(parent, "models")
+	_, err = smallRun(t, data, out, func(o *Options) { o.Strict = true })
+	require.Error(t, err)
+	assert.ErrorContains(t, err, "extra.csv")
+	entries, err := os.ReadDir(parent)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing written")
+
+	m, err := smallRun(t, data, out, nil)
+	require.NoError(t, err, "without -strict the row is counted and skipped")
+	assert.Equal(t, int64(1), m["rows_rejected"])
+
+	spec := GenSpec()
+	spec.Watches.UserFeatures = append(spec.Watches.UserFeatures, ingest.Column{Column: "language", Kind: ingest.KindID})
+	out2 := filepath.Join(parent, "models2")
+	_, err = smallRun(t, data, out2, func(o *Options) { o.Spec = &spec })
+	require.ErrorIs(t, err, ingest.ErrMissingColumn)
+	_, err = os.Stat(out2)
+	assert.True(t, os.IsNotExist(err))
+}
+
+// TestStreamingMatchesMemory: the same examples trained from the stream
+// and from a slice in memory give models of the same quality.
+func TestStreamingMatchesMemory(t *testing.T) {
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 600, Videos: 400, Events: 12_000, Seed: 3})
+	require.NoError(t, err)
+	str, err := smallRun(t, data, "", func(o *Options) { o.Candgen.ShuffleBuffer = 2000 })
+	require.NoError(t, err)
+	mem, err := smallRun(t, data, "", func(o *Options) { o.FromMemory = true; o.Candgen.ShuffleBuffer = 2000 })
+	require.NoError(t, err)
+	assert.Equal(t, str["train_examples"], mem["train_examples"])
+	assert.InDelta(t, mem["hr@50_all"].(float64), str["hr@50_all"].(float64), 0.05)
+}
+
+// TestWalkHasNoLeakage: an example's history, tokens and features come
+// from events strictly before its label; impressions see the watches
+// before them only.
+func TestWalkHasNoLeakage(t *testing.T) {
+	l := &Layout{Spec: GenSpec()}
+	evs := []ingest.Event{
+		{Kind: ingest.Watch, Item: 1, Time: 10, Tokens: []int64{100}, Feats: []ingest.Feat{{ID: 1}, {ID: 1}, {Num: 20}}},
+		{Kind: ingest.Impression, Item: 9, Time: 15},
+		{Kind: ingest.Watch, Item: 2, Time: 20, Tokens: []int64{200}, Feats: []ingest.Feat{{ID: 2}, {ID: 1}, {Num: 21}}},
+		{Kind: ingest.Watch, Item: 3, Time: 30, Tokens: []int64{300}, Feats: []ingest.Feat{{ID: 3}, {ID: 1}, {Num: 22}}},
+	}
+	type ex struct {
+		hist, toks []int64
+		video      int64
+		region     int64
+	}
+	var got []ex
+	l.Walk(evs, func(u *User, video, at int64) {
+		got = append(got, ex{append([]int64(nil), u.History...), append([]int64(nil), u.Tokens...), video, u.Feats[0].ID})
+	}, func(u *User, e *ingest.Event) {
+		assert.Equal(t, []int64{1}, u.History, "the impression sees the watch before it only")
+	})
+	assert.Equal(t, []ex{
+		{[]int64{1}, []int64{100}, 2, 1},
+		{[]int64{1, 2}, []int64{100, 200}, 3, 2},
+	}, got, "the label's own search and features are not in its example")
+	assert.Equal(t, []ingest.Event{evs[0], evs[1], evs[2]}, trainEvents(evs, true), "holdout drops the last watch")
+}
