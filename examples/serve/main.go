@@ -1,8 +1,11 @@
-// Command serve is an HTTP JSON two-stage recommendation service: it loads a
-// model directory (candgen.model, ranking.model, world.json and optionally
-// index.hnsw) and answers
+// Command serve is an HTTP JSON two-stage recommendation service. It loads
+// a model directory written by examples/pipeline train (pipeline.json, the
+// catalogue, candgen.model, ranking.model, optionally index.hnsw), or a
+// demo directory of -build (world.json instead of the catalogue), and
+// answers
 //
-//	POST /v1/recommend   {"history": [12, 7], "region": 3, "device": 1, "gender": 0, "logged_in": 1, "age": 31, "n": 10}
+//	POST /v1/recommend   {"history": [12, 7], "search_tokens": [4], "attributes": {"region": 3}, "n": 10}
+//	                     (demo models take "region", "device", "gender", "logged_in", "age" as fields)
 //	GET  /healthz
 //	GET  /metrics        (Prometheus text format)
 //	POST /admin/reload   {} or {"version": "v2"}   (only with -admin-token-file)

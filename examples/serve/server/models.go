@@ -16,8 +16,10 @@ import (
 	"path/filepath"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
@@ -31,13 +33,22 @@ const (
 	IndexFile   = "index.hnsw"    // optional retrieval.HNSW over the candgen items
 )
 
-// Models is one loaded, immutable model set.
+// Models is one loaded, immutable model set: either a pipeline model
+// directory (examples/pipeline train: pipeline.json, the catalogue, the
+// models) or a demo directory (world.json and the models of Build).
 type Models struct {
 	// Dir is the directory the set was loaded from (server-side only: it is
 	// never sent to clients).
-	Dir     string
+	Dir string
+	// Pipeline is the pipeline model directory's layout and catalogue (nil
+	// for a demo directory).
+	Pipeline *pipe.Model
+	// World is the generated world of a demo directory (nil for a pipeline
+	// one).
 	World   *world.World
 	Candgen *candgen.Model
+	// Ranking may be nil for a pipeline directory trained without
+	// impressions: candidates are then returned by their retrieval score.
 	Ranking *ranking.Model
 	// Generation is set by the Server when the set goes into service.
 	Generation uint64
@@ -47,9 +58,21 @@ type Models struct {
 // element, never a path.
 func (m *Models) Version() string { return filepath.Base(m.Dir) }
 
-// Load reads a model directory and checks that the parts fit together by
-// serving one probe request. A broken directory is an error.
+// Load reads a model directory (a pipeline one when it has pipeline.json)
+// and checks that the parts fit together by serving one probe request. A
+// broken directory is an error.
 func Load(dir string) (*Models, error) {
+	if pipe.IsModelDir(dir) {
+		pm, err := pipe.LoadModelDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		m := &Models{Dir: dir, Pipeline: pm, Candgen: pm.Candgen, Ranking: pm.Ranking}
+		if _, err := m.Recommend(context.Background(), &Request{History: []int64{1}, N: 1}, 10); err != nil {
+			return nil, fmt.Errorf("model directory %s fails a probe request: %w", dir, err)
+		}
+		return m, nil
+	}
 	raw, err := os.ReadFile(filepath.Join(dir, WorldFile))
 	if err != nil {
 		return nil, err
@@ -151,6 +174,9 @@ func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIn
 // once ctx is done: retrieval checks it as it goes, and so does every stage
 // after it.
 func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([]Item, error) {
+	if m.Pipeline != nil {
+		return m.recommendPipeline(ctx, req, candidates)
+	}
 	u := req.user(m.World.Cfg.Horizon)
 	ex := m.World.UserFeatures(u, len(u.Watches))
 	recs, err := m.Candgen.Recommend(ctx, ex, max(candidates, req.N), req.History)
@@ -180,6 +206,54 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	ranked, err := m.Ranking.Rank(ids, feats)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	out := make([]Item, 0, req.N)
+	for _, r := range ranked[:min(req.N, len(ranked))] {
+		out = append(out, Item{Video: r.ID, ExpectedWatchTime: r.ExpectedWatchTime, CandidateScore: score[r.ID]})
+	}
+	return out, nil
+}
+
+// recommendPipeline serves a pipeline model set: the request's history,
+// search tokens and attributes (by the user-feature column names of the
+// spec) through the same feature layout training used, the request
+// happening at the end of the training window.
+func (m *Models) recommendPipeline(ctx context.Context, req *Request, candidates int) ([]Item, error) {
+	l := m.Pipeline.Layout
+	u := &pipe.User{History: req.History, Tokens: req.SearchTokens}
+	for _, c := range l.Spec.Watches.UserFeatures {
+		v := req.Attributes[c.Column] // absent: 0, the OOV ID or the value 0
+		u.Feats = append(u.Feats, ingest.Feat{ID: int64(v), Num: v})
+	}
+	recs, err := m.Candgen.Recommend(ctx, l.UserExample(u), max(candidates, req.N), req.History)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	if m.Ranking == nil {
+		out := make([]Item, 0, req.N)
+		for _, r := range recs[:min(req.N, len(recs))] {
+			out = append(out, Item{Video: r.ID, CandidateScore: r.Score})
+		}
+		return out, nil
+	}
+	ids := make([]int64, len(recs))
+	feats := make([]feature.Example, len(recs))
+	score := make(map[int64]float32, len(recs))
+	for i, r := range recs {
+		if i%64 == 0 && ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, l.End), r.Score
 	}
 	ranked, err := m.Ranking.Rank(ids, feats)
 	if err != nil {

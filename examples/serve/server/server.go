@@ -37,6 +37,7 @@ const (
 	MaxN          = 100
 	MaxHistory    = 1000
 	MaxVersionLen = 128
+	MaxAttributes = 64
 )
 
 // GenerationHeader names the response header that carries the generation
@@ -57,6 +58,9 @@ type Request struct {
 	LoggedIn float64 `json:"logged_in"`
 	// Age in years, 0..150.
 	Age float64 `json:"age"`
+	// Attributes are a pipeline model's user features by column name (IDs
+	// as integers), at most MaxAttributes, finite; demo models ignore them.
+	Attributes map[string]float64 `json:"attributes"`
 	// N is the number of recommendations, 1..MaxN.
 	N int `json:"n"`
 }
@@ -141,6 +145,13 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 		return nil, badRequest("logged_in must be 0 or 1")
 	case math.IsNaN(req.Age) || req.Age < 0 || req.Age > 150:
 		return nil, badRequest("age must be in 0..150")
+	case len(req.Attributes) > MaxAttributes:
+		return nil, badRequest("attributes hold at most %d entries", MaxAttributes)
+	}
+	for k, v := range req.Attributes {
+		if len(k) > 128 || math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 1<<53 {
+			return nil, badRequest("attribute names are at most 128 bytes, values finite numbers below 2^53")
+		}
 	}
 	return &req, nil
 }

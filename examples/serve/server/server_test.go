@@ -28,6 +28,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/retrieval"
@@ -655,4 +656,43 @@ func TestGracefulShutdown(t *testing.T) {
 	require.NoError(t, <-served)
 	_, err = http.Post(url, "application/json", strings.NewReader(`{"n":3}`))
 	assert.Error(t, err, "no new connections after shutdown")
+}
+
+// TestServesPipelineModelDir: a model directory written by the log
+// pipeline serves (catalogue from the directory, not a regenerated world),
+// its user attributes come by name, and a server can reload from a demo
+// directory to a pipeline one.
+func TestServesPipelineModelDir(t *testing.T) {
+	data := t.TempDir()
+	_, err := pipe.Generate(data, pipe.GenOptions{Users: 300, Videos: 200, Events: 6000, Seed: 5})
+	require.NoError(t, err)
+	root := t.TempDir()
+	spec := pipe.GenSpec()
+	o := pipe.Options{Data: data, Out: filepath.Join(root, "v1"), Spec: &spec, TempDir: t.TempDir(), Seed: 1,
+		Candgen: candgen.Config{Tower: []int{16}, Batch: 128, Negatives: 50, LR: 0.01}, Ranking: pipe.DefaultRanking()}
+	o.Ranking.Tower = []int{8}
+	_, err = pipe.Run(context.Background(), o)
+	require.NoError(t, err)
+
+	s := newAdminServer(t)
+	s.ModelRoot = root
+	h := s.Handler()
+	rec := post(t, h, "/admin/reload", `{"version":"v1"}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.NotNil(t, s.Models().Pipeline)
+	rec = post(t, h, "/v1/recommend", `{"history":[3,8,12],"search_tokens":[41],"attributes":{"region":4,"device":1,"age":33},"n":5}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var resp Response
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+	require.Len(t, resp.Items, 5)
+	assert.Equal(t, "v1", resp.Model)
+	for i, it := range resp.Items {
+		assert.NotContains(t, []int64{3, 8, 12}, it.Video)
+		assert.Contains(t, s.Models().Pipeline.Layout.Catalogue.Items, it.Video, "a catalogue video")
+		if i > 0 {
+			assert.GreaterOrEqual(t, resp.Items[i-1].ExpectedWatchTime, it.ExpectedWatchTime)
+		}
+	}
+	rec = post(t, h, "/v1/recommend", `{"n":2,"attributes":{"region":1e300}}`)
+	assert.Equal(t, http.StatusBadRequest, rec.Code)
 }
