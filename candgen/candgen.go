@@ -112,7 +112,9 @@ type Config struct {
 	// stream [DefaultShuffleBuffer]. A source of at most this many examples
 	// is kept encoded in memory and fully reshuffled every epoch; a longer
 	// one is read afresh every epoch and shuffled within the buffer (about
-	// 300 bytes per example held with a 50-video history).
+	// 500 bytes per example held with 50-video and 50-token histories: 32
+	// MiB for the default). Train on a slice keeps every example encoded
+	// (the slice is in memory already) unless ShuffleBuffer is set.
 	ShuffleBuffer int
 	// Seed seeds every random choice.
 	Seed uint64
@@ -183,7 +185,7 @@ func (c *Config) defaults() error {
 
 // DefaultShuffleBuffer is the shuffle buffer of a streamed source, in
 // examples (see Config.ShuffleBuffer).
-const DefaultShuffleBuffer = 1 << 18
+const DefaultShuffleBuffer = 1 << 16
 
 // Source is a re-openable stream of training examples (see feature.Source);
 // feature.SliceSource adapts a slice.
@@ -257,10 +259,14 @@ func (m *Model) withAge(ex *feature.Example, age float64) (feature.Example, erro
 }
 
 // Train fits the encoder and trains a model on examples with sampled softmax.
-// It is TrainSource over the slice.
+// It is TrainSource over the slice, holding every example encoded (see
+// Config.ShuffleBuffer).
 func Train(ctx context.Context, cfg Config, examples []Example) (*Model, Stats, error) {
 	if len(examples) == 0 {
 		return nil, Stats{}, errors.New("candgen: no training examples")
+	}
+	if cfg.ShuffleBuffer == 0 {
+		cfg.ShuffleBuffer = max(DefaultShuffleBuffer, len(examples))
 	}
 	return TrainSource(ctx, cfg, feature.SliceSource(examples))
 }

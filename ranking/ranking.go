@@ -47,7 +47,8 @@ type Config struct {
 	Unweighted bool
 	// ShuffleBuffer is how many impressions TrainSource holds to shuffle a
 	// stream [DefaultShuffleBuffer]; a source no longer than it is kept
-	// encoded in memory and fully reshuffled every epoch.
+	// encoded in memory and fully reshuffled every epoch. Train on a slice
+	// keeps every impression encoded unless ShuffleBuffer is set.
 	ShuffleBuffer int
 	// Seed seeds every random choice.
 	Seed uint64
@@ -92,7 +93,7 @@ func (c *Config) defaults() error {
 
 // DefaultShuffleBuffer is the shuffle buffer of a streamed source, in
 // impressions (see Config.ShuffleBuffer).
-const DefaultShuffleBuffer = 1 << 18
+const DefaultShuffleBuffer = 1 << 16
 
 // Source is a re-openable stream of impressions (see feature.Source);
 // feature.SliceSource adapts a slice.
@@ -145,6 +146,9 @@ func weight(imp *Impression, unweighted bool) (label, w float32, err error) {
 func Train(ctx context.Context, cfg Config, imps []Impression) (*Model, Stats, error) {
 	if len(imps) == 0 {
 		return nil, Stats{}, errors.New("ranking: no impressions")
+	}
+	if cfg.ShuffleBuffer == 0 {
+		cfg.ShuffleBuffer = max(DefaultShuffleBuffer, len(imps))
 	}
 	return TrainSource(ctx, cfg, feature.SliceSource(imps))
 }
