@@ -18,14 +18,17 @@ import (
 // benchTrainer builds a model over a vocabulary of `vocab` videos and a
 // trainer over a few thousand examples, without training, so that the
 // benchmark times optimizer steps alone.
-func benchTrainer(b testing.TB, vocab int) *trainer {
+func benchTrainer(b testing.TB, vocab int) *trainer { return benchTrainerOpt(b, vocab, TableAdam) }
+
+// benchTrainerOpt is benchTrainer with the given table optimizer.
+func benchTrainerOpt(b testing.TB, vocab int, opt TableOptimizer) *trainer {
 	const batch = 512
 	rng := rand.New(rand.NewPCG(1, 2))
 	spec := feature.Spec{
 		Spaces:   []feature.Space{{Name: "video", Dim: 64}},
 		Features: []feature.Feature{{Name: "watches", Kind: feature.Bag, Space: "video", MaxLen: 50}},
 	}
-	cfg := Config{Spec: spec, Tower: []int{256, 128, 64}, Batch: batch, Negatives: 1000, Epochs: 1, Seed: 1}
+	cfg := Config{Spec: spec, Tower: []int{256, 128, 64}, Batch: batch, Negatives: 1000, Epochs: 1, Seed: 1, TableOptimizer: opt}
 	if err := cfg.defaults(); err != nil {
 		b.Fatal(err)
 	}
@@ -40,7 +43,7 @@ func benchTrainer(b testing.TB, vocab int) *trainer {
 	if m.enc, err = fit.Encoder(); err != nil {
 		b.Fatal(err)
 	}
-	if m.emb, err = m.enc.NewParams(0.05, rng, func() embedding.Optimizer { return &embedding.Adam{LR: 1e-3} }); err != nil {
+	if m.emb, err = m.enc.NewParams(0.05, rng, cfg.newTableOptimizer); err != nil {
 		b.Fatal(err)
 	}
 	if m.mlp, err = nn.NewMLP([]int{m.enc.Width(), 256, 128, 64}, false, rng); err != nil {
@@ -67,15 +70,19 @@ func benchTrainer(b testing.TB, vocab int) *trainer {
 // BenchmarkTrainStep: one sampled-softmax training step, with fastblas and
 // with gonum side by side (batch 512, 1000
 // shared negatives, tower 256→128→64, D=64, history bags of 50) at
-// vocabularies of 1682 (MovieLens-100K's movies), 100k and 1M videos. B/op
-// and allocs/op are per step and must not grow with the vocabulary.
+// vocabularies of 1682 (MovieLens-100K's movies), 100k and 1M videos with
+// lazy Adam on the tables, and 10M videos with row-wise Adagrad (the
+// option that fits 10⁷ videos in memory; it reports the tables' and their
+// optimizer state's bytes per video). B/op and allocs/op are per step and
+// must not grow with the vocabulary.
 func BenchmarkTrainStep(b *testing.B) {
 	defer linalg.UseFast()
 	for _, blasName := range []string{"fastblas", "gonum"} {
 		for _, vocab := range []int{1682, 100_000, 1_000_000} {
-			benchStep(b, blasName, vocab)
+			benchStep(b, blasName, vocab, TableAdam)
 		}
 	}
+	benchStep(b, "fastblas", 10_000_000, TableRowAdagrad)
 }
 
 // BenchmarkTrainStepSpeedup measures the MovieLens-config step with fastblas
@@ -120,15 +127,22 @@ func benchBatch(tb testing.TB, t *trainer, k int) {
 	}
 }
 
-func benchStep(b *testing.B, blasName string, vocab int) {
-	name := fmt.Sprintf("%s/vocab=%s", blasName, map[int]string{1682: "1682(ml-100k)", 100_000: "100k", 1_000_000: "1M"}[vocab])
+func benchStep(b *testing.B, blasName string, vocab int, opt TableOptimizer) {
+	name := fmt.Sprintf("%s/vocab=%s", blasName, map[int]string{1682: "1682(ml-100k)", 100_000: "100k", 1_000_000: "1M", 10_000_000: "10M"}[vocab])
+	if opt != TableAdam {
+		name += "/" + string(opt)
+	}
 	b.Run(name, func(b *testing.B) {
 		if blasName == "gonum" {
 			linalg.UseGonum()
 		} else {
 			linalg.UseFast()
 		}
-		t := benchTrainer(b, vocab)
+		t := benchTrainerOpt(b, vocab, opt)
+		perVideo := 0
+		for _, tab := range []*embedding.Table{t.m.emb.Tables[0], t.m.soft} {
+			perVideo += 4*tab.Dim + embedding.StateBytesPerRow(t.cfg.newTableOptimizer(), tab.Dim)
+		}
 		for k := 0; k < 3; k++ { // warm up: optimizer state, graph buffers
 			benchBatch(b, t, k)
 		}
@@ -138,6 +152,7 @@ func benchStep(b *testing.B, blasName string, vocab int) {
 			benchBatch(b, t, i)
 		}
 		b.ReportMetric(float64(b.N*512)/b.Elapsed().Seconds(), "examples/s")
+		b.ReportMetric(float64(perVideo), "table-bytes/video")
 	})
 }
 

@@ -290,3 +290,38 @@ func TestReadSpec(t *testing.T) {
 	_, err = ReadSpec(filepath.Join(dir, "missing.json"))
 	assert.True(t, errors.Is(err, os.ErrNotExist))
 }
+
+// FuzzReadFile: arbitrary bytes as a Parquet or a CSV file never panic or
+// hang the reader: rows come back, are rejected, or the file is an error.
+// Seeds: a valid Parquet shard (and a cut of it) and CSV text.
+func FuzzReadFile(f *testing.F) {
+	dir := f.TempDir()
+	writeLog(f, dir, 3, 2)
+	files, err := listFiles(filepath.Join(dir, "watches"))
+	if err != nil {
+		f.Fatal(err)
+	}
+	raw, err := os.ReadFile(files[0])
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(raw, true)
+	f.Add(raw[:len(raw)*3/4], true)
+	f.Add([]byte("user_id,item_id,timestamp,search_tokens,region,age\nu1,3,1767225600,1 2,4,30\n\"x,7\n"), false)
+	spec := testSpec()
+	f.Fuzz(func(t *testing.T, data []byte, isParquet bool) {
+		d := t.TempDir()
+		name := "part-0.csv"
+		if isParquet {
+			name = "part-0.parquet"
+		}
+		require.NoError(t, os.MkdirAll(filepath.Join(d, "watches"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(d, "watches", name), data, 0o644))
+		ReadWatches(context.Background(), d, spec, false, func(e *Event) error {
+			if len(e.Feats) != 2 {
+				t.Fatalf("event with %d features", len(e.Feats))
+			}
+			return nil
+		})
+	})
+}

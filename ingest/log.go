@@ -294,6 +294,24 @@ func estimateRows(path string) (int64, error) {
 	return n, nil
 }
 
+// ReadWatches reads the watch log the spec maps under dataDir, calling fn
+// with each well-formed row's event (reused after fn returns). Malformed
+// rows are counted in the report, or with strict the first is the error.
+func ReadWatches(ctx context.Context, dataDir string, spec Spec, strict bool, fn func(*Event) error) (Report, error) {
+	if err := spec.Validate(); err != nil {
+		return Report{}, err
+	}
+	return readWatches(ctx, filepath.Join(dataDir, spec.Watches.Path), &spec, strict, fn)
+}
+
+// ReadImpressions is ReadWatches for the impression log.
+func ReadImpressions(ctx context.Context, dataDir string, spec Spec, strict bool, fn func(*Event) error) (Report, error) {
+	if err := spec.Validate(); err != nil {
+		return Report{}, err
+	}
+	return readImpressions(ctx, filepath.Join(dataDir, spec.Impressions.Path), &spec, strict, fn)
+}
+
 // readWatches reads the watch log into events.
 func readWatches(ctx context.Context, path string, s *Spec, strict bool, emit func(*Event) error) (Report, error) {
 	w := &s.Watches

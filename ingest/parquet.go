@@ -23,6 +23,10 @@ type pqColumn struct {
 	pos      int             // next value
 }
 
+// maxGroupValues bounds the values of one column in one row group (a
+// row group of Spark's default 128 MiB holds far fewer).
+const maxGroupValues = 1 << 28
+
 // pqReader reads a Parquet file one row group at a time: every mapped
 // column's values of the group are decoded (dictionaries resolved, pages
 // decompressed by the library), then rows are assembled from them, so
@@ -164,22 +168,34 @@ func (r *pqReader) load() (err error) {
 				pages.Close()
 				return fmt.Errorf("ingest: %s: row group %d, column %q: %w", r.path, r.group-1, r.cols[i].name, err)
 			}
-			n := p.NumValues()
-			start := len(pc.vals)
-			pc.vals = append(pc.vals, make([]parquet.Value, n)...)
-			got, err := p.Values().ReadValues(pc.vals[start:])
-			parquet.Release(p)
-			if err != nil && !errors.Is(err, io.EOF) {
-				pages.Close()
-				return fmt.Errorf("ingest: %s: row group %d, column %q: %w", r.path, r.group-1, r.cols[i].name, err)
-			}
-			pc.vals = pc.vals[:start+got]
-			// Byte arrays point into the page's buffer: keep copies.
-			for k := start; k < len(pc.vals); k++ {
-				if pc.vals[k].Kind() == parquet.ByteArray || pc.vals[k].Kind() == parquet.FixedLenByteArray {
-					pc.vals[k] = pc.vals[k].Clone()
+			// Values are read in chunks, so a page header claiming more
+			// values than the page holds allocates nothing for them.
+			vr := p.Values()
+			var chunk [1024]parquet.Value
+			for {
+				got, err := vr.ReadValues(chunk[:])
+				for k := range chunk[:got] {
+					v := chunk[k]
+					if v.Kind() == parquet.ByteArray || v.Kind() == parquet.FixedLenByteArray {
+						v = v.Clone() // it points into the page's buffer
+					}
+					pc.vals = append(pc.vals, v)
+				}
+				if errors.Is(err, io.EOF) || (err == nil && got == 0) {
+					break
+				}
+				if err != nil {
+					parquet.Release(p)
+					pages.Close()
+					return fmt.Errorf("ingest: %s: row group %d, column %q: %w", r.path, r.group-1, r.cols[i].name, err)
+				}
+				if len(pc.vals) > maxGroupValues {
+					parquet.Release(p)
+					pages.Close()
+					return fmt.Errorf("ingest: %s: row group %d, column %q holds more than %d values", r.path, r.group-1, r.cols[i].name, maxGroupValues)
 				}
 			}
+			parquet.Release(p)
 		}
 		pages.Close()
 	}
