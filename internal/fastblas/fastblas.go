@@ -25,6 +25,8 @@ import (
 
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+
+	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 // Implementation is gonum's BLAS with a fast Sgemm. Install it with
@@ -60,7 +62,10 @@ var (
 // read in place.
 const inPlaceCols = 64
 
-// small products are left to gonum: packing would cost more than it saves.
+// Small and thin products skip packing (it would cost more than it saves)
+// and run on the calling goroutine (thinGemm): a one-row product, such as
+// one exact-search query against a block of items, must not fan out into
+// goroutines as gonum's Sgemm does (one per 64×64 block).
 const (
 	smallWork = 32 * 32 * 32
 	thin      = 8
@@ -108,11 +113,11 @@ func getBuf(n int) *[]float32 {
 func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	// Small products, and thin ones (a few rows or columns: matrix-vector
 	// shaped, where packing costs more than it saves), go to gonum.
+	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m*n*k < smallWork || m < thin || n < thin {
-		impl.Implementation.Sgemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		thinGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
 	Gemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
@@ -137,7 +142,8 @@ func checkArgs(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []flo
 	if lda < max(1, ca) || ldb < max(1, cb) || ldc < max(1, n) {
 		panic("fastblas: bad leading dimension")
 	}
-	if len(a) < (ra-1)*lda+ca || len(b) < (rb-1)*ldb+cb || len(c) < (m-1)*ldc+n {
+	short := func(s []float32, r, c, ld int) bool { return r > 0 && c > 0 && len(s) < (r-1)*ld+c }
+	if short(a, ra, ca, lda) || short(b, rb, cb, ldb) || short(c, m, n, ldc) {
 		panic("fastblas: short slice")
 	}
 }
@@ -392,6 +398,62 @@ func kernelGo(k int, a, b, c *float32, ldc int, alpha float32) {
 		row := cs[i*ldc : i*ldc+nr]
 		for j := range row {
 			row[j] += alpha * acc[i*nr+j]
+		}
+	}
+}
+
+// thinGemm is C = alpha·op(A)·op(B) + beta·C for small or thin shapes, on
+// the calling goroutine, without allocating: dot products of contiguous
+// rows when op(B) is Bᵀ, axpys of B's rows otherwise.
+func thinGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		switch beta {
+		case 0:
+			clear(row)
+		case 1:
+		default:
+			vec.Scale(beta, row)
+		}
+	}
+	if alpha == 0 || k == 0 {
+		return
+	}
+	switch {
+	case !transA && transB: // rows of A against rows of B
+		for i := 0; i < m; i++ {
+			ai := a[i*lda : i*lda+k]
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				row[j] += alpha * vec.Dot(ai, b[j*ldb:j*ldb+k])
+			}
+		}
+	case !transB: // C row i += alpha·op(A)[i,p]·B row p
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for p := 0; p < k; p++ {
+				var av float32
+				if transA {
+					av = a[p*lda+i]
+				} else {
+					av = a[i*lda+p]
+				}
+				if av != 0 {
+					vec.Axpy(alpha*av, b[p*ldb:p*ldb+n], row)
+				}
+			}
+		}
+	default: // Aᵀ·Bᵀ: column i of A against rows of B
+		for i := 0; i < m; i++ {
+			row := c[i*ldc : i*ldc+n]
+			for j := range row {
+				var sum float32
+				bj := b[j*ldb : j*ldb+k]
+				for p, bv := range bj {
+					sum += a[p*lda+i] * bv
+				}
+				row[j] += alpha * sum
+			}
 		}
 	}
 }

@@ -198,3 +198,65 @@ func BenchmarkSgemm(b *testing.B) {
 		}
 	}
 }
+
+// TestThinProductsSerial: small and thin products through the Sgemm entry
+// point, all four transpose pairs, against a float64 reference; a one-row
+// product (one exact-search query against a block of items) allocates
+// nothing, so it starts no goroutine (gonum's Sgemm started one per
+// 64×64 block).
+func TestThinProductsSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 8))
+	impl := Implementation{}
+	for _, sh := range [][3]int{{1, 2048, 65}, {3, 500, 64}, {7, 9, 31}, {40, 5, 70}, {1, 1, 1}, {5, 7, 0}} {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, tr := range [][2]bool{{false, false}, {false, true}, {true, false}, {true, true}} {
+			ta, tb := blas.NoTrans, blas.NoTrans
+			ra, ca, rb, cb := m, k, k, n
+			if tr[0] {
+				ta, ra, ca = blas.Trans, k, m
+			}
+			if tr[1] {
+				tb, rb, cb = blas.Trans, n, k
+			}
+			a, b := make([]float32, max(ra*ca, 1)), make([]float32, max(rb*cb, 1))
+			c := make([]float32, m*n)
+			for _, v := range [][]float32{a, b, c} {
+				for i := range v {
+					v[i] = float32(rng.NormFloat64())
+				}
+			}
+			want := make([]float64, m*n)
+			for i := 0; i < m; i++ {
+				for j := 0; j < n; j++ {
+					var s float64
+					for p := 0; p < k; p++ {
+						av, bv := a[i*max(ca, 1)+p], float32(0)
+						if tr[0] {
+							av = a[p*max(ca, 1)+i]
+						}
+						if tr[1] {
+							bv = b[j*max(cb, 1)+p]
+						} else {
+							bv = b[p*max(cb, 1)+j]
+						}
+						s += float64(av) * float64(bv)
+					}
+					want[i*n+j] = 0.5*s + 2*float64(c[i*n+j])
+				}
+			}
+			impl.Sgemm(ta, tb, m, n, k, 0.5, a, max(ca, 1), b, max(cb, 1), 2, c, max(n, 1))
+			for i := range c {
+				if math.Abs(float64(c[i])-want[i]) > 1e-4*(1+math.Abs(want[i]))*math.Sqrt(float64(k+1)) {
+					t.Fatalf("shape %v trans %v: c[%d] = %g, want %g", sh, tr, i, c[i], want[i])
+				}
+			}
+		}
+	}
+	q, items, out := make([]float32, 65), make([]float32, 2048*65), make([]float32, 2048)
+	allocs := testing.AllocsPerRun(20, func() {
+		impl.Sgemm(blas.NoTrans, blas.Trans, 1, 2048, 65, 1, q, 65, items, 65, 0, out, 2048)
+	})
+	if allocs != 0 {
+		t.Fatalf("a one-row product allocates %v times per call", allocs)
+	}
+}

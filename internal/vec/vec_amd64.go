@@ -4,7 +4,10 @@ package vec
 
 import "golang.org/x/sys/cpu"
 
-var hasAVX2 = cpu.X86.HasAVX2
+var (
+	hasAVX2 = cpu.X86.HasAVX2
+	hasFMA  = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+)
 
 //go:noescape
 func axpyAVX2(alpha float32, x, y *float32, n int)
@@ -17,3 +20,6 @@ func maxAVX2(x *float32, n int) float32
 
 //go:noescape
 func scaleAVX2(alpha float32, x *float32, n int)
+
+//go:noescape
+func dotFMA(x, y *float32, n int) float32

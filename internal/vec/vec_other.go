@@ -2,7 +2,10 @@
 
 package vec
 
-const hasAVX2 = false
+const (
+	hasAVX2 = false
+	hasFMA  = false
+)
 
 func axpyAVX2(alpha float32, x, y *float32, n int) { panic("vec: no AVX2") }
 
@@ -11,3 +14,5 @@ func adamAVX2(pp, gp, mp, vp *float32, n int, c *AdamConsts) { panic("vec: no AV
 func maxAVX2(x *float32, n int) float32 { panic("vec: no AVX2") }
 
 func scaleAVX2(alpha float32, x *float32, n int) { panic("vec: no AVX2") }
+
+func dotFMA(x, y *float32, n int) float32 { panic("vec: no FMA") }

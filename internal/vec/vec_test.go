@@ -123,3 +123,37 @@ func TestMaxAndScale(t *testing.T) {
 		t.Fatalf("Max(7, zeros) = %v", got)
 	}
 }
+
+// TestDot: Dot against a float64 reference on every length up to 200
+// (assembly body and Go tail), within float32 rounding of Σ|x·y|.
+func TestDot(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 3))
+	for n := 0; n <= 200; n++ {
+		x, y := make([]float32, n), make([]float32, n+3)
+		var ref, mag float64
+		for i := range x {
+			x[i], y[i] = float32(rng.NormFloat64()), float32(rng.NormFloat64())
+			ref += float64(x[i]) * float64(y[i])
+			mag += math.Abs(float64(x[i]) * float64(y[i]))
+		}
+		got := Dot(x, y)
+		if math.Abs(float64(got)-ref) > 4*float64(n+1)*1.2e-7*mag+1e-30 {
+			t.Fatalf("n=%d: Dot %g, reference %g", n, got, ref)
+		}
+		if g := dotGo(x, y); math.Abs(float64(g)-ref) > 4*float64(n+1)*1.2e-7*mag+1e-30 {
+			t.Fatalf("n=%d: dotGo %g, reference %g", n, g, ref)
+		}
+	}
+}
+
+func BenchmarkDot(b *testing.B) {
+	x, y := make([]float32, 64), make([]float32, 64)
+	for i := range x {
+		x[i], y[i] = float32(i), float32(64-i)
+	}
+	var s float32
+	for i := 0; i < b.N; i++ {
+		s += Dot(x, y)
+	}
+	_ = s
+}
