@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
@@ -42,7 +43,8 @@ func (m *Model) Items() (vectors []float32, ids []int32) {
 }
 
 // SetIndex replaces the retrieval index (an approximate one, say) built over
-// Items. nil restores exact search.
+// Items. nil restores exact search. An index that does not hold exactly the
+// model's items (ids and vectors, bit for bit) is an error.
 func (m *Model) SetIndex(idx retrieval.Index) error {
 	if idx == nil {
 		m.index = m.exact
@@ -50,6 +52,28 @@ func (m *Model) SetIndex(idx retrieval.Index) error {
 	}
 	if idx.Dim() != m.D()+1 {
 		return fmt.Errorf("candgen: index has dim %d, model needs %d", idx.Dim(), m.D()+1)
+	}
+	// The index must hold exactly this model's items, in any order: the
+	// same ids with the same vectors, or it would serve another model's
+	// (a stale index file with the same dimension).
+	vecs, ids := idx.Items()
+	own, ownIDs := m.Items()
+	if len(ids) != len(ownIDs) || len(vecs) != len(own) {
+		return fmt.Errorf("candgen: index holds %d items, the model %d", len(ids), len(ownIDs))
+	}
+	D1 := m.D() + 1
+	seen := make([]bool, len(ownIDs)+1)
+	for k, id := range ids {
+		if id < 1 || int(id) > len(ownIDs) || seen[id] {
+			return fmt.Errorf("candgen: index item %d is not one of the model's videos (or repeats)", id)
+		}
+		seen[id] = true
+		got, want := vecs[k*D1:(k+1)*D1], own[int(id-1)*D1:int(id)*D1]
+		for j := range got {
+			if math.Float32bits(got[j]) != math.Float32bits(want[j]) {
+				return fmt.Errorf("candgen: index vector of video index %d differs from the model's: the index was built for another model", id)
+			}
+		}
 	}
 	m.index = idx
 	return nil

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/retrieval"
 )
 
 // countingSource is a slice source that counts its passes and can fail
@@ -152,4 +153,39 @@ func TestRowAdagradTables(t *testing.T) {
 	cfg.TableOptimizer = "sgd"
 	_, _, err = Train(context.Background(), cfg, data)
 	assert.ErrorContains(t, err, "table optimizer")
+}
+
+// TestSetIndexRejectsStaleIndex: an index built for another model with the
+// same dimension (a stale index file) is refused; the model's own index is
+// accepted, in any item order.
+func TestSetIndexRejectsStaleIndex(t *testing.T) {
+	var data []Example
+	for i := 0; i < 200; i++ {
+		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9)})
+	}
+	cfg := Config{Spec: histSpec(), Tower: []int{4}, Batch: 16, Negatives: 3, Seed: 1}
+	a, _, err := Train(context.Background(), cfg, data)
+	require.NoError(t, err)
+	cfg.Seed = 2
+	b, _, err := Train(context.Background(), cfg, data)
+	require.NoError(t, err)
+	vecs, ids := b.Items()
+	stale, err := retrieval.NewHNSW(context.Background(), vecs, b.D()+1, ids, retrieval.HNSWConfig{M: 4, Seed: 1})
+	require.NoError(t, err)
+	assert.ErrorContains(t, a.SetIndex(stale), "another model")
+	// Fewer items, or unknown ids: refused too.
+	few, err := retrieval.NewExact(vecs[:len(vecs)/2], b.D()+1, ids[:len(ids)/2])
+	require.NoError(t, err)
+	assert.Error(t, a.SetIndex(few))
+	// The model's own items, reversed: accepted.
+	own, ownIDs := a.Items()
+	D1 := a.D() + 1
+	rv, rids := make([]float32, 0, len(own)), make([]int32, 0, len(ownIDs))
+	for k := len(ownIDs) - 1; k >= 0; k-- {
+		rv = append(rv, own[k*D1:(k+1)*D1]...)
+		rids = append(rids, ownIDs[k])
+	}
+	mine, err := retrieval.NewHNSW(context.Background(), rv, D1, rids, retrieval.HNSWConfig{M: 4, Seed: 1})
+	require.NoError(t, err)
+	assert.NoError(t, a.SetIndex(mine))
 }

@@ -33,7 +33,7 @@ type HNSWConfig struct {
 	// Workers builds in parallel [GOMAXPROCS].
 	Workers int
 	// Progress, if set, is called now and then during the build with the
-	// number of items inserted.
+	// number of items inserted; never by two goroutines at once.
 	Progress func(done, total int)
 }
 
@@ -42,7 +42,7 @@ func (c *HNSWConfig) defaults() error {
 		c.M = 16
 	}
 	if c.EfConstruction == 0 {
-		c.EfConstruction = 200
+		c.EfConstruction = DefaultEf
 	}
 	if c.Workers == 0 {
 		c.Workers = runtime.GOMAXPROCS(0)
@@ -64,9 +64,10 @@ var _ Index = (*HNSW)(nil)
 // efSearch: recall@100 0.95 at ef 128 against 0.83. Scores returned are the
 // exact inner products q·x.
 //
-// Memory per item beyond the raw vectors: the layer-0 neighbour list
-// (2·M·4 + 1 bytes), id and level (5 bytes) and the upper layers (on
-// average 1/(M-1) of a node has them); Overhead reports it. Searches are
+// Memory per item: its own copy of the vector (Dim·4 bytes), the layer-0
+// neighbour list (2·M·4 + 2 bytes), id and level (5 bytes) and the upper
+// layers (on average 1/(M-1) of a node has them); Bytes reports the total,
+// Overhead all but the vectors. Searches are
 // safe for concurrent use; the build is parallel over Workers goroutines.
 type HNSW struct {
 	cfg      HNSWConfig
@@ -74,13 +75,14 @@ type HNSW struct {
 	vecs     []float32 // n × dim
 	ids      []int32
 	level    []uint8
-	l0       []int32 // n × 2M, valid prefix of length l0n
-	l0n      []uint8
+	l0       []int32  // n × 2M, valid prefix of length l0n
+	l0n      []uint16 // up to 2M = 510 (a uint8 would wrap at M = 128)
 	upper    [][]int32 // per node: level×M (levels 1..level), counts in upn
 	upn      [][]uint8
 	entry    int32
 	maxLevel int
 
+	efSearch atomic.Int64 // the search-time ef, changed by SetEfSearch
 	building bool
 	locks    []sync.Mutex
 	glock    sync.Mutex
@@ -111,7 +113,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 		h.level[i] = uint8(min(l, 30))
 	}
 	h.l0 = make([]int32, n*2*M)
-	h.l0n = make([]uint8, n)
+	h.l0n = make([]uint16, n)
 	h.upper = make([][]int32, n)
 	h.upn = make([][]uint8, n)
 	for i, l := range h.level {
@@ -120,11 +122,20 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 			h.upn[i] = make([]uint8, l)
 		}
 	}
+	h.efSearch.Store(int64(cfg.EfSearch))
 	h.locks = make([]sync.Mutex, n)
 	h.building = true
 	h.entry, h.maxLevel = 0, int(h.level[0])
 	var next atomic.Int64
 	next.Store(1)
+	var progressMu sync.Mutex // Progress is called by one goroutine at a time
+	progress := func(done int) {
+		if cfg.Progress != nil {
+			progressMu.Lock()
+			cfg.Progress(done, n)
+			progressMu.Unlock()
+		}
+	}
 	var wg sync.WaitGroup
 	var failed atomic.Bool
 	for w := 0; w < cfg.Workers; w++ {
@@ -142,9 +153,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 						failed.Store(true)
 						return
 					}
-					if cfg.Progress != nil {
-						cfg.Progress(i, n)
-					}
+					progress(i)
 				}
 				h.insert(int32(i), s)
 			}
@@ -154,9 +163,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if cfg.Progress != nil {
-		cfg.Progress(n, n)
-	}
+	progress(n)
 	h.building = false
 	h.locks = nil
 	return h, nil
@@ -166,18 +173,32 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 func (h *HNSW) Dim() int { return h.dim }
 
 // SetEfSearch changes the search-time candidate-list size (0 restores the
-// default). Not safe concurrently with searches.
+// default, DefaultEf). Safe concurrently with searches: each search reads it
+// once.
 func (h *HNSW) SetEfSearch(ef int) {
-	h.cfg.EfSearch = max(ef, 0)
+	h.efSearch.Store(int64(max(ef, 0)))
 }
+
+// DefaultEf is the efSearch and efConstruction used when none is set.
+const DefaultEf = 200
 
 // Len implements Index.
 func (h *HNSW) Len() int { return len(h.ids) }
 
-// Overhead returns the bytes the index uses beyond the raw float32 item
-// vectors (Len·Dim·4): the extra coordinate, ids, levels and neighbour lists.
+// Items implements Index: the index's own copy of the vectors and the ids
+// (aliasing the index: do not modify them).
+func (h *HNSW) Items() (vectors []float32, ids []int32) { return h.vecs, h.ids }
+
+// Bytes is the index's whole memory: its copy of the vectors (Len·Dim·4)
+// plus Overhead.
+func (h *HNSW) Bytes() int { return 4*len(h.vecs) + h.Overhead() }
+
+// Overhead returns the bytes the index uses beyond its copy of the float32
+// item vectors (Len·Dim·4; see Bytes for the total): ids, levels and
+// neighbour lists. NewHNSW copies the vectors, so an index over a model's
+// items holds them a second time.
 func (h *HNSW) Overhead() int {
-	b := len(h.ids)*4 + len(h.level) + len(h.l0)*4 + len(h.l0n)
+	b := len(h.ids)*4 + len(h.level) + len(h.l0)*4 + 2*len(h.l0n)
 	for i := range h.upper {
 		b += len(h.upper[i])*4 + len(h.upn[i]) + 48
 	}
@@ -212,7 +233,7 @@ func (h *HNSW) setNeighbors(i int32, l int, nb []int32) {
 	if l == 0 {
 		M0 := 2 * h.cfg.M
 		copy(h.l0[int(i)*M0:], nb)
-		h.l0n[i] = uint8(len(nb))
+		h.l0n[i] = uint16(len(nb))
 		return
 	}
 	M := h.cfg.M
@@ -387,7 +408,15 @@ func (h *HNSW) insert(i int32, s *scratch) {
 	li := int(h.level[i])
 	h.glock.Lock()
 	ep, top := h.entry, h.maxLevel
-	h.glock.Unlock()
+	if li > top {
+		// A node that raises the top level is inserted under the global
+		// lock (as hnswlib does): two such inserts at once would otherwise
+		// both link against the old top, and the lower one would keep no
+		// links on the levels the higher one adds.
+		defer h.glock.Unlock()
+	} else {
+		h.glock.Unlock()
+	}
 	cur := cand{ep, linalg.Dot(q, h.vec(ep))}
 	for l := top; l > li; l-- {
 		cur = h.greedy(q, cur, l, s)
@@ -415,12 +444,8 @@ func (h *HNSW) insert(i int32, s *scratch) {
 		}
 		eps = w
 	}
-	if li > top {
-		h.glock.Lock()
-		if li > h.maxLevel {
-			h.maxLevel, h.entry = li, i
-		}
-		h.glock.Unlock()
+	if li > top { // still holding the global lock
+		h.maxLevel, h.entry = li, i
 	}
 }
 
@@ -479,10 +504,11 @@ func (h *HNSW) Search(ctx context.Context, queries []float32, n int, filter Filt
 }
 
 func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hit {
-	ef := max(h.cfg.EfSearch, n)
-	if h.cfg.EfSearch == 0 {
-		ef = max(200, n)
+	ef := int(h.efSearch.Load())
+	if ef == 0 {
+		ef = DefaultEf
 	}
+	ef = max(ef, n)
 	for {
 		cur := cand{h.entry, linalg.Dot(q, h.vec(h.entry))}
 		for l := h.maxLevel; l > 0; l-- {
@@ -504,7 +530,9 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 	}
 }
 
-const hnswMagic, hnswVersion = "YTHN", 1
+// Version 2 stores the layer-0 neighbour counts as uint16 (version 1's
+// uint8 wrapped at M = 128); both are read.
+const hnswMagic, hnswVersion = "YTHN", 2
 
 // WriteTo writes the index (binfmt container "YTHN": parameters, scale,
 // augmented vectors, ids, levels, neighbour lists, CRC-32C).
@@ -512,7 +540,7 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	return binfmt.WriteContainer(w, hnswMagic, hnswVersion, func(bw *binfmt.Writer) {
 		bw.I64(int64(h.cfg.M))
 		bw.I64(int64(h.cfg.EfConstruction))
-		bw.I64(int64(h.cfg.EfSearch))
+		bw.I64(h.efSearch.Load())
 		bw.I64(int64(h.dim))
 		bw.I64(int64(h.entry))
 		bw.I64(int64(h.maxLevel))
@@ -523,7 +551,11 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 		}
 		bw.I64s(ids)
 		bw.Bytes(h.level)
-		bw.Bytes(h.l0n)
+		cnt := make([]byte, 2*len(h.l0n))
+		for i, c := range h.l0n {
+			cnt[2*i], cnt[2*i+1] = byte(c), byte(c>>8)
+		}
+		bw.Bytes(cnt)
 		for i := range h.ids {
 			bw.Bytes(int32Bytes(h.neighbors(int32(i), 0, nil)))
 			for l := 1; l <= int(h.level[i]); l++ {
@@ -568,6 +600,7 @@ func decodeHNSW(br *binfmt.Reader) (*HNSW, error) {
 	if h.cfg.M < 2 || h.cfg.M > 255 || h.cfg.EfSearch < 0 || h.dim < 1 || h.dim > 1<<16 || h.maxLevel < 0 || h.maxLevel > 30 {
 		return nil, fmt.Errorf("%w: bad HNSW header", binfmt.ErrFormat)
 	}
+	h.efSearch.Store(int64(h.cfg.EfSearch))
 	h.vecs = br.F32s(binfmt.MaxElems)
 	ids := br.I64s(binfmt.MaxElems)
 	if err := br.Err(); err != nil {
@@ -583,7 +616,17 @@ func decodeHNSW(br *binfmt.Reader) (*HNSW, error) {
 	}
 	M, M0 := h.cfg.M, 2*h.cfg.M
 	h.level = readBytes(br, n)
-	h.l0n = readBytes(br, n)
+	if br.Version == 1 {
+		for _, c := range readBytes(br, n) {
+			h.l0n = append(h.l0n, uint16(c))
+		}
+	} else {
+		cnt := readBytes(br, 2*n)
+		h.l0n = make([]uint16, 0, n)
+		for i := 0; i+1 < len(cnt); i += 2 {
+			h.l0n = append(h.l0n, uint16(cnt[i])|uint16(cnt[i+1])<<8)
+		}
+	}
 	if err := br.Err(); err != nil {
 		return nil, err
 	}

@@ -35,6 +35,10 @@ type Index interface {
 	// items pass the filter. The search stops with ctx's error once ctx is
 	// done (checked between blocks of work, not only at the start).
 	Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error)
+	// Items returns the indexed vectors (row-major, Len·Dim floats) and
+	// their ids, aliasing the index: a loaded index can be exported or
+	// rebuilt from them. Do not modify them.
+	Items() (vectors []float32, ids []int32)
 }
 
 var _ Index = (*Exact)(nil)
@@ -43,7 +47,8 @@ var _ Index = (*Exact)(nil)
 // product against blocks of items, each query keeping a bounded min-heap of
 // its n best. Work is split over GOMAXPROCS goroutines by item range. Cost:
 // O(m·N·Dim) multiply-adds and O(m·N·log n) heap work for m queries over N
-// items; memory O(workers·m·n + block).
+// items; memory O(m·n) for the results plus 2 MiB of scratch per worker,
+// whatever m.
 type Exact struct {
 	dim  int
 	ids  []int32
@@ -69,7 +74,15 @@ func (e *Exact) Len() int { return len(e.ids) }
 
 const itemBlock = 2048
 
-// Search implements Index. Each worker checks ctx between item blocks.
+// queryBlock is how many queries an exact search scores at once: each
+// worker's scratch is queryBlock·itemBlock floats (2 MiB), whatever the
+// number of queries.
+const queryBlock = 256
+
+// Search implements Index. Queries go in blocks of 256; each block's items
+// are split over the workers by range, and each worker checks ctx between
+// item blocks. With one worker (one core, or fewer than 4,096 items) it all
+// runs on the calling goroutine.
 func (e *Exact) Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error) {
 	if err := checkQueries(queries, e.dim, n); err != nil {
 		return nil, err
@@ -79,44 +92,60 @@ func (e *Exact) Search(ctx context.Context, queries []float32, n int, filter Fil
 	}
 	m := len(queries) / e.dim
 	workers := min(runtime.GOMAXPROCS(0), max(1, len(e.ids)/itemBlock))
+	qb := min(queryBlock, m)
 	heaps := make([][]topN, workers)
-	var wg sync.WaitGroup
+	blocks := make([][]float32, workers)
+	for w := range heaps {
+		heaps[w] = make([]topN, qb)
+		blocks[w] = make([]float32, qb*itemBlock)
+	}
 	per := (len(e.ids) + workers - 1) / workers
-	for w := 0; w < workers; w++ {
-		lo, hi := w*per, min((w+1)*per, len(e.ids))
-		hs := make([]topN, m)
-		for q := range hs {
-			hs[q].n = n
-		}
-		heaps[w] = hs
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			e.scan(ctx, queries, m, lo, hi, hs, filter)
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
 	out := make([][]Hit, m)
-	for q := 0; q < m; q++ {
-		all := heaps[0][q].h
-		for w := 1; w < workers; w++ {
-			all = append(all, heaps[w][q].h...)
+	for q0 := 0; q0 < m; q0 += queryBlock {
+		qm := min(queryBlock, m-q0)
+		qs := queries[q0*e.dim : (q0+qm)*e.dim]
+		scan := func(w int) {
+			hs := heaps[w][:qm]
+			for q := range hs {
+				hs[q] = topN{n: n, h: hs[q].h[:0]}
+			}
+			e.scan(ctx, qs, q0, qm, w*per, min((w+1)*per, len(e.ids)), hs, filter, blocks[w])
 		}
-		out[q] = SortHits(all, n)
+		if workers == 1 {
+			scan(0)
+		} else {
+			var wg sync.WaitGroup
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					scan(w)
+				}()
+			}
+			wg.Wait()
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		for q := 0; q < qm; q++ {
+			all := slices.Clone(heaps[0][q].h)
+			for w := 1; w < workers; w++ {
+				all = append(all, heaps[w][q].h...)
+			}
+			out[q0+q] = SortHits(all, n)
+		}
 	}
 	return out, nil
 }
 
-func (e *Exact) scan(ctx context.Context, queries []float32, m, lo, hi int, hs []topN, filter Filter) {
-	block := make([]float32, m*itemBlock)
+// scan scores queries (qm of them, the first at position q0 of the batch)
+// against items [lo, hi) in blocks, pushing into hs.
+func (e *Exact) scan(ctx context.Context, queries []float32, q0, qm, lo, hi int, hs []topN, filter Filter, block []float32) {
 	for b := lo; b < hi && ctx.Err() == nil; b += itemBlock {
 		nb := min(itemBlock, hi-b)
-		s := block[:m*nb]
-		linalg.Gemm(false, true, m, nb, e.dim, 1, queries, e.dim, e.data[b*e.dim:(b+nb)*e.dim], e.dim, 0, s, nb)
-		for q := 0; q < m; q++ {
+		s := block[:qm*nb]
+		linalg.Gemm(false, true, qm, nb, e.dim, 1, queries, e.dim, e.data[b*e.dim:(b+nb)*e.dim], e.dim, 0, s, nb)
+		for q := 0; q < qm; q++ {
 			row := s[q*nb : (q+1)*nb]
 			h := &hs[q]
 			for j, sc := range row {
@@ -124,7 +153,7 @@ func (e *Exact) scan(ctx context.Context, queries []float32, m, lo, hi int, hs [
 					continue
 				}
 				id := e.ids[b+j]
-				if filter != nil && filter(q, id) {
+				if filter != nil && filter(q0+q, id) {
 					continue
 				}
 				h.push(Hit{id, sc})
@@ -132,6 +161,10 @@ func (e *Exact) scan(ctx context.Context, queries []float32, m, lo, hi int, hs [
 		}
 	}
 }
+
+// Items implements Index: the indexed vectors (row-major) and their ids,
+// aliasing the index (do not modify them).
+func (e *Exact) Items() (vectors []float32, ids []int32) { return e.data, e.ids }
 
 // checkItems validates item vectors and their ids (nil: 0..N-1, returned).
 func checkItems(vectors []float32, dim int, ids []int32) ([]int32, error) {
