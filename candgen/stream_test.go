@@ -174,7 +174,8 @@ func TestSetIndexRejectsStaleIndex(t *testing.T) {
 	require.NoError(t, err)
 	assert.ErrorContains(t, a.SetIndex(stale), "another model")
 	// Fewer items, or unknown ids: refused too.
-	few, err := retrieval.NewExact(vecs[:len(vecs)/2], b.D()+1, ids[:len(ids)/2])
+	half := len(ids) / 2
+	few, err := retrieval.NewExact(vecs[:half*(b.D()+1)], b.D()+1, ids[:half])
 	require.NoError(t, err)
 	assert.Error(t, a.SetIndex(few))
 	// The model's own items, reversed: accepted.

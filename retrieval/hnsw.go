@@ -75,8 +75,8 @@ type HNSW struct {
 	vecs     []float32 // n × dim
 	ids      []int32
 	level    []uint8
-	l0       []int32  // n × 2M, valid prefix of length l0n
-	l0n      []uint16 // up to 2M = 510 (a uint8 would wrap at M = 128)
+	l0       []int32   // n × 2M, valid prefix of length l0n
+	l0n      []uint16  // up to 2M = 510 (a uint8 would wrap at M = 128)
 	upper    [][]int32 // per node: level×M (levels 1..level), counts in upn
 	upn      [][]uint8
 	entry    int32
