@@ -2,6 +2,7 @@ package benchmarks
 
 import (
 	"context"
+	"os"
 	"runtime"
 	"sync"
 	"testing"
@@ -21,7 +22,10 @@ var (
 // token lists, three user features) and 400,000 impressions.
 func genLog(b *testing.B) string {
 	logOnce.Do(func() {
-		logDir = b.TempDir()
+		// Not b.TempDir: that is removed when the first b.Run round ends.
+		if logDir, logErr = os.MkdirTemp("", "ytdnn-bench-log-"); logErr != nil {
+			return
+		}
 		_, logErr = pipe.Generate(logDir, pipe.GenOptions{Users: 20_000, Videos: 50_000, Events: 1_000_000, Seed: 1})
 	})
 	if logErr != nil {
@@ -69,4 +73,13 @@ func BenchmarkIngestBuild(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestMain removes the generated log after the benchmarks.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if logDir != "" {
+		os.RemoveAll(logDir)
+	}
+	os.Exit(code)
 }
