@@ -2,6 +2,7 @@
 //
 //	go run ./examples/pipeline gen -out DIR -users U -videos V -events N -seed S
 //	go run ./examples/pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last] [-quiet]
+//	go run ./examples/pipeline export -model MODELDIR -format npy|parquet -out PATH
 //
 // gen writes a generated world's watch log, impression log and catalogue as
 // Parquet shards in Spark's layout under DIR, with spec.json, their column
@@ -10,7 +11,10 @@
 // stages and writes one model directory, atomically; examples/serve serves
 // it. With -holdout last each user's last watch is held out and the run
 // reports HR@10/50/100 and NDCG@10, history-filtered and not. The run ends
-// with one JSON line of metrics.
+// with one JSON line of metrics. export writes the model's item vectors and
+// their video IDs for FAISS, Milvus or Qdrant: -format npy writes
+// PATH/items.npy (float32, n×(D+1)) and PATH/ids.npy (int64), -format
+// parquet the file PATH (id INT64, vector LIST<FLOAT>). Queries are [u, 1].
 package main
 
 import (
@@ -22,11 +26,14 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
+	"github.com/ytdnn/ytdnn/export"
 	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
 func main() {
@@ -41,6 +48,8 @@ func main() {
 		err = gen(os.Args[2:])
 	case "train":
 		err = train(ctx, os.Args[2:])
+	case "export":
+		err = exportItems(os.Args[2:])
 	default:
 		usage()
 	}
@@ -130,4 +139,44 @@ func writeJSON(w io.Writer, v any) error {
 	}
 	_, err = fmt.Fprintln(w, string(raw))
 	return err
+}
+
+func exportItems(args []string) error {
+	fs := flag.NewFlagSet("export", flag.ExitOnError)
+	model := fs.String("model", "", "model directory (required)")
+	format := fs.String("format", "npy", "npy (PATH is a folder: items.npy, ids.npy) or parquet (PATH is a file)")
+	out := fs.String("out", "", "output path (required)")
+	fs.Parse(args)
+	if *model == "" || *out == "" {
+		return errors.New("export: -model and -out are required")
+	}
+	m, err := pipe.LoadModelDir(*model)
+	if err != nil {
+		return err
+	}
+	ids, vecs, dim := export.ModelItems(m.Candgen)
+	switch *format {
+	case "npy":
+		if err := os.MkdirAll(*out, 0o755); err != nil {
+			return err
+		}
+		if err := binfmt.WriteFileAtomic(filepath.Join(*out, "items.npy"), func(w io.Writer) error {
+			return export.WriteNPYFloat32(w, vecs, len(ids), dim)
+		}); err != nil {
+			return err
+		}
+		if err := binfmt.WriteFileAtomic(filepath.Join(*out, "ids.npy"), func(w io.Writer) error {
+			return export.WriteNPYInt64(w, ids, len(ids))
+		}); err != nil {
+			return err
+		}
+	case "parquet":
+		if err := binfmt.WriteFileAtomic(*out, func(w io.Writer) error { return export.WriteParquet(w, ids, vecs, dim) }); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("export: -format %q: npy or parquet", *format)
+	}
+	fmt.Fprintf(os.Stderr, "exported %d items of dimension %d (queries are [u, 1]) to %s\n", len(ids), dim, *out)
+	return nil
 }

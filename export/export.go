@@ -1,0 +1,339 @@
+// Package export writes item vectors and their ids in the formats the
+// engines that scale retrieval out read: NumPy's .npy (FAISS through NumPy,
+// hnswlib, Qdrant's and Milvus's Python clients) and Parquet with an INT64
+// `id` column and a LIST<FLOAT> `vector` column (Milvus bulk import, Spark,
+// DuckDB). It reads both back, for round trips and checks.
+//
+// # The .npy format
+//
+// Version 1.0 of NumPy's format: the magic "\x93NUMPY", the version bytes
+// 1 and 0, a little-endian uint16 header length, then an ASCII header — a
+// Python dict literal {'descr': '<f4', 'fortran_order': False, 'shape': (n,
+// d), } — padded with spaces and ended by '\n' so that the data starts at a
+// multiple of 64 bytes, then the data in C (row-major) order, little-endian.
+// Readers accept versions 1.0-3.0 with little-endian '<f4', '<i4' and '<i8'
+// data in C order.
+//
+// # Concurrency
+//
+// The functions hold no state; they are safe for concurrent use on
+// different writers and readers.
+package export
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/parquet-go/parquet-go"
+	"github.com/parquet-go/parquet-go/compress/zstd"
+
+	"github.com/ytdnn/ytdnn/candgen"
+)
+
+// ErrFormat is wrapped by errors about malformed input files.
+var ErrFormat = errors.New("export: malformed file")
+
+const npyMagic = "\x93NUMPY"
+
+// npyHeader builds a version-1.0 header for descr and shape.
+func npyHeader(descr string, shape []int) []byte {
+	dims := make([]string, len(shape))
+	for i, d := range shape {
+		dims[i] = strconv.Itoa(d)
+	}
+	sh := strings.Join(dims, ", ")
+	if len(shape) == 1 {
+		sh += ","
+	}
+	dict := fmt.Sprintf("{'descr': '%s', 'fortran_order': False, 'shape': (%s), }", descr, sh)
+	// magic (6) + version (2) + length (2) + dict + padding + '\n' ≡ 0 mod 64
+	total := 10 + len(dict) + 1
+	pad := (64 - total%64) % 64
+	h := make([]byte, 0, total+pad)
+	h = append(h, npyMagic...)
+	h = append(h, 1, 0)
+	h = binary.LittleEndian.AppendUint16(h, uint16(len(dict)+pad+1))
+	h = append(h, dict...)
+	for i := 0; i < pad; i++ {
+		h = append(h, ' ')
+	}
+	return append(h, '\n')
+}
+
+func checkShape(n int, shape []int) error {
+	p := 1
+	for _, d := range shape {
+		if d < 0 {
+			return fmt.Errorf("export: negative dimension in shape %v", shape)
+		}
+		p *= d
+	}
+	if len(shape) == 0 || p != n {
+		return fmt.Errorf("export: %d values do not fill shape %v", n, shape)
+	}
+	return nil
+}
+
+// WriteNPYFloat32 writes data as a float32 ('<f4') array of the given
+// shape (row-major), e.g. (n, d) for n vectors of d floats.
+func WriteNPYFloat32(w io.Writer, data []float32, shape ...int) error {
+	if err := checkShape(len(data), shape); err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(npyHeader("<f4", shape))
+	var b [4]byte
+	for _, v := range data {
+		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
+		bw.Write(b[:])
+	}
+	return bw.Flush()
+}
+
+// WriteNPYInt64 writes data as an int64 ('<i8') array of the given shape.
+func WriteNPYInt64(w io.Writer, data []int64, shape ...int) error {
+	if err := checkShape(len(data), shape); err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(npyHeader("<i8", shape))
+	var b [8]byte
+	for _, v := range data {
+		binary.LittleEndian.PutUint64(b[:], uint64(v))
+		bw.Write(b[:])
+	}
+	return bw.Flush()
+}
+
+// WriteNPYInt32 writes data as an int32 ('<i4') array of the given shape.
+func WriteNPYInt32(w io.Writer, data []int32, shape ...int) error {
+	if err := checkShape(len(data), shape); err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	bw.Write(npyHeader("<i4", shape))
+	var b [4]byte
+	for _, v := range data {
+		binary.LittleEndian.PutUint32(b[:], uint32(v))
+		bw.Write(b[:])
+	}
+	return bw.Flush()
+}
+
+var (
+	descrRe = regexp.MustCompile(`'descr':\s*'([^']*)'`)
+	orderRe = regexp.MustCompile(`'fortran_order':\s*(True|False)`)
+	shapeRe = regexp.MustCompile(`'shape':\s*\(([^)]*)\)`)
+)
+
+// maxNPYElems bounds the elements a read allocates for (2^31).
+const maxNPYElems = 1 << 31
+
+// readNPYHeader reads an .npy header and returns its descr and shape.
+func readNPYHeader(r io.Reader) (string, []int, error) {
+	var pre [10]byte
+	if _, err := io.ReadFull(r, pre[:8]); err != nil {
+		return "", nil, fmt.Errorf("%w: short .npy header", ErrFormat)
+	}
+	if string(pre[:6]) != npyMagic {
+		return "", nil, fmt.Errorf("%w: not an .npy file", ErrFormat)
+	}
+	var hlen int
+	switch pre[6] {
+	case 1:
+		if _, err := io.ReadFull(r, pre[8:10]); err != nil {
+			return "", nil, fmt.Errorf("%w: short .npy header", ErrFormat)
+		}
+		hlen = int(binary.LittleEndian.Uint16(pre[8:10]))
+	case 2, 3:
+		var l [4]byte
+		if _, err := io.ReadFull(r, l[:]); err != nil {
+			return "", nil, fmt.Errorf("%w: short .npy header", ErrFormat)
+		}
+		hlen = int(binary.LittleEndian.Uint32(l[:]))
+	default:
+		return "", nil, fmt.Errorf("%w: .npy version %d.%d", ErrFormat, pre[6], pre[7])
+	}
+	if hlen > 1<<16 {
+		return "", nil, fmt.Errorf("%w: .npy header of %d bytes", ErrFormat, hlen)
+	}
+	h := make([]byte, hlen)
+	if _, err := io.ReadFull(r, h); err != nil {
+		return "", nil, fmt.Errorf("%w: short .npy header", ErrFormat)
+	}
+	dict := string(h)
+	d, o, s := descrRe.FindStringSubmatch(dict), orderRe.FindStringSubmatch(dict), shapeRe.FindStringSubmatch(dict)
+	if d == nil || o == nil || s == nil {
+		return "", nil, fmt.Errorf("%w: .npy header %q", ErrFormat, dict)
+	}
+	if o[1] != "False" {
+		return "", nil, fmt.Errorf("%w: Fortran-order .npy arrays are not read", ErrFormat)
+	}
+	var shape []int
+	total := 1
+	for _, f := range strings.Split(s[1], ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v < 0 || (v > 0 && total > maxNPYElems/v) {
+			return "", nil, fmt.Errorf("%w: .npy shape (%s)", ErrFormat, s[1])
+		}
+		total *= v
+		shape = append(shape, v)
+	}
+	return d[1], shape, nil
+}
+
+func elems(shape []int) int {
+	n := 1
+	for _, d := range shape {
+		n *= d
+	}
+	return n
+}
+
+// readData reads n elements of size bytes each in chunks (a header that
+// claims more than the file holds allocates only what arrives).
+func readData(r io.Reader, n, size int, put func(b []byte)) error {
+	var buf [4096]byte
+	per := len(buf) / size
+	for n > 0 {
+		k := min(n, per)
+		if _, err := io.ReadFull(r, buf[:k*size]); err != nil {
+			return fmt.Errorf("%w: .npy data truncated", ErrFormat)
+		}
+		for i := 0; i < k; i++ {
+			put(buf[i*size : (i+1)*size])
+		}
+		n -= k
+	}
+	return nil
+}
+
+// ReadNPYFloat32 reads a '<f4' array and its shape.
+func ReadNPYFloat32(r io.Reader) ([]float32, []int, error) {
+	descr, shape, err := readNPYHeader(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if descr != "<f4" {
+		return nil, nil, fmt.Errorf("%w: .npy dtype %q, want '<f4'", ErrFormat, descr)
+	}
+	n := elems(shape)
+	out := make([]float32, 0, min(n, 1<<20))
+	err = readData(r, n, 4, func(b []byte) { out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(b))) })
+	return out, shape, err
+}
+
+// ReadNPYInt64 reads a '<i8' (or '<i4', widened) array and its shape.
+func ReadNPYInt64(r io.Reader) ([]int64, []int, error) {
+	descr, shape, err := readNPYHeader(r)
+	if err != nil {
+		return nil, nil, err
+	}
+	n := elems(shape)
+	out := make([]int64, 0, min(n, 1<<20))
+	switch descr {
+	case "<i8":
+		err = readData(r, n, 8, func(b []byte) { out = append(out, int64(binary.LittleEndian.Uint64(b))) })
+	case "<i4":
+		err = readData(r, n, 4, func(b []byte) { out = append(out, int64(int32(binary.LittleEndian.Uint32(b)))) })
+	default:
+		return nil, nil, fmt.Errorf("%w: .npy dtype %q, want '<i8' or '<i4'", ErrFormat, descr)
+	}
+	return out, shape, err
+}
+
+// Row is one exported item in Parquet: its id and its vector.
+type Row struct {
+	ID     int64     `parquet:"id"`
+	Vector []float32 `parquet:"vector,list"`
+}
+
+// WriteParquet writes ids with their vectors (len(ids)·dim floats,
+// row-major) as Parquet: an INT64 `id` column and a LIST<FLOAT> `vector`
+// column, zstd-compressed, 64k rows per row group.
+func WriteParquet(w io.Writer, ids []int64, vectors []float32, dim int) error {
+	if dim < 1 || len(vectors) != len(ids)*dim {
+		return fmt.Errorf("export: %d floats are not %d vectors of dimension %d", len(vectors), len(ids), dim)
+	}
+	pw := parquet.NewGenericWriter[Row](w, parquet.Compression(&zstd.Codec{}), parquet.MaxRowsPerRowGroup(1<<16))
+	rows := make([]Row, 0, 1024)
+	for i := 0; i < len(ids); i += 1024 {
+		rows = rows[:0]
+		for k := i; k < min(i+1024, len(ids)); k++ {
+			rows = append(rows, Row{ID: ids[k], Vector: vectors[k*dim : (k+1)*dim]})
+		}
+		if _, err := pw.Write(rows); err != nil {
+			return err
+		}
+	}
+	return pw.Close()
+}
+
+// ReadParquet reads a file WriteParquet wrote (or any with an INT64 `id`
+// and a list-of-float `vector` column of one length): ids, row-major
+// vectors and their dimension.
+func ReadParquet(r io.ReaderAt, size int64) (ids []int64, vectors []float32, dim int, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: %v", ErrFormat, p)
+		}
+	}()
+	rd := parquet.NewGenericReader[Row](readerAtSize{r, size})
+	defer rd.Close()
+	buf := make([]Row, 1024)
+	dim = -1
+	for {
+		n, rerr := rd.Read(buf)
+		for _, row := range buf[:n] {
+			if dim < 0 {
+				dim = len(row.Vector)
+			}
+			if len(row.Vector) != dim {
+				return nil, nil, 0, fmt.Errorf("%w: vectors of dimensions %d and %d", ErrFormat, dim, len(row.Vector))
+			}
+			ids = append(ids, row.ID)
+			vectors = append(vectors, row.Vector...)
+		}
+		if errors.Is(rerr, io.EOF) {
+			break
+		}
+		if rerr != nil {
+			return nil, nil, 0, rerr
+		}
+	}
+	return ids, vectors, max(dim, 0), nil
+}
+
+type readerAtSize struct {
+	io.ReaderAt
+	size int64
+}
+
+func (r readerAtSize) Size() int64 { return r.size }
+
+// ModelItems returns a candidate-generation model's items as an engine
+// indexes them: every in-vocabulary video's raw ID and its vector
+// [v_j, b_j] (dim = D+1 floats, row-major). A user's query is then
+// [u, 1] (candgen.Model.UserVectors, then a 1 appended), so the inner
+// product is the model's logit v_j·u + b_j.
+func ModelItems(m *candgen.Model) (ids []int64, vectors []float32, dim int) {
+	vecs, idx := m.Items()
+	vocab := m.VideoVocab()
+	ids = make([]int64, len(idx))
+	for k, i := range idx {
+		key, _ := vocab.Key(i)
+		ids[k] = key.Int
+	}
+	return ids, vecs, m.D() + 1
+}
