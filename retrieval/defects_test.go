@@ -62,7 +62,11 @@ func TestHNSWLargeM(t *testing.T) {
 func TestHNSWConcurrentTopInserts(t *testing.T) {
 	const n, dim = 3000, 4
 	items := gaussian(n, dim, 3)
-	for seed := uint64(1); seed <= 12; seed++ {
+	seeds := uint64(12)
+	if testing.Short() {
+		seeds = 4 // the race detector makes each build slow
+	}
+	for seed := uint64(1); seed <= seeds; seed++ {
 		h, err := NewHNSW(context.Background(), items, dim, nil, HNSWConfig{M: 2, EfConstruction: 16, Seed: seed, Workers: 8})
 		require.NoError(t, err)
 		for l := 1; l <= h.maxLevel; l++ {
