@@ -26,7 +26,7 @@ type Sampler string
 
 // The negative samplers.
 const (
-	Unigram    Sampler = "unigram"    // label counts^0.75 (default)
+	Unigram    Sampler = "unigram"    // video counts^0.75: every occurrence in the examples, histories and labels (default)
 	LogUniform Sampler = "loguniform" // Zipfian over frequency rank
 	Uniform    Sampler = "uniform"
 )

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -294,9 +295,35 @@ func TestGradientCheckWholeModel(t *testing.T) {
 		require.NoError(t, err)
 		return l
 	}
+	// The floor (1e-4) is 20× below the probed gradients' size, so a zero,
+	// halved or permuted gradient cannot pass; the checker is checked on
+	// exactly such gradients.
+	const floor = 1e-4
 	for _, p := range probes {
-		gradcheck.Slice(t, p.name, p.param, p.grad, loss, 2e-3)
+		require.Greater(t, gradcheck.MaxAbs(p.grad), 10*floor, "%s: gradient large enough to test", p.name)
+		gradcheck.Slice(t, p.name, p.param, p.grad, loss, floor)
+		for name, wrong := range map[string][]float32{
+			"zeroed":   make([]float32, len(p.grad)),
+			"halved":   scaled(p.grad, 0.5),
+			"reversed": reversed(p.grad),
+		} {
+			assert.NotEmpty(t, gradcheck.Compare(p.param, wrong, loss, floor), "%s gradient of %s passes the check", name, p.name)
+		}
 	}
+}
+
+func scaled(g []float32, a float32) []float32 {
+	out := make([]float32, len(g))
+	for i, v := range g {
+		out[i] = a * v
+	}
+	return out
+}
+
+func reversed(g []float32) []float32 {
+	out := slices.Clone(g)
+	slices.Reverse(out)
+	return out
 }
 
 func TestBadInputAndOOV(t *testing.T) {
@@ -417,7 +444,7 @@ func TestGradientCheckTied(t *testing.T) {
 	loss := func() float32 { l, _ := tr.forwardBackward(); return l }
 	for _, row := range g.Rows[:4] {
 		grad := append([]float32(nil), g.Row(row)...)
-		gradcheck.Slice(t, fmt.Sprintf("row %d", row), m.emb.Tables[0].Row(row), grad, loss, 2e-3)
+		gradcheck.Slice(t, fmt.Sprintf("row %d", row), m.emb.Tables[0].Row(row), grad, loss, 1e-4)
 	}
 	spec.Spaces[0].Dim = 4
 	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{6, 5}, TieEmbeddings: true}, data)

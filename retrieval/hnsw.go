@@ -12,7 +12,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
-	"github.com/ytdnn/ytdnn/internal/linalg"
+	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 // HNSWConfig are the build and search parameters of an HNSW index. Zero
@@ -254,6 +254,7 @@ type scratch struct {
 	res     []cand // min-heap by sim (best ef)
 	nbuf    []int32
 	sel     []cand
+	sink    float32 // keeps touch's loads from being optimized away
 }
 
 func (h *HNSW) newScratch() *scratch {
@@ -329,12 +330,18 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, s *scratch) []can
 			break
 		}
 		s.nbuf = h.neighbors(c.id, l, s.nbuf)
+		h.touch(s.nbuf, s)
+		if l == 0 && len(s.cands) > 0 { // the next candidate's list, while these are scored
+			nx := int(s.cands[0].id)
+			M0 := 2 * h.cfg.M
+			s.sink += float32(h.l0[nx*M0]) + float32(h.l0n[nx])
+		}
 		for _, nb := range s.nbuf {
 			if s.visited[nb] == s.epoch {
 				continue
 			}
 			s.visited[nb] = s.epoch
-			sim := linalg.Dot(q, h.vec(nb))
+			sim := vec.Dot(q, h.vec(nb))
 			if len(s.res) < ef || sim > s.res[0].sim {
 				s.cands = push(s.cands, cand{nb, -sim})
 				s.res = push(s.res, cand{nb, sim})
@@ -347,13 +354,32 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, s *scratch) []can
 	return s.res
 }
 
+// touch reads one float of every 64-byte line of the unvisited neighbours'
+// vectors before any is scored: the loads are independent, so the
+// processor has them all in flight at once instead of waiting for each
+// vector's misses in turn inside the dot products (Go has no prefetch
+// instruction; this is its stand-in).
+func (h *HNSW) touch(nbs []int32, s *scratch) {
+	var sink float32
+	for _, nb := range nbs {
+		if s.visited[nb] == s.epoch {
+			continue
+		}
+		v := h.vec(nb)
+		for j := 0; j < len(v); j += 16 {
+			sink += v[j]
+		}
+	}
+	s.sink = sink
+}
+
 // greedy walks level l towards q from ep (ef = 1).
 func (h *HNSW) greedy(q []float32, ep cand, l int, s *scratch) cand {
 	for changed := true; changed; {
 		changed = false
 		s.nbuf = h.neighbors(ep.id, l, s.nbuf)
 		for _, nb := range s.nbuf {
-			if sim := linalg.Dot(q, h.vec(nb)); sim > ep.sim {
+			if sim := vec.Dot(q, h.vec(nb)); sim > ep.sim {
 				ep, changed = cand{nb, sim}, true
 			}
 		}
@@ -374,7 +400,7 @@ func (h *HNSW) selectHeuristic(cs []cand, m int, out []cand) []cand {
 		good := true
 		cv := h.vec(c.id)
 		for _, r := range out {
-			if linalg.Dot(cv, h.vec(r.id)) > c.sim {
+			if vec.Dot(cv, h.vec(r.id)) > c.sim {
 				good = false
 				break
 			}
@@ -417,7 +443,7 @@ func (h *HNSW) insert(i int32, s *scratch) {
 	} else {
 		h.glock.Unlock()
 	}
-	cur := cand{ep, linalg.Dot(q, h.vec(ep))}
+	cur := cand{ep, vec.Dot(q, h.vec(ep))}
 	for l := top; l > li; l-- {
 		cur = h.greedy(q, cur, l, s)
 	}
@@ -468,7 +494,7 @@ func (h *HNSW) link(n, i int32, sim float32, l, mMax int, s *scratch) {
 	nv := h.vec(n)
 	cs := make([]cand, 0, len(cur)+1)
 	for _, x := range cur {
-		cs = append(cs, cand{x, linalg.Dot(nv, h.vec(x))})
+		cs = append(cs, cand{x, vec.Dot(nv, h.vec(x))})
 	}
 	cs = append(cs, cand{i, sim})
 	sortDesc(cs)
@@ -510,11 +536,18 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 	}
 	ef = max(ef, n)
 	for {
-		cur := cand{h.entry, linalg.Dot(q, h.vec(h.entry))}
+		cur := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
 		for l := h.maxLevel; l > 0; l-- {
 			cur = h.greedy(q, cur, l, s)
 		}
 		res := h.searchLayer(q, []cand{cur}, ef, 0, s)
+		if filter == nil {
+			// Only the n best are wanted: drop the rest off the min-heap
+			// instead of sorting all ef.
+			for len(res) > n {
+				_, res = pop(res)
+			}
+		}
 		hits := make([]Hit, 0, len(res))
 		for _, c := range res {
 			id := h.ids[c.id]

@@ -42,6 +42,9 @@ func TestSlice(t *testing.T) {
 	if len(r.errs) != 1 {
 		t.Fatalf("want one report for x[2], got %v", r.errs)
 	}
+	if bad := Compare(x, make([]float32, len(x)), loss, 1e-3); len(bad) != len(x) {
+		t.Fatalf("a zero gradient must fail everywhere: %v", bad)
+	}
 	if x[0] != 0.5 || x[1] != -1 || x[2] != 2 || x[3] != 1.5 {
 		t.Fatalf("parameters not restored: %v", x)
 	}

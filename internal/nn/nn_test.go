@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -204,48 +205,111 @@ func TestExpf(t *testing.T) {
 	assert.Equal(t, float32(1), expf(0))
 }
 
-// TestSampledSoftmaxParallelRows: the multi-goroutine path (large B·K)
-// gives the same loss and gradients as one goroutine.
-func TestSampledSoftmaxParallelRows(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 8))
-	const B, D, K = 256, 8, 300
-	mk := func() *SampledSoftmax {
-		s := NewSampledSoftmax(B, D, K)
-		r := rand.New(rand.NewPCG(1, 1))
-		for _, v := range [][]float32{s.TrueW, s.TrueB, s.TrueLogQ, s.NegW, s.NegB, s.NegLogQ} {
-			randFill(r, v, 1)
+// naiveSampledSoftmax is the loss written from its definition in float64,
+// independent of the implementation: for each row r with weight w_r > 0,
+// -log softmax of its true logit t_r = u_r·TrueW_r + TrueB_r - TrueLogQ_r
+// against the negatives' logits l_rj = u_r·NegW_j + NegB_j - NegLogQ_j
+// (j not an accidental hit of r), averaged with weights w_r/Σw. It returns
+// the loss and every gradient.
+func naiveSampledSoftmax(s *SampledSoftmax, u []float32) (loss float64, dU, dTW, dTB, dNW, dNB []float64) {
+	B, D, K := s.Batch, s.Dim, s.K
+	dU, dTW, dTB = make([]float64, B*D), make([]float64, B*D), make([]float64, B)
+	dNW, dNB = make([]float64, K*D), make([]float64, K)
+	dot := func(a, b []float32) float64 {
+		var v float64
+		for i := range a {
+			v += float64(a[i]) * float64(b[i])
 		}
-		for i := range s.RowWeight {
-			s.RowWeight[i] = 1
-		}
-		s.Hits[0] = []int32{5}
-		return s
+		return v
 	}
-	u := make([]float32, B*D)
-	randFill(rng, u, 1)
-	par := mk()
-	gPar := make([]float32, B*D)
-	lPar := par.Loss(u, gPar)
-	ser := mk()
-	copy(ser.logits, make([]float32, B*K))
-	// Serial reference: the same steps with rows computed in one call.
-	linalgGemmRef(ser, u)
-	ser.prepare()
-	lSer := ser.rows(u, 0, B, B)
-	assert.InDelta(t, float64(lSer), float64(lPar), 1e-4)
-	assert.InDeltaSlice(t, ser.DTrueB, par.DTrueB, 1e-6)
-	assert.InDeltaSlice(t, ser.logits, par.logits, 1e-6)
+	var wsum float64
+	for _, w := range s.RowWeight {
+		wsum += float64(w)
+	}
+	for r := 0; r < B; r++ {
+		w := float64(s.RowWeight[r]) / wsum
+		if w == 0 {
+			continue
+		}
+		ur := u[r*D : (r+1)*D]
+		t := dot(ur, s.TrueW[r*D:(r+1)*D]) + float64(s.TrueB[r]) - float64(s.TrueLogQ[r])
+		hit := map[int]bool{}
+		for _, j := range s.Hits[r] {
+			hit[int(j)] = true
+		}
+		logits := make([]float64, K)
+		z := math.Exp(t)
+		for j := 0; j < K; j++ {
+			if hit[j] {
+				continue
+			}
+			logits[j] = dot(ur, s.NegW[j*D:(j+1)*D]) + float64(s.NegB[j]) - float64(s.NegLogQ[j])
+			z += math.Exp(logits[j])
+		}
+		loss += w * (math.Log(z) - t)
+		gt := w * (math.Exp(t)/z - 1)
+		dTB[r] = gt
+		for d := 0; d < D; d++ {
+			dTW[r*D+d] = gt * float64(ur[d])
+			dU[r*D+d] += gt * float64(s.TrueW[r*D+d])
+		}
+		for j := 0; j < K; j++ {
+			if hit[j] {
+				continue
+			}
+			g := w * math.Exp(logits[j]) / z
+			dNB[j] += g
+			for d := 0; d < D; d++ {
+				dNW[j*D+d] += g * float64(ur[d])
+				dU[r*D+d] += g * float64(s.NegW[j*D+d])
+			}
+		}
+	}
+	return loss, dU, dTW, dTB, dNW, dNB
 }
 
-func linalgGemmRef(s *SampledSoftmax, u []float32) {
-	for r := 0; r < s.Batch; r++ {
-		for j := 0; j < s.K; j++ {
-			var v float32
-			for d := 0; d < s.Dim; d++ {
-				v += u[r*s.Dim+d] * s.NegW[j*s.Dim+d]
+// TestSampledSoftmaxMatchesNaive: the loss value and every gradient against
+// the naive definition, with logQ on, a negative drawn twice (two identical
+// columns), accidental hits, a padding row, on the one-goroutine path
+// (small B·K) and the multi-goroutine path (large B·K).
+func TestSampledSoftmaxMatchesNaive(t *testing.T) {
+	for _, sh := range [][3]int{{6, 4, 7}, {256, 8, 300}} {
+		B, D, K := sh[0], sh[1], sh[2]
+		t.Run(fmt.Sprintf("B=%d,K=%d", B, K), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(B), 8))
+			s := NewSampledSoftmax(B, D, K)
+			for _, v := range [][]float32{s.TrueW, s.TrueB, s.TrueLogQ, s.NegW, s.NegB, s.NegLogQ} {
+				randFill(rng, v, 1)
 			}
-			s.logits[r*s.K+j] = v
-		}
+			// Negative 2 is drawn twice: column 5 repeats it.
+			copy(s.NegW[5*D:6*D], s.NegW[2*D:3*D])
+			s.NegB[5], s.NegLogQ[5] = s.NegB[2], s.NegLogQ[2]
+			for r := range s.RowWeight {
+				s.RowWeight[r] = 1
+			}
+			s.RowWeight[B-1] = 0      // padding
+			s.Hits[0] = []int32{2, 5} // row 0's label was drawn (twice)
+			s.Hits[1] = []int32{int32(K - 1)}
+			u := make([]float32, B*D)
+			randFill(rng, u, 1)
+			grad := make([]float32, B*D)
+			loss := s.Loss(u, grad)
+			wl, dU, dTW, dTB, dNW, dNB := naiveSampledSoftmax(s, u)
+			assert.InEpsilon(t, wl, float64(loss), 1e-5)
+			near := func(name string, want []float64, got []float32) {
+				t.Helper()
+				for i := range want {
+					if math.Abs(want[i]-float64(got[i])) > 1e-5+1e-4*math.Abs(want[i]) {
+						t.Fatalf("%s[%d]: got %g, want %g", name, i, got[i], want[i])
+					}
+				}
+			}
+			near("dU", dU, grad)
+			near("dTrueW", dTW, s.DTrueW)
+			near("dTrueB", dTB, s.DTrueB)
+			near("dNegW", dNW, s.DNegW)
+			near("dNegB", dNB, s.DNegB)
+		})
 	}
 }
 
