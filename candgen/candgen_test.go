@@ -460,13 +460,30 @@ func TestUserVectorsAt(t *testing.T) {
 	m, _, err := Train(context.Background(), Config{Spec: histSpec(), ExampleAge: true, Tower: []int{8}, Batch: 32, Negatives: 4, Epochs: 2, LR: 0.01}, data)
 	require.NoError(t, err)
 	exs := []feature.Example{histExample([]int64{1}), histExample([]int64{2})}
-	a := make([]float32, 2*m.D())
-	b := make([]float32, 2*m.D())
+	D := m.D()
+	a := make([]float32, 2*D)
+	b := make([]float32, 2*D)
 	require.NoError(t, m.UserVectors(a, exs))
-	require.NoError(t, m.UserVectorsAt(b, exs, []float64{0, 0}))
-	assert.Equal(t, a, b, "age 0 is the serving default")
-	require.NoError(t, m.UserVectorsAt(b, exs, []float64{9, 9}))
-	assert.NotEqual(t, a, b, "the age reaches the tower")
+	// An independent reference: assemble each input row by hand with the
+	// example-age slot fed its normalized powers at age 0 and 9, and run
+	// the tower's plain forward pass.
+	ref := func(ex feature.Example, age float64) []float32 {
+		full := feature.Example{IDs: append(slices.Clone(ex.IDs), nil), Nums: append(slices.Clone(ex.Nums), age)}
+		enc, err := m.enc.Encode(&full)
+		require.NoError(t, err)
+		x := make([]float32, m.enc.Width())
+		require.NoError(t, m.enc.Assemble(x, &enc, m.emb))
+		out := make([]float32, D)
+		m.mlp.Forward(out, x, 1)
+		return out
+	}
+	assert.InDeltaSlice(t, ref(exs[0], 0), a[:D], 1e-6, "UserVectors serves at example age 0")
+	assert.InDeltaSlice(t, ref(exs[1], 0), a[D:], 1e-6)
+	// Per-user ages: each row gets its own.
+	require.NoError(t, m.UserVectorsAt(b, exs, []float64{0, 9}))
+	assert.InDeltaSlice(t, ref(exs[0], 0), b[:D], 1e-6)
+	assert.InDeltaSlice(t, ref(exs[1], 9), b[D:], 1e-6)
+	assert.NotEqual(t, a[D:], b[D:], "the age reaches the tower")
 	assert.Error(t, m.UserVectorsAt(b, exs, []float64{1}))
 	_, err = m.RecommendBatchAt(context.Background(), exs, []float64{math.NaN(), 0}, 3, nil)
 	assert.Error(t, err)

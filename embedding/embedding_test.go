@@ -316,3 +316,51 @@ func TestRowAdagradMatchesReference(t *testing.T) {
 	assert.Equal(t, 4, StateBytesPerRow(opt, 64))
 	assert.Equal(t, 512, StateBytesPerRow(&Adam{}, 64))
 }
+
+// TestLazyAdamSkipsUntouchedRows: lazy Adam against a reference lazy update
+// written from its definition, on steps that touch different rows: a row
+// skipped for several steps keeps its value and its moments (no decay while
+// untouched), and when touched again is updated with the global step's bias
+// correction. Dense Adam would move the skipped rows (their moments decay
+// and keep pushing), so this is what tells lazy from dense.
+func TestLazyAdamSkipsUntouchedRows(t *testing.T) {
+	const rows, dim = 6, 2
+	const lr, b1, b2, eps = 0.1, 0.9, 0.999, 1e-8
+	tab, err := NewTable(rows, dim, 0.5, rand.New(rand.NewPCG(2, 2)))
+	require.NoError(t, err)
+	ref := make([]float64, len(tab.Data))
+	for i, x := range tab.Data {
+		ref[i] = float64(x)
+	}
+	m, v := make([]float64, len(ref)), make([]float64, len(ref))
+	opt := &Adam{LR: lr}
+	rng := rand.New(rand.NewPCG(9, 9))
+	schedule := [][]int32{{1, 2}, {1}, {1}, {3}, {2, 1}, {4}, {2}} // row 2 idles for steps 2-4; row 5 never trains
+	for step, touched := range schedule {
+		g := NewGrad(rows, dim)
+		for _, r := range touched {
+			require.NoError(t, g.Add(r, 1, []float32{float32(rng.NormFloat64()), float32(rng.NormFloat64())}))
+		}
+		before := slices.Clone(tab.Data)
+		require.NoError(t, opt.Apply(tab, g))
+		tt := float64(step + 1)
+		for _, r := range touched {
+			for j := 0; j < dim; j++ {
+				i := int(r)*dim + j
+				gr := float64(g.Row(r)[j])
+				m[i] = b1*m[i] + (1-b1)*gr
+				v[i] = b2*v[i] + (1-b2)*gr*gr
+				mh, vh := m[i]/(1-math.Pow(b1, tt)), v[i]/(1-math.Pow(b2, tt))
+				ref[i] -= lr * mh / (math.Sqrt(vh) + eps)
+			}
+		}
+		for r := int32(0); r < rows; r++ {
+			if !slices.Contains(touched, r) {
+				assert.Equal(t, before[int(r)*dim:(int(r)+1)*dim], tab.Row(r), "step %d: untouched row %d must not move", step, r)
+			}
+		}
+		for i := range ref {
+			assert.InDelta(t, ref[i], float64(tab.Data[i]), 1e-5, "step %d: param %d", step, i)
+		}
+	}
+}

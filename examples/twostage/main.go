@@ -132,9 +132,14 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	metrics["candgen_train_examples"] = st.Examples
 	metrics["candgen_examples_per_sec"] = round(st.ExamplesPerSec)
 
+	// The ranker trains on 80% of the users' impressions; the evaluation
+	// users are drawn from the other 20%, so the end-to-end metric never
+	// scores a user whose impressions the ranker saw.
+	perm := rng.Perm(len(w.Users))
+	cut := len(perm) * 8 / 10
 	// Held-out last watch of evaluation users: recall@K against most popular.
-	nEval := min(o.evalUsers, len(w.Users))
-	evalUsers := rng.Perm(len(w.Users))[:nEval]
+	nEval := min(o.evalUsers, len(perm)-cut)
+	evalUsers := perm[cut : cut+nEval]
 	pop := baseline.MostPopular(train)
 	exs := make([]feature.Example, nEval)
 	watched := make([][]int64, nEval)
@@ -211,8 +216,6 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	}
 
 	// Stage 2: ranking, trained on 80% of users' impressions.
-	perm := rng.Perm(len(w.Users))
-	cut := len(perm) * 8 / 10
 	trImps, _ := w.RankingData(perm[:cut])
 	teImps, teRaw := w.RankingData(perm[cut:])
 	rcfg := ranking.Config{Spec: world.RankingSpec(), Tower: rkTower, Batch: o.batch, Epochs: o.rkEpochs, LR: float32(o.lr), Seed: o.seed, Progress: o.progress}
