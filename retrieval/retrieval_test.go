@@ -2,6 +2,7 @@ package retrieval
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -25,9 +26,18 @@ func brute(data []float32, dim int, q []float32, n int, skip func(int32) bool) [
 	return SortHits(all, n)
 }
 
+// TestExactMatchesBruteForce over 1, 7 (the serial thin path) and 300
+// queries (the packed matrix product, and two query blocks), with a
+// per-query filter, against brute force.
 func TestExactMatchesBruteForce(t *testing.T) {
+	for _, m := range []int{1, 7, 300} {
+		t.Run(fmt.Sprint(m), func(t *testing.T) { exactMatchesBrute(t, m) })
+	}
+}
+
+func exactMatchesBrute(t *testing.T, m int) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	const n, dim, m = 5000, 17, 7
+	const n, dim = 5000, 17
 	data := make([]float32, n*dim)
 	for i := range data {
 		data[i] = float32(rng.NormFloat64())

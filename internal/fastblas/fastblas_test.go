@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -12,8 +14,16 @@ import (
 )
 
 // reference computes the product in float64.
+// reference is C in float64, rounded once; mag holds each element's
+// |alpha|·Σ|a||b| + |beta·c|, the scale of its rounding error.
 func reference(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) []float32 {
+	out, _ := referenceMag(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	return out
+}
+
+func referenceMag(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) ([]float32, []float64) {
 	out := append([]float32(nil), c...)
+	mag := make([]float64, len(c))
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			var s float64
@@ -30,11 +40,20 @@ func reference(tA, tB bool, m, n, k int, alpha float32, a []float32, lda int, b 
 					bv = b[p*ldb+j]
 				}
 				s += float64(av) * float64(bv)
+				mag[i*ldc+j] += math.Abs(float64(av) * float64(bv))
 			}
 			out[i*ldc+j] = float32(float64(alpha)*s + float64(beta)*float64(c[i*ldc+j]))
+			mag[i*ldc+j] = math.Abs(float64(alpha))*mag[i*ldc+j] + math.Abs(float64(beta)*float64(c[i*ldc+j]))
 		}
 	}
-	return out
+	return out, mag
+}
+
+// rounding is the error float32 arithmetic may leave in one element: a few
+// units of float32 rounding (2⁻²⁴) times √(k+1), relative to the element's
+// magnitude Σ|a||b| — the old tolerance, 1e-4·(k+1), was 5% at k = 512.
+func rounding(k int, mag float64) float64 {
+	return 8 * 0x1p-24 * math.Sqrt(float64(k+1)) * (mag + 1e-30)
 }
 
 func randSlice(rng *rand.Rand, n int) []float32 {
@@ -61,13 +80,12 @@ func check(t testing.TB, rng *rand.Rand, tA, tB bool, m, n, k int, alpha, beta f
 	a := randSlice(rng, max(0, (ra-1)*lda+ca))
 	b := randSlice(rng, max(0, (rb-1)*ldb+cb))
 	c := randSlice(rng, max(0, (m-1)*ldc+n))
-	want := reference(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	want, mag := referenceMag(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	Gemm(tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 	for i := 0; i < m; i++ {
 		for j := 0; j < n; j++ {
 			g, w := c[i*ldc+j], want[i*ldc+j]
-			tol := 1e-4 * float64(k+1) * (1 + math.Abs(float64(w)))
-			if math.Abs(float64(g-w)) > tol {
+			if math.Abs(float64(g)-float64(w)) > rounding(k, mag[i*ldc+j]) {
 				t.Fatalf("%s tA=%v tB=%v m=%d n=%d k=%d: C[%d,%d]=%g want %g", kernelName, tA, tB, m, n, k, i, j, g, w)
 			}
 		}
@@ -258,5 +276,66 @@ func TestThinProductsSerial(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("a one-row product allocates %v times per call", allocs)
+	}
+}
+
+// TestSgemmEntryPoint: the BLAS entry point (with its cut-over to the
+// serial path for small and thin shapes) for all four transpose pairs,
+// within float32 rounding, and concurrent calls giving the same bits as
+// calls one at a time.
+func TestSgemmEntryPoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	shapes := [][3]int{{3, 5, 7}, {1, 300, 64}, {200, 64, 600}, {97, 130, 65}}
+	type job struct {
+		ta, tb  blas.Transpose
+		m, n, k int
+		a, b, c []float32
+		lda     int
+		ldb     int
+	}
+	var jobs []job
+	for _, sh := range shapes {
+		m, n, k := sh[0], sh[1], sh[2]
+		for _, ta := range []blas.Transpose{blas.NoTrans, blas.Trans} {
+			for _, tb := range []blas.Transpose{blas.NoTrans, blas.Trans} {
+				lda, ldb := k, n
+				if ta == blas.Trans {
+					lda = m
+				}
+				if tb == blas.Trans {
+					ldb = k
+				}
+				jobs = append(jobs, job{ta, tb, m, n, k, randSlice(rng, m*k), randSlice(rng, k*n), randSlice(rng, m*n), lda, ldb})
+			}
+		}
+	}
+	seq := make([][]float32, len(jobs))
+	for i, j := range jobs {
+		c := slices.Clone(j.c)
+		want, mag := referenceMag(j.ta == blas.Trans, j.tb == blas.Trans, j.m, j.n, j.k, 1.5, j.a, j.lda, j.b, j.ldb, 0.5, j.c, j.n)
+		Implementation{}.Sgemm(j.ta, j.tb, j.m, j.n, j.k, 1.5, j.a, j.lda, j.b, j.ldb, 0.5, c, j.n)
+		for e := range c {
+			if math.Abs(float64(c[e])-float64(want[e])) > rounding(j.k, mag[e]) {
+				t.Fatalf("%v %v %dx%dx%d: C[%d] = %g, want %g", j.ta, j.tb, j.m, j.n, j.k, e, c[e], want[e])
+			}
+		}
+		seq[i] = c
+	}
+	var wg sync.WaitGroup
+	got := make([][]float32, len(jobs))
+	for i, j := range jobs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c := slices.Clone(j.c)
+			Implementation{}.Sgemm(j.ta, j.tb, j.m, j.n, j.k, 1.5, j.a, j.lda, j.b, j.ldb, 0.5, c, j.n)
+			got[i] = c
+		}()
+	}
+	wg.Wait()
+	for i := range jobs {
+		if !slices.Equal(seq[i], got[i]) {
+			t.Fatalf("job %d: concurrent call differs from the call alone", i)
+		}
 	}
 }
