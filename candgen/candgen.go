@@ -375,7 +375,7 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 	}
 	st.Epochs, st.Steps, st.Loss, st.Seconds, st.ExamplesPerSec = res.Epochs, res.Steps, res.Loss, res.Seconds, res.ExamplesPerSec
 	t.finish()
-	m.emb.Train(nil)
+	m.emb.Detach()
 	if err := m.buildExact(); err != nil {
 		return nil, st, err
 	}

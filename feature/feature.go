@@ -384,17 +384,19 @@ func (e *Encoder) NewParams(std float64, rng *rand.Rand, newOpt func() embedding
 	return p, nil
 }
 
-// Train attaches gradients and optimizers (newOpt nil detaches them).
+// Train attaches a sparse gradient and a fresh optimizer from newOpt to
+// every table, replacing any attached before.
 func (p *Params) Train(newOpt func() embedding.Optimizer) {
-	p.Grads, p.Opts = nil, nil
-	if newOpt == nil {
-		return
-	}
+	p.Detach()
 	for _, t := range p.Tables {
 		p.Grads = append(p.Grads, embedding.NewGrad(t.Rows, t.Dim))
 		p.Opts = append(p.Opts, newOpt())
 	}
 }
+
+// Detach drops the gradients and optimizers (and their state), leaving
+// the tables for serving.
+func (p *Params) Detach() { p.Grads, p.Opts = nil, nil }
 
 // Assemble writes the input row of enc into dst (Width floats). A dst of
 // another length, or an enc or p that does not fit the encoder, is an error.

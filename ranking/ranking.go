@@ -225,7 +225,7 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		}
 	}
 	st = Stats{Examples: n, Epochs: res.Epochs, Steps: res.Steps, Loss: res.Loss, Seconds: res.Seconds, ExamplesPerSec: res.ExamplesPerSec}
-	m.emb.Train(nil)
+	m.emb.Detach()
 	return m, st, nil
 }
 

@@ -1,20 +1,3 @@
-// Command pipeline is the road from your own logs to a served model.
-//
-//	go run ./examples/pipeline gen -out DIR -users U -videos V -events N -seed S
-//	go run ./examples/pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last] [-quiet]
-//	go run ./examples/pipeline export -model MODELDIR -format npy|parquet -out PATH
-//
-// gen writes a generated world's watch log, impression log and catalogue as
-// Parquet shards in Spark's layout under DIR, with spec.json, their column
-// mapping. train reads a data folder (watches/, and impressions/ and
-// catalogue/ when present; Parquet or CSV/TSV), streams it through both
-// stages and writes one model directory, atomically; examples/serve serves
-// it. With -holdout last each user's last watch is held out and the run
-// reports HR@10/50/100 and NDCG@10, history-filtered and not. The run ends
-// with one JSON line of metrics. export writes the model's item vectors and
-// their video IDs for FAISS, Milvus or Qdrant: -format npy writes
-// PATH/items.npy (float32, n×(D+1)) and PATH/ids.npy (int64), -format
-// parquet the file PATH (id INT64, vector LIST<FLOAT>). Queries are [u, 1].
 package main
 
 import (

@@ -82,3 +82,22 @@ func TestTrailingDataIsError(t *testing.T) {
 	assert.ErrorContains(t, err, "after the checksum")
 	assert.ErrorIs(t, read(append(bytes.Clone(buf.Bytes()), buf.Bytes()...)), ErrFormat)
 }
+
+// TestDirectorySyncErrorReported: a failing directory fsync (the rename may
+// not survive a crash) is an error from WriteFileAtomic, not ignored; the
+// file mode is FileMode.
+func TestDirectorySyncErrorReported(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "f")
+	write := func() error {
+		return WriteFileAtomic(path, func(w io.Writer) error { _, err := w.Write([]byte("x")); return err })
+	}
+	require.NoError(t, write())
+	st, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(FileMode), st.Mode().Perm())
+	orig := syncDir
+	defer func() { syncDir = orig }()
+	syncDir = func(string) error { return errors.New("EIO") }
+	assert.ErrorContains(t, write(), "EIO")
+}

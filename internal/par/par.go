@@ -1,4 +1,3 @@
-// Package par splits loops over the cores.
 package par
 
 import (

@@ -1,5 +1,3 @@
-// Package progress draws a one-line progress bar on a terminal and stays
-// quiet otherwise.
 package progress
 
 import (

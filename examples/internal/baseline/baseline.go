@@ -1,5 +1,3 @@
-// Package baseline holds the most-popular recommender the examples compare
-// against.
 package baseline
 
 import (

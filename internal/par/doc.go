@@ -1,0 +1,2 @@
+// Package par splits loops over the cores.
+package par
