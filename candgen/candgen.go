@@ -51,8 +51,14 @@ func (c *Config) newTableOptimizer() embedding.Optimizer {
 
 // Presets of tower sizes (the last size is the user-vector dimension D).
 var (
-	// PaperTower is the paper's deepest tower, 1024→512→256 ReLU.
-	PaperTower = []int{1024, 512, 256}
+	// Depth1 to Depth4 are the towers of the paper's Figure 6, by depth:
+	// 256; 512→256; 1024→512→256; 2048→1024→512→256 (the deepest).
+	Depth1 = []int{256}
+	Depth2 = []int{512, 256}
+	Depth3 = []int{1024, 512, 256}
+	Depth4 = []int{2048, 1024, 512, 256}
+	// PaperTower is Depth3, the default: the paper's depth-3 tower.
+	PaperTower = Depth3
 	// SmallTower suits small data such as MovieLens.
 	SmallTower = []int{256, 128, 64}
 )
@@ -68,8 +74,11 @@ type Config struct {
 	// ExampleAge adds a Continuous feature fed with Example.Age at training
 	// and with 0 at serving.
 	ExampleAge bool
-	// Tower is the ReLU layer sizes; the last one is D [PaperTower].
+	// Tower is the ReLU layer sizes; the last one is D [PaperTower]. As in
+	// the paper every layer is ReLU, the last one too (u ≥ 0).
 	Tower []int
+	// LinearTop leaves the tower's last layer linear (u unconstrained).
+	LinearTop bool
 	// Batch is the minibatch size [512]; the last batch is padded.
 	Batch int
 	// Negatives is the number of sampled negatives per batch, shared by all
@@ -314,7 +323,7 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		return nil, st, err
 	}
 	sizes := append([]int{m.enc.Width()}, cfg.Tower...)
-	if m.mlp, err = nn.NewMLP(sizes, false, rng); err != nil {
+	if m.mlp, err = nn.NewMLP(sizes, !cfg.LinearTop, rng); err != nil {
 		return nil, st, err
 	}
 	vocab := m.VideoVocab()

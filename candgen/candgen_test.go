@@ -265,7 +265,8 @@ func TestGradientCheckWholeModel(t *testing.T) {
 		h := []int64{int64(rng.IntN(12)), int64(rng.IntN(12)), int64(rng.IntN(12))}
 		data = append(data, Example{Features: histExample(h), Label: int64(rng.IntN(12))})
 	}
-	cfg := Config{Spec: histSpec(), Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2}
+	cfg := Config{Spec: histSpec(), Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2,
+		LinearTop: true} // no ReLU kink at the output for ±h to cross (nn.TestGradientReLUOut checks that layer)
 	m, _, err := Train(context.Background(), cfg, data)
 	require.NoError(t, err)
 	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
@@ -426,7 +427,8 @@ func TestGradientCheckTied(t *testing.T) {
 	}
 	spec := histSpec()
 	spec.Spaces[0].Dim = 5
-	cfg := Config{Spec: spec, Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, TieEmbeddings: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2}
+	cfg := Config{Spec: spec, Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, TieEmbeddings: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2,
+		LinearTop: true} // no ReLU kink at the output for ±h to cross
 	m, _, err := Train(context.Background(), cfg, data)
 	require.NoError(t, err)
 	// After training the serving table holds the tied weights.

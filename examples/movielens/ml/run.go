@@ -23,6 +23,7 @@ type Options struct {
 	Seed                    uint64
 	MaxTrain                int
 	Tie                     bool
+	LinearTop               bool
 	NoExampleAge            bool
 	ServeAtEnd              bool
 	Out, Progress           io.Writer
@@ -163,7 +164,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	}
 	cfg := candgen.Config{
 		Spec: s.Spec, VideoSpace: "movie", ExampleAge: !o.NoExampleAge, Tower: o.Tower, Batch: o.Batch, Negatives: o.Neg,
-		Epochs: o.Epochs, LR: float32(o.LR), Seed: o.Seed, Progress: o.Progress, TieEmbeddings: o.Tie,
+		Epochs: o.Epochs, LR: float32(o.LR), Seed: o.Seed, Progress: o.Progress, TieEmbeddings: o.Tie, LinearTop: o.LinearTop,
 	}
 	m, st, err := candgen.Train(ctx, cfg, train)
 	if err != nil {
