@@ -30,7 +30,7 @@ func main() {
 	flag.IntVar(&o.MaxTrain, "max-train", 0, "use only the first N training examples (0: all)")
 	flag.BoolVar(&o.ServeAtEnd, "serve-at-end", false, "evaluate with example age 0 (serving at the end of the window) instead of at each user's last activity")
 	flag.BoolVar(&o.NoExampleAge, "no-example-age", false, "drop the example-age feature")
-	flag.BoolVar(&o.LinearTop, "linear-top", false, "leave the tower's last layer linear (the paper's is ReLU)")
+	flag.BoolVar(&o.LinearTop, "linear-top", true, "leave the tower's last layer linear; -linear-top=false is the paper's ReLU top, which measures lower here (README)")
 	flag.BoolVar(&o.Tie, "tie", false, "share the movie embedding table between history and softmax (needs -dim = last tower size)")
 	quiet := flag.Bool("quiet", false, "no progress bar or commentary; only the JSON line")
 	flag.Parse()
