@@ -137,7 +137,8 @@ func (o *SGD) Apply(t *Table, g *Grad) error {
 
 // Adagrad keeps a per-element sum of squared gradients, allocated (Rows×Dim)
 // on first use: row -= LR·grad/(√acc + Eps). Zero Eps means 1e-8;
-// InitialAccumulator is added at allocation (zero means 0.1, as in TF).
+// InitialAccumulator is added at allocation (zero means
+// optim.DefaultAdagradInit, 0.1 as in TF).
 type Adagrad struct {
 	LR, Eps, InitialAccumulator float32
 	acc                         []float32
@@ -149,19 +150,9 @@ func (o *Adagrad) Apply(t *Table, g *Grad) error {
 		return err
 	}
 	if o.acc == nil {
-		init := o.InitialAccumulator
-		if init == 0 {
-			init = 0.1
-		}
-		o.acc = make([]float32, len(t.Data))
-		for i := range o.acc {
-			o.acc[i] = init
-		}
+		o.acc = optim.Accumulators(len(t.Data), o.InitialAccumulator)
 	}
-	eps := o.Eps
-	if eps == 0 {
-		eps = 1e-8
-	}
+	eps := optim.AdagradEps(o.Eps)
 	for i, r := range g.Rows {
 		off := int(r) * t.Dim
 		optim.Adagrad(t.Data[off:off+t.Dim], g.Data[i*g.Dim:(i+1)*g.Dim], o.acc[off:off+t.Dim], o.LR, eps, 0)
@@ -206,7 +197,8 @@ func (o *Adam) Apply(t *Table, g *Grad) error {
 // state is Rows floats (4 bytes a row) where Adam keeps 2·Rows·Dim, so a
 // 10⁷-row, 64-dim table costs 0.04 GB of state instead of 5.1 GB. Rows not
 // in the gradient are not touched. Zero Eps means 1e-8; InitialAccumulator
-// is added at allocation (zero means 0.1). Accumulators are allocated on
+// is added at allocation (zero means 0.1, optim.DefaultAdagradInit).
+// Accumulators are allocated on
 // first use.
 type RowAdagrad struct {
 	LR, Eps, InitialAccumulator float32
@@ -219,19 +211,9 @@ func (o *RowAdagrad) Apply(t *Table, g *Grad) error {
 		return err
 	}
 	if o.acc == nil {
-		init := o.InitialAccumulator
-		if init == 0 {
-			init = 0.1
-		}
-		o.acc = make([]float32, t.Rows)
-		for i := range o.acc {
-			o.acc[i] = init
-		}
+		o.acc = optim.Accumulators(t.Rows, o.InitialAccumulator)
 	}
-	eps := o.Eps
-	if eps == 0 {
-		eps = 1e-8
-	}
+	eps := optim.AdagradEps(o.Eps)
 	par.For(len(g.Rows), 1024, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := g.Rows[i]

@@ -113,7 +113,7 @@ func (s *SampledSoftmax) rows(u []float32, lo, hi int, wsum float64) float64 {
 	for r := lo; r < hi; r++ {
 		row := L[r*K : (r+1)*K]
 		adj := adj[:len(row)]
-		t := linalg.Dot(u[r*D:(r+1)*D], s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
+		t := vec.Dot(u[r*D:(r+1)*D], s.TrueW[r*D:(r+1)*D]) + s.TrueB[r] - s.TrueLogQ[r]
 		vec.Axpy(1, adj, row)
 		for _, j := range s.Hits[r] {
 			row[j] = negInf

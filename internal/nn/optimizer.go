@@ -66,7 +66,8 @@ var (
 )
 
 // Adagrad is dense Adagrad over an MLP's weights: w -= LR·g/(√acc + Eps),
-// acc starting at 0.1. Zero Eps means 1e-8. Not safe for concurrent use.
+// acc starting at optim.DefaultAdagradInit (0.1). Zero Eps means
+// optim.DefaultAdagradEps (1e-8). Not safe for concurrent use.
 type Adagrad struct {
 	LR, Eps float32
 	// L2 adds L2·w to every weight gradient (not to biases).
@@ -79,18 +80,11 @@ func (a *Adagrad) Apply(m *MLP, gr *Graph) error {
 	if a.acc == nil {
 		for l := range m.W {
 			for _, p := range [][]float32{m.W[l], m.B[l]} {
-				acc := make([]float32, len(p))
-				for i := range acc {
-					acc[i] = 0.1
-				}
-				a.acc = append(a.acc, acc)
+				a.acc = append(a.acc, optim.Accumulators(len(p), 0))
 			}
 		}
 	}
-	eps := a.Eps
-	if eps == 0 {
-		eps = 1e-8
-	}
+	eps := optim.AdagradEps(a.Eps)
 	return eachParam(m, gr, "Adagrad", a.L2, func(i int, p, g []float32, l2 float32) {
 		optim.Adagrad(p, g, a.acc[i], a.LR, eps, l2)
 	})

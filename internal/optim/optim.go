@@ -37,6 +37,33 @@ func (s AdamStep) Update(p, g, m, v []float32, l2 float32) {
 	vec.Adam(p, g, m, v, &c)
 }
 
+// Adagrad's defaults, shared by the dense and the row-sparse optimizers.
+const (
+	DefaultAdagradInit = 0.1  // initial accumulator, as in TensorFlow
+	DefaultAdagradEps  = 1e-8 // added to √acc
+)
+
+// Accumulators returns n Adagrad accumulators set to init (zero means
+// DefaultAdagradInit).
+func Accumulators(n int, init float32) []float32 {
+	if init == 0 {
+		init = DefaultAdagradInit
+	}
+	acc := make([]float32, n)
+	for i := range acc {
+		acc[i] = init
+	}
+	return acc
+}
+
+// AdagradEps is eps, or DefaultAdagradEps when zero.
+func AdagradEps(eps float32) float32 {
+	if eps == 0 {
+		return DefaultAdagradEps
+	}
+	return eps
+}
+
 // Adagrad applies one Adagrad step to p with gradient g + l2·p and
 // accumulator acc: acc += g², p -= lr·g/(√acc + eps).
 func Adagrad(p, g, acc []float32, lr, eps, l2 float32) {

@@ -199,6 +199,12 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	if len(ids) == 0 {
 		return nil, errors.New("no candidates")
 	}
+	return m.rankTop(ctx, ids, feats, score, req.N)
+}
+
+// rankTop ranks the candidates and returns the n with the highest expected
+// watch time, checking ctx before and after the ranker's work.
+func (m *Models) rankTop(ctx context.Context, ids []int64, feats []feature.Example, score map[int64]float32, n int) ([]Item, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -209,8 +215,8 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Item, 0, req.N)
-	for _, r := range ranked[:min(req.N, len(ranked))] {
+	out := make([]Item, 0, n)
+	for _, r := range ranked[:min(n, len(ranked))] {
 		out = append(out, Item{Video: r.ID, ExpectedWatchTime: r.ExpectedWatchTime, CandidateScore: score[r.ID]})
 	}
 	return out, nil
@@ -250,16 +256,5 @@ func (m *Models) recommendPipeline(ctx context.Context, req *Request, candidates
 		}
 		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, l.End), r.Score
 	}
-	ranked, err := m.Ranking.Rank(ids, feats)
-	if err != nil {
-		return nil, err
-	}
-	if err := ctx.Err(); err != nil {
-		return nil, err
-	}
-	out := make([]Item, 0, req.N)
-	for _, r := range ranked[:min(req.N, len(ranked))] {
-		out = append(out, Item{Video: r.ID, ExpectedWatchTime: r.ExpectedWatchTime, CandidateScore: score[r.ID]})
-	}
-	return out, nil
+	return m.rankTop(ctx, ids, feats, score, req.N)
 }
