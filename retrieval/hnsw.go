@@ -331,7 +331,9 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, s *scratch) []can
 		}
 		s.nbuf = h.neighbors(c.id, l, s.nbuf)
 		h.touch(s.nbuf, s)
-		if l == 0 && len(s.cands) > 0 { // the next candidate's list, while these are scored
+		// The next candidate's list, while these are scored (searches only:
+		// while building, lists change under their locks).
+		if l == 0 && !h.building && len(s.cands) > 0 {
 			nx := int(s.cands[0].id)
 			M0 := 2 * h.cfg.M
 			s.sink += float32(h.l0[nx*M0]) + float32(h.l0n[nx])
