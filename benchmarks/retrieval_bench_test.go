@@ -289,7 +289,8 @@ func BenchmarkRetrieve(b *testing.B) {
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
 					b.ReportMetric(recallAt(d.truth, got), "recall@100")
 					b.ReportMetric(d.build.Seconds(), "build-s")
-					b.ReportMetric(float64(d.hnsw.Bytes())/float64(n), "bytes/item")
+					b.ReportMetric(float64(d.hnsw.Bytes())/float64(d.hnsw.Len()), "bytes/item") // trained holds fewer than n
+					b.ReportMetric(float64(d.hnsw.Len()), "items")
 				})
 			}
 		}
