@@ -202,23 +202,6 @@ func sizeName(n int) string {
 	return fmt.Sprintf("%dk", n/1000)
 }
 
-func recallAt(truth, got [][]retrieval.Hit) float64 {
-	hit, total := 0, 0
-	for q := range truth {
-		set := make(map[int32]bool, len(truth[q]))
-		for _, h := range truth[q] {
-			set[h.ID] = true
-		}
-		for _, h := range got[q] {
-			if set[h.ID] {
-				hit++
-			}
-		}
-		total += len(truth[q])
-	}
-	return float64(hit) / float64(total)
-}
-
 // BenchmarkRetrieve: top-100 maximum-inner-product search on three kinds
 // of data (gaussian: isotropic, items and queries independent; trained: a
 // candgen softmax table and held-out users' vectors; clustered: the easy
@@ -287,7 +270,7 @@ func BenchmarkRetrieve(b *testing.B) {
 						}
 					}
 					b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "queries/s")
-					b.ReportMetric(recallAt(d.truth, got), "recall@100")
+					b.ReportMetric(retrieval.Recall(d.truth, got), "recall@100")
 					b.ReportMetric(d.build.Seconds(), "build-s")
 					b.ReportMetric(float64(d.hnsw.Bytes())/float64(d.hnsw.Len()), "bytes/item") // trained holds fewer than n
 					b.ReportMetric(float64(d.hnsw.Len()), "items")

@@ -33,22 +33,7 @@ func clustered(n, c, dim int, seed uint64) []float32 {
 	return v
 }
 
-func recall(exact, approx [][]Hit) float64 {
-	hit, total := 0, 0
-	for q := range exact {
-		set := map[int32]bool{}
-		for _, h := range exact[q] {
-			set[h.ID] = true
-		}
-		for _, h := range approx[q] {
-			if set[h.ID] {
-				hit++
-			}
-		}
-		total += len(exact[q])
-	}
-	return float64(hit) / float64(total)
-}
+func recall(exact, approx [][]Hit) float64 { return Recall(exact, approx) }
 
 func buildTest(t *testing.T, n int) (*HNSW, *Exact, []float32) {
 	const dim = 16

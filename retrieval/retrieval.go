@@ -204,6 +204,30 @@ func checkQueries(queries []float32, dim, n int) error {
 	return nil
 }
 
+// Recall is the share of the true hits (truth[q], per query) that got[q]
+// holds: recall@k when both hold k per query. 0 when truth is empty.
+func Recall(truth, got [][]Hit) float64 {
+	hit, total := 0, 0
+	for q := range truth {
+		set := make(map[int32]bool, len(truth[q]))
+		for _, h := range truth[q] {
+			set[h.ID] = true
+		}
+		if q < len(got) {
+			for _, h := range got[q] {
+				if set[h.ID] {
+					hit++
+				}
+			}
+		}
+		total += len(truth[q])
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(hit) / float64(total)
+}
+
 // SortHits sorts hits best first (ties by ascending ID) and keeps at most n.
 func SortHits(h []Hit, n int) []Hit {
 	slices.SortFunc(h, func(a, b Hit) int {

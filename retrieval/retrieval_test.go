@@ -112,3 +112,10 @@ func TestSearchStopsOnDoneContext(t *testing.T) {
 	})
 	assert.ErrorIs(t, err, context.Canceled)
 }
+
+func TestRecall(t *testing.T) {
+	truth := [][]Hit{{{ID: 1}, {ID: 2}}, {{ID: 3}, {ID: 4}}}
+	assert.Equal(t, 0.75, Recall(truth, [][]Hit{{{ID: 2}, {ID: 1}}, {{ID: 4}, {ID: 9}}}))
+	assert.Equal(t, 0.25, Recall(truth, [][]Hit{{{ID: 2}}}), "a missing query finds nothing")
+	assert.Zero(t, Recall(nil, nil))
+}

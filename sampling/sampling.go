@@ -274,7 +274,9 @@ func ExpectedCount(p float64, tries int, unique bool) float64 {
 // AccidentalHits sets hit[j] for every candidate equal to label (a sampled
 // negative that is the row's true class) and returns how many it found.
 // The loss then drops those candidates. hit and candidates must have the
-// same length.
+// same length. This is the definition, a scan of all candidates per row;
+// candgen finds the same hits for a whole batch from an index of the
+// negatives (its tests check it against this).
 func AccidentalHits(hit []bool, label int32, candidates []int32) (int, error) {
 	if len(hit) != len(candidates) {
 		return 0, fmt.Errorf("sampling: AccidentalHits: %d flags for %d candidates", len(hit), len(candidates))

@@ -32,12 +32,12 @@ func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
 
 // Limits on requests.
 const (
-	MaxBody       = 1 << 20 // bytes of a recommendation request
-	MaxAdminBody  = 4 << 10 // bytes of a reload request
-	MaxN          = 100
-	MaxHistory    = 1000
-	MaxVersionLen = 128
-	MaxAttributes = 64
+	MaxBody           = 1 << 20 // bytes of a recommendation request
+	MaxAdminBody      = 4 << 10 // bytes of a reload request
+	MaxN              = 100
+	MaxRequestHistory = 1000
+	MaxVersionLen     = 128
+	MaxAttributes     = 64
 )
 
 // GenerationHeader names the response header that carries the generation
@@ -137,8 +137,8 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 	switch {
 	case req.N < 1 || req.N > MaxN:
 		return nil, badRequest("n must be in 1..%d, got %d", MaxN, req.N)
-	case len(req.History) > MaxHistory || len(req.SearchTokens) > MaxHistory:
-		return nil, badRequest("history and search_tokens hold at most %d entries", MaxHistory)
+	case len(req.History) > MaxRequestHistory || len(req.SearchTokens) > MaxRequestHistory:
+		return nil, badRequest("history and search_tokens hold at most %d entries", MaxRequestHistory)
 	case req.Gender != 0 && req.Gender != 1:
 		return nil, badRequest("gender must be 0 or 1")
 	case req.LoggedIn != 0 && req.LoggedIn != 1:
