@@ -16,7 +16,7 @@ func BenchmarkEmbeddingStep(b *testing.B) {
 	const rows, dim, batch, bag = 1_000_000, 64, 512, 50
 	t := &embedding.Table{Rows: rows, Dim: dim, Data: make([]float32, rows*dim)}
 	g := embedding.NewGrad(rows, dim)
-	opt := &embedding.Adam{LR: 1e-3}
+	opt := &embedding.LazyAdam{LR: 1e-3}
 	rng := rand.New(rand.NewPCG(1, 2))
 	ids := make([][]int32, 64)
 	for i := range ids {

@@ -46,7 +46,7 @@ func (c *Config) newTableOptimizer() embedding.Optimizer {
 	if c.TableOptimizer == TableRowAdagrad {
 		return &embedding.RowAdagrad{LR: c.EmbeddingLR}
 	}
-	return &embedding.Adam{LR: c.EmbeddingLR}
+	return &embedding.LazyAdam{LR: c.EmbeddingLR}
 }
 
 // Presets of tower sizes (the last size is the user-vector dimension D).

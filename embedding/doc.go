@@ -19,7 +19,7 @@
 //
 // Lookup is O(len(ids)·Dim). A Grad stores only touched rows: a training step
 // costs O(rows touched·Dim) time and memory, never O(Rows·Dim), so a
-// million-row table trains without a dense gradient. Adagrad and Adam keep
+// million-row table trains without a dense gradient. Adagrad and LazyAdam keep
 // their per-element state (Rows×Dim) allocated once.
 //
 // # Concurrency

@@ -117,7 +117,7 @@ func TestGradDuplicatesAccumulate(t *testing.T) {
 
 func TestOOVStaysZero(t *testing.T) {
 	for name, opt := range map[string]Optimizer{
-		"sgd": &SGD{LR: 0.1}, "adagrad": &Adagrad{LR: 0.1}, "adam": &Adam{LR: 0.1},
+		"sgd": &SGD{LR: 0.1}, "adagrad": &Adagrad{LR: 0.1}, "adam": &LazyAdam{LR: 0.1},
 	} {
 		t.Run(name, func(t *testing.T) {
 			tab, _ := NewTable(6, 4, 0.1, nil)
@@ -160,7 +160,7 @@ func TestSparseMatchesDenseReference(t *testing.T) {
 			for i, x := range tab.Data {
 				ref[i] = float64(x)
 			}
-			var opt Optimizer = &Adam{LR: 0.05}
+			var opt Optimizer = &LazyAdam{LR: 0.05}
 			if name == "adagrad" {
 				opt = &Adagrad{LR: 0.05}
 			}
@@ -314,7 +314,7 @@ func TestRowAdagradMatchesReference(t *testing.T) {
 	assert.Equal(t, []float32{0, 0, 0}, tab.Row(0), "the OOV row never trains")
 	assert.Equal(t, rows, len(opt.acc), "one accumulator per row")
 	assert.Equal(t, 4, StateBytesPerRow(opt, 64))
-	assert.Equal(t, 512, StateBytesPerRow(&Adam{}, 64))
+	assert.Equal(t, 512, StateBytesPerRow(&LazyAdam{}, 64))
 }
 
 // TestLazyAdamSkipsUntouchedRows: lazy Adam against a reference lazy update
@@ -333,7 +333,7 @@ func TestLazyAdamSkipsUntouchedRows(t *testing.T) {
 		ref[i] = float64(x)
 	}
 	m, v := make([]float64, len(ref)), make([]float64, len(ref))
-	opt := &Adam{LR: lr}
+	opt := &LazyAdam{LR: lr}
 	rng := rand.New(rand.NewPCG(9, 9))
 	schedule := [][]int32{{1, 2}, {1}, {1}, {3}, {2, 1}, {4}, {2}} // row 2 idles for steps 2-4; row 5 never trains
 	for step, touched := range schedule {

@@ -101,7 +101,7 @@ type Optimizer interface {
 var (
 	_ Optimizer = (*SGD)(nil)
 	_ Optimizer = (*Adagrad)(nil)
-	_ Optimizer = (*Adam)(nil)
+	_ Optimizer = (*LazyAdam)(nil)
 	_ Optimizer = (*RowAdagrad)(nil)
 )
 
@@ -160,18 +160,18 @@ func (o *Adagrad) Apply(t *Table, g *Grad) error {
 	return nil
 }
 
-// Adam is lazy Adam (as TensorFlow's LazyAdam): the first and second moments
+// LazyAdam is lazy Adam (as TensorFlow's LazyAdam): the first and second moments
 // of a row are updated only on steps that touch the row, with bias correction
 // from the global step count. Moments (2·Rows·Dim floats) are allocated on
 // first use. Zero Beta1, Beta2, Eps mean 0.9, 0.999, 1e-8.
-type Adam struct {
+type LazyAdam struct {
 	LR, Beta1, Beta2, Eps float32
 	m, v                  []float32
 	step                  int
 }
 
 // Apply implements Optimizer.
-func (o *Adam) Apply(t *Table, g *Grad) error {
+func (o *LazyAdam) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
 		return err
 	}
@@ -194,7 +194,7 @@ func (o *Adam) Apply(t *Table, g *Grad) error {
 // RowAdagrad is row-wise Adagrad, as large-scale embedding trainers use:
 // one accumulator per row, summing the mean over the row of the squared
 // gradient, acc_r += mean_j(g_j²), then row -= LR·grad/(√acc_r + Eps). Its
-// state is Rows floats (4 bytes a row) where Adam keeps 2·Rows·Dim, so a
+// state is Rows floats (4 bytes a row) where LazyAdam keeps 2·Rows·Dim, so a
 // 10⁷-row, 64-dim table costs 0.04 GB of state instead of 5.1 GB. Rows not
 // in the gradient are not touched. Zero Eps means 1e-8; InitialAccumulator
 // is added at allocation (zero means 0.1, optim.DefaultAdagradInit).
@@ -231,11 +231,11 @@ func (o *RowAdagrad) Apply(t *Table, g *Grad) error {
 }
 
 // StateBytesPerRow is the optimizer state a row of dim floats costs under
-// o (beyond the row itself, 4·dim bytes): Adam 8·dim, Adagrad 4·dim,
+// o (beyond the row itself, 4·dim bytes): LazyAdam 8·dim, Adagrad 4·dim,
 // RowAdagrad 4, SGD 0.
 func StateBytesPerRow(o Optimizer, dim int) int {
 	switch o.(type) {
-	case *Adam:
+	case *LazyAdam:
 		return 8 * dim
 	case *Adagrad:
 		return 4 * dim

@@ -183,7 +183,7 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		return nil, st, err
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 0x7a4c))
-	if m.emb, err = m.enc.NewParams(cfg.EmbeddingStd, rng, func() embedding.Optimizer { return &embedding.Adam{LR: cfg.EmbeddingLR} }); err != nil {
+	if m.emb, err = m.enc.NewParams(cfg.EmbeddingStd, rng, func() embedding.Optimizer { return &embedding.LazyAdam{LR: cfg.EmbeddingLR} }); err != nil {
 		return nil, st, err
 	}
 	sizes := append(append([]int{m.enc.Width()}, cfg.Tower...), 1)
