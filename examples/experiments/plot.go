@@ -25,6 +25,12 @@ func linePlot(path, title, xLabel, yLabel string, order []string, series map[str
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return err
 	}
-	p.Legend.Top = true
+	// Room above the curves for the legend (one row per series), so it
+	// never covers them: the y axis is extended by the legend's share.
+	lo, hi := p.Y.Min, p.Y.Max
+	rows := float64(len(order))
+	p.Y.Max = hi + (hi-lo)*(0.12*rows+0.05)
+	p.Legend.Top, p.Legend.Left = true, true
+	p.Legend.XOffs = vg.Points(8)
 	return p.Save(6*vg.Inch, 4*vg.Inch, path)
 }
