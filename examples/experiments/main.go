@@ -69,7 +69,8 @@ var featureSets = []struct {
 }
 
 // tower returns the candgen tower of a depth: depth 0 is a linear map to D,
-// depth d adds d ReLU layers, widest at the bottom (D·2^d … D·2).
+// depth d adds d ReLU layers, widest at the bottom (D·2^d … D·2), under the
+// linear output layer (the runs set LinearTop).
 func tower(depth, dim int) []int {
 	var t []int
 	for l := depth; l >= 1; l-- {
@@ -149,6 +150,7 @@ func run(ctx context.Context, o options) error {
 		m, _, err := candgen.Train(ctx, candgen.Config{
 			Spec: spec, ExampleAge: age, Tower: tower(depth, o.dim), Batch: 512, Negatives: 500,
 			Epochs: o.epochs, LR: 0.002, Seed: o.seed, NoLogQ: noLogQ,
+			LinearTop: true, // depth 0 is a linear map, as the table says (the library's default top is ReLU)
 		}, data)
 		if err != nil {
 			return 0, 0, err
