@@ -102,15 +102,19 @@ func TestSearchStopsOnDoneContext(t *testing.T) {
 		_, err := idx.Search(ctx, data[:dim], 5, nil)
 		assert.ErrorIs(t, err, context.Canceled, name)
 	}
-	// Cancelled from inside the scan (the filter runs between blocks'
-	// products): the search must notice and return the error.
+	// Cancelled from inside the scan (the filter runs on the first item
+	// block's candidates): the search returns the error, and the second
+	// block (items 2,048 on; one worker over 3,000 items) is never scored.
 	ctx, cancel = context.WithCancel(context.Background())
 	defer cancel()
-	_, err = ex.Search(ctx, data[:dim], 5, func(int, int32) bool {
+	maxID := int32(-1)
+	_, err = ex.Search(ctx, data[:dim], 5, func(_ int, id int32) bool {
 		cancel()
+		maxID = max(maxID, id)
 		return false
 	})
 	assert.ErrorIs(t, err, context.Canceled)
+	assert.Less(t, maxID, int32(itemBlock), "the scan stopped after the block in which ctx was cancelled")
 }
 
 func TestRecall(t *testing.T) {
