@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -169,17 +170,24 @@ func LoadModelDir(dir string) (*Model, error) {
 			return nil, errors.New("pipe: the ranker's features do not match the spec")
 		}
 	}
-	idxPath := filepath.Join(dir, IndexFile)
-	if _, err := os.Stat(idxPath); err == nil {
-		idx, err := retrieval.LoadHNSW(idxPath)
-		if err != nil {
-			return nil, err
-		}
-		if err := m.Candgen.SetIndex(idx); err != nil {
-			return nil, err
-		}
+	if err := LoadIndex(m.Candgen, filepath.Join(dir, IndexFile)); err != nil {
+		return nil, err
 	}
 	return m, nil
+}
+
+// LoadIndex loads the HNSW index at path into cg when the file exists (a
+// model directory's index is optional); SetIndex checks that it holds
+// exactly cg's items.
+func LoadIndex(cg *candgen.Model, path string) error {
+	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	idx, err := retrieval.LoadHNSW(path)
+	if err != nil {
+		return err
+	}
+	return cg.SetIndex(idx)
 }
 
 // writeCatalogue writes the catalogue as a binfmt container: the feature

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/examples/internal/baseline"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -408,7 +409,11 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, p
 				for j := range r {
 					ids[j] = r[j].ID
 				}
-				popIDs := topExcluding(popular, excl, i, top)
+				var seen []int64
+				if excl != nil {
+					seen = excl[i]
+				}
+				popIDs := baseline.TopExcluding(popular, seen, top)
 				for k, K := range ks {
 					if p := slices.Index(ids[:min(K, len(ids))], t.Label); p >= 0 {
 						hr[k]++
@@ -434,26 +439,4 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, p
 		out["mostpop_ndcg@10_"+mode] = round4(popNDCG / n)
 	}
 	return out, nil
-}
-
-// topExcluding is the first k of ranked not in excl[i] (all of them when
-// excl is nil).
-func topExcluding(ranked []int64, excl [][]int64, i, k int) []int64 {
-	var skip map[int64]bool
-	if excl != nil {
-		skip = make(map[int64]bool, len(excl[i]))
-		for _, id := range excl[i] {
-			skip[id] = true
-		}
-	}
-	out := make([]int64, 0, k)
-	for _, id := range ranked {
-		if len(out) == k {
-			break
-		}
-		if !skip[id] {
-			out = append(out, id)
-		}
-	}
-	return out
 }

@@ -93,15 +93,8 @@ func Load(dir string) (*Models, error) {
 	if m.Ranking, err = ranking.Load(filepath.Join(dir, RankingFile)); err != nil {
 		return nil, err
 	}
-	idxPath := filepath.Join(dir, IndexFile)
-	if _, err := os.Stat(idxPath); err == nil {
-		idx, err := retrieval.LoadHNSW(idxPath)
-		if err != nil {
-			return nil, err
-		}
-		if err := m.Candgen.SetIndex(idx); err != nil {
-			return nil, err
-		}
+	if err := pipe.LoadIndex(m.Candgen, filepath.Join(dir, IndexFile)); err != nil {
+		return nil, err
 	}
 	if _, err := m.Recommend(context.Background(), &Request{History: []int64{1}, N: 1}, 10); err != nil {
 		return nil, fmt.Errorf("model directory %s fails a probe request: %w", dir, err)
