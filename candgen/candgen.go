@@ -415,7 +415,8 @@ type trainer struct {
 	// row are found without scanning all K negatives.
 	negHead, negNext []int32
 	gbuf             []float32
-	rows             []int // example index per batch row, -1 for padding
+	rows             []int   // example index per batch row, -1 for padding
+	errs             []error // per worker: assembling a row failed
 }
 
 // eachExample reads one pass of src, calling fn with each example and its
@@ -626,7 +627,11 @@ func (t *trainer) forwardBackward() (float32, error) {
 	// Rows are independent (reads of shared tables, writes to their own
 	// slots): assemble them on all cores.
 	workers := par.Workers()
-	errs := make([]error, workers)
+	if cap(t.errs) < workers {
+		t.errs = make([]error, workers)
+	}
+	errs := t.errs[:workers]
+	clear(errs)
 	par.ForN(workers, len(t.rows), 64, func(w, lo, hi int) {
 		for r := lo; r < hi; r++ {
 			ei := t.rows[r]

@@ -321,14 +321,13 @@ func newTrainer(m *Model, cfg *Config) (*trainer, error) {
 // stepBatch trains on a streamed batch (the rest of the rows are padding).
 func (t *trainer) stepBatch(batch []encodedImpression) (float32, error) {
 	t.data = batch
-	rows := make([]int, len(t.rows))
-	for r := range rows {
-		rows[r] = -1
+	for r := range t.rows {
+		t.rows[r] = -1
 		if r < len(batch) {
-			rows[r] = r
+			t.rows[r] = r
 		}
 	}
-	return t.step(rows)
+	return t.step(t.rows)
 }
 
 func (t *trainer) step(rows []int) (float32, error) {
