@@ -61,50 +61,36 @@ func checkShape(n int, shape []int) error {
 	return nil
 }
 
-// WriteNPYFloat32 writes data as a float32 ('<f4') array of the given
-// shape (row-major), e.g. (n, d) for n vectors of d floats.
-func WriteNPYFloat32(w io.Writer, data []float32, shape ...int) error {
+// writeNPY writes an .npy file of shape whose elements are size bytes,
+// put encoding one of them.
+func writeNPY[T any](w io.Writer, descr string, size int, data []T, shape []int, put func([]byte, T)) error {
 	if err := checkShape(len(data), shape); err != nil {
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	bw.Write(npyHeader("<f4", shape))
-	var b [4]byte
+	bw.Write(npyHeader(descr, shape)) // a bufio.Writer's error is sticky: Flush reports it
+	var b [8]byte
 	for _, v := range data {
-		binary.LittleEndian.PutUint32(b[:], math.Float32bits(v))
-		bw.Write(b[:])
+		put(b[:size], v)
+		bw.Write(b[:size])
 	}
 	return bw.Flush()
+}
+
+// WriteNPYFloat32 writes data as a float32 ('<f4') array of the given
+// shape (row-major), e.g. (n, d) for n vectors of d floats.
+func WriteNPYFloat32(w io.Writer, data []float32, shape ...int) error {
+	return writeNPY(w, "<f4", 4, data, shape, func(b []byte, v float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(v)) })
 }
 
 // WriteNPYInt64 writes data as an int64 ('<i8') array of the given shape.
 func WriteNPYInt64(w io.Writer, data []int64, shape ...int) error {
-	if err := checkShape(len(data), shape); err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(w)
-	bw.Write(npyHeader("<i8", shape))
-	var b [8]byte
-	for _, v := range data {
-		binary.LittleEndian.PutUint64(b[:], uint64(v))
-		bw.Write(b[:])
-	}
-	return bw.Flush()
+	return writeNPY(w, "<i8", 8, data, shape, func(b []byte, v int64) { binary.LittleEndian.PutUint64(b, uint64(v)) })
 }
 
 // WriteNPYInt32 writes data as an int32 ('<i4') array of the given shape.
 func WriteNPYInt32(w io.Writer, data []int32, shape ...int) error {
-	if err := checkShape(len(data), shape); err != nil {
-		return err
-	}
-	bw := bufio.NewWriter(w)
-	bw.Write(npyHeader("<i4", shape))
-	var b [4]byte
-	for _, v := range data {
-		binary.LittleEndian.PutUint32(b[:], uint32(v))
-		bw.Write(b[:])
-	}
-	return bw.Flush()
+	return writeNPY(w, "<i4", 4, data, shape, func(b []byte, v int32) { binary.LittleEndian.PutUint32(b, uint32(v)) })
 }
 
 var (
