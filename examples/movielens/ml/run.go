@@ -196,9 +196,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		if mode == "filtered" {
 			recs = filt
 		}
-		var hr [3]float64
-		var ndcg, popHR [3]float64
-		var popNDCG float64
+		var model, popular baseline.Tally
 		for i, label := range s.Labels {
 			ids := make([]int64, len(recs[i]))
 			for j, r := range recs[i] {
@@ -208,31 +206,13 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			if mode == "filtered" {
 				excl = s.Histories[i]
 			}
-			popIDs := baseline.TopExcluding(pop, excl, top)
-			for k, K := range []int{10, 50, 100} {
-				if r := slices.Index(ids[:min(K, len(ids))], label); r >= 0 {
-					hr[k]++
-					if K == 10 {
-						ndcg[0] += 1 / math.Log2(float64(r)+2)
-					}
-				}
-				if r := slices.Index(popIDs[:min(K, len(popIDs))], label); r >= 0 {
-					popHR[k]++
-					if K == 10 {
-						popNDCG += 1 / math.Log2(float64(r)+2)
-					}
-				}
-			}
+			model.Add(ids, label)
+			popular.Add(baseline.TopExcluding(pop, excl, top), label)
 		}
-		n := float64(len(s.Labels))
-		for k, K := range []int{10, 50, 100} {
-			out[fmt.Sprintf("hr@%d_%s", K, mode)] = round4(hr[k] / n)
-			out[fmt.Sprintf("mostpop_hr@%d_%s", K, mode)] = round4(popHR[k] / n)
-		}
-		out["ndcg@10_"+mode] = round4(ndcg[0] / n)
-		out["mostpop_ndcg@10_"+mode] = round4(popNDCG / n)
+		model.Put(out, "", mode)
+		popular.Put(out, "mostpop_", mode)
 		say("%-8s HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f | most-popular HR@50 %.4f",
-			mode, hr[0]/n, hr[1]/n, hr[2]/n, ndcg[0]/n, popHR[1]/n)
+			mode, model.HR(0), model.HR(1), model.HR(2), model.NDCG(), popular.HR(1))
 	}
 	return out, nil
 }

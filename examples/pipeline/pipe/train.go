@@ -384,11 +384,9 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, p
 		return int(min(max(a-b, -1), 1))
 	})
 	const top, batch = 100, 1024
-	ks := []int{10, 50, 100}
 	out := map[string]any{"test_users": len(tests)}
 	for _, mode := range []string{"all", "filtered"} {
-		var hr, popHR [3]float64
-		var ndcg, popNDCG float64
+		var model, mostPop baseline.Tally
 		for lo := 0; lo < len(tests); lo += batch {
 			hi := min(lo+batch, len(tests))
 			exs := make([]feature.Example, hi-lo)
@@ -404,7 +402,6 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, p
 				return nil, err
 			}
 			for i, r := range recs {
-				t := &tests[lo+i]
 				ids := make([]int64, len(r))
 				for j := range r {
 					ids[j] = r[j].ID
@@ -413,30 +410,13 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, p
 				if excl != nil {
 					seen = excl[i]
 				}
-				popIDs := baseline.TopExcluding(popular, seen, top)
-				for k, K := range ks {
-					if p := slices.Index(ids[:min(K, len(ids))], t.Label); p >= 0 {
-						hr[k]++
-						if K == 10 {
-							ndcg += 1 / math.Log2(float64(p)+2)
-						}
-					}
-					if p := slices.Index(popIDs[:min(K, len(popIDs))], t.Label); p >= 0 {
-						popHR[k]++
-						if K == 10 {
-							popNDCG += 1 / math.Log2(float64(p)+2)
-						}
-					}
-				}
+				label := tests[lo+i].Label
+				model.Add(ids, label)
+				mostPop.Add(baseline.TopExcluding(popular, seen, top), label)
 			}
 		}
-		n := float64(len(tests))
-		for k, K := range ks {
-			out[fmt.Sprintf("hr@%d_%s", K, mode)] = round4(hr[k] / n)
-			out[fmt.Sprintf("mostpop_hr@%d_%s", K, mode)] = round4(popHR[k] / n)
-		}
-		out["ndcg@10_"+mode] = round4(ndcg / n)
-		out["mostpop_ndcg@10_"+mode] = round4(popNDCG / n)
+		model.Put(out, "", mode)
+		mostPop.Put(out, "mostpop_", mode)
 	}
 	return out, nil
 }

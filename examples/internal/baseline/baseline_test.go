@@ -1,0 +1,30 @@
+package baseline
+
+import (
+	"math"
+	"testing"
+)
+
+// TestTally: hits at 10/50/100 by the label's rank, NDCG@10 = 1/log2(rank+2)
+// inside the top 10 only, averaged over the requests.
+func TestTally(t *testing.T) {
+	ids := make([]int64, 100)
+	for i := range ids {
+		ids[i] = int64(i)
+	}
+	var tl Tally
+	tl.Add(ids, 3)   // rank 3: hits at 10, 50, 100
+	tl.Add(ids, 30)  // rank 30: hits at 50, 100
+	tl.Add(ids, 999) // absent
+	if tl.HR(0) != 1.0/3 || tl.HR(1) != 2.0/3 || tl.HR(2) != 2.0/3 {
+		t.Fatalf("hit rates %v %v %v", tl.HR(0), tl.HR(1), tl.HR(2))
+	}
+	if want := (1 / math.Log2(5)) / 3; math.Abs(tl.NDCG()-want) > 1e-12 {
+		t.Fatalf("NDCG %v, want %v", tl.NDCG(), want)
+	}
+	out := map[string]any{}
+	tl.Put(out, "mostpop_", "all")
+	if out["mostpop_hr@50_all"] != 0.6667 || len(out) != 4 {
+		t.Fatalf("Put wrote %v", out)
+	}
+}
