@@ -16,15 +16,16 @@ func TestTally(t *testing.T) {
 	tl.Add(ids, 3)   // rank 3: hits at 10, 50, 100
 	tl.Add(ids, 30)  // rank 30: hits at 50, 100
 	tl.Add(ids, 999) // absent
-	if tl.HR(0) != 1.0/3 || tl.HR(1) != 2.0/3 || tl.HR(2) != 2.0/3 {
+	tl.Add(ids, 0)   // the top: NDCG term 1
+	if tl.HR(0) != 2.0/4 || tl.HR(1) != 3.0/4 || tl.HR(2) != 3.0/4 {
 		t.Fatalf("hit rates %v %v %v", tl.HR(0), tl.HR(1), tl.HR(2))
 	}
-	if want := (1 / math.Log2(5)) / 3; math.Abs(tl.NDCG()-want) > 1e-12 {
+	if want := (1/math.Log2(5) + 1) / 4; math.Abs(tl.NDCG()-want) > 1e-12 {
 		t.Fatalf("NDCG %v, want %v", tl.NDCG(), want)
 	}
 	out := map[string]any{}
 	tl.Put(out, "mostpop_", "all")
-	if out["mostpop_hr@50_all"] != 0.6667 || len(out) != 4 {
+	if out["mostpop_hr@50_all"] != 0.75 || len(out) != 4 {
 		t.Fatalf("Put wrote %v", out)
 	}
 }
