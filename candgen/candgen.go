@@ -1,6 +1,7 @@
 package candgen
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -113,6 +114,11 @@ type Config struct {
 	TableOptimizer TableOptimizer
 	// L2 is an L2 penalty on tower weights [0].
 	L2 float32
+	// Dropout is the probability of zeroing each input of the tower (the
+	// concatenated embeddings and dense features) at training, with the
+	// kept inputs scaled by 1/(1-Dropout) (inverted dropout; serving is
+	// unchanged) [0: off]. A regulariser for small, long-tailed data.
+	Dropout float64
 	// Epochs over the training examples [1].
 	Epochs int
 	// EmbeddingStd is the std of initial embedding rows [0.05].
@@ -132,6 +138,16 @@ type Config struct {
 	// OnEpoch, if set, is called after every epoch with its mean loss;
 	// returning an error stops training with that error.
 	OnEpoch func(epoch int, loss float64) error
+	// Validate, if set, scores a copy of the model after every epoch
+	// (higher is better, e.g. HR@50 on a validation split; epoch counts
+	// from 0). Training returns the model of the best-scoring epoch (the
+	// earliest of equal scores) and stops early once Patience epochs in a
+	// row have not beaten it. A NaN score or an error stops training with an
+	// error. The copy costs one serialisation of the model per epoch.
+	Validate func(ctx context.Context, epoch int, m *Model) (float64, error)
+	// Patience is how many epochs without a better validation score end
+	// training early [0: run all Epochs, still returning the best].
+	Patience int
 }
 
 func (c *Config) defaults() error {
@@ -175,6 +191,10 @@ func (c *Config) defaults() error {
 		return errors.New("candgen: Batch, Negatives, Epochs and ShuffleBuffer must be positive")
 	case c.LR < 0 || c.EmbeddingLR < 0 || c.L2 < 0:
 		return errors.New("candgen: negative learning rate or L2")
+	case !(c.Dropout >= 0 && c.Dropout < 1):
+		return fmt.Errorf("candgen: Dropout %v outside [0, 1)", c.Dropout)
+	case c.Patience < 0:
+		return errors.New("candgen: negative Patience")
 	case c.Sampler != Unigram && c.Sampler != LogUniform && c.Sampler != Uniform:
 		return fmt.Errorf("candgen: unknown sampler %q", c.Sampler)
 	}
@@ -216,8 +236,12 @@ type Stats struct {
 	Epochs          int     // epochs run
 	Steps           int     // optimizer steps
 	Loss            float64 // mean loss of the last epoch
-	Seconds         float64 // wall time of the training loop
-	ExamplesPerSec  float64 // Examples·Epochs/Seconds
+	// BestEpoch (from 1) and BestScore are the epoch whose model was
+	// returned and its validation score, when Config.Validate is set.
+	BestEpoch      int
+	BestScore      float64
+	Seconds        float64 // wall time of the training loop
+	ExamplesPerSec float64 // Examples·Epochs/Seconds
 }
 
 // Model is a trained candidate generator. Serving methods are safe for
@@ -342,6 +366,11 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		return nil, st, err
 	}
 	var res train.Result
+	es := &earlyStop{t: t}
+	onEpoch := cfg.OnEpoch
+	if cfg.Validate != nil {
+		onEpoch = func(ep int, loss float64) error { return es.epoch(ctx, ep, loss) }
+	}
 	if n <= cfg.ShuffleBuffer {
 		if _, err := eachExample(ctx, src, func(i int, e *Example) error {
 			enc, ok, err := t.encode(e)
@@ -359,7 +388,7 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		st.Examples = len(t.data)
 		loop := train.Loop{
 			N: len(t.data), Batch: cfg.Batch, Epochs: cfg.Epochs, Label: "candgen", Progress: cfg.Progress, Rng: rng,
-			Step: t.step, OnEpoch: cfg.OnEpoch,
+			Step: t.step, OnEpoch: onEpoch,
 		}
 		if res, err = loop.Run(ctx); err != nil {
 			return nil, st, err
@@ -368,7 +397,7 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		var kept, skipped int // of the first epoch
 		stream := train.Stream[encodedExample]{
 			N: n, Batch: cfg.Batch, Epochs: cfg.Epochs, Buffer: cfg.ShuffleBuffer, Label: "candgen",
-			Progress: cfg.Progress, Seed: cfg.Seed, OnEpoch: cfg.OnEpoch, Step: t.stepBatch,
+			Progress: cfg.Progress, Seed: cfg.Seed, OnEpoch: onEpoch, Step: t.stepBatch,
 			Open: func(ctx context.Context, epoch int) (train.Iter[encodedExample], error) {
 				it, err := src.Open(ctx)
 				if err != nil {
@@ -383,6 +412,10 @@ func TrainSource(ctx context.Context, cfg Config, src Source) (*Model, Stats, er
 		st.Examples, st.SkippedOOVLabel = kept, skipped
 	}
 	st.Epochs, st.Steps, st.Loss, st.Seconds, st.ExamplesPerSec = res.Epochs, res.Steps, res.Loss, res.Seconds, res.ExamplesPerSec
+	if cfg.Validate != nil {
+		st.BestEpoch, st.BestScore = es.bestEpoch+1, es.best
+		return es.model, st, nil
+	}
 	t.finish()
 	m.emb.Detach()
 	if err := m.buildExact(); err != nil {
@@ -415,8 +448,9 @@ type trainer struct {
 	// row are found without scanning all K negatives.
 	negHead, negNext []int32
 	gbuf             []float32
-	rows             []int   // example index per batch row, -1 for padding
-	errs             []error // per worker: assembling a row failed
+	mask             []float32 // Dropout's factors of the batch's inputs: 0 or 1/(1-p)
+	rows             []int     // example index per batch row, -1 for padding
+	errs             []error   // per worker: assembling a row failed
 }
 
 // eachExample reads one pass of src, calling fn with each example and its
@@ -662,6 +696,9 @@ func (t *trainer) forwardBackward() (float32, error) {
 	if err := errors.Join(errs...); err != nil {
 		return 0, err
 	}
+	if t.cfg.Dropout > 0 {
+		t.dropout()
+	}
 	loss, err := t.gr.Step()
 	if err != nil {
 		return 0, err
@@ -672,6 +709,11 @@ func (t *trainer) forwardBackward() (float32, error) {
 	m.emb.ResetGrads()
 	t.softG.Reset()
 	dx := t.gr.DX()
+	if t.mask != nil {
+		for i, k := range t.mask {
+			dx[i] *= k // a dropped input passes no gradient back
+		}
+	}
 	for r, ei := range t.rows {
 		if ei < 0 {
 			continue
@@ -690,6 +732,25 @@ func (t *trainer) forwardBackward() (float32, error) {
 		}
 	}
 	return loss, nil
+}
+
+// dropout zeroes each input of the batch with probability cfg.Dropout and
+// scales the rest by 1/(1-p), recording the factors in t.mask.
+func (t *trainer) dropout() {
+	x := t.gr.X
+	if t.mask == nil {
+		t.mask = make([]float32, len(x))
+	}
+	p := t.cfg.Dropout
+	keep := float32(1 / (1 - p))
+	for i := range x {
+		k := keep
+		if t.rng.Float64() < p {
+			k = 0
+		}
+		t.mask[i] = k
+		x[i] *= k
+	}
 }
 
 // weight returns the softmax weight vector v_id (D floats).
@@ -735,4 +796,46 @@ func (t *trainer) apply() error {
 		return err
 	}
 	return t.softOpt.Apply(t.m.soft, t.softG)
+}
+
+// earlyStop keeps the best model by validation score (Config.Validate).
+type earlyStop struct {
+	t         *trainer
+	buf       bytes.Buffer
+	model     *Model
+	best      float64
+	bestEpoch int
+}
+
+// epoch scores a copy of the model after epoch ep and keeps it if it is the
+// best so far; it returns train.ErrStop when patience has run out.
+func (e *earlyStop) epoch(ctx context.Context, ep int, loss float64) error {
+	cfg := e.t.cfg
+	if cfg.OnEpoch != nil {
+		if err := cfg.OnEpoch(ep, loss); err != nil {
+			return err
+		}
+	}
+	e.t.finish()
+	e.buf.Reset()
+	if _, err := e.t.m.WriteTo(&e.buf); err != nil {
+		return err
+	}
+	m, err := ReadModel(&e.buf)
+	if err != nil {
+		return err
+	}
+	score, err := cfg.Validate(ctx, ep, m)
+	if err != nil {
+		return fmt.Errorf("candgen: validating epoch %d: %w", ep+1, err)
+	}
+	if math.IsNaN(score) {
+		return fmt.Errorf("candgen: validating epoch %d: score is NaN", ep+1)
+	}
+	if e.model == nil || score > e.best {
+		e.model, e.best, e.bestEpoch = m, score, ep
+	} else if cfg.Patience > 0 && ep-e.bestEpoch >= cfg.Patience {
+		return train.ErrStop
+	}
+	return nil
 }

@@ -19,7 +19,11 @@ func main() {
 	var o ml.Options
 	var tower string
 	flag.StringVar(&o.Dir, "data", "", "MovieLens folder (ml-100k or ml-1m layout)")
-	flag.IntVar(&o.Epochs, "epochs", 10, "training epochs")
+	flag.IntVar(&o.Epochs, "epochs", 30, "training epochs (with -patience, the most)")
+	flag.IntVar(&o.Patience, "patience", 3, "choose the epoch count on the validation split: stop after this many epochs without a better validation HR@50 (0: train -epochs epochs)")
+	flag.Float64Var(&o.L2, "l2", 0, "L2 penalty on the tower's weights")
+	flag.Float64Var(&o.Dropout, "dropout", 0, "dropout on the tower's inputs")
+	flag.BoolVar(&o.Tune, "tune", false, "search learning rate, negatives, L2 and dropout on the validation split (epochs by early stopping), then report the test split once")
 	flag.IntVar(&o.Batch, "batch", 512, "minibatch size")
 	flag.IntVar(&o.Neg, "neg", 1000, "sampled negatives per batch")
 	flag.IntVar(&o.Dim, "dim", 64, "embedding dimension of movies (0: log-cardinality rule)")

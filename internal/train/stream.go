@@ -37,7 +37,9 @@ type Stream[E any] struct {
 	Seed     uint64
 	// Step trains on one batch of at most Batch examples (the last of an
 	// epoch may be short) and returns its loss.
-	Step    func(batch []E) (float32, error)
+	Step func(batch []E) (float32, error)
+	// OnEpoch, if set, runs after each epoch with its mean loss; ErrStop
+	// ends the run early without an error.
 	OnEpoch func(epoch int, loss float64) error
 }
 
@@ -95,7 +97,9 @@ func (s *Stream[E]) Run(ctx context.Context) (Result, error) {
 		res.Epochs, res.Loss = ep+1, sum/float64(steps)
 		bar.Done(fmt.Sprintf("loss %.4f", res.Loss))
 		if s.OnEpoch != nil {
-			if err := s.OnEpoch(ep, res.Loss); err != nil {
+			if err := s.OnEpoch(ep, res.Loss); errors.Is(err, ErrStop) {
+				break
+			} else if err != nil {
 				return res, err
 			}
 		}

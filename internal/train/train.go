@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -19,9 +20,14 @@ type Loop struct {
 	// Step trains on one batch: rows[r] is an example index, or -1 for a
 	// padding row. It returns the batch loss.
 	Step func(rows []int) (float32, error)
-	// OnEpoch, if set, runs after each epoch with its mean loss.
+	// OnEpoch, if set, runs after each epoch with its mean loss; ErrStop
+	// ends the run early without an error.
 	OnEpoch func(epoch int, loss float64) error
 }
+
+// ErrStop, returned by an OnEpoch hook, ends a run after that epoch as if
+// it had been the last.
+var ErrStop = errors.New("train: stop")
 
 // Result summarizes a run.
 type Result struct {
@@ -67,7 +73,9 @@ func (l *Loop) Run(ctx context.Context) (Result, error) {
 		res.Epochs, res.Loss = ep+1, sum/float64(nb)
 		bar.Done(fmt.Sprintf("loss %.4f", res.Loss))
 		if l.OnEpoch != nil {
-			if err := l.OnEpoch(ep, res.Loss); err != nil {
+			if err := l.OnEpoch(ep, res.Loss); errors.Is(err, ErrStop) {
+				break
+			} else if err != nil {
 				return res, err
 			}
 		}

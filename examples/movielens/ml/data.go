@@ -3,11 +3,13 @@ package ml
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -28,7 +30,7 @@ type User struct {
 
 // Data is a loaded MovieLens folder.
 type Data struct {
-	Layout  string // "100k" or "1m"
+	Layout  string // "100k", "1m" (also 10M's layout) or "csv" (20M, 25M, latest)
 	Ratings []Rating
 	Users   map[int64]User     // nil when the users file is absent
 	Genres  map[int64][]string // nil when the movies file is absent
@@ -54,8 +56,10 @@ func Load(dir string) (*Data, error) {
 		d.Layout, ratings, users, movies = "100k", "u.data", "u.user", "u.item"
 	case exists(filepath.Join(dir, "ratings.dat")):
 		d.Layout, ratings, users, movies, sep = "1m", "ratings.dat", "users.dat", "movies.dat", "::"
+	case exists(filepath.Join(dir, "ratings.csv")):
+		return loadCSV(dir)
 	default:
-		return nil, fmt.Errorf("%s: neither u.data (MovieLens-100K) nor ratings.dat (MovieLens-1M) found", dir)
+		return nil, fmt.Errorf("%s: none of u.data (MovieLens-100K), ratings.dat (MovieLens-1M/10M) or ratings.csv (MovieLens-20M/25M/latest) found", dir)
 	}
 	split := func(s string) []string {
 		if sep != "" {
@@ -231,4 +235,93 @@ func ParseRatingLine(line string) (Rating, error) {
 		return nil
 	})
 	return out, err
+}
+
+// loadCSV reads the comma-separated layout of MovieLens-20M, -25M and
+// ml-latest: ratings.csv (userId,movieId,rating,timestamp, with a header)
+// and the optional movies.csv (movieId,title,genres, genres split by "|");
+// it has no user file.
+func loadCSV(dir string) (*Data, error) {
+	d := &Data{Layout: "csv"}
+	err := eachCSV(filepath.Join(dir, "ratings.csv"), []string{"userId", "movieId", "rating", "timestamp"}, func(f []string, pe func(string, ...any) error) error {
+		var r Rating
+		var err error
+		if r.User, err = strconv.ParseInt(f[0], 10, 64); err != nil {
+			return pe("bad user id %q", f[0])
+		}
+		if r.Movie, err = strconv.ParseInt(f[1], 10, 64); err != nil {
+			return pe("bad movie id %q", f[1])
+		}
+		if r.Time, err = strconv.ParseInt(f[3], 10, 64); err != nil {
+			return pe("bad timestamp %q", f[3])
+		}
+		d.Ratings = append(d.Ratings, r)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(d.Ratings) == 0 {
+		return nil, fmt.Errorf("%s: no ratings", filepath.Join(dir, "ratings.csv"))
+	}
+	if p := filepath.Join(dir, "movies.csv"); exists(p) {
+		d.Genres = map[int64][]string{}
+		err := eachCSV(p, []string{"movieId", "title", "genres"}, func(f []string, pe func(string, ...any) error) error {
+			id, err := strconv.ParseInt(f[0], 10, 64)
+			if err != nil {
+				return pe("bad movie id %q", f[0])
+			}
+			if f[2] != "(no genres listed)" && f[2] != "" {
+				d.Genres[id] = strings.Split(f[2], "|")
+			}
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return d, nil
+}
+
+// eachCSV checks the header of a CSV file against want and calls fn on
+// every record; errors name the file and line.
+func eachCSV(path string, want []string, fn func(f []string, pe func(string, ...any) error) error) error {
+	file, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer file.Close()
+	name := filepath.Base(path)
+	r := csv.NewReader(bufio.NewReader(file))
+	r.FieldsPerRecord = len(want)
+	r.ReuseRecord = true
+	for rec := 0; ; rec++ {
+		f, err := r.Read()
+		if err == io.EOF {
+			if rec == 0 {
+				return &ParseError{File: name, Line: 1, Msg: "empty file (want a header)"}
+			}
+			return nil
+		}
+		line, _ := r.FieldPos(0)
+		if err != nil {
+			var perr *csv.ParseError
+			if errors.As(err, &perr) {
+				return &ParseError{File: name, Line: perr.Line, Msg: perr.Err.Error()}
+			}
+			return err
+		}
+		pe := func(format string, a ...any) error {
+			return &ParseError{File: name, Line: line, Msg: fmt.Sprintf(format, a...)}
+		}
+		if rec == 0 {
+			if !slices.Equal(f, want) {
+				return pe("header %q, want %q", strings.Join(f, ","), strings.Join(want, ","))
+			}
+			continue
+		}
+		if err := fn(f, pe); err != nil {
+			return err
+		}
+	}
 }

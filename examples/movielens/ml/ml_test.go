@@ -22,9 +22,15 @@ func writeFixture(t *testing.T, layout string) string {
 	rng := rand.New(rand.NewPCG(1, 2))
 	genres := []string{"Action", "Comedy", "Drama", "Horror", "Romance"}
 	var ratings, users, movies strings.Builder
+	if layout == "csv" {
+		ratings.WriteString("userId,movieId,rating,timestamp\n")
+		movies.WriteString("movieId,title,genres\n")
+	}
 	for m := 1; m <= 100; m++ {
 		g := genres[m%5]
-		if layout == "1m" {
+		if layout == "csv" {
+			fmt.Fprintf(&movies, "%d,\"Movie %d, The (1999)\",%s|Drama\n", m, m, g)
+		} else if layout == "1m" {
 			fmt.Fprintf(&movies, "%d::Movie %d (1999)::%s\n", m, m, g)
 		} else {
 			flags := make([]string, 19)
@@ -51,15 +57,20 @@ func writeFixture(t *testing.T, layout string) string {
 			if m == 0 {
 				m = 5
 			}
-			if layout == "1m" {
+			if layout == "csv" {
+				fmt.Fprintf(&ratings, "%d,%d,4.5,%d\n", u, m, 1000+k)
+			} else if layout == "1m" {
 				fmt.Fprintf(&ratings, "%d::%d::4::%d\n", u, m, 1000+k)
 			} else {
 				fmt.Fprintf(&ratings, "%d\t%d\t4\t%d\n", u, m, 1000+k)
 			}
 		}
 	}
-	names := map[string][3]string{"100k": {"u.data", "u.user", "u.item"}, "1m": {"ratings.dat", "users.dat", "movies.dat"}}[layout]
+	names := map[string][3]string{"100k": {"u.data", "u.user", "u.item"}, "1m": {"ratings.dat", "users.dat", "movies.dat"}, "csv": {"ratings.csv", "", "movies.csv"}}[layout]
 	for i, s := range []string{ratings.String(), users.String(), movies.String()} {
+		if names[i] == "" {
+			continue
+		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, names[i]), []byte(s), 0o644))
 	}
 	return dir
@@ -70,14 +81,18 @@ func tinyOptions(dir string) Options {
 }
 
 func TestBothLayoutsEndToEnd(t *testing.T) {
-	for _, layout := range []string{"100k", "1m"} {
+	for _, layout := range []string{"100k", "1m", "csv"} {
 		t.Run(layout, func(t *testing.T) {
 			dir := writeFixture(t, layout)
 			d, err := Load(dir)
 			require.NoError(t, err)
 			assert.Equal(t, layout, d.Layout)
-			assert.NotNil(t, d.Users)
-			assert.NotNil(t, d.Genres)
+			assert.Equal(t, layout != "csv", d.Users != nil, "only the CSV layout has no user file")
+			require.NotNil(t, d.Genres)
+			assert.Len(t, d.Ratings, 120*12)
+			if layout == "csv" {
+				assert.Equal(t, []string{"Action", "Drama"}, d.Genres[5], "a quoted title with a comma")
+			}
 			m, err := Run(context.Background(), tinyOptions(dir))
 			require.NoError(t, err)
 			for _, k := range []string{"hr@10_all", "hr@50_all", "hr@100_all", "ndcg@10_all", "hr@50_filtered", "mostpop_hr@50_all", "train_examples_per_sec", "train_examples", "epochs"} {

@@ -6,140 +6,71 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"slices"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/internal/baseline"
-	"github.com/ytdnn/ytdnn/feature"
 )
 
 // Options are the example's knobs.
 type Options struct {
-	Dir                     string
+	Dir string
+	// Epochs is the number of epochs, or with Patience the most.
 	Epochs, Batch, Neg, Dim int
 	Tower                   []int
 	Hist                    int
-	LR                      float64
-	Seed                    uint64
-	MaxTrain                int
-	Tie                     bool
-	LinearTop               bool
-	NoExampleAge            bool
-	ServeAtEnd              bool
-	Out, Progress           io.Writer
+	LR, L2, Dropout         float64
+	// Patience > 0 chooses the number of epochs on the validation split:
+	// a model trained on Split.Fit stops after Patience epochs without a
+	// better validation score, and the final model trains on Split.Train
+	// for its best epoch count. 0 trains Epochs epochs and still reports
+	// the validation numbers of the same configuration.
+	Patience     int
+	Seed         uint64
+	MaxTrain     int
+	Tie          bool
+	LinearTop    bool
+	NoExampleAge bool
+	ServeAtEnd   bool
+	// Tune searches TuneGrid on the validation split (each point with early
+	// stopping, Patience or 2 when 0) and reports the test metrics of the
+	// best point only.
+	Tune          bool
+	Out, Progress io.Writer
 }
 
-// Split is the protocol's split: training examples and one test case per
-// user.
-type Split struct {
-	Train  []candgen.Example
-	Test   []feature.Example
-	Labels []int64
-	// TestAges is each test user's example age at request time: the age of
-	// their last history rating (known before the target, so no leakage).
-	TestAges  []float64
-	Histories [][]int64
-	Spec      feature.Spec
+// Setting is one point of the tuning grid.
+type Setting struct {
+	LR, L2, Dropout float64
+	Neg             int
 }
 
-// BuildSplit applies the protocol to loaded data.
-func BuildSplit(d *Data, hist int) *Split {
-	byUser := map[int64][]Rating{}
-	var maxTime int64
-	for _, r := range d.Ratings {
-		byUser[r.User] = append(byUser[r.User], r)
-		maxTime = max(maxTime, r.Time)
-	}
-	users := make([]int64, 0, len(byUser))
-	for u := range byUser {
-		users = append(users, u)
-	}
-	slices.Sort(users)
-	s := &Split{Spec: feature.Spec{
-		Spaces: []feature.Space{{Name: "movie"}, {Name: "genre"}, {Name: "occupation"}, {Name: "zip"}},
-		Features: []feature.Feature{
-			{Name: "history", Kind: feature.Bag, Space: "movie", MaxLen: hist},
-			{Name: "genres", Kind: feature.Bag, Space: "genre"},
-		},
-	}}
-	if d.Users != nil {
-		s.Spec.Features = append(s.Spec.Features,
-			feature.Feature{Name: "gender", Kind: feature.Value},
-			feature.Feature{Name: "age", Kind: feature.Continuous},
-			feature.Feature{Name: "occupation", Kind: feature.ID, Space: "occupation"},
-			feature.Feature{Name: "zip", Kind: feature.ID, Space: "zip"},
-		)
-	}
-	nf := len(s.Spec.Features)
-	build := func(u int64, h []int64) feature.Example {
-		ex := feature.Example{IDs: make([][]int64, nf), Nums: make([]float64, nf)}
-		ex.IDs[0] = h
-		if d.Genres != nil {
-			seen := map[string]bool{}
-			var g []int64
-			for _, m := range h {
-				for _, name := range d.Genres[m] {
-					if !seen[name] {
-						seen[name] = true
-						g = append(g, genreID(name))
-					}
+func (s Setting) String() string {
+	return fmt.Sprintf("lr %g, negatives %d, L2 %g, dropout %g", s.LR, s.Neg, s.L2, s.Dropout)
+}
+
+// TuneGrid is what -tune searches: learning rate × negatives × tower L2 ×
+// input dropout (epochs by early stopping at each point).
+var TuneGrid = func() []Setting {
+	var g []Setting
+	for _, lr := range []float64{0.002, 0.005, 0.01} {
+		for _, neg := range []int{300, 1000} {
+			for _, l2 := range []float64{0, 1e-4} {
+				for _, dr := range []float64{0, 0.2, 0.4} {
+					g = append(g, Setting{LR: lr, Neg: neg, L2: l2, Dropout: dr})
 				}
 			}
-			ex.IDs[1] = g
 		}
-		if d.Users != nil {
-			du := d.Users[u]
-			ex.Nums[2], ex.Nums[3] = du.Gender, du.Age
-			ex.IDs[4] = []int64{hashID(du.Occupation)}
-			zip := du.Zip
-			if len(zip) > 2 {
-				zip = zip[:2]
-			}
-			ex.IDs[5] = []int64{hashID(zip)}
-		}
-		return ex
 	}
-	for _, u := range users {
-		rs := byUser[u]
-		slices.SortFunc(rs, func(a, b Rating) int {
-			if a.Time != b.Time {
-				return int(a.Time - b.Time)
-			}
-			return int(a.Movie - b.Movie)
-		})
-		if len(rs) < 2 {
-			continue
-		}
-		items := make([]int64, len(rs))
-		for i, r := range rs {
-			items[i] = r.Movie
-		}
-		for t := 1; t < len(items)-1; t++ {
-			h := items[max(0, t-hist):t]
-			s.Train = append(s.Train, candgen.Example{Features: build(u, h), Label: items[t], Age: float64(maxTime - rs[t].Time)})
-		}
-		last := len(items) - 1
-		s.Test = append(s.Test, build(u, items[max(0, last-hist):last]))
-		s.TestAges = append(s.TestAges, float64(maxTime-rs[last-1].Time))
-		s.Labels = append(s.Labels, items[last])
-		s.Histories = append(s.Histories, items[:last])
-	}
-	return s
-}
+	return g
+}()
 
-func genreID(name string) int64 { return hashID("genre:" + name) }
+// ValScore is what tuning and early stopping maximise: the mean of
+// validation HR@50 unfiltered and history-filtered.
+func ValScore(all, filtered baseline.Tally) float64 { return (all.HR(1) + filtered.HR(1)) / 2 }
 
-// hashID maps a string to a stable int64 ID (FNV-1a).
-func hashID(s string) int64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(s); i++ {
-		h ^= uint64(s[i])
-		h *= 1099511628211
-	}
-	return int64(h >> 1)
-}
-
-// Run loads the data, trains candidate generation and evaluates it.
+// Run loads the data, trains candidate generation and evaluates it: on the
+// validation split (the model trained on Split.Fit) and once on the test
+// split (the model trained on Split.Train).
 func Run(ctx context.Context, o Options) (map[string]any, error) {
 	d, err := Load(o.Dir)
 	if err != nil {
@@ -151,70 +82,153 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		}
 	}
 	s := BuildSplit(d, o.Hist)
-	train := s.Train
-	rand.New(rand.NewPCG(o.Seed, 1)).Shuffle(len(train), func(i, j int) { train[i], train[j] = train[j], train[i] })
-	if o.MaxTrain > 0 && len(train) > o.MaxTrain {
-		train = train[:o.MaxTrain]
+	for _, p := range []*[]candgen.Example{&s.Train, &s.Fit} {
+		rand.New(rand.NewPCG(o.Seed, 1)).Shuffle(len(*p), func(i, j int) { (*p)[i], (*p)[j] = (*p)[j], (*p)[i] })
+		if o.MaxTrain > 0 && len(*p) > o.MaxTrain {
+			*p = (*p)[:o.MaxTrain]
+		}
 	}
-	say("MovieLens-%s: %d ratings, %d training examples, %d test users", d.Layout, len(d.Ratings), len(train), len(s.Test))
+	say("MovieLens-%s: %d ratings, %d training examples (%d before the validation targets), %d validation and %d test users",
+		d.Layout, len(d.Ratings), len(s.Train), len(s.Fit), len(s.Val.Labels), len(s.Test.Labels))
 	for i := range s.Spec.Spaces {
 		if s.Spec.Spaces[i].Name == "movie" {
 			s.Spec.Spaces[i].Dim = o.Dim
 		}
 	}
-	cfg := candgen.Config{
-		Spec: s.Spec, VideoSpace: "movie", ExampleAge: !o.NoExampleAge, Tower: o.Tower, Batch: o.Batch, Negatives: o.Neg,
-		Epochs: o.Epochs, LR: float32(o.LR), Seed: o.Seed, Progress: o.Progress, TieEmbeddings: o.Tie, LinearTop: o.LinearTop,
+	out := map[string]any{}
+	set := Setting{LR: o.LR, L2: o.L2, Dropout: o.Dropout, Neg: o.Neg}
+	patience := o.Patience
+	if o.Tune && patience == 0 {
+		patience = 2
 	}
-	m, st, err := candgen.Train(ctx, cfg, train)
+	// validate trains on Fit with early stopping (or o.Epochs when patience
+	// is 0) and returns the best epoch count and its validation tallies.
+	validate := func(set Setting) (int, [2]baseline.Tally, error) {
+		var best [2]baseline.Tally
+		cfg := o.config(s, set, o.Epochs)
+		cfg.Patience = patience
+		cfg.Validate = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
+			t, err := o.evaluate(ctx, m, &s.Val, s.Fit, nil)
+			if err != nil {
+				return 0, err
+			}
+			if !o.Tune {
+				say("epoch %2d  validation HR@50 all %.4f filtered %.4f", epoch+1, t[0].HR(1), t[1].HR(1))
+			}
+			if v := ValScore(t[0], t[1]); epoch == 0 || v > ValScore(best[0], best[1]) {
+				best = t
+			}
+			return ValScore(t[0], t[1]), nil
+		}
+		if patience == 0 {
+			cfg.Validate = nil
+		}
+		m, st, err := candgen.Train(ctx, cfg, s.Fit)
+		if err != nil {
+			return 0, best, err
+		}
+		if patience == 0 {
+			best, err = o.evaluate(ctx, m, &s.Val, s.Fit, nil)
+			return o.Epochs, best, err
+		}
+		return st.BestEpoch, best, nil
+	}
+	var epochs int
+	var val [2]baseline.Tally
+	if o.Tune {
+		var bestScore float64
+		for i, g := range TuneGrid {
+			ep, t, err := validate(g)
+			if err != nil {
+				return nil, err
+			}
+			v := ValScore(t[0], t[1])
+			say("tune %2d/%d  %-45s  best epoch %2d  validation HR@50 all %.4f filtered %.4f", i+1, len(TuneGrid), g, ep, t[0].HR(1), t[1].HR(1))
+			if i == 0 || v > bestScore {
+				bestScore, set, epochs, val = v, g, ep, t
+			}
+		}
+		say("chosen on validation: %s, %d epochs", set, epochs)
+		out["tuned_lr"], out["tuned_negatives"], out["tuned_l2"], out["tuned_dropout"] = set.LR, set.Neg, set.L2, set.Dropout
+	} else {
+		if epochs, val, err = validate(set); err != nil {
+			return nil, err
+		}
+	}
+	val[0].Put(out, "val_", "all")
+	val[1].Put(out, "val_", "filtered")
+	say("validation HR@50 all %.4f filtered %.4f (model trained on the ratings before the validation targets, %d epochs)", val[0].HR(1), val[1].HR(1), epochs)
+
+	m, st, err := candgen.Train(ctx, o.config(s, set, epochs), s.Train)
 	if err != nil {
 		return nil, err
 	}
 	say("trained %d examples × %d epochs at %.0f examples/s (%.1fs)", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds)
-	out := map[string]any{
-		"train_examples": len(train), "epochs": st.Epochs,
-		"train_examples_per_sec": math.Round(st.ExamplesPerSec), "train_seconds": math.Round(st.Seconds*10) / 10,
-	}
-	const top = 100
-	// Each test request is served at its own time (the user's last known
-	// activity); the paper's age 0 assumes serving at the end of the window.
-	ages := s.TestAges
-	if o.ServeAtEnd {
-		ages = nil
-	}
-	all, err := m.RecommendBatchAt(ctx, s.Test, ages, top, nil)
-	if err != nil {
-		return nil, err
-	}
-	filt, err := m.RecommendBatchAt(ctx, s.Test, ages, top, s.Histories)
-	if err != nil {
-		return nil, err
-	}
-	pop := baseline.MostPopular(train)
-	for _, mode := range []string{"all", "filtered"} {
-		recs := all
-		if mode == "filtered" {
-			recs = filt
-		}
-		var model, popular baseline.Tally
-		for i, label := range s.Labels {
-			ids := make([]int64, len(recs[i]))
-			for j, r := range recs[i] {
-				ids[j] = r.ID
-			}
-			excl := []int64(nil)
-			if mode == "filtered" {
-				excl = s.Histories[i]
-			}
-			model.Add(ids, label)
-			popular.Add(baseline.TopExcluding(pop, excl, top), label)
-		}
+	out["train_examples"], out["epochs"] = len(s.Train), st.Epochs
+	out["train_examples_per_sec"], out["train_seconds"] = math.Round(st.ExamplesPerSec), math.Round(st.Seconds*10)/10
+	if _, err := o.evaluate(ctx, m, &s.Test, s.Train, func(mode string, model, popular baseline.Tally) {
 		model.Put(out, "", mode)
 		popular.Put(out, "mostpop_", mode)
-		say("%-8s HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f | most-popular HR@50 %.4f",
+		say("test %-8s HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f | most-popular HR@50 %.4f",
 			mode, model.HR(0), model.HR(1), model.HR(2), model.NDCG(), popular.HR(1))
+	}); err != nil {
+		return nil, err
 	}
 	return out, nil
 }
 
-func round4(x float64) float64 { return math.Round(x*1e4) / 1e4 }
+// config is the candgen configuration of a setting.
+func (o *Options) config(s *Split, set Setting, epochs int) candgen.Config {
+	return candgen.Config{
+		Spec: s.Spec, VideoSpace: "movie", ExampleAge: !o.NoExampleAge, Tower: o.Tower, Batch: o.Batch, Negatives: set.Neg,
+		Epochs: epochs, LR: float32(set.LR), L2: float32(set.L2), Dropout: set.Dropout, Seed: o.Seed, Progress: o.Progress,
+		TieEmbeddings: o.Tie, LinearTop: o.LinearTop,
+	}
+}
+
+// evaluate ranks every movie for each case and tallies HR@10/50/100 and
+// NDCG@10 unfiltered ([0]) and with the user's history excluded ([1]);
+// report, if set, also gets most-popular's tallies on train.
+func (o *Options) evaluate(ctx context.Context, m *candgen.Model, c *Cases, train []candgen.Example, report func(mode string, model, popular baseline.Tally)) ([2]baseline.Tally, error) {
+	const top = 100
+	var res [2]baseline.Tally
+	// Each request is served at its own time (the user's last known
+	// activity); the paper's age 0 assumes serving at the end of the window.
+	ages := c.Ages
+	if o.ServeAtEnd {
+		ages = nil
+	}
+	var pop []int64
+	if report != nil {
+		pop = baseline.MostPopular(train)
+	}
+	for k, mode := range []string{"all", "filtered"} {
+		var excl [][]int64
+		if mode == "filtered" {
+			excl = c.Histories
+		}
+		recs, err := m.RecommendBatchAt(ctx, c.Requests, ages, top, excl)
+		if err != nil {
+			return res, err
+		}
+		var popular baseline.Tally
+		for i, label := range c.Labels {
+			ids := make([]int64, len(recs[i]))
+			for j, r := range recs[i] {
+				ids[j] = r.ID
+			}
+			res[k].Add(ids, label)
+			if report != nil {
+				var ex []int64
+				if excl != nil {
+					ex = excl[i]
+				}
+				popular.Add(baseline.TopExcluding(pop, ex, top), label)
+			}
+		}
+		if report != nil {
+			report(mode, res[k], popular)
+		}
+	}
+	return res, nil
+}
