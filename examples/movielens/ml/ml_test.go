@@ -8,11 +8,14 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/ytdnn/ytdnn/candgen"
 )
 
 // writeFixture writes a small synthetic MovieLens folder in either layout:
@@ -151,4 +154,80 @@ func FuzzParseRatingLine(f *testing.F) {
 			t.Fatalf("parsed %q as zero without error", line)
 		}
 	})
+}
+
+// TestSplitHoldsOutValidationAndTest: per user, the last rating is the test
+// target and the one before it the validation target; Fit holds neither,
+// Train holds the validation target but never the test target, and every
+// request's history is what came strictly before its label.
+func TestSplitHoldsOutValidationAndTest(t *testing.T) {
+	d, err := Load(writeFixture(t, "100k"))
+	require.NoError(t, err)
+	s := BuildSplit(d, 4)
+	require.Len(t, s.Test.Labels, 120)
+	require.Len(t, s.Val.Labels, 120)
+	assert.Len(t, s.Train, 120*10)
+	assert.Len(t, s.Fit, 120*9)
+	byUser := map[int64][]Rating{}
+	for _, r := range d.Ratings {
+		byUser[r.User] = append(byUser[r.User], r) // the fixture writes each user in time order
+	}
+	for i := range s.Test.Labels {
+		rs := byUser[int64(i+1)]
+		n := len(rs)
+		assert.Equal(t, rs[n-1].Movie, s.Test.Labels[i])
+		assert.Equal(t, rs[n-2].Movie, s.Val.Labels[i])
+		assert.Len(t, s.Test.Histories[i], n-1)
+		assert.Len(t, s.Val.Histories[i], n-2)
+		assert.Equal(t, []int64{rs[n-5].Movie, rs[n-4].Movie, rs[n-3].Movie, rs[n-2].Movie}, s.Test.Requests[i].IDs[0])
+		assert.Equal(t, []int64{rs[n-6].Movie, rs[n-5].Movie, rs[n-4].Movie, rs[n-3].Movie}, s.Val.Requests[i].IDs[0])
+		assert.Equal(t, float64(1011-rs[n-2].Time), s.Test.Ages[i])
+		assert.Equal(t, float64(1011-rs[n-3].Time), s.Val.Ages[i])
+	}
+	// Examples are told apart by (history, label): the last rating of a
+	// user's history is the rating before the label.
+	key := func(e candgen.Example) string { return fmt.Sprint(e.Features.IDs[0], e.Label, e.Age) }
+	fit := map[string]bool{}
+	for _, e := range s.Fit {
+		fit[key(e)] = true
+		assert.NotEqual(t, 0.0, e.Age, "the validation target (age 1 here) and the test target (age 0) are not in Fit")
+		assert.NotEqual(t, 1.0, e.Age)
+	}
+	valTargets := 0
+	for _, e := range s.Train {
+		assert.NotEqual(t, 0.0, e.Age, "no test target in Train")
+		if !fit[key(e)] {
+			valTargets++
+			assert.Equal(t, 1.0, e.Age)
+		}
+	}
+	assert.Equal(t, 120, valTargets)
+}
+
+func TestCSVLayoutErrors(t *testing.T) {
+	dir := writeFixture(t, "csv")
+	p := filepath.Join(dir, "ratings.csv")
+	raw, _ := os.ReadFile(p)
+	lines := strings.Split(string(raw), "\n")
+	bad := slices.Clone(lines)
+	bad[5] = "3,17,4.0"
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(bad, "\n")), 0o644))
+	_, err := Load(dir)
+	assert.ErrorContains(t, err, "ratings.csv:6")
+	bad = slices.Clone(lines)
+	bad[9] = "3,17,4.0,yesterday"
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(bad, "\n")), 0o644))
+	_, err = Load(dir)
+	assert.ErrorContains(t, err, `ratings.csv:10: bad timestamp "yesterday"`)
+	bad = slices.Clone(lines)
+	bad[0] = "user,movie,rating,timestamp"
+	require.NoError(t, os.WriteFile(p, []byte(strings.Join(bad, "\n")), 0o644))
+	_, err = Load(dir)
+	assert.ErrorContains(t, err, "ratings.csv:1: header")
+	require.NoError(t, os.WriteFile(p, nil, 0o644))
+	_, err = Load(dir)
+	assert.ErrorContains(t, err, "empty file")
+	require.NoError(t, os.WriteFile(p, []byte(lines[0]+"\n"), 0o644))
+	_, err = Load(dir)
+	assert.ErrorContains(t, err, "no ratings")
 }
