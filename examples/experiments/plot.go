@@ -7,20 +7,39 @@ import (
 	"gonum.org/v1/plot/vg"
 )
 
-// linePlot draws one line per series (y against x = index + x0) into a PNG.
-func linePlot(path, title, xLabel, yLabel string, order []string, series map[string][]float64, x0 int) error {
+// errPoints are points with symmetric vertical error bars.
+type errPoints struct {
+	plotter.XYs
+	plotter.YErrors
+}
+
+// linePlot draws one line per series (y against x = index + x0) into a PNG,
+// with ± errs bars where errs has the series.
+func linePlot(path, title, xLabel, yLabel string, order []string, series, errs map[string][]float64, x0 int) error {
 	p := plot.New()
 	p.Title.Text = title
 	p.X.Label.Text = xLabel
 	p.Y.Label.Text = yLabel
 	var args []any
-	for _, name := range order {
+	for i, name := range order {
 		ys := series[name]
 		pts := make(plotter.XYs, len(ys))
-		for i, y := range ys {
-			pts[i].X, pts[i].Y = float64(i+x0), y
+		yerr := make(plotter.YErrors, len(ys))
+		for j, y := range ys {
+			pts[j].X, pts[j].Y = float64(j+x0), y
+			if e := errs[name]; j < len(e) {
+				yerr[j].Low, yerr[j].High = e[j], e[j]
+			}
 		}
 		args = append(args, name, pts)
+		if errs[name] != nil {
+			bars, err := plotter.NewYErrorBars(errPoints{pts, yerr})
+			if err != nil {
+				return err
+			}
+			bars.Color = plotutil.Color(i)
+			p.Add(bars)
+		}
 	}
 	if err := plotutil.AddLinePoints(p, args...); err != nil {
 		return err

@@ -48,6 +48,10 @@ func (s Setting) String() string {
 	return fmt.Sprintf("lr %g, negatives %d, L2 %g, dropout %g", s.LR, s.Neg, s.L2, s.Dropout)
 }
 
+// Defaults are the shipped hyperparameters, chosen by -tune on
+// MovieLens-100K's validation split (README).
+var Defaults = Setting{LR: 0.005, Neg: 1000, L2: 0, Dropout: 0}
+
 // TuneGrid is what -tune searches: learning rate × negatives × tower L2 ×
 // input dropout (epochs by early stopping at each point).
 var TuneGrid = func() []Setting {
@@ -108,7 +112,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		cfg := o.config(s, set, o.Epochs)
 		cfg.Patience = patience
 		cfg.Validate = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
-			t, err := o.evaluate(ctx, m, &s.Val, s.Fit, nil)
+			t, err := Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
 			if err != nil {
 				return 0, err
 			}
@@ -128,7 +132,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			return 0, best, err
 		}
 		if patience == 0 {
-			best, err = o.evaluate(ctx, m, &s.Val, s.Fit, nil)
+			best, err = Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
 			return o.Epochs, best, err
 		}
 		return st.BestEpoch, best, nil
@@ -166,13 +170,16 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	say("trained %d examples × %d epochs at %.0f examples/s (%.1fs)", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds)
 	out["train_examples"], out["epochs"] = len(s.Train), st.Epochs
 	out["train_examples_per_sec"], out["train_seconds"] = math.Round(st.ExamplesPerSec), math.Round(st.Seconds*10)/10
-	if _, err := o.evaluate(ctx, m, &s.Test, s.Train, func(mode string, model, popular baseline.Tally) {
-		model.Put(out, "", mode)
-		popular.Put(out, "mostpop_", mode)
-		say("test %-8s HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f | most-popular HR@50 %.4f",
-			mode, model.HR(0), model.HR(1), model.HR(2), model.NDCG(), popular.HR(1))
-	}); err != nil {
+	test, err := Evaluate(ctx, m, &s.Test, o.ServeAtEnd)
+	if err != nil {
 		return nil, err
+	}
+	pop := mostPopular(s.Train, &s.Test)
+	for k, mode := range []string{"all", "filtered"} {
+		test[k].Put(out, "", mode)
+		pop[k].Put(out, "mostpop_", mode)
+		say("test %-8s HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f | most-popular HR@50 %.4f",
+			mode, test[k].HR(0), test[k].HR(1), test[k].HR(2), test[k].NDCG(), pop[k].HR(1))
 	}
 	return out, nil
 }
@@ -186,49 +193,43 @@ func (o *Options) config(s *Split, set Setting, epochs int) candgen.Config {
 	}
 }
 
-// evaluate ranks every movie for each case and tallies HR@10/50/100 and
-// NDCG@10 unfiltered ([0]) and with the user's history excluded ([1]);
-// report, if set, also gets most-popular's tallies on train.
-func (o *Options) evaluate(ctx context.Context, m *candgen.Model, c *Cases, train []candgen.Example, report func(mode string, model, popular baseline.Tally)) ([2]baseline.Tally, error) {
+// Evaluate ranks every movie for each case and tallies HR@10/50/100 and
+// NDCG@10 unfiltered ([0]) and with the user's history excluded ([1]). Each
+// request is served at its own time (Cases.Ages: the user's last known
+// activity) or, with serveAtEnd, at example age 0 (the paper's serving at
+// the end of the training window).
+func Evaluate(ctx context.Context, m *candgen.Model, c *Cases, serveAtEnd bool) ([2]baseline.Tally, error) {
 	const top = 100
 	var res [2]baseline.Tally
-	// Each request is served at its own time (the user's last known
-	// activity); the paper's age 0 assumes serving at the end of the window.
 	ages := c.Ages
-	if o.ServeAtEnd {
+	if serveAtEnd {
 		ages = nil
 	}
-	var pop []int64
-	if report != nil {
-		pop = baseline.MostPopular(train)
-	}
-	for k, mode := range []string{"all", "filtered"} {
-		var excl [][]int64
-		if mode == "filtered" {
-			excl = c.Histories
-		}
+	for k, excl := range [][][]int64{nil, c.Histories} {
 		recs, err := m.RecommendBatchAt(ctx, c.Requests, ages, top, excl)
 		if err != nil {
 			return res, err
 		}
-		var popular baseline.Tally
 		for i, label := range c.Labels {
 			ids := make([]int64, len(recs[i]))
 			for j, r := range recs[i] {
 				ids[j] = r.ID
 			}
 			res[k].Add(ids, label)
-			if report != nil {
-				var ex []int64
-				if excl != nil {
-					ex = excl[i]
-				}
-				popular.Add(baseline.TopExcluding(pop, ex, top), label)
-			}
-		}
-		if report != nil {
-			report(mode, res[k], popular)
 		}
 	}
 	return res, nil
+}
+
+// mostPopular tallies the most-popular baseline of train on c as Evaluate
+// does.
+func mostPopular(train []candgen.Example, c *Cases) [2]baseline.Tally {
+	const top = 100
+	var res [2]baseline.Tally
+	pop := baseline.MostPopular(train)
+	for i, label := range c.Labels {
+		res[0].Add(baseline.TopExcluding(pop, nil, top), label)
+		res[1].Add(baseline.TopExcluding(pop, c.Histories[i], top), label)
+	}
+	return res
 }
