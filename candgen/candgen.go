@@ -12,6 +12,7 @@ import (
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/nn"
+	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/par"
 	"github.com/ytdnn/ytdnn/internal/train"
 	"github.com/ytdnn/ytdnn/retrieval"
@@ -436,7 +437,7 @@ type trainer struct {
 	rng     *rand.Rand
 	gr      *nn.Graph
 	loss    *nn.SampledSoftmax
-	dense   nn.Optimizer
+	dense   optim.Dense
 	softG   *embedding.Grad
 	tied    *embedding.Table // the video embedding table when TieEmbeddings
 	tiedG   *embedding.Grad
@@ -538,9 +539,9 @@ func (e *encodingIter) Next() (encodedExample, error) {
 func (e *encodingIter) Close() error { return e.it.Close() }
 
 func newTrainer(m *Model, cfg *Config, rng *rand.Rand) (*trainer, error) {
-	dense, err := nn.NewOptimizer(cfg.Optimizer, cfg.LR, cfg.L2)
+	dense, err := optim.NewDense(cfg.Optimizer, cfg.LR, cfg.L2)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("candgen: %w", err)
 	}
 	t := &trainer{m: m, cfg: cfg, rng: rng, dense: dense}
 	vocab := m.VideoVocab()
@@ -789,7 +790,7 @@ func (t *trainer) finish() {
 }
 
 func (t *trainer) apply() error {
-	if err := t.dense.Apply(t.m.mlp, t.gr); err != nil {
+	if err := t.dense.Apply(t.gr.Params()); err != nil {
 		return err
 	}
 	if err := t.m.emb.Apply(); err != nil {

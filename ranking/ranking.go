@@ -14,6 +14,7 @@ import (
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/internal/nn"
+	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/train"
 )
 
@@ -303,14 +304,14 @@ type trainer struct {
 	data       []encodedImpression // the rows' examples: all, or a streamed batch
 	gr         *nn.Graph
 	loss       *nn.WeightedLogistic
-	dense      nn.Optimizer
+	dense      optim.Dense
 	rows       []int
 }
 
 func newTrainer(m *Model, cfg *Config) (*trainer, error) {
-	dense, err := nn.NewOptimizer(cfg.Optimizer, cfg.LR, cfg.L2)
+	dense, err := optim.NewDense(cfg.Optimizer, cfg.LR, cfg.L2)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("ranking: %w", err)
 	}
 	t := &trainer{m: m, unweighted: cfg.Unweighted, dense: dense, rows: make([]int, cfg.Batch)}
 	t.loss = nn.NewWeightedLogistic(cfg.Batch)
@@ -336,7 +337,7 @@ func (t *trainer) step(rows []int) (float32, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := t.dense.Apply(t.m.mlp, t.gr); err != nil {
+	if err := t.dense.Apply(t.gr.Params()); err != nil {
 		return 0, err
 	}
 	return loss, t.m.emb.Apply()

@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ytdnn/ytdnn/internal/optim"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -48,7 +50,7 @@ func TestRewindMatchesReset(t *testing.T) {
 			g2, err := NewGraph(m2, batch, loss2)
 			require.NoError(t, err)
 			g2.mode = modeReset
-			o1, o2 := &Adam{LR: 0.01}, &Adam{LR: 0.01}
+			o1, o2 := &optim.DenseAdam{LR: 0.01}, &optim.DenseAdam{LR: 0.01}
 			for step := 0; step < 6; step++ {
 				randFill(rng, g1.X, 1)
 				copy(g2.X, g1.X)
@@ -62,8 +64,8 @@ func TestRewindMatchesReset(t *testing.T) {
 					require.Equal(t, g2.WGrad(l), g1.WGrad(l), "step %d layer %d", step, l)
 					require.Equal(t, g2.BGrad(l), g1.BGrad(l), "step %d layer %d", step, l)
 				}
-				require.NoError(t, o1.Apply(m1, g1))
-				require.NoError(t, o2.Apply(m2, g2))
+				require.NoError(t, o1.Apply(g1.Params()))
+				require.NoError(t, o2.Apply(g2.Params()))
 			}
 			assert.True(t, g1.Rewinds(), "sizes %v: the probe should accept rewinding", sizes)
 			assert.False(t, g2.Rewinds())

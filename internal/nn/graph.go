@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"unsafe"
 
+	"github.com/ytdnn/ytdnn/internal/optim"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
@@ -30,6 +31,7 @@ type Graph struct {
 	wrt    G.Nodes
 	mode   int
 	ran    bool
+	params optim.Params
 }
 
 // NewGraph builds the training graph for batch rows and the given loss.

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/ytdnn/ytdnn/internal/optim"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	G "gorgonia.org/gorgonia"
@@ -135,7 +137,7 @@ func TestGraphMatchesForwardAndTrains(t *testing.T) {
 	wl := NewWeightedLogistic(batch)
 	gr, err := NewGraph(m, batch, wl)
 	require.NoError(t, err)
-	opt := &Adam{LR: 0.05}
+	opt := &optim.DenseAdam{LR: 0.05}
 	var first, last float32
 	for step := 0; step < 300; step++ {
 		for r := 0; r < batch; r++ {
@@ -151,7 +153,7 @@ func TestGraphMatchesForwardAndTrains(t *testing.T) {
 		require.NoError(t, err)
 		// The graph's loss equals the plain-Go forward pass's loss.
 		assert.InDelta(t, lossAt(m, wl, gr.X, batch), float64(l), 1e-4)
-		require.NoError(t, opt.Apply(m, gr))
+		require.NoError(t, opt.Apply(gr.Params()))
 		if step == 0 {
 			first = l
 		}
@@ -167,7 +169,7 @@ func TestAdagradTrains(t *testing.T) {
 	wl := NewWeightedLogistic(32)
 	gr, err := NewGraph(m, 32, wl)
 	require.NoError(t, err)
-	opt, err := NewOptimizer("adagrad", 0.1, 0)
+	opt, err := optim.NewDense("adagrad", 0.1, 0)
 	require.NoError(t, err)
 	var first, last float32
 	for step := 0; step < 300; step++ {
@@ -181,14 +183,14 @@ func TestAdagradTrains(t *testing.T) {
 		}
 		l, err := gr.Step()
 		require.NoError(t, err)
-		require.NoError(t, opt.Apply(m, gr))
+		require.NoError(t, opt.Apply(gr.Params()))
 		if step == 0 {
 			first = l
 		}
 		last = l
 	}
 	assert.Less(t, last, first*0.6)
-	_, err = NewOptimizer("sgdx", 1, 0)
+	_, err = optim.NewDense("sgdx", 1, 0)
 	assert.Error(t, err)
 }
 
