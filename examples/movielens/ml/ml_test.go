@@ -231,3 +231,27 @@ func TestCSVLayoutErrors(t *testing.T) {
 	_, err = Load(dir)
 	assert.ErrorContains(t, err, "no ratings")
 }
+
+// TestEpochsChosenOnValidation: with Patience the final model trains for
+// the epoch count that scored best on validation, and both the validation
+// and the test numbers are reported; -tune reports the point it chose.
+func TestEpochsChosenOnValidation(t *testing.T) {
+	dir := writeFixture(t, "100k")
+	o := tinyOptions(dir)
+	o.Epochs, o.Patience, o.Dropout = 8, 2, 0.2
+	m, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	ep := m["epochs"].(int)
+	assert.True(t, ep >= 1 && ep <= 8, "epochs %d", ep)
+	for _, k := range []string{"val_hr@50_all", "val_hr@50_filtered", "hr@50_all", "hr@50_filtered"} {
+		assert.Contains(t, m, k)
+	}
+	grid := TuneGrid
+	t.Cleanup(func() { TuneGrid = grid })
+	TuneGrid = []Setting{{LR: 0.01, Neg: 20}, {LR: 0.02, Neg: 10, Dropout: 0.1}}
+	o.Tune, o.Epochs = true, 3
+	m, err = Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Contains(t, []float64{0.01, 0.02}, m["tuned_lr"])
+	assert.Contains(t, m, "tuned_dropout")
+}
