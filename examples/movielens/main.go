@@ -36,6 +36,12 @@ func main() {
 	flag.BoolVar(&o.NoExampleAge, "no-example-age", false, "drop the example-age feature")
 	flag.BoolVar(&o.LinearTop, "linear-top", true, "leave the tower's last layer linear; -linear-top=false is the paper's ReLU top, which measures lower here (README)")
 	flag.BoolVar(&o.Tie, "tie", false, "share the movie embedding table between history and softmax (needs -dim = last tower size)")
+	flag.IntVar(&o.TuneSeeds, "tune-seeds", 1, "with -tune: seeds per grid point (their mean validation score decides)")
+	flag.BoolVar(&o.ValOnly, "val-only", false, "stop after the validation numbers: no final model, no test numbers")
+	gridLR := flag.String("tune-lr", "0.002,0.005,0.01", "with -tune: learning rates to search")
+	gridNeg := flag.String("tune-neg", "300,1000", "with -tune: negatives to search")
+	gridL2 := flag.String("tune-l2", "0,1e-4", "with -tune: tower L2 penalties to search")
+	gridDrop := flag.String("tune-dropout", "0,0.2,0.4", "with -tune: input dropout rates to search")
 	quiet := flag.Bool("quiet", false, "no progress bar or commentary; only the JSON line")
 	flag.Parse()
 	if o.Dir == "" {
@@ -49,6 +55,11 @@ func main() {
 			os.Exit(2)
 		}
 		o.Tower = append(o.Tower, n)
+	}
+	var err error
+	if o.Grid, err = ml.ParseGrid(*gridLR, *gridNeg, *gridL2, *gridDrop); err != nil {
+		fmt.Fprintln(os.Stderr, "movielens:", err)
+		os.Exit(2)
 	}
 	o.Out, o.Progress = os.Stdout, os.Stderr
 	if *quiet {

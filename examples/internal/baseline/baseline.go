@@ -71,6 +71,15 @@ func (t *Tally) Add(ids []int64, label int64) {
 	}
 }
 
+// Merge adds u's requests to t (a tally over several runs is their mean).
+func (t *Tally) Merge(u Tally) {
+	t.N += u.N
+	for k := range t.Hits {
+		t.Hits[k] += u.Hits[k]
+	}
+	t.NDCG10 += u.NDCG10
+}
+
 // HR is the hit rate at Ks[k].
 func (t *Tally) HR(k int) float64 { return t.Hits[k] / float64(max(t.N, 1)) }
 

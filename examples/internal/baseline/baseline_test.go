@@ -29,3 +29,14 @@ func TestTally(t *testing.T) {
 		t.Fatalf("Put wrote %v", out)
 	}
 }
+
+func TestTallyMerge(t *testing.T) {
+	var a, b Tally
+	a.Add([]int64{1, 2}, 1) // hit at rank 0
+	b.Add([]int64{1, 2}, 3) // miss
+	b.Add([]int64{3}, 3)    // hit at rank 0
+	a.Merge(b)
+	if a.N != 3 || math.Abs(a.HR(0)-2.0/3) > 1e-12 || math.Abs(a.NDCG()-2.0/3) > 1e-12 {
+		t.Fatalf("merged tally %+v", a)
+	}
+}

@@ -255,3 +255,15 @@ func TestEpochsChosenOnValidation(t *testing.T) {
 	assert.Contains(t, []float64{0.01, 0.02}, m["tuned_lr"])
 	assert.Contains(t, m, "tuned_dropout")
 }
+
+func TestParseGrid(t *testing.T) {
+	g, err := ParseGrid("0.01, 0.02", "10", "0,1e-4", "0.2")
+	require.NoError(t, err)
+	assert.Equal(t, []Setting{{LR: 0.01, Neg: 10, Dropout: 0.2}, {LR: 0.01, Neg: 10, L2: 1e-4, Dropout: 0.2}, {LR: 0.02, Neg: 10, Dropout: 0.2}, {LR: 0.02, Neg: 10, L2: 1e-4, Dropout: 0.2}}, g)
+	for _, bad := range [][4]string{{"x", "1", "0", "0"}, {"0.1", "1.5", "0", "0"}, {"0.1", "0", "0", "0"}, {"0.1", "1", "-1", "0"}, {"0.1", "1", "0", "1"}, {"0.1", "1", "0", ""}, {"Inf", "1", "0", "0"}} {
+		_, err := ParseGrid(bad[0], bad[1], bad[2], bad[3])
+		assert.Error(t, err, "%q", bad)
+	}
+	assert.Equal(t, 3, meanEpochs([]int{2, 3, 4}))
+	assert.Equal(t, 4, meanEpochs([]int{3, 4}), "halves round up")
+}

@@ -6,6 +6,8 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"strconv"
+	"strings"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/internal/baseline"
@@ -31,10 +33,17 @@ type Options struct {
 	LinearTop    bool
 	NoExampleAge bool
 	ServeAtEnd   bool
-	// Tune searches TuneGrid on the validation split (each point with early
-	// stopping, Patience or 2 when 0) and reports the test metrics of the
-	// best point only.
-	Tune          bool
+	// Tune searches Grid (TuneGrid when nil) on the validation split, each
+	// point with early stopping (Patience, or 2 when 0) and trained with
+	// TuneSeeds seeds (Seed, Seed+1, …; at least 1): a point scores the mean
+	// of its seeds' validation scores and its epoch count is the mean of
+	// their best epochs. The final model trains with Seed and the best
+	// point, and is scored once on test.
+	Tune      bool
+	TuneSeeds int
+	Grid      []Setting
+	// ValOnly stops after validation: no final model, no test numbers.
+	ValOnly       bool
 	Out, Progress io.Writer
 }
 
@@ -107,9 +116,10 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	}
 	// validate trains on Fit with early stopping (or o.Epochs when patience
 	// is 0) and returns the best epoch count and its validation tallies.
-	validate := func(set Setting) (int, [2]baseline.Tally, error) {
+	validate := func(set Setting, seed uint64) (int, [2]baseline.Tally, error) {
 		var best [2]baseline.Tally
 		cfg := o.config(s, set, o.Epochs)
+		cfg.Seed = seed
 		cfg.Patience = patience
 		cfg.Validate = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
 			t, err := Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
@@ -140,14 +150,27 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	var epochs int
 	var val [2]baseline.Tally
 	if o.Tune {
+		grid := o.Grid
+		if grid == nil {
+			grid = TuneGrid
+		}
+		seeds := max(o.TuneSeeds, 1)
 		var bestScore float64
-		for i, g := range TuneGrid {
-			ep, t, err := validate(g)
-			if err != nil {
-				return nil, err
+		for i, g := range grid {
+			var t [2]baseline.Tally
+			var eps []int
+			for k := 0; k < seeds; k++ {
+				ep, tk, err := validate(g, o.Seed+uint64(k))
+				if err != nil {
+					return nil, err
+				}
+				t[0].Merge(tk[0])
+				t[1].Merge(tk[1])
+				eps = append(eps, ep)
 			}
+			ep := meanEpochs(eps)
 			v := ValScore(t[0], t[1])
-			say("tune %2d/%d  %-45s  best epoch %2d  validation HR@50 all %.4f filtered %.4f", i+1, len(TuneGrid), g, ep, t[0].HR(1), t[1].HR(1))
+			say("tune %2d/%d  %-45s  best epochs %v  validation HR@50 all %.4f filtered %.4f", i+1, len(grid), g, eps, t[0].HR(1), t[1].HR(1))
 			if i == 0 || v > bestScore {
 				bestScore, set, epochs, val = v, g, ep, t
 			}
@@ -155,13 +178,17 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		say("chosen on validation: %s, %d epochs", set, epochs)
 		out["tuned_lr"], out["tuned_negatives"], out["tuned_l2"], out["tuned_dropout"] = set.LR, set.Neg, set.L2, set.Dropout
 	} else {
-		if epochs, val, err = validate(set); err != nil {
+		if epochs, val, err = validate(set, o.Seed); err != nil {
 			return nil, err
 		}
 	}
 	val[0].Put(out, "val_", "all")
 	val[1].Put(out, "val_", "filtered")
 	say("validation HR@50 all %.4f filtered %.4f (model trained on the ratings before the validation targets, %d epochs)", val[0].HR(1), val[1].HR(1), epochs)
+	out["val_epochs"] = epochs
+	if o.ValOnly {
+		return out, nil
+	}
 
 	m, st, err := candgen.Train(ctx, o.config(s, set, epochs), s.Train)
 	if err != nil {
@@ -182,6 +209,65 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			mode, test[k].HR(0), test[k].HR(1), test[k].HR(2), test[k].NDCG(), pop[k].HR(1))
 	}
 	return out, nil
+}
+
+// meanEpochs is the rounded mean of epoch counts.
+func meanEpochs(eps []int) int {
+	sum := 0
+	for _, e := range eps {
+		sum += e
+	}
+	return max(1, (2*sum+len(eps))/(2*len(eps)))
+}
+
+// ParseGrid builds a grid from comma-separated lists of learning rates,
+// negatives, L2 penalties and dropout rates (every combination, in that
+// nesting order).
+func ParseGrid(lrs, negs, l2s, drops string) ([]Setting, error) {
+	floats := func(name, s string) ([]float64, error) {
+		var out []float64
+		for _, f := range strings.Split(s, ",") {
+			x, err := strconv.ParseFloat(strings.TrimSpace(f), 64)
+			if err != nil || x < 0 || math.IsInf(x, 0) {
+				return nil, fmt.Errorf("bad %s %q", name, f)
+			}
+			out = append(out, x)
+		}
+		return out, nil
+	}
+	lr, err := floats("learning rate", lrs)
+	if err != nil {
+		return nil, err
+	}
+	neg, err := floats("negatives", negs)
+	if err != nil {
+		return nil, err
+	}
+	l2, err := floats("L2", l2s)
+	if err != nil {
+		return nil, err
+	}
+	dr, err := floats("dropout", drops)
+	if err != nil {
+		return nil, err
+	}
+	var g []Setting
+	for _, a := range lr {
+		for _, n := range neg {
+			if n < 1 || n != math.Trunc(n) {
+				return nil, fmt.Errorf("bad negatives %v", n)
+			}
+			for _, b := range l2 {
+				for _, c := range dr {
+					if c >= 1 {
+						return nil, fmt.Errorf("bad dropout %v", c)
+					}
+					g = append(g, Setting{LR: a, Neg: int(n), L2: b, Dropout: c})
+				}
+			}
+		}
+	}
+	return g, nil
 }
 
 // config is the candgen configuration of a setting.
