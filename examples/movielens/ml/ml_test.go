@@ -267,3 +267,8 @@ func TestParseGrid(t *testing.T) {
 	assert.Equal(t, 3, meanEpochs([]int{2, 3, 4}))
 	assert.Equal(t, 4, meanEpochs([]int{3, 4}), "halves round up")
 }
+
+func TestDefaultGrid(t *testing.T) {
+	assert.Len(t, TuneGrid, 3*2*2*3)
+	assert.Contains(t, TuneGrid, Defaults, "the shipped defaults are a point of the grid")
+}

@@ -61,21 +61,19 @@ func (s Setting) String() string {
 // MovieLens-100K's validation split (README).
 var Defaults = Setting{LR: 0.01, Neg: 1000, L2: 0, Dropout: 0.2}
 
-// TuneGrid is what -tune searches: learning rate × negatives × tower L2 ×
-// input dropout (epochs by early stopping at each point).
-var TuneGrid = func() []Setting {
-	var g []Setting
-	for _, lr := range []float64{0.002, 0.005, 0.01} {
-		for _, neg := range []int{300, 1000} {
-			for _, l2 := range []float64{0, 1e-4} {
-				for _, dr := range []float64{0, 0.2, 0.4} {
-					g = append(g, Setting{LR: lr, Neg: neg, L2: l2, Dropout: dr})
-				}
-			}
-		}
-	}
-	return g
-}()
+// The default tuning grid, as ParseGrid's lists: learning rate ×
+// negatives × tower L2 × input dropout (epochs by early stopping at each
+// point).
+const (
+	DefaultTuneLR      = "0.002,0.005,0.01"
+	DefaultTuneNeg     = "300,1000"
+	DefaultTuneL2      = "0,1e-4"
+	DefaultTuneDropout = "0,0.2,0.4"
+)
+
+// TuneGrid is what Tune searches when Options.Grid is nil: the default
+// grid.
+var TuneGrid, _ = ParseGrid(DefaultTuneLR, DefaultTuneNeg, DefaultTuneL2, DefaultTuneDropout)
 
 // ValScore is what tuning and early stopping maximise: the mean of
 // validation HR@50 unfiltered and history-filtered.
