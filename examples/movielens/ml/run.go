@@ -59,7 +59,7 @@ func (s Setting) String() string {
 
 // Defaults are the shipped hyperparameters, chosen by -tune on
 // MovieLens-100K's validation split (README).
-var Defaults = Setting{LR: 0.01, Neg: 1000, L2: 0, Dropout: 0.2}
+var Defaults = Setting{LR: 0.005, Neg: 1000, L2: 0, Dropout: 0.2}
 
 // The default tuning grid, as ParseGrid's lists: learning rate ×
 // negatives × tower L2 × input dropout (epochs by early stopping at each
