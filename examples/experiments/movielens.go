@@ -74,7 +74,7 @@ func runMovieLens(ctx context.Context, o options) error {
 		m, st, err := candgen.Train(ctx, candgen.Config{
 			Spec: projectSpec(s.Spec, keep), VideoSpace: "movie", ExampleAge: age, Tower: tower(depth, o.dim),
 			Batch: 512, Negatives: set.Neg, LR: float32(set.LR), L2: float32(set.L2), Dropout: set.Dropout,
-			Epochs: o.maxEpochs, Patience: 3, Seed: seed, NoLogQ: noLogQ, LinearTop: true,
+			Epochs: o.maxEpochs, Patience: ml.DefaultPatience, Seed: seed, NoLogQ: noLogQ, LinearTop: true,
 			Validate: func(ctx context.Context, _ int, m *candgen.Model) (float64, error) {
 				t, err := ml.Evaluate(ctx, m, val, false)
 				return ml.ValScore(t[0], t[1]), err
@@ -119,13 +119,13 @@ func runMovieLens(ctx context.Context, o options) error {
 	var md strings.Builder
 	fmt.Fprintf(&md, "# ytdnn ablations on MovieLens-%s\n\n%d ratings, %d users. Protocol of `examples/movielens`: each user's last rating is the test target and "+
 		"the one before it the validation target; every model trains on the %d next-rating examples before the validation targets "+
-		"(history: the 50 ratings before) with early stopping on validation HR@50 (patience 3, at most %d epochs), then is scored once on the test targets "+
+		"(history: the 50 ratings before) with early stopping on validation HR@50 (patience %d, at most %d epochs), then is scored once on the test targets "+
 		"by exact search over all movies. Hyperparameters: the example's defaults (%s), batch 512, D=%d, movie embeddings of %d. "+
 		"Seeds %s; cells are mean ± standard error over the seeds (one HR over %d users has a sampling standard error of at most %.3f).\n\n"+
 		"Features: the watch history (the ratings, as a mean embedding), demographics (gender, age, occupation, zip region: "+
 		"the first two digits of the zip code) and example age. MovieLens has no searches, so the paper's \"+ searches\" row is absent; "+
 		"the movies' genres are not used here.\n\n",
-		d.Layout, len(d.Ratings), len(s.Test.Labels), len(s.Fit), o.maxEpochs, set, o.dim, o.dim, seedRange(o), len(s.Test.Labels), math.Sqrt(0.25/float64(len(s.Test.Labels))))
+		d.Layout, len(d.Ratings), len(s.Test.Labels), len(s.Fit), ml.DefaultPatience, o.maxEpochs, set, o.dim, o.dim, seedRange(o), len(s.Test.Labels), math.Sqrt(0.25/float64(len(s.Test.Labels))))
 	var order []string
 	for _, fs := range mlSets {
 		order = append(order, fs.name)

@@ -20,7 +20,7 @@ func main() {
 	var tower string
 	flag.StringVar(&o.Dir, "data", "", "MovieLens folder (ml-100k or ml-1m layout)")
 	flag.IntVar(&o.Epochs, "epochs", 30, "training epochs (with -patience, the most)")
-	flag.IntVar(&o.Patience, "patience", 5, "choose the epoch count on the validation split: stop after this many epochs without a better validation HR@50 (0: train -epochs epochs)")
+	flag.IntVar(&o.Patience, "patience", ml.DefaultPatience, "choose the epoch count on the validation split: stop after this many epochs without a better validation HR@50 (0: train -epochs epochs)")
 	flag.Float64Var(&o.L2, "l2", ml.Defaults.L2, "L2 penalty on the tower's weights")
 	flag.Float64Var(&o.Dropout, "dropout", ml.Defaults.Dropout, "dropout on the tower's inputs")
 	flag.BoolVar(&o.Tune, "tune", false, "search learning rate, negatives, L2 and dropout on the validation split (epochs by early stopping), then report the test split once")

@@ -57,6 +57,11 @@ func (s Setting) String() string {
 	return fmt.Sprintf("lr %g, negatives %d, L2 %g, dropout %g", s.LR, s.Neg, s.L2, s.Dropout)
 }
 
+// DefaultPatience is the shipped early-stopping patience in epochs: the
+// validation HR@50 is noisy from epoch to epoch, so a short patience stops
+// at a dip.
+const DefaultPatience = 5
+
 // Defaults are the shipped hyperparameters, chosen by -tune on
 // MovieLens-100K's validation split (README).
 var Defaults = Setting{LR: 0.005, Neg: 1000, L2: 0, Dropout: 0.2}
