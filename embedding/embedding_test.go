@@ -52,6 +52,7 @@ func TestVocabRoundTrip(t *testing.T) {
 	c := NewCounter()
 	c.Add(1, 3)
 	c.AddString("x y", 9)
+	c.AddString("", 2) // the empty string is a key like any other
 	v := c.Vocab(0)
 	var buf bytes.Buffer
 	_, err := v.WriteTo(&buf)
@@ -60,6 +61,8 @@ func TestVocabRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, v.IndexString("x y"), got.IndexString("x y"))
 	assert.Equal(t, v.Index(1), got.Index(1))
+	assert.NotZero(t, got.IndexString(""))
+	assert.Equal(t, v.IndexString(""), got.IndexString(""))
 
 	b := buf.Bytes()
 	_, err = ReadVocab(bytes.NewReader(b[:len(b)-3]))

@@ -44,6 +44,7 @@ func FuzzReadVocab(f *testing.F) {
 		c.Add(int64(i*7), n)
 		c.AddString(string(rune('a'+i)), n)
 	}
+	c.AddString("", 4)
 	var buf bytes.Buffer
 	if _, err := c.Vocab(0).WriteTo(&buf); err != nil {
 		f.Fatal(err)
@@ -61,9 +62,9 @@ func FuzzReadVocab(f *testing.F) {
 			if !ok {
 				t.Fatalf("index %d has no key", i)
 			}
-			got := v.IndexString(k.Str)
-			if k.Str == "" {
-				got = v.Index(k.Int)
+			got := v.Index(k.Int)
+			if k.IsStr { // the empty string is a string key too
+				got = v.IndexString(k.Str)
 			}
 			if got != i {
 				t.Fatalf("key %v maps to %d, not its index %d", k, got, i)

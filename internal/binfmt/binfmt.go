@@ -225,10 +225,13 @@ func (r *Reader) I64() int64 { return int64(r.U64()) }
 // F64 reads a float64.
 func (r *Reader) F64() float64 { return math.Float64frombits(r.U64()) }
 
-// Bool reads a bool.
+// Bool reads a bool: the byte 0 or 1; any other byte is a format error.
 func (r *Reader) Bool() bool {
 	r.full(r.buf[:1])
-	return r.buf[0] != 0
+	if r.err == nil && r.buf[0] > 1 {
+		r.Fail("boolean byte %d is neither 0 nor 1", r.buf[0])
+	}
+	return r.err == nil && r.buf[0] == 1
 }
 
 // Len reads a length and checks it against limit.

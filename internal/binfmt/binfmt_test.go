@@ -101,3 +101,18 @@ func TestDirectorySyncErrorReported(t *testing.T) {
 	syncDir = func(string) error { return errors.New("EIO") }
 	assert.ErrorContains(t, write(), "EIO")
 }
+
+// TestBoolIsStrict: a boolean byte other than 0 or 1 is a format error, not
+// "true".
+func TestBoolIsStrict(t *testing.T) {
+	for b, want := range map[byte]bool{0: false, 1: true} {
+		r, err := NewReader(bytes.NewReader(Seal("TEST", 1, []byte{b})), "TEST", 1)
+		require.NoError(t, err)
+		assert.Equal(t, want, r.Bool())
+		require.NoError(t, r.Close())
+	}
+	r, err := NewReader(bytes.NewReader(Seal("TEST", 1, []byte{'0'})), "TEST", 1)
+	require.NoError(t, err)
+	assert.False(t, r.Bool())
+	assert.ErrorIs(t, r.Err(), ErrFormat)
+}
