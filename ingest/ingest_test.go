@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -237,6 +238,21 @@ func TestBadFiles(t *testing.T) {
 	}
 	_, err = Build(context.Background(), t.TempDir(), testSpec(), Options{})
 	assert.Error(t, err, "no watch log")
+}
+
+// TestHugeFooterClaimCostsNothing: a small file whose footer claims 2 GiB
+// is refused before anything of that size is allocated.
+func TestHugeFooterClaimCostsNothing(t *testing.T) {
+	dir := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(dir, "watches"), 0o755))
+	bad := append([]byte("PAR1\x15\x04\x19\x9cH"), 0, 0, 0, 0x80, 'P', 'A', 'R', '1')
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "watches", "part-0.parquet"), bad, 0o644))
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := ReadWatches(context.Background(), dir, testSpec(), false, func(*Event) error { return nil })
+	runtime.ReadMemStats(&after)
+	assert.ErrorContains(t, err, "footer length 2147483648 exceeds the file")
+	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "bytes allocated for a 17-byte file")
 }
 
 // TestPartitionFolderSuppliesColumn: a column a file lacks is read from a

@@ -1,6 +1,7 @@
 package ingest
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -80,6 +81,19 @@ func openParquet(path string, cols []column, parts map[string]string) (fileReade
 // openParquetFile opens the file, turning a panic of the decoder on a
 // hostile footer into an error.
 func openParquetFile(f *os.File, size int64) (pf *parquet.File, err error) {
+	// parquet-go allocates the footer's claimed length (up to 4 GiB) before
+	// reading it: check the claim against the file first, so a corrupt or
+	// hostile file costs nothing.
+	var tail [8]byte
+	if size < 12 {
+		return nil, fmt.Errorf("%d bytes is too short for Parquet", size)
+	}
+	if _, err := f.ReadAt(tail[:], size-8); err != nil {
+		return nil, err
+	}
+	if footer := int64(binary.LittleEndian.Uint32(tail[:4])); footer > size-12 {
+		return nil, fmt.Errorf("footer length %d exceeds the file (%d bytes)", footer, size)
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("corrupt file: %v", r)
