@@ -68,23 +68,11 @@ func Load(dir string) (*Data, error) {
 		return strings.Fields(s)
 	}
 	err := eachLine(filepath.Join(dir, ratings), func(line string, pe func(string, ...any) error) error {
-		f := split(line)
-		if len(f) < 4 {
-			return pe("want 4 fields (user, movie, rating, timestamp), got %d", len(f))
+		r, err := parseRating(split(line), pe)
+		if err == nil {
+			d.Ratings = append(d.Ratings, r)
 		}
-		var r Rating
-		var err error
-		if r.User, err = strconv.ParseInt(strings.TrimSpace(f[0]), 10, 64); err != nil {
-			return pe("bad user id %q", f[0])
-		}
-		if r.Movie, err = strconv.ParseInt(strings.TrimSpace(f[1]), 10, 64); err != nil {
-			return pe("bad movie id %q", f[1])
-		}
-		if r.Time, err = strconv.ParseInt(strings.TrimSpace(f[3]), 10, 64); err != nil {
-			return pe("bad timestamp %q", f[3])
-		}
-		d.Ratings = append(d.Ratings, r)
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -213,26 +201,34 @@ func scan(r io.Reader, name string, fn func(line string, pe func(string, ...any)
 
 func isValidText(s string) bool { return !bytes.ContainsRune([]byte(s), 0) }
 
+// parseRating reads user, movie and timestamp from the fields of one rating
+// (user, movie, rating, timestamp, in every layout).
+func parseRating(f []string, pe func(string, ...any) error) (Rating, error) {
+	var r Rating
+	if len(f) < 4 {
+		return r, pe("want 4 fields (user, movie, rating, timestamp), got %d", len(f))
+	}
+	var err error
+	if r.User, err = strconv.ParseInt(strings.TrimSpace(f[0]), 10, 64); err != nil {
+		return r, pe("bad user id %q", f[0])
+	}
+	if r.Movie, err = strconv.ParseInt(strings.TrimSpace(f[1]), 10, 64); err != nil {
+		return r, pe("bad movie id %q", f[1])
+	}
+	if r.Time, err = strconv.ParseInt(strings.TrimSpace(f[3]), 10, 64); err != nil {
+		return r, pe("bad timestamp %q", f[3])
+	}
+	return r, nil
+}
+
 // ParseRatingLine parses one MovieLens-100K rating line (tab-separated); it
 // is exported for fuzzing.
 func ParseRatingLine(line string) (Rating, error) {
 	var out Rating
 	err := scan(strings.NewReader(line), "u.data", func(l string, pe func(string, ...any) error) error {
-		f := strings.Fields(l)
-		if len(f) < 4 {
-			return pe("want 4 fields (user, movie, rating, timestamp), got %d", len(f))
-		}
 		var err error
-		if out.User, err = strconv.ParseInt(f[0], 10, 64); err != nil {
-			return pe("bad user id %q", f[0])
-		}
-		if out.Movie, err = strconv.ParseInt(f[1], 10, 64); err != nil {
-			return pe("bad movie id %q", f[1])
-		}
-		if out.Time, err = strconv.ParseInt(f[3], 10, 64); err != nil {
-			return pe("bad timestamp %q", f[3])
-		}
-		return nil
+		out, err = parseRating(strings.Fields(l), pe)
+		return err
 	})
 	return out, err
 }
@@ -244,19 +240,9 @@ func ParseRatingLine(line string) (Rating, error) {
 func loadCSV(dir string) (*Data, error) {
 	d := &Data{Layout: "csv"}
 	err := eachCSV(filepath.Join(dir, "ratings.csv"), []string{"userId", "movieId", "rating", "timestamp"}, func(f []string, pe func(string, ...any) error) error {
-		var r Rating
-		var err error
-		if r.User, err = strconv.ParseInt(f[0], 10, 64); err != nil {
-			return pe("bad user id %q", f[0])
-		}
-		if r.Movie, err = strconv.ParseInt(f[1], 10, 64); err != nil {
-			return pe("bad movie id %q", f[1])
-		}
-		if r.Time, err = strconv.ParseInt(f[3], 10, 64); err != nil {
-			return pe("bad timestamp %q", f[3])
-		}
+		r, err := parseRating(f, pe)
 		d.Ratings = append(d.Ratings, r)
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err
