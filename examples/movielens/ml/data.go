@@ -241,7 +241,9 @@ func loadCSV(dir string) (*Data, error) {
 	d := &Data{Layout: "csv"}
 	err := eachCSV(filepath.Join(dir, "ratings.csv"), []string{"userId", "movieId", "rating", "timestamp"}, func(f []string, pe func(string, ...any) error) error {
 		r, err := parseRating(f, pe)
-		d.Ratings = append(d.Ratings, r)
+		if err == nil {
+			d.Ratings = append(d.Ratings, r)
+		}
 		return err
 	})
 	if err != nil {
