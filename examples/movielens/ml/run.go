@@ -118,37 +118,31 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		patience = 2
 	}
 	// validate trains on Fit with early stopping (or o.Epochs when patience
-	// is 0) and returns the best epoch count and its validation tallies.
+	// is 0) and returns the epoch count of the model it keeps and that
+	// model's validation tallies.
 	validate := func(set Setting, seed uint64) (int, [2]baseline.Tally, error) {
-		var best [2]baseline.Tally
 		cfg := o.config(s, set, o.Epochs)
 		cfg.Seed = seed
-		cfg.Patience = patience
-		cfg.Validate = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
-			t, err := Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
-			if err != nil {
-				return 0, err
+		if patience > 0 {
+			cfg.Patience = patience
+			cfg.Validate = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
+				t, err := Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
+				if err == nil && !o.Tune {
+					say("epoch %2d  validation HR@50 all %.4f filtered %.4f", epoch+1, t[0].HR(1), t[1].HR(1))
+				}
+				return ValScore(t[0], t[1]), err
 			}
-			if !o.Tune {
-				say("epoch %2d  validation HR@50 all %.4f filtered %.4f", epoch+1, t[0].HR(1), t[1].HR(1))
-			}
-			if v := ValScore(t[0], t[1]); epoch == 0 || v > ValScore(best[0], best[1]) {
-				best = t
-			}
-			return ValScore(t[0], t[1]), nil
-		}
-		if patience == 0 {
-			cfg.Validate = nil
 		}
 		m, st, err := candgen.Train(ctx, cfg, s.Fit)
 		if err != nil {
-			return 0, best, err
+			return 0, [2]baseline.Tally{}, err
 		}
-		if patience == 0 {
-			best, err = Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
-			return o.Epochs, best, err
+		epochs := st.Epochs
+		if patience > 0 {
+			epochs = st.BestEpoch
 		}
-		return st.BestEpoch, best, nil
+		t, err := Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
+		return epochs, t, err
 	}
 	var epochs int
 	var val [2]baseline.Tally
