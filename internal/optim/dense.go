@@ -21,17 +21,21 @@ var (
 	_ Dense = (*DenseAdagrad)(nil)
 )
 
-// check verifies every gradient (present, finite) before any update.
-func (ps *Params) check(opt string, state int) error {
+// check verifies every gradient (present, finite) and the optimizer's
+// per-parameter state, when it has any, before any update.
+func (ps *Params) check(opt string, state [][]float32) error {
 	if len(ps.G) != len(ps.P) || len(ps.Decay) != len(ps.P) {
 		return fmt.Errorf("optim: %s: %d parameters, %d gradients, %d decay flags", opt, len(ps.P), len(ps.G), len(ps.Decay))
 	}
-	if state >= 0 && state != len(ps.P) {
-		return fmt.Errorf("optim: %s: state for %d parameters applied to %d", opt, state, len(ps.P))
+	if state != nil && len(state) != len(ps.P) {
+		return fmt.Errorf("optim: %s: state for %d parameters applied to %d", opt, len(state), len(ps.P))
 	}
 	for i := range ps.P {
 		if len(ps.G[i]) != len(ps.P[i]) {
 			return fmt.Errorf("optim: %s: gradient %d has %d values for %d parameters", opt, i, len(ps.G[i]), len(ps.P[i]))
+		}
+		if state != nil && len(state[i]) != len(ps.P[i]) {
+			return fmt.Errorf("optim: %s: parameter %d changed size", opt, i)
 		}
 		if !Finite(ps.G[i]) {
 			return fmt.Errorf("optim: %s: non-finite gradient", opt)
@@ -58,11 +62,7 @@ type DenseAdam struct {
 
 // Apply takes one step.
 func (a *DenseAdam) Apply(ps Params) error {
-	state := -1
-	if a.m != nil {
-		state = len(a.m)
-	}
-	if err := ps.check("Adam", state); err != nil {
+	if err := ps.check("Adam", a.m); err != nil {
 		return err
 	}
 	if a.m == nil {
@@ -73,9 +73,6 @@ func (a *DenseAdam) Apply(ps Params) error {
 	a.step++
 	st := NewAdamStep(a.LR, a.Beta1, a.Beta2, a.Eps, a.step)
 	for i, p := range ps.P {
-		if len(a.m[i]) != len(p) {
-			return fmt.Errorf("optim: Adam: parameter %d changed size", i)
-		}
 		st.Update(p, ps.G[i], a.m[i], a.v[i], ps.l2(i, a.L2))
 	}
 	return nil
@@ -91,11 +88,7 @@ type DenseAdagrad struct {
 
 // Apply takes one step.
 func (a *DenseAdagrad) Apply(ps Params) error {
-	state := -1
-	if a.acc != nil {
-		state = len(a.acc)
-	}
-	if err := ps.check("Adagrad", state); err != nil {
+	if err := ps.check("Adagrad", a.acc); err != nil {
 		return err
 	}
 	if a.acc == nil {
@@ -105,9 +98,6 @@ func (a *DenseAdagrad) Apply(ps Params) error {
 	}
 	eps := AdagradEps(a.Eps)
 	for i, p := range ps.P {
-		if len(a.acc[i]) != len(p) {
-			return fmt.Errorf("optim: Adagrad: parameter %d changed size", i)
-		}
 		Adagrad(p, ps.G[i], a.acc[i], a.LR, eps, ps.l2(i, a.L2))
 	}
 	return nil
