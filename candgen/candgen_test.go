@@ -258,7 +258,12 @@ func TestExampleAgeZeroAtServing(t *testing.T) {
 	assert.GreaterOrEqual(t, fresh, 9, "served at age 0 the model must favour fresh videos: %v", recs)
 }
 
-func TestGradientCheckWholeModel(t *testing.T) {
+// gradCheckTrainer trains a tiny full-softmax model (12 videos, 3-video
+// histories, tower 6→5 with a linear top: no ReLU kink at the output for ±h
+// to cross; nn.TestGradientReLUOut checks that layer) with input dropout p,
+// and returns a trainer over its first batch with SGD tables, for finite
+// differences.
+func gradCheckTrainer(t *testing.T, p float64) (*Model, *trainer) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	var data []Example
 	for i := 0; i < 40; i++ {
@@ -266,7 +271,7 @@ func TestGradientCheckWholeModel(t *testing.T) {
 		data = append(data, Example{Features: histExample(h), Label: int64(rng.IntN(12))})
 	}
 	cfg := Config{Spec: histSpec(), Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2,
-		LinearTop: true} // no ReLU kink at the output for ±h to cross (nn.TestGradientReLUOut checks that layer)
+		LinearTop: true, Dropout: p}
 	m, _, err := Train(context.Background(), cfg, data)
 	require.NoError(t, err)
 	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
@@ -275,8 +280,13 @@ func TestGradientCheckWholeModel(t *testing.T) {
 	for r := range tr.rows {
 		tr.rows[r] = r
 	}
+	return m, tr
+}
+
+func TestGradientCheckWholeModel(t *testing.T) {
+	m, tr := gradCheckTrainer(t, 0)
 	tr.rows[7] = -1 // one padding row
-	_, err = tr.forwardBackward()
+	_, err := tr.forwardBackward()
 	require.NoError(t, err)
 	type probe struct {
 		name  string

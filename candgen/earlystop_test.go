@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/internal/gradcheck"
 )
 
@@ -76,22 +75,7 @@ func nan() float64 { z := 0.0; return z / z }
 // finite differences: a dropped input passes no gradient and a kept one is
 // scaled by 1/(1-p).
 func TestGradientCheckDropout(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	var data []Example
-	for i := 0; i < 40; i++ {
-		h := []int64{int64(rng.IntN(12)), int64(rng.IntN(12)), int64(rng.IntN(12))}
-		data = append(data, Example{Features: histExample(h), Label: int64(rng.IntN(12))})
-	}
-	cfg := Config{Spec: histSpec(), Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2,
-		LinearTop: true, Dropout: 0.5}
-	m, _, err := Train(context.Background(), cfg, data)
-	require.NoError(t, err)
-	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
-	tr, err := newTrainerWith(m, &cfg, data, rng)
-	require.NoError(t, err)
-	for r := range tr.rows {
-		tr.rows[r] = r
-	}
+	m, tr := gradCheckTrainer(t, 0.5)
 	loss := func() float32 {
 		tr.rng = rand.New(rand.NewPCG(7, 7)) // the same mask every pass
 		l, err := tr.forwardBackward()
