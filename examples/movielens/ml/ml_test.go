@@ -244,6 +244,7 @@ func TestEpochsChosenOnValidation(t *testing.T) {
 	ep := m["epochs"].(int)
 	assert.True(t, ep >= 1 && ep < 12, "epochs %d: validation stops this run early", ep)
 	assert.Equal(t, m["val_epochs"], ep, "the final model trains for the epochs chosen on validation")
+	assert.Equal(t, ep+2, m["val_epochs_run"], "the best epoch, then patience epochs without a better one")
 	for _, k := range []string{"val_hr@50_all", "val_hr@50_filtered", "hr@50_all", "hr@50_filtered"} {
 		assert.Contains(t, m, k)
 	}

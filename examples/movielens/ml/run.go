@@ -120,6 +120,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	// validate trains on Fit with early stopping (or o.Epochs when patience
 	// is 0) and returns the epoch count of the model it keeps and that
 	// model's validation tallies.
+	ran := 0 // epochs the last validation run trained
 	validate := func(set Setting, seed uint64) (int, [2]baseline.Tally, error) {
 		cfg := o.config(s, set, o.Epochs)
 		cfg.Seed = seed
@@ -138,6 +139,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			return 0, [2]baseline.Tally{}, err
 		}
 		epochs := st.Epochs
+		ran = st.Epochs
 		if patience > 0 {
 			epochs = st.BestEpoch
 		}
@@ -178,6 +180,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		if epochs, val, err = validate(set, o.Seed); err != nil {
 			return nil, err
 		}
+		out["val_epochs_run"] = ran
 	}
 	val[0].Put(out, "val_", "all")
 	val[1].Put(out, "val_", "filtered")
