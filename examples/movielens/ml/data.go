@@ -57,28 +57,41 @@ func Load(dir string) (*Data, error) {
 	case exists(filepath.Join(dir, "ratings.dat")):
 		d.Layout, ratings, users, movies, sep = "1m", "ratings.dat", "users.dat", "movies.dat", "::"
 	case exists(filepath.Join(dir, "ratings.csv")):
-		return loadCSV(dir)
+		d.Layout, ratings, movies = "csv", "ratings.csv", "movies.csv"
 	default:
 		return nil, fmt.Errorf("%s: none of u.data (MovieLens-100K), ratings.dat (MovieLens-1M/10M) or ratings.csv (MovieLens-20M/25M/latest) found", dir)
 	}
-	split := func(s string) []string {
-		if sep != "" {
-			return strings.Split(s, sep)
-		}
-		return strings.Fields(s)
-	}
-	err := eachLine(filepath.Join(dir, ratings), func(line string, pe func(string, ...any) error) error {
-		r, err := parseRating(split(line), pe)
+	addRating := func(f []string, pe func(string, ...any) error) error {
+		r, err := parseRating(f, pe)
 		if err == nil {
 			d.Ratings = append(d.Ratings, r)
 		}
 		return err
-	})
+	}
+	var err error
+	if d.Layout == "csv" {
+		err = eachCSV(filepath.Join(dir, ratings), []string{"userId", "movieId", "rating", "timestamp"}, addRating)
+	} else {
+		err = eachLine(filepath.Join(dir, ratings), func(line string, pe func(string, ...any) error) error {
+			if sep != "" {
+				return addRating(strings.Split(line, sep), pe)
+			}
+			return addRating(strings.Fields(line), pe)
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
 	if len(d.Ratings) == 0 {
 		return nil, fmt.Errorf("%s: no ratings", filepath.Join(dir, ratings))
+	}
+	if d.Layout == "csv" { // no user file
+		if p := filepath.Join(dir, movies); exists(p) {
+			if err := loadCSVMovies(d, p); err != nil {
+				return nil, err
+			}
+		}
+		return d, nil
 	}
 	if p := filepath.Join(dir, users); exists(p) {
 		d.Users = map[int64]User{}
@@ -233,42 +246,20 @@ func ParseRatingLine(line string) (Rating, error) {
 	return out, err
 }
 
-// loadCSV reads the comma-separated layout of MovieLens-20M, -25M and
-// ml-latest: ratings.csv (userId,movieId,rating,timestamp, with a header)
-// and the optional movies.csv (movieId,title,genres, genres split by "|");
-// it has no user file.
-func loadCSV(dir string) (*Data, error) {
-	d := &Data{Layout: "csv"}
-	err := eachCSV(filepath.Join(dir, "ratings.csv"), []string{"userId", "movieId", "rating", "timestamp"}, func(f []string, pe func(string, ...any) error) error {
-		r, err := parseRating(f, pe)
-		if err == nil {
-			d.Ratings = append(d.Ratings, r)
-		}
-		return err
-	})
-	if err != nil {
-		return nil, err
-	}
-	if len(d.Ratings) == 0 {
-		return nil, fmt.Errorf("%s: no ratings", filepath.Join(dir, "ratings.csv"))
-	}
-	if p := filepath.Join(dir, "movies.csv"); exists(p) {
-		d.Genres = map[int64][]string{}
-		err := eachCSV(p, []string{"movieId", "title", "genres"}, func(f []string, pe func(string, ...any) error) error {
-			id, err := strconv.ParseInt(f[0], 10, 64)
-			if err != nil {
-				return pe("bad movie id %q", f[0])
-			}
-			if f[2] != "(no genres listed)" && f[2] != "" {
-				d.Genres[id] = strings.Split(f[2], "|")
-			}
-			return nil
-		})
+// loadCSVMovies reads the movies.csv of MovieLens-20M, -25M and ml-latest
+// (movieId,title,genres with a header; genres split by "|").
+func loadCSVMovies(d *Data, path string) error {
+	d.Genres = map[int64][]string{}
+	return eachCSV(path, []string{"movieId", "title", "genres"}, func(f []string, pe func(string, ...any) error) error {
+		id, err := strconv.ParseInt(f[0], 10, 64)
 		if err != nil {
-			return nil, err
+			return pe("bad movie id %q", f[0])
 		}
-	}
-	return d, nil
+		if f[2] != "(no genres listed)" && f[2] != "" {
+			d.Genres[id] = strings.Split(f[2], "|")
+		}
+		return nil
+	})
 }
 
 // eachCSV checks the header of a CSV file against want and calls fn on
