@@ -235,22 +235,14 @@ func ParseGrid(lrs, negs, l2s, drops string) ([]Setting, error) {
 		}
 		return out, nil
 	}
-	lr, err := floats("learning rate", lrs)
-	if err != nil {
-		return nil, err
+	var lists [4][]float64 // learning rates, negatives, L2s, dropouts
+	for i, in := range [4][2]string{{"learning rate", lrs}, {"negatives", negs}, {"L2", l2s}, {"dropout", drops}} {
+		var err error
+		if lists[i], err = floats(in[0], in[1]); err != nil {
+			return nil, err
+		}
 	}
-	neg, err := floats("negatives", negs)
-	if err != nil {
-		return nil, err
-	}
-	l2, err := floats("L2", l2s)
-	if err != nil {
-		return nil, err
-	}
-	dr, err := floats("dropout", drops)
-	if err != nil {
-		return nil, err
-	}
+	lr, neg, l2, dr := lists[0], lists[1], lists[2], lists[3]
 	var g []Setting
 	for _, a := range lr {
 		for _, n := range neg {
