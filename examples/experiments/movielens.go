@@ -63,14 +63,25 @@ func runMovieLens(ctx context.Context, o options) error {
 	depthQ := min(2, o.maxDepth)
 	all, filt, atEnd := grid{}, grid{}, grid{}
 	var withQ, noQ samples
+	// The data of each feature set, projected once for all its cells.
+	type projection struct {
+		fit       []candgen.Example
+		val, test *ml.Cases
+	}
+	projected := map[string]projection{}
 	// cell trains one model and returns its test tallies, served at each
 	// request's own time and at age 0.
 	cell := func(keep []int, age bool, depth int, noLogQ bool, seed uint64) (res, end [2]float64, epochs int, err error) {
-		fit := make([]candgen.Example, len(s.Fit))
-		for i, e := range s.Fit {
-			fit[i] = candgen.Example{Features: project(e.Features, keep), Label: e.Label, Age: e.Age}
+		key := fmt.Sprint(keep)
+		if _, ok := projected[key]; !ok {
+			fit := make([]candgen.Example, len(s.Fit))
+			for i, e := range s.Fit {
+				fit[i] = candgen.Example{Features: project(e.Features, keep), Label: e.Label, Age: e.Age}
+			}
+			projected[key] = projection{fit, projectCases(&s.Val, keep), projectCases(&s.Test, keep)}
 		}
-		val, test := projectCases(&s.Val, keep), projectCases(&s.Test, keep)
+		pr := projected[key]
+		fit, val, test := pr.fit, pr.val, pr.test
 		m, st, err := candgen.Train(ctx, candgen.Config{
 			Spec: projectSpec(s.Spec, keep), VideoSpace: "movie", ExampleAge: age, Tower: tower(depth, o.dim),
 			Batch: 512, Negatives: set.Neg, LR: float32(set.LR), L2: float32(set.L2), Dropout: set.Dropout,
