@@ -11,11 +11,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/export"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/retrieval"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 // Retrieval benchmark data. Items are indexed under their row numbers, so
@@ -92,11 +92,9 @@ func trainedData(b *testing.B, n int) (items, queries []float32, dim int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	train := &world.World{Cfg: w.Cfg, Videos: w.Videos, Users: w.Users[:users]}
-	exs := train.CandgenData(0, rand.New(rand.NewPCG(7, 7)))
-	m, _, err := candgen.Train(context.Background(), candgen.Config{
-		Spec: world.CandgenSpec(), ExampleAge: true, Tower: candgen.SmallTower, Batch: 512, Negatives: 1000, LR: 0.005, Seed: 7,
-	}, exs)
+	trainWorld := &world.World{Cfg: w.Cfg, Videos: w.Videos, Users: w.Users[:users]}
+	exs := trainWorld.CandgenData(0, rand.New(rand.NewPCG(7, 7)))
+	m, _, err := train.Candgen(context.Background(), train.CandgenConfig{Spec: world.CandgenSpec(), ExampleAge: true, Tower: train.SmallTower(), Negatives: 1000, Options: train.Options{Batch: 512, LR: 0.005, Seed: 7}}, exs)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -5,10 +5,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
-	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 // BenchmarkCandgenTrain trains candidate generation through the public API
@@ -22,11 +21,11 @@ func BenchmarkCandgenTrain(b *testing.B) {
 		b.Fatal(err)
 	}
 	data := w.CandgenData(0, rand.New(rand.NewPCG(1, 1)))
-	cfg := candgen.Config{Spec: world.CandgenSpec(), ExampleAge: true, Tower: []int{256, 128, 64}, Batch: 512, Negatives: 1000, Epochs: 1, Seed: 1}
+	cfg := train.CandgenConfig{Spec: world.CandgenSpec(), ExampleAge: true, Tower: []int{256, 128, 64}, Negatives: 1000, Options: train.Options{Batch: 512, Epochs: 1, Seed: 1}}
 	b.ReportAllocs()
 	var ex, secs float64
 	for i := 0; i < b.N; i++ {
-		_, st, err := candgen.Train(context.Background(), cfg, data)
+		_, st, err := train.Candgen(context.Background(), cfg, data)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -48,7 +47,7 @@ func BenchmarkRankSlate(b *testing.B) {
 		users[i] = i
 	}
 	imps, _ := w.RankingData(users)
-	m, _, err := ranking.Train(context.Background(), ranking.Config{Spec: world.RankingSpec(), Batch: 512, Epochs: 1, Seed: 1}, imps)
+	m, _, err := train.Ranking(context.Background(), train.RankingConfig{Spec: world.RankingSpec(), Options: train.Options{Batch: 512, Epochs: 1, Seed: 1}}, imps)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -12,7 +12,7 @@ import (
 // TestConcurrentServing: serving from many goroutines gives the serial
 // answers (run under -race in CI).
 func TestConcurrentServing(t *testing.T) {
-	m, _, _ := trainWorld(t, 8)
+	m := randomModel(t, 8, false)
 	hist := [][]int64{{1, 2, 3}, {40, 41}, {300}, nil}
 	want := make([][]Scored, len(hist))
 	for i, h := range hist {

@@ -15,14 +15,7 @@ import (
 // FuzzReadModel: arbitrary bytes never panic the loader; they load or fail
 // with an error. Seeds: a valid model, its truncations and bit flips.
 func FuzzReadModel(f *testing.F) {
-	var data []Example
-	for i := 0; i < 50; i++ {
-		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9)})
-	}
-	m, _, err := Train(context.Background(), Config{Spec: histSpec(), Tower: []int{4}, Batch: 16, Negatives: 3, Seed: 1}, data)
-	if err != nil {
-		f.Fatal(err)
-	}
+	m := randomModel(f, 1, false)
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {
 		f.Fatal(err)
@@ -49,12 +42,7 @@ func FuzzReadModel(f *testing.F) {
 // and example-age index disagree (it loads, then fails every request) is a
 // format error at load.
 func TestReadModelRejectsInconsistentHeader(t *testing.T) {
-	var data []Example
-	for i := 0; i < 50; i++ {
-		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9), Age: float64(i)})
-	}
-	m, _, err := Train(context.Background(), Config{Spec: histSpec(), ExampleAge: true, Tower: []int{4}, Batch: 16, Negatives: 3, Seed: 1}, data)
-	require.NoError(t, err)
+	m := randomModel(t, 1, true)
 	nf := len(m.enc.Spec.Features)
 	require.Equal(t, nf-1, m.ageFeature)
 	for name, h := range map[string][2]int{
@@ -78,14 +66,7 @@ func TestReadModelRejectsInconsistentHeader(t *testing.T) {
 // FuzzReadModelBody is FuzzReadModel past the checksum: bodies are sealed
 // with a correct one, so the fuzzer reaches the decoder's structure checks.
 func FuzzReadModelBody(f *testing.F) {
-	var data []Example
-	for i := 0; i < 50; i++ {
-		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9), Age: float64(i)})
-	}
-	m, _, err := Train(context.Background(), Config{Spec: histSpec(), ExampleAge: true, Tower: []int{4}, Batch: 16, Negatives: 3, Seed: 1}, data)
-	if err != nil {
-		f.Fatal(err)
-	}
+	m := randomModel(f, 1, true)
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {
 		f.Fatal(err)

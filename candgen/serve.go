@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
-	"github.com/ytdnn/ytdnn/internal/binfmt"
-	"github.com/ytdnn/ytdnn/internal/nn"
 	"github.com/ytdnn/ytdnn/retrieval"
 )
 
@@ -202,127 +199,4 @@ func (m *Model) RecommendBatchAt(ctx context.Context, exs []feature.Example, age
 		}
 	}
 	return out, nil
-}
-
-const fileMagic, fileVersion = "YTCG", 1
-
-// WriteTo writes the whole model (spec, vocabularies, normalizers, embedding
-// tables, tower, softmax table) as one checksummed stream. The layout is
-// binfmt's container: magic "YTCG", version, then the user-feature count,
-// age-feature index and label space, the encoder, the embedding tables, the
-// tower and the softmax table, then a CRC-32C.
-func (m *Model) WriteTo(w io.Writer) (int64, error) {
-	return binfmt.WriteContainer(w, fileMagic, fileVersion, func(bw *binfmt.Writer) {
-		bw.I64(int64(m.userFeatures))
-		bw.I64(int64(m.ageFeature))
-		bw.I64(int64(m.videoSpace))
-		m.enc.Marshal(bw)
-		m.emb.EncodeTables(bw)
-		m.mlp.Encode(bw)
-		m.soft.Encode(bw)
-	})
-}
-
-// ReadModel reads a model written by WriteTo. A truncated or corrupted
-// stream, or one of another format version, is an error.
-func ReadModel(r io.Reader) (*Model, error) {
-	m, err := binfmt.ReadContainer(r, fileMagic, fileVersion, "model", decode)
-	if err != nil {
-		return nil, fmt.Errorf("candgen: %w", err)
-	}
-	if err := m.buildExact(); err != nil {
-		return nil, err
-	}
-	return m, nil
-}
-
-func decode(br *binfmt.Reader) (*Model, error) {
-	m := &Model{userFeatures: int(br.I64()), ageFeature: int(br.I64()), videoSpace: int(br.I64())}
-	if err := br.Err(); err != nil {
-		return nil, err
-	}
-	var err error
-	if m.enc, err = feature.UnmarshalEncoder(br); err != nil {
-		return nil, err
-	}
-	nf := len(m.enc.Spec.Features)
-	// The caller's features come first; example age, when the model has it,
-	// is the one continuous feature after them.
-	withAge := m.ageFeature >= 0
-	consistent := m.userFeatures == nf
-	if withAge {
-		consistent = m.userFeatures == nf-1 && m.ageFeature == nf-1 && m.enc.Spec.Features[nf-1].Kind == feature.Continuous
-	}
-	if m.videoSpace < 0 || m.videoSpace >= len(m.enc.Spec.Spaces) || !consistent {
-		return nil, fmt.Errorf("%w: inconsistent model header", binfmt.ErrFormat)
-	}
-	if m.emb, err = m.enc.DecodeParams(br); err != nil {
-		return nil, err
-	}
-	if m.mlp, err = nn.DecodeMLP(br); err != nil {
-		return nil, err
-	}
-	if m.soft, err = embedding.DecodeTable(br); err != nil {
-		return nil, err
-	}
-	if m.mlp.In() != m.enc.Width() || m.soft.Dim != m.mlp.Out()+1 || m.soft.Rows != m.VideoVocab().Size() {
-		return nil, fmt.Errorf("%w: model parts have inconsistent shapes", binfmt.ErrFormat)
-	}
-	return m, nil
-}
-
-// Save writes the model to path atomically (temporary file, fsync, rename):
-// a failure leaves any previous file intact.
-func (m *Model) Save(path string) error {
-	return binfmt.Save(path, m)
-}
-
-// Load reads a model saved by Save.
-func Load(path string) (*Model, error) {
-	return binfmt.Load(path, ReadModel)
-}
-
-// Window is one next-watch training example drawn from a watch sequence.
-type Window struct {
-	// History is the watches strictly before Pos, the last MaxHist of them
-	// (a subslice of the input sequence: do not modify it).
-	History []int64
-	// Label is the watch at Pos.
-	Label int64
-	// Pos is the label's position in the sequence.
-	Pos int
-}
-
-// NextWatch turns one user's chronological watches into next-watch
-// examples: for every position t ≥ 1 the label is watches[t] and the history
-// the up to maxHist watches before it, never after it (no future leakage).
-// If maxPerUser > 0 and the user has more positions, a uniformly random
-// subset of maxPerUser positions is kept (in order), so heavy users do not
-// dominate training; rng picks it (nil means keep the last maxPerUser).
-func NextWatch(watches []int64, maxHist, maxPerUser int, rng interface{ Perm(int) []int }) []Window {
-	var out []Window
-	for t := 1; t < len(watches); t++ {
-		lo := 0
-		if maxHist > 0 {
-			lo = max(0, t-maxHist)
-		}
-		out = append(out, Window{History: watches[lo:t], Label: watches[t], Pos: t})
-	}
-	if maxPerUser > 0 && len(out) > maxPerUser {
-		if rng == nil {
-			return out[len(out)-maxPerUser:]
-		}
-		keep := make([]bool, len(out))
-		for _, i := range rng.Perm(len(out))[:maxPerUser] {
-			keep[i] = true
-		}
-		sel := out[:0]
-		for i, w := range out {
-			if keep[i] {
-				sel = append(sel, w)
-			}
-		}
-		out = sel
-	}
-	return out
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 // TestNPYHeaderFollowsTheSpec checks the bytes against NumPy's format
@@ -133,7 +134,7 @@ func TestModelItems(t *testing.T) {
 	for i := 0; i < 300; i++ {
 		data = append(data, candgen.Example{Features: feature.Example{IDs: [][]int64{{int64(100 + i%13)}}, Nums: []float64{0}}, Label: int64(500 + i%17)})
 	}
-	m, _, err := candgen.Train(context.Background(), candgen.Config{Spec: spec, Tower: []int{8}, Batch: 32, Negatives: 5, Seed: 1}, data)
+	m, _, err := train.Candgen(context.Background(), train.CandgenConfig{Spec: spec, Tower: []int{8}, Negatives: 5, Options: train.Options{Batch: 32, Seed: 1}}, data)
 	require.NoError(t, err)
 	ids, vecs, dim := ModelItems(m)
 	require.Equal(t, m.D()+1, dim)

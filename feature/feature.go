@@ -380,7 +380,9 @@ func (e *Encoder) NewParams(std float64, rng *rand.Rand, newOpt func() embedding
 		}
 		p.Tables = append(p.Tables, t)
 	}
-	p.Train(newOpt)
+	if newOpt != nil {
+		p.Train(newOpt)
+	}
 	return p, nil
 }
 
@@ -549,15 +551,31 @@ func (p *Params) EncodeTables(w *binfmt.Writer) {
 // against the encoder.
 func (e *Encoder) DecodeParams(r *binfmt.Reader) (*Params, error) {
 	p := &Params{}
-	for i, v := range e.Vocabs {
+	for range e.Vocabs {
 		t, err := embedding.DecodeTable(r)
 		if err != nil {
 			return nil, err
 		}
-		if t.Rows != v.Size() || t.Dim != e.dims[i] {
-			return nil, fmt.Errorf("%w: table %q is %d×%d, want %d×%d", binfmt.ErrFormat, e.Spec.Spaces[i].Name, t.Rows, t.Dim, v.Size(), e.dims[i])
-		}
 		p.Tables = append(p.Tables, t)
 	}
+	if err := e.CheckTables(p.Tables); err != nil {
+		return nil, err
+	}
 	return p, nil
+}
+
+// CheckTables reports tables that do not fit the encoder: one per space,
+// each vocabulary-size × the space's dimension. The error wraps
+// ErrFormat and names the space.
+func (e *Encoder) CheckTables(tables []*embedding.Table) error {
+	if len(tables) != len(e.Vocabs) {
+		return fmt.Errorf("%w: %d tables for %d spaces", binfmt.ErrFormat, len(tables), len(e.Vocabs))
+	}
+	for i, v := range e.Vocabs {
+		t := tables[i]
+		if t == nil || t.Rows != v.Size() || t.Dim != e.dims[i] {
+			return fmt.Errorf("%w: table of space %q does not have %d×%d floats", binfmt.ErrFormat, e.Spec.Spaces[i].Name, v.Size(), e.dims[i])
+		}
+	}
+	return nil
 }

@@ -11,7 +11,7 @@ import (
 )
 
 func TestConcurrentRank(t *testing.T) {
-	m, imps := smallModel(t)
+	m, imps := randomModel(t, 1)
 	ids := []int64{1, 2, 3, 4, 5}
 	cands := make([]feature.Example, 5)
 	for i := range cands {

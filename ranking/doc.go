@@ -1,9 +1,13 @@
-// Package ranking is the paper's ranking stage: a ReLU tower over impression
-// features (shared-space embeddings, CDF-normalized continuous features with
-// their squares and roots) to one logit, trained by weighted logistic
-// regression: a clicked impression weighs its watch time, an unclicked one 1,
-// so the learned odds exp(Wx+b) estimate expected watch time. Rank sorts
-// candidates by it.
+// Package ranking is the paper's ranking stage as a served model (§4): a
+// ReLU tower over impression features (shared-space embeddings,
+// CDF-normalized continuous features with their squares and roots) to one
+// logit. Trained by weighted logistic regression (package train: a clicked
+// impression weighs its watch time, an unclicked one 1), the learned odds
+// exp(Wx+b) estimate expected watch time; Rank sorts candidates by it.
+//
+// The package is plain Go: it imports no training framework, so a service
+// that ranks links none. NewModel assembles a ranker from its parts (what
+// training produces); ReadModel and Load read one from a file.
 //
 // # Metrics
 //
@@ -14,17 +18,24 @@
 // # Embeddings
 //
 // Features in one ID space (impression video, last watched videos, seed
-// video) share one table and enter the tower separately. Vocabularies count
-// clicked impressions only; unknown IDs map to a zero row.
+// video) share one table and enter the tower separately. Unknown IDs map to
+// a zero row.
+//
+// # Files
+//
+// WriteTo writes the encoder (spec, vocabularies, normalizers), the tables
+// and the tower in one checksummed container; ReadModel checks the format
+// version, the checksum and that the parts fit together (errors wrap
+// ErrFormat).
 //
 // # Concurrency
 //
 // Scoring (Logits, ExpectedWatchTime, Rank) is safe for concurrent use and
-// reuses pooled buffers across calls; Train is single-goroutine.
+// reuses pooled buffers across calls.
 //
 // # Example
 //
-//	m, stats, err := ranking.Train(ctx, ranking.Config{Spec: spec, Tower: []int{256, 128}}, impressions)
+//	m, stats, err := train.Ranking(ctx, train.RankingConfig{Spec: spec, Tower: []int{256, 128}}, impressions)
 //	ranked, err := m.Rank(candidateIDs, candidateFeatures)
 //	// ranked[0].ExpectedWatchTime is the best candidate's estimate.
 package ranking

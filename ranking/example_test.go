@@ -6,6 +6,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 func ExampleModel_Rank() {
@@ -22,7 +23,9 @@ func ExampleModel_Rank() {
 	for i := 0; i < 100; i++ {
 		imps = append(imps, imp(1, i%2 == 0, 1), imp(2, i%10 == 0, 30))
 	}
-	m, _, err := ranking.Train(context.Background(), ranking.Config{Spec: spec, Tower: []int{8}, Batch: 50, Epochs: 60, LR: 0.02, Seed: 1}, imps)
+	m, _, err := train.Ranking(context.Background(), train.RankingConfig{
+		Spec: spec, Tower: []int{8}, Options: train.Options{Batch: 50, Epochs: 60, LR: 0.02, Seed: 1},
+	}, imps)
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -11,7 +11,7 @@ import (
 // FuzzReadModel: any model body with a correct checksum loads or fails with
 // an error, never a panic; a model that loads ranks a slate.
 func FuzzReadModel(f *testing.F) {
-	m, imps := smallModel(f)
+	m, imps := randomModel(f, 1)
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {
 		f.Fatal(err)

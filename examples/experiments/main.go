@@ -16,6 +16,7 @@ import (
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 type options struct {
@@ -201,7 +202,7 @@ func runWorld(ctx context.Context, o options) error {
 			return err
 		}
 		rng := rand.New(rand.NewPCG(seed, 3))
-		train := w.CandgenData(0, rng)
+		trainEx := w.CandgenData(0, rng)
 		full := world.CandgenSpec()
 		evalUsers := rng.Perm(len(w.Users))[:min(max(o.evalUsers, 1), len(w.Users))]
 		evalCG := func(m *candgen.Model, keep []int) (float64, error) {
@@ -231,14 +232,14 @@ func runWorld(ctx context.Context, o options) error {
 			return float64(hit) / float64(len(evalUsers)), nil
 		}
 		trainCG := func(keep []int, age bool, depth int, noLogQ bool) (float64, error) {
-			data := make([]candgen.Example, len(train))
-			for i, e := range train {
+			data := make([]candgen.Example, len(trainEx))
+			for i, e := range trainEx {
 				data[i] = candgen.Example{Features: project(e.Features, keep), Label: e.Label, Age: e.Age}
 			}
-			m, _, err := candgen.Train(ctx, candgen.Config{
-				Spec: projectSpec(full, keep), ExampleAge: age, Tower: tower(depth, o.dim), Batch: 512, Negatives: 500,
-				Epochs: o.epochs, LR: 0.002, Seed: seed, NoLogQ: noLogQ,
+			m, _, err := train.Candgen(ctx, train.CandgenConfig{
+				Spec: projectSpec(full, keep), ExampleAge: age, Tower: tower(depth, o.dim), Negatives: 500, NoLogQ: noLogQ,
 				LinearTop: true, // depth 0 is a linear map, as the table says (the library's default top is ReLU)
+				Options:   train.Options{Batch: 512, Epochs: o.epochs, LR: 0.002, Seed: seed},
 			}, data)
 			if err != nil {
 				return 0, err
@@ -274,7 +275,7 @@ func runWorld(ctx context.Context, o options) error {
 			teEx[i] = teImps[i].Features
 		}
 		rankLoss := func(hidden []int, unweighted bool) (float64, error) {
-			m, _, err := ranking.Train(ctx, ranking.Config{Spec: world.RankingSpec(), Tower: hidden, Batch: 512, Epochs: o.rankEpochs, LR: 0.002, Seed: seed, Unweighted: unweighted}, trImps)
+			m, _, err := train.Ranking(ctx, train.RankingConfig{Spec: world.RankingSpec(), Tower: hidden, Unweighted: unweighted, Options: train.Options{Batch: 512, Epochs: o.rankEpochs, LR: 0.002, Seed: seed}}, trImps)
 			if err != nil {
 				return 0, err
 			}

@@ -12,6 +12,7 @@ import (
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/movielens/ml"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 // mlSets are the feature families MovieLens has, added one at a time: the
@@ -82,11 +83,14 @@ func runMovieLens(ctx context.Context, o options) error {
 		}
 		pr := projected[key]
 		fit, val, test := pr.fit, pr.val, pr.test
-		m, st, err := candgen.Train(ctx, candgen.Config{
-			Spec: projectSpec(s.Spec, keep), VideoSpace: "movie", ExampleAge: age, Tower: tower(depth, o.dim),
-			Batch: 512, Negatives: set.Neg, LR: float32(set.LR), L2: float32(set.L2), Dropout: set.Dropout,
-			Epochs: o.maxEpochs, Patience: ml.DefaultPatience, Seed: seed, NoLogQ: noLogQ, LinearTop: true,
-			Validate: func(ctx context.Context, _ int, m *candgen.Model) (float64, error) {
+		m, st, err := train.Candgen(ctx, train.CandgenConfig{
+			Spec: projectSpec(s.Spec, keep), VideoSpace: "movie", ExampleAge: age, Tower: tower(depth, o.dim), Negatives: set.Neg,
+			NoLogQ: noLogQ, LinearTop: true,
+			Options: train.Options{
+				Batch: 512, LR: float32(set.LR), L2: float32(set.L2), Dropout: set.Dropout, Epochs: o.maxEpochs,
+				Patience: ml.DefaultPatience, Seed: seed,
+			},
+			Validation: func(ctx context.Context, _ int, m *candgen.Model) (float64, error) {
 				t, err := ml.Evaluate(ctx, m, val, false)
 				return ml.ValScore(t[0], t[1]), err
 			},

@@ -12,11 +12,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
 	"github.com/ytdnn/ytdnn/export"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 func main() {
@@ -30,7 +30,7 @@ func main() {
 	case "gen":
 		err = gen(os.Args[2:])
 	case "train":
-		err = train(ctx, os.Args[2:])
+		err = trainCmd(ctx, os.Args[2:])
 	case "export":
 		err = exportItems(os.Args[2:])
 	default:
@@ -68,7 +68,7 @@ func gen(args []string) error {
 	return nil
 }
 
-func train(ctx context.Context, args []string) error {
+func trainCmd(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("train", flag.ExitOnError)
 	data := fs.String("data", "", "data folder (required)")
 	out := fs.String("out", "", "model directory to write (must not exist; empty: evaluate only)")
@@ -91,10 +91,10 @@ func train(ctx context.Context, args []string) error {
 	}
 	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, Holdout: *holdout == "last", Strict: *strict,
 		FromMemory: *fromMemory, HNSW: *hnsw, TempDir: *tmp, Seed: *seed, Candgen: pipe.DefaultCandgen()}
-	switch candgen.TableOptimizer(*tableOpt) {
-	case candgen.TableAdam:
-	case candgen.TableRowAdagrad:
-		o.Candgen.TableOptimizer, o.Candgen.EmbeddingLR = candgen.TableRowAdagrad, 0.1
+	switch train.TableOptimizer(*tableOpt) {
+	case train.TableAdam:
+	case train.TableRowAdagrad:
+		o.Candgen.TableOptimizer, o.Candgen.EmbeddingLR = train.TableRowAdagrad, 0.1
 	default:
 		return fmt.Errorf("train: -table-optimizer %q: adam or rowwise-adagrad", *tableOpt)
 	}

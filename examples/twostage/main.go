@@ -15,13 +15,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/internal/baseline"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/progress"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 type options struct {
@@ -110,12 +110,9 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	rng := rand.New(rand.NewPCG(o.seed, 77))
 
 	// Stage 1: candidate generation.
-	train := w.CandgenData(0, rng)
-	cfg := candgen.Config{
-		Spec: world.CandgenSpec(), ExampleAge: true, Tower: cgTower, Batch: o.batch, Negatives: o.neg,
-		Epochs: o.cgEpochs, LR: float32(o.lr), Seed: o.seed, Progress: o.progress,
-	}
-	cg, st, err := candgen.Train(ctx, cfg, train)
+	cgData := w.CandgenData(0, rng)
+	cfg := train.CandgenConfig{Spec: world.CandgenSpec(), ExampleAge: true, Tower: cgTower, Negatives: o.neg, Options: train.Options{Batch: o.batch, Epochs: o.cgEpochs, LR: float32(o.lr), Seed: o.seed, Progress: o.progress}}
+	cg, st, err := train.Candgen(ctx, cfg, cgData)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +128,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	// Held-out last watch of evaluation users: recall@K against most popular.
 	nEval := min(o.evalUsers, len(perm)-cut)
 	evalUsers := perm[cut : cut+nEval]
-	pop := baseline.MostPopular(train)
+	pop := baseline.MostPopular(cgData)
 	exs := make([]feature.Example, nEval)
 	watched := make([][]int64, nEval)
 	for i, ui := range evalUsers {
@@ -209,8 +206,8 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	// Stage 2: ranking, trained on 80% of users' impressions.
 	trImps, _ := w.RankingData(perm[:cut])
 	teImps, teRaw := w.RankingData(perm[cut:])
-	rcfg := ranking.Config{Spec: world.RankingSpec(), Tower: rkTower, Batch: o.batch, Epochs: o.rkEpochs, LR: float32(o.lr), Seed: o.seed, Progress: o.progress}
-	rk, rst, err := ranking.Train(ctx, rcfg, trImps)
+	rcfg := train.RankingConfig{Spec: world.RankingSpec(), Tower: rkTower, Options: train.Options{Batch: o.batch, Epochs: o.rkEpochs, LR: float32(o.lr), Seed: o.seed, Progress: o.progress}}
+	rk, rst, err := train.Ranking(ctx, rcfg, trImps)
 	if err != nil {
 		return nil, err
 	}

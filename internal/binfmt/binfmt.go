@@ -15,7 +15,7 @@ import (
 )
 
 // ErrFormat is wrapped by every error caused by a malformed or corrupted file.
-var ErrFormat = errors.New("binfmt: malformed file")
+var ErrFormat = errors.New("malformed file")
 
 // ErrChecksum is returned when the trailing checksum does not match.
 var ErrChecksum = fmt.Errorf("%w: checksum mismatch (file truncated or corrupted)", ErrFormat)

@@ -1,6 +1,6 @@
-// Package linalg routes ytdnn's own float32 matrix products through the BLAS
-// gorgonia is using (gorgonia.WhichBLAS), so one kernel serves the graph and
-// the hand-written paths alike. Importing it installs fastblas (packed,
-// multi-core, SIMD Sgemm) with gorgonia.Use; UseGonum switches back to
-// gonum's pure-Go BLAS.
+// Package linalg is ytdnn's one entry to float32 matrix products outside the
+// training graph: Gemm runs fastblas (packed, multi-core, SIMD Sgemm) unless
+// a benchmark switched to gonum's pure-Go BLAS with UseGonum. It installs
+// nothing anywhere: the training graph (internal/nn) installs fastblas into
+// gorgonia itself, so serving and retrieval link no training framework.
 package linalg

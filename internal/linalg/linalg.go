@@ -3,18 +3,19 @@ package linalg
 import (
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
-	G "gorgonia.org/gorgonia"
 
 	"github.com/ytdnn/ytdnn/internal/fastblas"
 )
 
-func init() { UseFast() }
+// impl is the BLAS behind Gemm: fastblas unless a benchmark switched it.
+var impl blas.Float32Level3 = fastblas.Implementation{}
 
-// UseFast installs fastblas as gorgonia's BLAS (the default).
-func UseFast() { G.Use(fastblas.Implementation{}) }
+// UseFast makes Gemm use fastblas (the default).
+func UseFast() { impl = fastblas.Implementation{} }
 
-// UseGonum installs gonum's pure-Go BLAS (for comparisons).
-func UseGonum() { G.Use(gonum.Implementation{}) }
+// UseGonum makes Gemm use gonum's pure-Go BLAS (for comparisons in
+// benchmarks; not safe while another goroutine multiplies).
+func UseGonum() { impl = gonum.Implementation{} }
 
 // Gemm computes C = alpha·op(A)·op(B) + beta·C for row-major matrices, where
 // op(A) is m×k, op(B) is k×n and C is m×n. transA/transB select transposes.
@@ -38,5 +39,5 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 		}
 		return
 	}
-	G.WhichBLAS().Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	impl.Sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }

@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/ytdnn/ytdnn/tower"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -15,7 +16,7 @@ import (
 // gradients (gorgonia must not add the second into the first).
 func TestStepDoesNotAccumulate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	m, _ := NewMLP([]int{3, 4, 1}, false, rng)
+	m, _ := tower.New([]int{3, 4, 1}, false, rng)
 	wl := NewWeightedLogistic(5)
 	gr, err := NewGraph(m, 5, wl)
 	require.NoError(t, err)
@@ -40,7 +41,7 @@ func TestRewindMatchesReset(t *testing.T) {
 	for _, sizes := range [][]int{{3, 4, 1}, {7, 16, 8, 5}, {66, 256, 128, 64}} {
 		for _, reluOut := range []bool{false, true} {
 			rng := rand.New(rand.NewPCG(uint64(len(sizes)), 3))
-			m1, err := NewMLP(sizes, reluOut, rng)
+			m1, err := tower.New(sizes, reluOut, rng)
 			require.NoError(t, err)
 			m2 := cloneMLP(m1)
 			batch := 9
@@ -73,8 +74,8 @@ func TestRewindMatchesReset(t *testing.T) {
 	}
 }
 
-func cloneMLP(m *MLP) *MLP {
-	c := &MLP{Sizes: m.Sizes, ReLUOut: m.ReLUOut}
+func cloneMLP(m *tower.MLP) *tower.MLP {
+	c := &tower.MLP{Sizes: m.Sizes, ReLUOut: m.ReLUOut}
 	for l := range m.W {
 		c.W = append(c.W, append([]float32(nil), m.W[l]...))
 		c.B = append(c.B, append([]float32(nil), m.B[l]...))

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/ytdnn/ytdnn/tower"
 	"math"
 	"reflect"
 	"unsafe"
@@ -17,7 +18,7 @@ import (
 // reads and updates the MLP's weight slices in place. A Graph is not safe for
 // concurrent use.
 type Graph struct {
-	mlp   *MLP
+	mlp   *tower.MLP
 	Batch int
 	// X is the batch×In input, bound to the graph's input node.
 	X []float32
@@ -35,7 +36,7 @@ type Graph struct {
 }
 
 // NewGraph builds the training graph for batch rows and the given loss.
-func NewGraph(m *MLP, batch int, loss Loss) (gr *Graph, err error) {
+func NewGraph(m *tower.MLP, batch int, loss Loss) (gr *Graph, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("nn: building graph: %v", r)

@@ -2,6 +2,7 @@ package nn
 
 import (
 	"fmt"
+	"github.com/ytdnn/ytdnn/tower"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -30,7 +31,7 @@ func TestGorgoniaStarts(t *testing.T) {
 	_ = tensor.Float32
 }
 
-func lossAt(m *MLP, loss Loss, x []float32, batch int) float64 {
+func lossAt(m *tower.MLP, loss Loss, x []float32, batch int) float64 {
 	out := make([]float32, batch*m.Out())
 	m.Forward(out, x, batch)
 	return float64(loss.Loss(out, make([]float32, len(out))))
@@ -38,7 +39,7 @@ func lossAt(m *MLP, loss Loss, x []float32, batch int) float64 {
 
 // fdCheck compares analytic gradients with central finite differences on
 // a few coordinates of every parameter and of the input.
-func fdCheck(t *testing.T, m *MLP, gr *Graph, loss Loss, extra map[string][2][]float32) {
+func fdCheck(t *testing.T, m *tower.MLP, gr *Graph, loss Loss, extra map[string][2][]float32) {
 	t.Helper()
 	_, err := gr.Step()
 	require.NoError(t, err)
@@ -80,7 +81,7 @@ func randFill(rng *rand.Rand, v []float32, s float64) {
 func TestGradientSampledSoftmax(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	const batch, in, dim, k = 4, 5, 3, 6
-	m, err := NewMLP([]int{in, 7, dim}, true, rng)
+	m, err := tower.New([]int{in, 7, dim}, true, rng)
 	require.NoError(t, err)
 	for l := range m.B {
 		randFill(rng, m.B[l], 0.3) // keep ReLUs away from their kink
@@ -113,7 +114,7 @@ func TestGradientSampledSoftmax(t *testing.T) {
 func TestGradientWeightedLogistic(t *testing.T) {
 	rng := rand.New(rand.NewPCG(3, 4))
 	const batch, in = 6, 4
-	m, err := NewMLP([]int{in, 8, 5, 1}, false, rng)
+	m, err := tower.New([]int{in, 8, 5, 1}, false, rng)
 	require.NoError(t, err)
 	for l := range m.B {
 		randFill(rng, m.B[l], 0.3)
@@ -132,7 +133,7 @@ func TestGradientWeightedLogistic(t *testing.T) {
 func TestGraphMatchesForwardAndTrains(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 9))
 	const batch = 32
-	m, err := NewMLP([]int{2, 16, 1}, false, rng)
+	m, err := tower.New([]int{2, 16, 1}, false, rng)
 	require.NoError(t, err)
 	wl := NewWeightedLogistic(batch)
 	gr, err := NewGraph(m, batch, wl)
@@ -164,7 +165,7 @@ func TestGraphMatchesForwardAndTrains(t *testing.T) {
 
 func TestAdagradTrains(t *testing.T) {
 	rng := rand.New(rand.NewPCG(2, 2))
-	m, err := NewMLP([]int{2, 16, 1}, false, rng)
+	m, err := tower.New([]int{2, 16, 1}, false, rng)
 	require.NoError(t, err)
 	wl := NewWeightedLogistic(32)
 	gr, err := NewGraph(m, 32, wl)
@@ -348,7 +349,7 @@ func TestExpSubVectorMatchesGo(t *testing.T) {
 func TestGradientReLUOut(t *testing.T) {
 	rng := rand.New(rand.NewPCG(6, 7))
 	const batch, in = 5, 6
-	m, err := NewMLP([]int{in, 9, 7}, true, rng)
+	m, err := tower.New([]int{in, 9, 7}, true, rng)
 	require.NoError(t, err)
 	for l := range m.B {
 		randFill(rng, m.B[l], 0.3)

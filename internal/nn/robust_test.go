@@ -1,6 +1,7 @@
 package nn
 
 import (
+	"github.com/ytdnn/ytdnn/tower"
 	"math/rand/v2"
 	"testing"
 
@@ -20,7 +21,7 @@ func (panicLoss) Loss(out, grad []float32) float32 { panic("index out of range [
 // its own goroutine, comes back from Step as an error instead of killing the
 // process.
 func TestOpPanicIsStepError(t *testing.T) {
-	m, err := NewMLP([]int{3, 4, 2}, false, rand.New(rand.NewPCG(1, 1)))
+	m, err := tower.New([]int{3, 4, 2}, false, rand.New(rand.NewPCG(1, 1)))
 	require.NoError(t, err)
 	gr, err := NewGraph(m, 2, panicLoss{})
 	require.NoError(t, err)
@@ -32,7 +33,7 @@ func TestOpPanicIsStepError(t *testing.T) {
 // TestLossGradDependsOnLoss: the gradient op reads a buffer the loss op
 // fills, so the graph must order them by an edge, not by luck of the sort.
 func TestLossGradDependsOnLoss(t *testing.T) {
-	m, err := NewMLP([]int{3, 4, 2}, false, rand.New(rand.NewPCG(1, 1)))
+	m, err := tower.New([]int{3, 4, 2}, false, rand.New(rand.NewPCG(1, 1)))
 	require.NoError(t, err)
 	gr, err := NewGraph(m, 2, NewWeightedLogistic(4))
 	require.NoError(t, err)

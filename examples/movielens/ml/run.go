@@ -11,6 +11,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/internal/baseline"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 // Options are the example's knobs.
@@ -126,7 +127,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		cfg.Seed = seed
 		if patience > 0 {
 			cfg.Patience = patience
-			cfg.Validate = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
+			cfg.Validation = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
 				t, err := Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
 				if err == nil && !o.Tune {
 					say("epoch %2d  validation HR@50 all %.4f filtered %.4f", epoch+1, t[0].HR(1), t[1].HR(1))
@@ -134,7 +135,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 				return ValScore(t[0], t[1]), err
 			}
 		}
-		m, st, err := candgen.Train(ctx, cfg, s.Fit)
+		m, st, err := train.Candgen(ctx, cfg, s.Fit)
 		if err != nil {
 			return 0, [2]baseline.Tally{}, err
 		}
@@ -190,7 +191,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		return out, nil
 	}
 
-	m, st, err := candgen.Train(ctx, o.config(s, set, epochs), s.Train)
+	m, st, err := train.Candgen(ctx, o.config(s, set, epochs), s.Train)
 	if err != nil {
 		return nil, err
 	}
@@ -263,11 +264,14 @@ func ParseGrid(lrs, negs, l2s, drops string) ([]Setting, error) {
 }
 
 // config is the candgen configuration of a setting.
-func (o *Options) config(s *Split, set Setting, epochs int) candgen.Config {
-	return candgen.Config{
-		Spec: s.Spec, VideoSpace: "movie", ExampleAge: !o.NoExampleAge, Tower: o.Tower, Batch: o.Batch, Negatives: set.Neg,
-		Epochs: epochs, LR: float32(set.LR), L2: float32(set.L2), Dropout: set.Dropout, Seed: o.Seed, Progress: o.Progress,
+func (o *Options) config(s *Split, set Setting, epochs int) train.CandgenConfig {
+	return train.CandgenConfig{
+		Spec: s.Spec, VideoSpace: "movie", ExampleAge: !o.NoExampleAge, Tower: o.Tower, Negatives: set.Neg,
 		TieEmbeddings: o.Tie, LinearTop: o.LinearTop,
+		Options: train.Options{
+			Batch: o.Batch, Epochs: epochs, LR: float32(set.LR), L2: float32(set.L2), Dropout: set.Dropout,
+			Seed: o.Seed, Progress: o.Progress,
+		},
 	}
 }
 

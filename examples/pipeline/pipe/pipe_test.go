@@ -9,16 +9,16 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 func smallRun(t *testing.T, data, out string, mutate func(*Options)) (map[string]any, error) {
 	t.Helper()
 	spec := GenSpec()
 	o := Options{Data: data, Out: out, Spec: &spec, Epochs: 3, Holdout: true, TempDir: t.TempDir(), Seed: 1}
-	o.Candgen = candgen.Config{Tower: []int{32, 16}, Batch: 256, Negatives: 200, LR: 0.01}
+	o.Candgen = train.CandgenConfig{Tower: []int{32, 16}, Negatives: 200, Options: train.Options{Batch: 256, LR: 0.01}}
 	o.Ranking = DefaultRanking()
 	o.Ranking.Tower = []int{16}
 	if mutate != nil {

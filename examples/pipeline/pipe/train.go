@@ -19,6 +19,7 @@ import (
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 // Options configure a training run. Zero values take the defaults in
@@ -49,8 +50,8 @@ type Options struct {
 	// Candgen and Ranking carry the stages' settings (Spec, ExampleAge,
 	// Epochs, Progress and Seed are set by the run). Zero: the defaults
 	// below.
-	Candgen candgen.Config
-	Ranking ranking.Config
+	Candgen train.CandgenConfig
+	Ranking train.RankingConfig
 	// HNSW also builds an HNSW index into the model directory.
 	HNSW bool
 	// Seed seeds every random choice [1].
@@ -61,13 +62,13 @@ type Options struct {
 }
 
 // DefaultCandgen is the candidate-generation setting of a run.
-func DefaultCandgen() candgen.Config {
-	return candgen.Config{Tower: candgen.SmallTower, Batch: 512, Negatives: 1000, LR: 0.005}
+func DefaultCandgen() train.CandgenConfig {
+	return train.CandgenConfig{Tower: train.SmallTower(), Negatives: 1000, Options: train.Options{Batch: 512, LR: 0.005}}
 }
 
 // DefaultRanking is the ranking setting of a run.
-func DefaultRanking() ranking.Config {
-	return ranking.Config{Tower: []int{256, 128}, Batch: 512, LR: 0.002}
+func DefaultRanking() train.RankingConfig {
+	return train.RankingConfig{Tower: []int{256, 128}, Options: train.Options{Batch: 512, LR: 0.002}}
 }
 
 func (o *Options) say(format string, a ...any) {
@@ -134,7 +135,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), VideoSpace, true, o.Epochs, o.Seed, o.Progress
 	src := &exampleSource{l: l, lg: lg, holdout: o.Holdout}
 	var cg *candgen.Model
-	var st candgen.Stats
+	var st train.Stats
 	if o.FromMemory {
 		var all []candgen.Example
 		it, err := src.Open(ctx)
@@ -152,11 +153,11 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			all = append(all, e)
 		}
 		o.say("built %d next-watch examples in memory", len(all))
-		cg, st, err = candgen.Train(ctx, cc, all)
+		cg, st, err = train.Candgen(ctx, cc, all)
 		if err != nil {
 			return nil, err
 		}
-	} else if cg, st, err = candgen.TrainSource(ctx, cc, src); err != nil {
+	} else if cg, st, err = train.CandgenSource(ctx, cc, src); err != nil {
 		return nil, err
 	}
 	o.say("candidate generation: %d examples × %d epochs at %.0f examples/s (%.1fs), %d videos", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds, cg.VideoVocab().Size()-1)
@@ -187,8 +188,8 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			rc = DefaultRanking()
 		}
 		rc.Spec, rc.Epochs, rc.Seed, rc.Progress = l.RankingSpec(), o.Epochs, o.Seed, o.Progress
-		var rst ranking.Stats
-		if rk, rst, err = ranking.TrainSource(ctx, rc, &impressionSource{l: l, lg: lg}); err != nil {
+		var rst train.Stats
+		if rk, rst, err = train.RankingSource(ctx, rc, &impressionSource{l: l, lg: lg}); err != nil {
 			return nil, err
 		}
 		o.say("ranking: %d impressions × %d epochs at %.0f examples/s (%.1fs)", rst.Examples, rst.Epochs, rst.ExamplesPerSec, rst.Seconds)

@@ -18,6 +18,7 @@ import (
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 // Files of a model directory.
@@ -114,10 +115,7 @@ func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIn
 		return err
 	}
 	rng := rand.New(rand.NewPCG(cfg.Seed, 5))
-	cg, _, err := candgen.Train(ctx, candgen.Config{
-		Spec: world.CandgenSpec(), ExampleAge: true, Tower: []int{64, 32}, Batch: 256, Negatives: 200,
-		Epochs: epochs, LR: 0.003, Seed: cfg.Seed,
-	}, w.CandgenData(0, rng))
+	cg, _, err := train.Candgen(ctx, train.CandgenConfig{Spec: world.CandgenSpec(), ExampleAge: true, Tower: []int{64, 32}, Negatives: 200, Options: train.Options{Batch: 256, Epochs: epochs, LR: 0.003, Seed: cfg.Seed}}, w.CandgenData(0, rng))
 	if err != nil {
 		return err
 	}
@@ -126,7 +124,7 @@ func Build(ctx context.Context, dir string, cfg world.Config, epochs int, withIn
 		users[i] = i
 	}
 	imps, _ := w.RankingData(users)
-	rk, _, err := ranking.Train(ctx, ranking.Config{Spec: world.RankingSpec(), Tower: []int{64, 32}, Batch: 256, Epochs: epochs, LR: 0.003, Seed: cfg.Seed}, imps)
+	rk, _, err := train.Ranking(ctx, train.RankingConfig{Spec: world.RankingSpec(), Tower: []int{64, 32}, Options: train.Options{Batch: 256, Epochs: epochs, LR: 0.003, Seed: cfg.Seed}}, imps)
 	if err != nil {
 		return err
 	}

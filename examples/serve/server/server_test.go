@@ -32,6 +32,7 @@ import (
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/retrieval"
+	"github.com/ytdnn/ytdnn/train"
 )
 
 var (
@@ -669,7 +670,7 @@ func TestServesPipelineModelDir(t *testing.T) {
 	root := t.TempDir()
 	spec := pipe.GenSpec()
 	o := pipe.Options{Data: data, Out: filepath.Join(root, "v1"), Spec: &spec, TempDir: t.TempDir(), Seed: 1,
-		Candgen: candgen.Config{Tower: []int{16}, Batch: 128, Negatives: 50, LR: 0.01}, Ranking: pipe.DefaultRanking()}
+		Candgen: train.CandgenConfig{Tower: []int{16}, Negatives: 50, Options: train.Options{Batch: 128, LR: 0.01}}, Ranking: pipe.DefaultRanking()}
 	o.Ranking.Tower = []int{8}
 	_, err = pipe.Run(context.Background(), o)
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package nn
+package tower
 
 import (
 	"errors"
@@ -25,14 +25,14 @@ type MLP struct {
 	scratch sync.Pool
 }
 
-// NewMLP initializes an MLP with He-uniform weights and zero biases.
-func NewMLP(sizes []int, reluOut bool, rng *rand.Rand) (*MLP, error) {
+// New initializes an MLP with He-uniform weights and zero biases.
+func New(sizes []int, reluOut bool, rng *rand.Rand) (*MLP, error) {
 	if len(sizes) < 2 {
-		return nil, errors.New("nn: an MLP needs an input and at least one layer")
+		return nil, errors.New("tower: an MLP needs an input and at least one layer")
 	}
 	for _, s := range sizes {
 		if s < 1 {
-			return nil, fmt.Errorf("nn: invalid layer sizes %v", sizes)
+			return nil, fmt.Errorf("tower: invalid layer sizes %v", sizes)
 		}
 	}
 	if rng == nil {
@@ -59,22 +59,13 @@ func NewMLP(sizes []int, reluOut bool, rng *rand.Rand) (*MLP, error) {
 func (m *MLP) In() int  { return m.Sizes[0] }
 func (m *MLP) Out() int { return m.Sizes[len(m.Sizes)-1] }
 
-// NumParams returns the number of weights and biases.
-func (m *MLP) NumParams() int {
-	n := 0
-	for l := range m.W {
-		n += len(m.W[l]) + len(m.B[l])
-	}
-	return n
-}
-
 type fwdScratch struct{ a, b []float32 }
 
 // Forward computes the outputs of batch rows of x (batch×In) into dst
 // (batch×Out). It allocates nothing once warm.
 func (m *MLP) Forward(dst, x []float32, batch int) {
 	if len(x) != batch*m.In() || len(dst) != batch*m.Out() {
-		panic("nn: Forward: bad buffer sizes")
+		panic("tower: Forward: bad buffer sizes")
 	}
 	s, _ := m.scratch.Get().(*fwdScratch)
 	if s == nil {
@@ -122,8 +113,8 @@ func (m *MLP) Encode(w *binfmt.Writer) {
 	}
 }
 
-// DecodeMLP reads an MLP written by Encode.
-func DecodeMLP(r *binfmt.Reader) (*MLP, error) {
+// Decode reads an MLP written by Encode.
+func Decode(r *binfmt.Reader) (*MLP, error) {
 	m := &MLP{Sizes: r.Ints(64), ReLUOut: r.Bool()}
 	if err := r.Err(); err != nil {
 		return nil, err

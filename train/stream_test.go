@@ -1,4 +1,4 @@
-package candgen
+package train
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/retrieval"
 )
@@ -18,14 +19,14 @@ import (
 // countingSource is a slice source that counts its passes and can fail
 // at a given example.
 type countingSource struct {
-	exs    []Example
+	exs    []candgen.Example
 	opens  int
 	failAt int // -1: never
 	// failFrom is the first pass (1-based) that fails at failAt.
 	failFrom int
 }
 
-func (s *countingSource) Open(ctx context.Context) (feature.Iterator[Example], error) {
+func (s *countingSource) Open(ctx context.Context) (feature.Iterator[candgen.Example], error) {
 	s.opens++
 	return &countingIter{s: s}, nil
 }
@@ -35,12 +36,12 @@ type countingIter struct {
 	i int
 }
 
-func (it *countingIter) Next() (Example, error) {
+func (it *countingIter) Next() (candgen.Example, error) {
 	if it.i == it.s.failAt && it.s.opens >= it.s.failFrom {
-		return Example{}, errors.New("disk on fire")
+		return candgen.Example{}, errors.New("disk on fire")
 	}
 	if it.i >= len(it.s.exs) {
-		return Example{}, io.EOF
+		return candgen.Example{}, io.EOF
 	}
 	it.i++
 	return it.s.exs[it.i-1], nil
@@ -49,7 +50,7 @@ func (it *countingIter) Next() (Example, error) {
 func (it *countingIter) Close() error { return nil }
 
 // recall10 is the planted world's recall@10 of m on fresh users.
-func recall10(t *testing.T, m *Model, w world) float64 {
+func recall10(t *testing.T, m *candgen.Model, w world) float64 {
 	rng := rand.New(rand.NewPCG(99, 99))
 	const users = 500
 	exs := make([]feature.Example, users)
@@ -79,14 +80,14 @@ func recall10(t *testing.T, m *Model, w world) float64 {
 func TestTrainSourceStreams(t *testing.T) {
 	w := world{clusters: 20, perCluster: 25}
 	rng := rand.New(rand.NewPCG(11, 7))
-	var data []Example
+	var data []candgen.Example
 	for u := 0; u < 3000; u++ {
 		h, next := w.user(rng, 3+rng.IntN(10))
-		data = append(data, Example{Features: histExample(h), Label: next})
+		data = append(data, candgen.Example{Features: histExample(h), Label: next})
 	}
-	slices.SortStableFunc(data, func(a, b Example) int { return int(a.Label - b.Label) })
-	cfg := Config{Spec: histSpec(), Tower: []int{32, 16}, Batch: 128, Negatives: 50, Epochs: 10, LR: 0.005, Seed: 11}
-	mem, st, err := Train(context.Background(), cfg, data)
+	slices.SortStableFunc(data, func(a, b candgen.Example) int { return int(a.Label - b.Label) })
+	cfg := CandgenConfig{Spec: histSpec(), Tower: []int{32, 16}, Negatives: 50, Options: Options{Batch: 128, Epochs: 10, LR: 0.005, Seed: 11}}
+	mem, st, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	require.Equal(t, 3000, st.Examples)
 
@@ -95,7 +96,7 @@ func TestTrainSourceStreams(t *testing.T) {
 		src := &countingSource{exs: data, failAt: -1}
 		c := cfg
 		c.ShuffleBuffer = buffer
-		m, st, err := TrainSource(context.Background(), c, src)
+		m, st, err := CandgenSource(context.Background(), c, src)
 		require.NoError(t, err)
 		assert.Equal(t, 3000, st.Examples)
 		assert.Equal(t, 10, st.Epochs)
@@ -111,25 +112,25 @@ func TestTrainSourceStreams(t *testing.T) {
 // TestTrainSourceErrors: a source that fails mid-pass is an error naming
 // the example, whether it fails while fitting or while streaming.
 func TestTrainSourceErrors(t *testing.T) {
-	var data []Example
+	var data []candgen.Example
 	for i := 0; i < 300; i++ {
-		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9)})
+		data = append(data, candgen.Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9)})
 	}
-	cfg := Config{Spec: histSpec(), Tower: []int{4}, Batch: 16, Negatives: 3, Epochs: 2, ShuffleBuffer: 50, Seed: 1}
-	_, _, err := TrainSource(context.Background(), cfg, &countingSource{exs: data, failAt: 120})
+	cfg := CandgenConfig{Spec: histSpec(), Tower: []int{4}, Negatives: 3, Options: Options{Batch: 16, Epochs: 2, ShuffleBuffer: 50, Seed: 1}}
+	_, _, err := CandgenSource(context.Background(), cfg, &countingSource{exs: data, failAt: 120})
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "example 120")
 	assert.ErrorContains(t, err, "disk on fire")
 	// The fitting pass reads fine; the first epoch's pass fails.
 	src := &countingSource{exs: data, failAt: 200, failFrom: 2}
-	_, _, err = TrainSource(context.Background(), cfg, src)
+	_, _, err = CandgenSource(context.Background(), cfg, src)
 	require.Error(t, err)
 	assert.ErrorContains(t, err, "example 200")
 	assert.Equal(t, 2, src.opens)
-	_, _, err = TrainSource(context.Background(), cfg, &countingSource{exs: nil, failAt: -1})
+	_, _, err = CandgenSource(context.Background(), cfg, &countingSource{exs: nil, failAt: -1})
 	assert.ErrorContains(t, err, "no training examples")
-	bad := append(slices.Clone(data), Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: make([]float64, 1)}, Label: 1})
-	_, _, err = TrainSource(context.Background(), cfg, feature.SliceSource(bad))
+	bad := append(slices.Clone(data), candgen.Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: make([]float64, 1)}, Label: 1})
+	_, _, err = CandgenSource(context.Background(), cfg, feature.SliceSource(bad))
 	assert.ErrorContains(t, err, "example 300")
 }
 
@@ -138,36 +139,35 @@ func TestTrainSourceErrors(t *testing.T) {
 func TestRowAdagradTables(t *testing.T) {
 	w := world{clusters: 20, perCluster: 25}
 	rng := rand.New(rand.NewPCG(11, 7))
-	var data []Example
+	var data []candgen.Example
 	for u := 0; u < 3000; u++ {
 		h, next := w.user(rng, 3+rng.IntN(10))
-		data = append(data, Example{Features: histExample(h), Label: next})
+		data = append(data, candgen.Example{Features: histExample(h), Label: next})
 	}
-	cfg := Config{Spec: histSpec(), Tower: []int{32, 16}, Batch: 128, Negatives: 50, Epochs: 10, LR: 0.005,
-		EmbeddingLR: 0.5, TableOptimizer: TableRowAdagrad, Seed: 11}
-	m, _, err := Train(context.Background(), cfg, data)
+	cfg := CandgenConfig{Spec: histSpec(), Tower: []int{32, 16}, Negatives: 50, Options: Options{Batch: 128, Epochs: 10, LR: 0.005, EmbeddingLR: 0.5, TableOptimizer: TableRowAdagrad, Seed: 11}}
+	m, _, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	r := recall10(t, m, w)
 	t.Logf("recall@10 with row-wise Adagrad tables: %.3f", r)
 	assert.Greater(t, r, 0.3)
 	cfg.TableOptimizer = "sgd"
-	_, _, err = Train(context.Background(), cfg, data)
-	assert.ErrorContains(t, err, "table optimizer")
+	_, _, err = Candgen(context.Background(), cfg, data)
+	assert.ErrorContains(t, err, "TableOptimizer")
 }
 
 // TestSetIndexRejectsStaleIndex: an index built for another model with the
 // same dimension (a stale index file) is refused; the model's own index is
 // accepted, in any item order.
 func TestSetIndexRejectsStaleIndex(t *testing.T) {
-	var data []Example
+	var data []candgen.Example
 	for i := 0; i < 200; i++ {
-		data = append(data, Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9)})
+		data = append(data, candgen.Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9)})
 	}
-	cfg := Config{Spec: histSpec(), Tower: []int{4}, Batch: 16, Negatives: 3, Seed: 1}
-	a, _, err := Train(context.Background(), cfg, data)
+	cfg := CandgenConfig{Spec: histSpec(), Tower: []int{4}, Negatives: 3, Options: Options{Batch: 16, Seed: 1}}
+	a, _, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	cfg.Seed = 2
-	b, _, err := Train(context.Background(), cfg, data)
+	b, _, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	vecs, ids := b.Items()
 	stale, err := retrieval.NewHNSW(context.Background(), vecs, b.D()+1, ids, retrieval.HNSWConfig{M: 4, Seed: 1})

@@ -1,4 +1,4 @@
-package candgen
+package train
 
 import (
 	"runtime"
@@ -44,10 +44,11 @@ func TestAccidentalHits(t *testing.T) {
 	total := 0
 	for k := 0; k < 3; k++ {
 		benchBatch(t, tr, k)
+		h := softmaxOf(tr)
 		for r, ei := range tr.rows {
 			// The definition, sampling.AccidentalHits, scans all K.
-			hit := make([]bool, len(tr.negIDs))
-			if _, err := sampling.AccidentalHits(hit, tr.data[ei].label, tr.negIDs); err != nil {
+			hit := make([]bool, len(h.negIDs))
+			if _, err := sampling.AccidentalHits(hit, tr.data[ei].t, h.negIDs); err != nil {
 				t.Fatal(err)
 			}
 			var want []int32
@@ -56,16 +57,16 @@ func TestAccidentalHits(t *testing.T) {
 					want = append(want, int32(j))
 				}
 			}
-			got := append([]int32(nil), tr.loss.Hits[r]...)
+			got := append([]int32(nil), h.lossFn.Hits[r]...)
 			slices.Sort(got)
 			if !slices.Equal(got, want) {
 				t.Fatalf("batch %d row %d: hits %v, want %v", k, r, got, want)
 			}
 			total += len(want)
 		}
-		for id, h := range tr.negHead {
-			if h != -1 {
-				t.Fatalf("negHead[%d] = %d after the step", id, h)
+		for id, x := range h.negHead {
+			if x != -1 {
+				t.Fatalf("negHead[%d] = %d after the step", id, x)
 			}
 		}
 	}

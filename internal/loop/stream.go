@@ -1,4 +1,4 @@
-package train
+package loop
 
 import (
 	"context"
@@ -48,7 +48,7 @@ type Stream[E any] struct {
 func (s *Stream[E]) Run(ctx context.Context) (Result, error) {
 	var res Result
 	if s.Batch < 1 || s.Epochs < 1 || s.Buffer < 1 {
-		return res, errors.New("train: Batch, Epochs and Buffer must be positive")
+		return res, errors.New("loop: Batch, Epochs and Buffer must be positive")
 	}
 	start := time.Now()
 	seen := 0
@@ -92,7 +92,7 @@ func (s *Stream[E]) Run(ctx context.Context) (Result, error) {
 			return res, err
 		}
 		if steps == 0 {
-			return res, errors.New("train: an epoch held no examples")
+			return res, errors.New("loop: an epoch held no examples")
 		}
 		res.Epochs, res.Loss = ep+1, sum/float64(steps)
 		bar.Done(fmt.Sprintf("loss %.4f", res.Loss))

@@ -1,4 +1,4 @@
-package ranking
+package train
 
 import (
 	"context"
@@ -12,11 +12,11 @@ import (
 func BenchmarkTrain(b *testing.B) {
 	g := gen{rand.New(rand.NewPCG(1, 2))}
 	imps, _ := g.many(512 * 20)
-	c := Config{Spec: spec(), Tower: []int{256, 128}, Batch: 512, Epochs: 1, Seed: 1}
+	c := RankingConfig{Spec: rankSpec(), Tower: []int{256, 128}, Options: Options{Batch: 512, Epochs: 1, Seed: 1}}
 	b.ReportAllocs()
 	var ex, secs float64
 	for i := 0; i < b.N; i++ {
-		_, st, err := Train(context.Background(), c, imps)
+		_, st, err := Ranking(context.Background(), c, imps)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -31,7 +31,7 @@ func BenchmarkTrain(b *testing.B) {
 func BenchmarkRank500(b *testing.B) {
 	g := gen{rand.New(rand.NewPCG(3, 4))}
 	imps, _ := g.many(4000)
-	m, _, err := Train(context.Background(), Config{Spec: spec(), Batch: 512, Epochs: 1, Seed: 1}, imps)
+	m, _, err := Ranking(context.Background(), RankingConfig{Spec: rankSpec(), Options: Options{Batch: 512, Epochs: 1, Seed: 1}}, imps)
 	if err != nil {
 		b.Fatal(err)
 	}

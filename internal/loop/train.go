@@ -1,4 +1,4 @@
-package train
+package loop
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"github.com/ytdnn/ytdnn/internal/progress"
 )
 
-// Loop describes a training run over N examples.
-type Loop struct {
+// Memory describes a training run over N examples.
+type Memory struct {
 	N, Batch, Epochs int
 	Label            string
 	Progress         io.Writer
@@ -27,7 +27,7 @@ type Loop struct {
 
 // ErrStop, returned by an OnEpoch hook, ends a run after that epoch as if
 // it had been the last.
-var ErrStop = errors.New("train: stop")
+var ErrStop = errors.New("loop: stop")
 
 // Result summarizes a run.
 type Result struct {
@@ -38,7 +38,7 @@ type Result struct {
 }
 
 // Run executes the loop. It returns ctx's error when cancelled.
-func (l *Loop) Run(ctx context.Context) (Result, error) {
+func (l *Memory) Run(ctx context.Context) (Result, error) {
 	var res Result
 	order := make([]int, l.N)
 	for i := range order {

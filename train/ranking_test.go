@@ -1,15 +1,12 @@
-package ranking
+package train
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -17,9 +14,10 @@ import (
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/gradcheck"
+	"github.com/ytdnn/ytdnn/ranking"
 )
 
-func spec() feature.Spec {
+func rankSpec() feature.Spec {
 	return feature.Spec{
 		Spaces: []feature.Space{{Name: "video", Dim: 8}},
 		Features: []feature.Feature{
@@ -37,7 +35,7 @@ func spec() feature.Spec {
 // impression is p·mean. Pages hold 10 impressions.
 type gen struct{ rng *rand.Rand }
 
-func (g gen) impression() (Impression, float64) {
+func (g gen) impression() (ranking.Impression, float64) {
 	a, q := g.rng.Float64(), g.rng.Float64()
 	p := 0.01 + 0.08*a
 	mean := 5 + 95*q
@@ -45,7 +43,7 @@ func (g gen) impression() (Impression, float64) {
 	ex.IDs[0] = []int64{int64(g.rng.IntN(50))}
 	ex.IDs[1] = []int64{int64(g.rng.IntN(50)), int64(g.rng.IntN(50))}
 	ex.Nums[2], ex.Nums[3] = a, q
-	imp := Impression{Features: ex}
+	imp := ranking.Impression{Features: ex}
 	if g.rng.Float64() < p {
 		imp.Clicked = true
 		imp.WatchTime = g.rng.ExpFloat64() * mean
@@ -53,8 +51,8 @@ func (g gen) impression() (Impression, float64) {
 	return imp, p * mean
 }
 
-func (g gen) many(n int) ([]Impression, []float64) {
-	imps := make([]Impression, n)
+func (g gen) many(n int) ([]ranking.Impression, []float64) {
+	imps := make([]ranking.Impression, n)
 	truth := make([]float64, n)
 	for i := range imps {
 		imps[i], truth[i] = g.impression()
@@ -62,8 +60,8 @@ func (g gen) many(n int) ([]Impression, []float64) {
 	return imps, truth
 }
 
-func cfg(unweighted bool) Config {
-	return Config{Spec: spec(), Tower: []int{16}, Batch: 256, Epochs: 4, LR: 0.01, Seed: 1, Unweighted: unweighted}
+func rankCfg(unweighted bool) RankingConfig {
+	return RankingConfig{Spec: rankSpec(), Tower: []int{16}, Unweighted: unweighted, Options: Options{Batch: 256, Epochs: 4, LR: 0.01, Seed: 1}}
 }
 
 // TestOddsLearnExpectedWatchTime: exp(logit) per decile of prediction is
@@ -73,9 +71,9 @@ func cfg(unweighted bool) Config {
 func TestOddsLearnExpectedWatchTime(t *testing.T) {
 	g := gen{rand.New(rand.NewPCG(1, 2))}
 	trainSet, _ := g.many(80000)
-	w, _, err := Train(context.Background(), cfg(false), trainSet)
+	w, _, err := Ranking(context.Background(), rankCfg(false), trainSet)
 	require.NoError(t, err)
-	u, _, err := Train(context.Background(), cfg(true), trainSet)
+	u, _, err := Ranking(context.Background(), rankCfg(true), trainSet)
 	require.NoError(t, err)
 
 	test, truth := g.many(30000)
@@ -89,45 +87,31 @@ func TestOddsLearnExpectedWatchTime(t *testing.T) {
 	require.NoError(t, err)
 
 	// Calibration against the truth, by decile of prediction.
-	items := make([]Scored, len(test))
+	items := make([]ranking.Scored, len(test))
 	for i := range test {
-		items[i] = Scored{Score: pw[i], Clicked: true, WatchTime: truth[i]}
+		items[i] = ranking.Scored{Score: pw[i], Clicked: true, WatchTime: truth[i]}
 	}
-	for _, b := range Calibration(items, 10) {
+	for _, b := range ranking.Calibration(items, 10) {
 		assert.InEpsilon(t, b.Observed, b.Predicted, 0.25, "decile: predicted %.2f vs true %.2f", b.Predicted, b.Observed)
 	}
 	// Weighted per-user loss on pages of 10.
 	loss := func(p []float64) float64 {
-		var groups [][]Scored
+		var groups [][]ranking.Scored
 		for lo := 0; lo+10 <= len(test); lo += 10 {
-			var grp []Scored
+			var grp []ranking.Scored
 			for i := lo; i < lo+10; i++ {
-				grp = append(grp, Scored{Score: p[i], Clicked: test[i].Clicked, WatchTime: test[i].WatchTime})
+				grp = append(grp, ranking.Scored{Score: p[i], Clicked: test[i].Clicked, WatchTime: test[i].WatchTime})
 			}
 			groups = append(groups, grp)
 		}
-		return WeightedPerUserLoss(groups)
+		return ranking.WeightedPerUserLoss(groups)
 	}
 	lw, lu := loss(pw), loss(pu)
 	t.Logf("weighted per-user loss: weighted LR %.3f, unweighted LR %.3f", lw, lu)
 	assert.Less(t, lw, lu-0.02)
 }
 
-func TestMetrics(t *testing.T) {
-	// One page: the long watch (10) is beaten by one negative, the short (2) by none.
-	g := [][]Scored{{{Score: 0.5, Clicked: true, WatchTime: 10}, {Score: 0.9, Clicked: true, WatchTime: 2}, {Score: 0.7}, {Score: 0.1}}}
-	assert.InDelta(t, 10.0/24, WeightedPerUserLoss(g), 1e-12)
-	assert.Equal(t, 0.0, WeightedPerUserLoss(nil))
-	assert.InDelta(t, 0.75, AUC(g[0]), 1e-12)
-	assert.InDelta(t, 0.5, AUC([]Scored{{Score: 1, Clicked: true}, {Score: 1}}), 1e-12)
-	assert.True(t, math.IsNaN(AUC([]Scored{{Score: 1}})))
-	bins := Calibration([]Scored{{Score: 1}, {Score: 3, Clicked: true, WatchTime: 4}}, 2)
-	require.Len(t, bins, 2)
-	assert.Equal(t, Bin{N: 1, Predicted: 1, Observed: 0}, bins[0])
-	assert.Equal(t, Bin{N: 1, Predicted: 3, Observed: 4}, bins[1])
-}
-
-func smallModel(t testing.TB) (*Model, []Impression) {
+func smallModel(t testing.TB) (*ranking.Model, []ranking.Impression) {
 	g := gen{rand.New(rand.NewPCG(7, 7))}
 	imps, _ := g.many(3000)
 	for i := range imps { // make sure video 7 is clicked somewhere, so it is in vocabulary
@@ -136,19 +120,19 @@ func smallModel(t testing.TB) (*Model, []Impression) {
 			imps[i].Clicked, imps[i].WatchTime = true, 3
 		}
 	}
-	c := cfg(false)
+	c := rankCfg(false)
 	c.Epochs = 1
-	m, _, err := Train(context.Background(), c, imps)
+	m, _, err := Ranking(context.Background(), c, imps)
 	require.NoError(t, err)
 	return m, imps
 }
 
 func TestVocabularyCountsClickedOnly(t *testing.T) {
-	imps := []Impression{
+	imps := []ranking.Impression{
 		{Features: feature.Example{IDs: [][]int64{{1}, nil, nil, nil}, Nums: []float64{0, 0, 1, 1}}, Clicked: true, WatchTime: 5},
 		{Features: feature.Example{IDs: [][]int64{{2}, nil, nil, nil}, Nums: []float64{0, 0, 2, 2}}},
 	}
-	m, _, err := Train(context.Background(), Config{Spec: spec(), Tower: []int{}, Batch: 2}, imps)
+	m, _, err := Ranking(context.Background(), RankingConfig{Spec: rankSpec(), Tower: []int{}, Options: Options{Batch: 2}}, imps)
 	require.NoError(t, err)
 	v := m.Encoder().Vocabs[0]
 	assert.NotEqual(t, embedding.OOV, v.Index(1))
@@ -158,51 +142,49 @@ func TestVocabularyCountsClickedOnly(t *testing.T) {
 // TestSharedEmbeddings: a gradient that reaches row 7 only through the
 // "last_watched" feature moves the row the "video" feature reads.
 func TestSharedEmbeddings(t *testing.T) {
-	m, _ := smallModel(t)
+	_, imps := smallModel(t)
+	imp := ranking.Impression{Features: feature.Example{IDs: [][]int64{{8}, {7}, nil, nil}, Nums: []float64{0, 0, 0.5, 0.5}}, Clicked: true, WatchTime: 50}
+	c := rankCfg(false)
+	c.Batch = 1
+	tr := newRankingTrainer(t, c, append(imps, imp))
+	m, err := ranking.NewModel(tr.enc, tr.emb.Tables, tr.mlp) // aliases the trainer's tables
+	require.NoError(t, err)
 	row := m.Encoder().Vocabs[0].Index(7)
 	require.NotEqual(t, embedding.OOV, row)
-	before := append([]float32(nil), m.emb.Tables[0].Row(row)...)
+	before := append([]float32(nil), tr.emb.Tables[0].Row(row)...)
 	probe := feature.Example{IDs: [][]int64{{7}, nil, nil, nil}, Nums: []float64{0, 0, 0.5, 0.5}}
 	z0 := make([]float32, 1)
 	require.NoError(t, m.Logits(z0, []feature.Example{probe}))
 
-	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{LR: 1} })
-	imp := Impression{Features: feature.Example{IDs: [][]int64{{8}, {7}, nil, nil}, Nums: []float64{0, 0, 0.5, 0.5}}, Clicked: true, WatchTime: 50}
-	c := cfg(false)
-	c.Batch = 1
-	require.NoError(t, c.defaults())
-	tr, err := newTrainerWith(m, &c, []Impression{imp})
-	require.NoError(t, err)
-	tr.rows[0] = 0
+	tr.emb.Train(func() embedding.Optimizer { return &embedding.SGD{LR: 1} })
+	tr.rows[0] = len(tr.data) - 1 // the impression of video 8 after 7
 	_, err = tr.forwardBackward()
 	require.NoError(t, err)
-	require.NoError(t, m.emb.Apply())
-	assert.NotEqual(t, before, m.emb.Tables[0].Row(row), "row 7 must move")
+	require.NoError(t, tr.emb.Apply())
+	assert.NotEqual(t, before, tr.emb.Tables[0].Row(row), "row 7 must move")
 	z1 := make([]float32, 1)
 	require.NoError(t, m.Logits(z1, []feature.Example{probe}))
 	assert.NotEqual(t, z0[0], z1[0], "the impression-video feature reads the moved row")
 }
 
-func TestGradientCheckWholeModel(t *testing.T) {
-	m, imps := smallModel(t)
-	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
-	c := cfg(false)
+func TestRankingGradientCheckWholeModel(t *testing.T) {
+	_, imps := smallModel(t)
+	c := rankCfg(false)
 	c.Batch = 16
-	require.NoError(t, c.defaults())
-	tr, err := newTrainerWith(m, &c, imps[:16])
-	require.NoError(t, err)
+	tr := newRankingTrainer(t, c, imps[:16])
+	tr.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
 	for r := range tr.rows {
 		tr.rows[r] = r
 	}
 	tr.rows[15] = -1
-	_, err = tr.forwardBackward()
+	_, err := tr.forwardBackward()
 	require.NoError(t, err)
-	g := m.emb.Grads[0]
+	g := tr.emb.Grads[0]
 	require.NotEmpty(t, g.Rows)
 	loss := func() float32 { l, _ := tr.forwardBackward(); return l }
 	for _, row := range g.Rows[:min(3, len(g.Rows))] {
 		grad := append([]float32(nil), g.Row(row)...)
-		gradcheck.Slice(t, fmt.Sprintf("row %d", row), m.emb.Tables[0].Row(row), grad, loss, 1e-3)
+		gradcheck.Slice(t, fmt.Sprintf("row %d", row), tr.emb.Tables[0].Row(row), grad, loss, 1e-3)
 	}
 }
 
@@ -224,105 +206,40 @@ func TestRankAndBadInput(t *testing.T) {
 	assert.Error(t, err)
 	_, err = m.Rank([]int64{1}, []feature.Example{{IDs: make([][]int64, 2), Nums: make([]float64, 2)}})
 	assert.Error(t, err)
-	_, _, err = Train(context.Background(), cfg(false), []Impression{{Features: mk(1, 0.5), Clicked: true, WatchTime: -1}})
+	_, _, err = Ranking(context.Background(), rankCfg(false), []ranking.Impression{{Features: mk(1, 0.5), Clicked: true, WatchTime: -1}})
 	assert.Error(t, err)
-	_, _, err = Train(context.Background(), cfg(false), nil)
+	_, _, err = Ranking(context.Background(), rankCfg(false), nil)
 	assert.Error(t, err)
-}
-
-func TestSaveLoadRanking(t *testing.T) {
-	m, imps := smallModel(t)
-	path := filepath.Join(t.TempDir(), "rank.model")
-	require.NoError(t, m.Save(path))
-	m2, err := Load(path)
-	require.NoError(t, err)
-	exs := []feature.Example{imps[0].Features, imps[1].Features}
-	a, _ := m.ExpectedWatchTime(exs)
-	b, _ := m2.ExpectedWatchTime(exs)
-	assert.Equal(t, a, b)
-	var buf bytes.Buffer
-	_, err = m.WriteTo(&buf)
-	require.NoError(t, err)
-	raw := buf.Bytes()
-	_, err = ReadModel(bytes.NewReader(raw[:len(raw)-5]))
-	assert.Error(t, err)
-	raw[len(raw)/2] ^= 1
-	_, err = ReadModel(bytes.NewReader(raw))
-	assert.Error(t, err)
-}
-
-// TestMetricsNonFinite: a NaN or ±Inf score or watch time gives NaN (nil
-// bins), and returns at once. Before, AUC looped forever on a NaN score: NaN
-// never equals itself, so its tie group never advanced.
-func TestMetricsNonFinite(t *testing.T) {
-	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1)}
-	for _, v := range bad {
-		t.Run(fmt.Sprint(v), func(t *testing.T) {
-			items := []Scored{{Score: 0.3, Clicked: true, WatchTime: 2}, {Score: v}, {Score: 0.1}}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				assert.True(t, math.IsNaN(AUC(items)), "AUC")
-				assert.True(t, math.IsNaN(WeightedPerUserLoss([][]Scored{items})), "WeightedPerUserLoss")
-				assert.Nil(t, Calibration(items, 2), "Calibration")
-				wt := []Scored{{Score: 0.3, Clicked: true, WatchTime: v}, {Score: 0.1}}
-				assert.True(t, math.IsNaN(WeightedPerUserLoss([][]Scored{wt})), "watch time")
-			}()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("metric did not return")
-			}
-		})
-	}
-}
-
-// newTrainerWith is a trainer for m holding imps encoded, as Train's
-// in-memory path builds it.
-func newTrainerWith(m *Model, c *Config, imps []Impression) (*trainer, error) {
-	t, err := newTrainer(m, c)
-	if err != nil {
-		return nil, err
-	}
-	for i := range imps {
-		e, err := t.encode(&imps[i])
-		if err != nil {
-			return nil, err
-		}
-		t.all = append(t.all, e)
-	}
-	t.data = t.all
-	return t, nil
 }
 
 // TestTrainSourceStreams: a stream longer than the shuffle buffer trains a
 // ranker that orders held-out impressions by true expected watch time about
 // as well as the one trained on the same impressions in memory.
-func TestTrainSourceStreams(t *testing.T) {
+func TestRankingSourceStreams(t *testing.T) {
 	g := gen{rand.New(rand.NewPCG(3, 3))}
 	imps, _ := g.many(30000)
 	test, truth := g.many(5000)
 	median := slices.Clone(truth)
 	slices.Sort(median)
 	// AUC of the prediction for "true expected watch time above the median".
-	auc := func(m *Model) float64 {
+	auc := func(m *ranking.Model) float64 {
 		exs := make([]feature.Example, len(test))
 		for i := range test {
 			exs[i] = test[i].Features
 		}
 		ew, err := m.ExpectedWatchTime(exs)
 		require.NoError(t, err)
-		items := make([]Scored, len(test))
+		items := make([]ranking.Scored, len(test))
 		for i := range test {
-			items[i] = Scored{Score: ew[i], Clicked: truth[i] > median[len(median)/2]}
+			items[i] = ranking.Scored{Score: ew[i], Clicked: truth[i] > median[len(median)/2]}
 		}
-		return AUC(items)
+		return ranking.AUC(items)
 	}
-	c := cfg(false)
-	mem, _, err := Train(context.Background(), c, imps)
+	c := rankCfg(false)
+	mem, _, err := Ranking(context.Background(), c, imps)
 	require.NoError(t, err)
 	c.ShuffleBuffer = 2000
-	str, st, err := TrainSource(context.Background(), c, feature.SliceSource(imps))
+	str, st, err := RankingSource(context.Background(), c, feature.SliceSource(imps))
 	require.NoError(t, err)
 	assert.Equal(t, 30000, st.Examples)
 	a, b := auc(mem), auc(str)

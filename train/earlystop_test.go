@@ -1,4 +1,4 @@
-package candgen
+package train
 
 import (
 	"context"
@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/internal/gradcheck"
 )
 
@@ -22,15 +23,14 @@ func TestEarlyStopping(t *testing.T) {
 	scores := []float64{0.1, 0.5, 0.2, 0.5, 0.3, 0.9, 0.9}
 	var vectors [][]float32
 	var seen []int
-	cfg := Config{Spec: constSpec(), Tower: []int{8}, Batch: 64, Negatives: 10, Epochs: len(scores), LR: 0.05, Seed: 1, Patience: 3,
-		Validate: func(ctx context.Context, epoch int, m *Model) (float64, error) {
-			seen = append(seen, epoch)
-			u, err := m.UserVector(probe)
-			require.NoError(t, err)
-			vectors = append(vectors, u)
-			return scores[epoch], nil
-		}}
-	m, st, err := Train(context.Background(), cfg, data)
+	cfg := CandgenConfig{Spec: constSpec(), Tower: []int{8}, Negatives: 10, Validation: func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
+		seen = append(seen, epoch)
+		u, err := m.UserVector(probe)
+		require.NoError(t, err)
+		vectors = append(vectors, u)
+		return scores[epoch], nil
+	}, Options: Options{Batch: 64, Epochs: len(scores), LR: 0.05, Seed: 1, Patience: 3}}
+	m, st, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	// Best 0.5 at epoch 2 (the earliest of two); epochs 3-5 do not beat
 	// it, so training stops after the fifth.
@@ -45,7 +45,7 @@ func TestEarlyStopping(t *testing.T) {
 
 	// Without patience every epoch runs and the best is still returned.
 	cfg.Patience, seen, vectors = 0, nil, nil
-	m, st, err = Train(context.Background(), cfg, data)
+	m, st, err = Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	assert.Len(t, seen, len(scores))
 	assert.Equal(t, 6, st.BestEpoch)
@@ -55,15 +55,15 @@ func TestEarlyStopping(t *testing.T) {
 
 	// A failing or NaN validation is an error, not a model.
 	boom := errors.New("boom")
-	cfg.Validate = func(context.Context, int, *Model) (float64, error) { return 0, boom }
-	_, _, err = Train(context.Background(), cfg, data)
+	cfg.Validation = func(context.Context, int, *candgen.Model) (float64, error) { return 0, boom }
+	_, _, err = Candgen(context.Background(), cfg, data)
 	assert.ErrorIs(t, err, boom)
-	cfg.Validate = func(context.Context, int, *Model) (float64, error) { return nan(), nil }
-	_, _, err = Train(context.Background(), cfg, data)
+	cfg.Validation = func(context.Context, int, *candgen.Model) (float64, error) { return nan(), nil }
+	_, _, err = Candgen(context.Background(), cfg, data)
 	assert.ErrorContains(t, err, "NaN")
 	for _, p := range []float64{-0.1, 1, nan()} {
 		cfg.Dropout = p
-		_, _, err = Train(context.Background(), cfg, data)
+		_, _, err = Candgen(context.Background(), cfg, data)
 		assert.ErrorContains(t, err, "Dropout", "dropout %v", p)
 	}
 }
@@ -75,7 +75,7 @@ func nan() float64 { z := 0.0; return z / z }
 // finite differences: a dropped input passes no gradient and a kept one is
 // scaled by 1/(1-p).
 func TestGradientCheckDropout(t *testing.T) {
-	m, tr := gradCheckTrainer(t, 0.5)
+	tr := gradCheckTrainer(t, 0.5)
 	loss := func() float32 {
 		tr.rng = rand.New(rand.NewPCG(7, 7)) // the same mask every pass
 		l, err := tr.forwardBackward()
@@ -90,7 +90,7 @@ func TestGradientCheckDropout(t *testing.T) {
 		}
 	}
 	require.InDelta(t, len(tr.mask)/2, dropped, float64(len(tr.mask))/5, "about half the inputs dropped")
-	g := m.emb.Grads[0]
+	g := tr.emb.Grads[0]
 	const floor = 1e-4
 	checked := 0
 	for _, row := range g.Rows {
@@ -98,7 +98,7 @@ func TestGradientCheckDropout(t *testing.T) {
 		if gradcheck.MaxAbs(grad) < 10*floor {
 			continue // too small a gradient to tell right from wrong
 		}
-		gradcheck.Slice(t, "video emb", m.emb.Tables[0].Row(row), grad, loss, floor)
+		gradcheck.Slice(t, "video emb", tr.emb.Tables[0].Row(row), grad, loss, floor)
 		checked++
 	}
 	require.GreaterOrEqual(t, checked, 3, "rows with gradients large enough to check")

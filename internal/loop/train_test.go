@@ -1,4 +1,4 @@
-package train
+package loop
 
 import (
 	"context"
@@ -37,7 +37,7 @@ func TestErrStopEndsRunCleanly(t *testing.T) {
 			var res Result
 			var err error
 			if kind == "loop" {
-				l := Loop{N: 10, Batch: 5, Epochs: 5, Rng: rand.New(rand.NewPCG(1, 1)), OnEpoch: onEpoch,
+				l := Memory{N: 10, Batch: 5, Epochs: 5, Rng: rand.New(rand.NewPCG(1, 1)), OnEpoch: onEpoch,
 					Step: func([]int) (float32, error) { steps++; return 1, nil }}
 				res, err = l.Run(context.Background())
 			} else {

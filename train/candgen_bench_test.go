@@ -1,4 +1,4 @@
-package candgen
+package train
 
 import (
 	"fmt"
@@ -7,62 +7,64 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
-	"github.com/ytdnn/ytdnn/internal/linalg"
 	"github.com/ytdnn/ytdnn/internal/nn"
 )
 
-// benchTrainer builds a model over a vocabulary of `vocab` videos and a
-// trainer over a few thousand examples, without training, so that the
-// benchmark times optimizer steps alone.
-func benchTrainer(b testing.TB, vocab int) *trainer { return benchTrainerOpt(b, vocab, TableAdam) }
+// benchTrainer builds a trainer over a vocabulary of `vocab` videos and a
+// few thousand examples, without training, so that the benchmark times
+// optimizer steps alone.
+func benchTrainer(b testing.TB, vocab int) *candgenTrainer {
+	return benchTrainerOpt(b, vocab, TableAdam)
+}
 
 // benchTrainerOpt is benchTrainer with the given table optimizer.
-func benchTrainerOpt(b testing.TB, vocab int, opt TableOptimizer) *trainer {
+func benchTrainerOpt(b testing.TB, vocab int, opt TableOptimizer) *candgenTrainer {
 	const batch = 512
 	rng := rand.New(rand.NewPCG(1, 2))
 	spec := feature.Spec{
 		Spaces:   []feature.Space{{Name: "video", Dim: 64}},
 		Features: []feature.Feature{{Name: "watches", Kind: feature.Bag, Space: "video", MaxLen: 50}},
 	}
-	cfg := Config{Spec: spec, Tower: []int{256, 128, 64}, Batch: batch, Negatives: 1000, Epochs: 1, Seed: 1, TableOptimizer: opt}
-	if err := cfg.defaults(); err != nil {
+	cfg := CandgenConfig{Spec: spec, Tower: []int{256, 128, 64}, LinearTop: true, Negatives: 1000, Options: Options{Batch: batch, Epochs: 1, Seed: 1, TableOptimizer: opt}}
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
 		b.Fatal(err)
 	}
-	fit, err := feature.NewFitter(spec)
+	s := &candgenStage{cfg: &cfg, full: candgen.FullSpec(spec, false)}
+	tr := &candgenTrainer{s: s, o: &cfg.Options}
+	fit, err := feature.NewFitter(s.full)
 	if err != nil {
 		b.Fatal(err)
 	}
 	for id := 0; id < vocab; id++ {
-		fit.CountID("video", int64(id), int64(1+vocab/(id+1)))
+		if err := fit.CountID("video", int64(id), int64(1+vocab/(id+1))); err != nil {
+			b.Fatal(err)
+		}
 	}
-	m := &Model{userFeatures: 1, ageFeature: -1, videoSpace: 0}
-	if m.enc, err = fit.Encoder(); err != nil {
+	if tr.enc, err = fit.Encoder(); err != nil {
 		b.Fatal(err)
 	}
-	if m.emb, err = m.enc.NewParams(0.05, rng, cfg.newTableOptimizer); err != nil {
+	if err := tr.setup(); err != nil {
 		b.Fatal(err)
 	}
-	if m.mlp, err = nn.NewMLP([]int{m.enc.Width(), 256, 128, 64}, false, rng); err != nil {
-		b.Fatal(err)
-	}
-	if m.soft, err = embedding.NewTable(vocab+1, 65, 0.01, rng); err != nil {
-		b.Fatal(err)
-	}
-	exs := make([]Example, 8*batch)
-	for i := range exs {
+	for i := 0; i < 8*batch; i++ {
 		h := make([]int64, 50)
 		for j := range h {
 			h[j] = int64(rng.IntN(vocab))
 		}
-		exs[i] = Example{Features: feature.Example{IDs: [][]int64{h}, Nums: []float64{0}}, Label: int64(int(math.Pow(float64(vocab), rng.Float64())) - 1)}
+		ex := candgen.Example{Features: feature.Example{IDs: [][]int64{h}, Nums: []float64{0}}, Label: int64(int(math.Pow(float64(vocab), rng.Float64())) - 1)}
+		e, ok, err := tr.encode(&ex)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if ok {
+			tr.data = append(tr.data, e)
+		}
 	}
-	t, err := newTrainerWith(m, &cfg, exs, rng)
-	if err != nil {
-		b.Fatal(err)
-	}
-	return t
+	return tr
 }
 
 // BenchmarkTrainStep: one sampled-softmax training step, with fastblas and
@@ -74,7 +76,7 @@ func benchTrainerOpt(b testing.TB, vocab int, opt TableOptimizer) *trainer {
 // optimizer state's bytes per video). B/op and allocs/op are per step and
 // must not grow with the vocabulary.
 func BenchmarkTrainStep(b *testing.B) {
-	defer linalg.UseFast()
+	defer nn.UseFast()
 	for _, blasName := range []string{"fastblas", "gonum"} {
 		for _, vocab := range []int{1682, 100_000, 1_000_000} {
 			benchStep(b, blasName, vocab, TableAdam)
@@ -88,25 +90,25 @@ func BenchmarkTrainStep(b *testing.B) {
 // identical trainers), so that load on the machine hits both alike, and
 // reports both step times and their ratio.
 func BenchmarkTrainStepSpeedup(b *testing.B) {
-	defer linalg.UseFast()
+	defer nn.UseFast()
 	fast, slow := benchTrainer(b, 1682), benchTrainer(b, 1682)
-	step := func(t *trainer, k int) time.Duration {
+	step := func(t *candgenTrainer, k int) time.Duration {
 		start := time.Now()
 		benchBatch(b, t, k)
 		return time.Since(start)
 	}
 	for k := 0; k < 3; k++ {
-		linalg.UseFast()
+		nn.UseFast()
 		step(fast, k)
-		linalg.UseGonum()
+		nn.UseGonum()
 		step(slow, k)
 	}
 	var tf, tg time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		linalg.UseFast()
+		nn.UseFast()
 		tf += step(fast, i)
-		linalg.UseGonum()
+		nn.UseGonum()
 		tg += step(slow, i)
 	}
 	b.ReportMetric(float64(tf.Microseconds())/1e3/float64(b.N), "ms/fast-step")
@@ -116,7 +118,7 @@ func BenchmarkTrainStepSpeedup(b *testing.B) {
 
 // benchBatch takes the training step on the k-th batch of 512 examples
 // (wrapping around the data).
-func benchBatch(tb testing.TB, t *trainer, k int) {
+func benchBatch(tb testing.TB, t *candgenTrainer, k int) {
 	for r := range t.rows {
 		t.rows[r] = (k*len(t.rows) + r) % len(t.data)
 	}
@@ -132,14 +134,14 @@ func benchStep(b *testing.B, blasName string, vocab int, opt TableOptimizer) {
 	}
 	b.Run(name, func(b *testing.B) {
 		if blasName == "gonum" {
-			linalg.UseGonum()
+			nn.UseGonum()
 		} else {
-			linalg.UseFast()
+			nn.UseFast()
 		}
 		t := benchTrainerOpt(b, vocab, opt)
 		perVideo := 0
-		for _, tab := range []*embedding.Table{t.m.emb.Tables[0], t.m.soft} {
-			perVideo += 4*tab.Dim + embedding.StateBytesPerRow(t.cfg.newTableOptimizer(), tab.Dim)
+		for _, tab := range []*embedding.Table{t.emb.Tables[0], softmaxOf(t).soft} {
+			perVideo += 4*tab.Dim + embedding.StateBytesPerRow(t.o.newTableOptimizer(), tab.Dim)
 		}
 		for k := 0; k < 3; k++ { // warm up: optimizer state, graph buffers
 			benchBatch(b, t, k)

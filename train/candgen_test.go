@@ -1,19 +1,17 @@
-package candgen
+package train
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/gradcheck"
@@ -38,34 +36,35 @@ func histSpec() feature.Spec {
 
 // zipfExamples draws labels from a Zipf(1) distribution over classes with a
 // constant feature, so the model can only learn the marginal distribution.
-func zipfExamples(n, classes int, rng *rand.Rand) []Example {
+func zipfExamples(n, classes int, rng *rand.Rand) []candgen.Example {
 	w := make([]float64, classes)
 	sum := 0.0
 	for i := range w {
 		w[i] = 1 / float64(i+1)
 		sum += w[i]
 	}
-	out := make([]Example, n)
+	out := make([]candgen.Example, n)
 	for i := range out {
 		u := rng.Float64() * sum
 		c := 0
 		for ; c < classes-1 && u > w[c]; c++ {
 			u -= w[c]
 		}
-		out[i] = Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, Label: int64(1000 + c)}
+		out[i] = candgen.Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, Label: int64(1000 + c)}
 	}
 	return out
 }
 
 // classDist returns the model's softmax over all classes for the constant user.
-func classDist(t *testing.T, m *Model) map[int64]float64 {
+func classDist(t *testing.T, m *candgen.Model) map[int64]float64 {
 	u, err := m.UserVector(feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}})
 	require.NoError(t, err)
 	D := m.D()
 	logits := map[int64]float64{}
 	mx := math.Inf(-1)
-	for r := int32(1); r < int32(m.soft.Rows); r++ {
-		row := m.soft.Row(r)
+	vecs, ids := m.Items()
+	for i, r := range ids {
+		row := vecs[i*(D+1) : (i+1)*(D+1)]
 		s := float64(row[D])
 		for j := 0; j < D; j++ {
 			s += float64(row[j] * u[j])
@@ -100,17 +99,17 @@ func kl(p, q map[int64]float64) float64 {
 func TestImportanceWeighting(t *testing.T) {
 	const classes = 200
 	data := zipfExamples(20000, classes, rand.New(rand.NewPCG(1, 2)))
-	base := Config{Spec: constSpec(), Tower: []int{8}, Batch: 256, Negatives: 20, Epochs: 10, LR: 0.01, Seed: 3}
-	train := func(mod func(*Config)) map[int64]float64 {
+	base := CandgenConfig{Spec: constSpec(), Tower: []int{8}, Negatives: 20, Options: Options{Batch: 256, Epochs: 10, LR: 0.01, Seed: 3}}
+	train := func(mod func(*CandgenConfig)) map[int64]float64 {
 		cfg := base
 		mod(&cfg)
-		m, _, err := Train(context.Background(), cfg, data)
+		m, _, err := Candgen(context.Background(), cfg, data)
 		require.NoError(t, err)
 		return classDist(t, m)
 	}
-	full := train(func(c *Config) { c.FullSoftmax = true })
-	corrected := train(func(c *Config) {})
-	uncorrected := train(func(c *Config) { c.NoLogQ = true })
+	full := train(func(c *CandgenConfig) { c.FullSoftmax = true })
+	corrected := train(func(c *CandgenConfig) {})
+	uncorrected := train(func(c *CandgenConfig) { c.NoLogQ = true })
 	klC, klU := kl(full, corrected), kl(full, uncorrected)
 	t.Logf("KL(full‖sampled+logQ)=%.4f KL(full‖sampled, no correction)=%.4f", klC, klU)
 	assert.Less(t, klC, 0.05)
@@ -154,16 +153,16 @@ func histExample(h []int64) feature.Example {
 	return ex
 }
 
-func trainWorld(t *testing.T, seed uint64) (*Model, world, []Example) {
+func trainWorld(t *testing.T, seed uint64) (*candgen.Model, world, []candgen.Example) {
 	w := world{clusters: 20, perCluster: 25}
 	rng := rand.New(rand.NewPCG(seed, 7))
-	var data []Example
+	var data []candgen.Example
 	for u := 0; u < 3000; u++ {
 		h, next := w.user(rng, 3+rng.IntN(10))
-		data = append(data, Example{Features: histExample(h), Label: next})
+		data = append(data, candgen.Example{Features: histExample(h), Label: next})
 	}
-	cfg := Config{Spec: histSpec(), Tower: []int{32, 16}, Batch: 128, Negatives: 50, Epochs: 10, LR: 0.005, Seed: seed}
-	m, st, err := Train(context.Background(), cfg, data)
+	cfg := CandgenConfig{Spec: histSpec(), Tower: []int{32, 16}, Negatives: 50, Options: Options{Batch: 128, Epochs: 10, LR: 0.005, Seed: seed}}
+	m, st, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	require.Equal(t, 3000, st.Examples)
 	return m, w, data
@@ -235,17 +234,17 @@ func TestLearnsPlantedSignal(t *testing.T) {
 // must recommend fresh videos; at any typical age it would recommend old ones.
 func TestExampleAgeZeroAtServing(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 5))
-	var data []Example
+	var data []candgen.Example
 	for i := 0; i < 8000; i++ {
 		age := rng.Float64() * 100
 		label := int64(101 + rng.IntN(20))
 		if age < 20 {
 			label = int64(1 + rng.IntN(20))
 		}
-		data = append(data, Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, Label: label, Age: age})
+		data = append(data, candgen.Example{Features: feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, Label: label, Age: age})
 	}
-	cfg := Config{Spec: constSpec(), ExampleAge: true, Tower: []int{16}, Batch: 128, Negatives: 20, Epochs: 5, LR: 0.01, Seed: 1}
-	m, _, err := Train(context.Background(), cfg, data)
+	cfg := CandgenConfig{Spec: constSpec(), ExampleAge: true, Tower: []int{16}, Negatives: 20, Options: Options{Batch: 128, Epochs: 5, LR: 0.01, Seed: 1}}
+	m, _, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	recs, err := m.Recommend(context.Background(), feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}}, 10, nil)
 	require.NoError(t, err)
@@ -263,28 +262,24 @@ func TestExampleAgeZeroAtServing(t *testing.T) {
 // to cross; nn.TestGradientReLUOut checks that layer) with input dropout p,
 // and returns a trainer over its first batch with SGD tables, for finite
 // differences.
-func gradCheckTrainer(t *testing.T, p float64) (*Model, *trainer) {
+func gradCheckTrainer(t *testing.T, p float64) *candgenTrainer {
 	rng := rand.New(rand.NewPCG(1, 1))
-	var data []Example
+	var data []candgen.Example
 	for i := 0; i < 40; i++ {
 		h := []int64{int64(rng.IntN(12)), int64(rng.IntN(12)), int64(rng.IntN(12))}
-		data = append(data, Example{Features: histExample(h), Label: int64(rng.IntN(12))})
+		data = append(data, candgen.Example{Features: histExample(h), Label: int64(rng.IntN(12))})
 	}
-	cfg := Config{Spec: histSpec(), Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2,
-		LinearTop: true, Dropout: p}
-	m, _, err := Train(context.Background(), cfg, data)
-	require.NoError(t, err)
-	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
-	tr, err := newTrainerWith(m, &cfg, data, rng)
-	require.NoError(t, err)
+	cfg := CandgenConfig{Spec: histSpec(), Tower: []int{6, 5}, FullSoftmax: true, LinearTop: true, Options: Options{Batch: 8, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2, Dropout: p}}
+	tr := newCandgenTrainer(t, cfg, data)
+	tr.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
 	for r := range tr.rows {
 		tr.rows[r] = r
 	}
-	return m, tr
+	return tr
 }
 
 func TestGradientCheckWholeModel(t *testing.T) {
-	m, tr := gradCheckTrainer(t, 0)
+	tr := gradCheckTrainer(t, 0)
 	tr.rows[7] = -1 // one padding row
 	_, err := tr.forwardBackward()
 	require.NoError(t, err)
@@ -294,12 +289,12 @@ func TestGradientCheckWholeModel(t *testing.T) {
 		grad  []float32
 	}
 	var probes []probe
-	g := m.emb.Grads[0]
+	g, h := tr.emb.Grads[0], softmaxOf(tr)
 	for _, row := range g.Rows[:3] {
-		probes = append(probes, probe{"video emb", m.emb.Tables[0].Row(row), append([]float32(nil), g.Row(row)...)})
+		probes = append(probes, probe{"video emb", tr.emb.Tables[0].Row(row), append([]float32(nil), g.Row(row)...)})
 	}
-	for _, row := range tr.softG.Rows[:3] {
-		probes = append(probes, probe{"softmax", m.soft.Row(row), append([]float32(nil), tr.softG.Row(row)...)})
+	for _, row := range h.softG.Rows[:3] {
+		probes = append(probes, probe{"softmax", h.soft.Row(row), append([]float32(nil), h.softG.Row(row)...)})
 	}
 	loss := func() float32 {
 		l, err := tr.forwardBackward()
@@ -361,161 +356,54 @@ func TestBadInputAndOOV(t *testing.T) {
 	_, err = m.Recommend(context.Background(), feature.Example{IDs: make([][]int64, 1), Nums: []float64{0}}, 5, nil)
 	assert.Error(t, err)
 	spec := feature.Spec{Spaces: []feature.Space{{Name: "video"}}, Features: []feature.Feature{{Name: "w", Kind: feature.Bag, Space: "video"}, {Name: "age", Kind: feature.Continuous}}}
-	data := []Example{
+	data := []candgen.Example{
 		{Features: feature.Example{IDs: [][]int64{{1}, nil}, Nums: []float64{0, 3}}, Label: 2},
 		{Features: feature.Example{IDs: [][]int64{{2}, nil}, Nums: []float64{0, math.NaN()}}, Label: 1},
 	}
-	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{4}}, data)
+	_, _, err = Candgen(context.Background(), CandgenConfig{Spec: spec, Tower: []int{4}}, data)
 	assert.ErrorContains(t, err, "age")
 	_, err = m.Recommend(context.Background(), histExample(nil), 0, nil)
 	assert.Error(t, err)
-	_, _, err = Train(context.Background(), Config{Spec: spec, VideoSpace: "nope"}, data)
+	_, _, err = Candgen(context.Background(), CandgenConfig{Spec: spec, VideoSpace: "nope"}, data)
 	assert.Error(t, err)
-}
-
-func TestSaveLoad(t *testing.T) {
-	m, _, _ := trainWorld(t, 4)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "cg.model")
-	require.NoError(t, m.Save(path))
-	m2, err := Load(path)
-	require.NoError(t, err)
-	ex := histExample([]int64{1, 2, 3})
-	a, err := m.Recommend(context.Background(), ex, 20, nil)
-	require.NoError(t, err)
-	b, err := m2.Recommend(context.Background(), ex, 20, nil)
-	require.NoError(t, err)
-	assert.Equal(t, a, b)
-
-	raw, err := os.ReadFile(path)
-	require.NoError(t, err)
-	for _, cut := range []int{0, 10, len(raw) / 3, len(raw) - 1} {
-		_, err := ReadModel(bytes.NewReader(raw[:cut]))
-		assert.Error(t, err, "truncated at %d", cut)
-	}
-	bad := append([]byte(nil), raw...)
-	bad[len(bad)/2] ^= 0x40
-	_, err = ReadModel(bytes.NewReader(bad))
-	assert.Error(t, err)
-	ver := append([]byte(nil), raw...)
-	ver[4] = 2
-	_, err = ReadModel(bytes.NewReader(ver))
-	assert.ErrorContains(t, err, "version")
-
-	// A failing save leaves the previous file loadable.
-	require.NoError(t, os.Chmod(dir, 0o500))
-	defer os.Chmod(dir, 0o700)
-	if os.Geteuid() != 0 { // root ignores directory permissions
-		assert.Error(t, m.Save(path))
-	}
-	_, err = Load(path)
-	assert.NoError(t, err)
-}
-
-func TestNextWatchNoLeakage(t *testing.T) {
-	w := []int64{10, 11, 12, 13, 14, 15}
-	ws := NextWatch(w, 3, 0, nil)
-	require.Len(t, ws, 5)
-	for _, x := range ws {
-		assert.Equal(t, w[x.Pos], x.Label)
-		assert.Equal(t, w[max(0, x.Pos-3):x.Pos], x.History)
-		assert.NotContains(t, x.History, x.Label)
-	}
-	capped := NextWatch(w, 3, 2, rand.New(rand.NewPCG(1, 1)))
-	assert.Len(t, capped, 2)
-	assert.Less(t, capped[0].Pos, capped[1].Pos)
 }
 
 // TestGradientCheckTied: with tied embeddings one table receives both the
 // input-side (history bag) and output-side (softmax) gradients.
 func TestGradientCheckTied(t *testing.T) {
 	rng := rand.New(rand.NewPCG(4, 4))
-	var data []Example
+	var data []candgen.Example
 	for i := 0; i < 40; i++ {
 		h := []int64{int64(rng.IntN(12)), int64(rng.IntN(12))}
-		data = append(data, Example{Features: histExample(h), Label: int64(rng.IntN(12))})
+		data = append(data, candgen.Example{Features: histExample(h), Label: int64(rng.IntN(12))})
 	}
 	spec := histSpec()
 	spec.Spaces[0].Dim = 5
-	cfg := Config{Spec: spec, Tower: []int{6, 5}, Batch: 8, FullSoftmax: true, TieEmbeddings: true, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2,
-		LinearTop: true} // no ReLU kink at the output for ±h to cross
-	m, _, err := Train(context.Background(), cfg, data)
+	cfg := CandgenConfig{Spec: spec, Tower: []int{6, 5}, FullSoftmax: true, TieEmbeddings: true, LinearTop: true, Options: Options{Batch: 8, Epochs: 1, LR: 0.01, EmbeddingStd: 0.5, Seed: 2}} // no ReLU kink at the output for ±h to cross
+	m, _, err := Candgen(context.Background(), cfg, data)
 	require.NoError(t, err)
 	// After training the serving table holds the tied weights.
-	assert.Equal(t, m.emb.Tables[0].Row(3), m.soft.Row(3)[:5])
-	m.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
-	require.NoError(t, cfg.defaults())
-	tr, err := newTrainerWith(m, &cfg, data, rng)
+	vecs, _ := m.Items()
+	tr := newCandgenTrainer(t, cfg, data)
+	tr.data = nil
+	_, _, err = tr.inMemory(context.Background(), feature.SliceSource(data), nil) // as Candgen trains
 	require.NoError(t, err)
+	tr.h.finish()
+	assert.Equal(t, tr.emb.Tables[0].Row(3), softmaxOf(tr).soft.Row(3)[:5], "finish copies the tied rows")
+	assert.Len(t, vecs, 12*6)
+	tr.emb.Train(func() embedding.Optimizer { return &embedding.SGD{} })
 	for r := range tr.rows {
 		tr.rows[r] = r
 	}
 	_, err = tr.forwardBackward()
 	require.NoError(t, err)
-	g := m.emb.Grads[0]
+	g := tr.emb.Grads[0]
 	loss := func() float32 { l, _ := tr.forwardBackward(); return l }
 	for _, row := range g.Rows[:4] {
 		grad := append([]float32(nil), g.Row(row)...)
-		gradcheck.Slice(t, fmt.Sprintf("row %d", row), m.emb.Tables[0].Row(row), grad, loss, 1e-4)
+		gradcheck.Slice(t, fmt.Sprintf("row %d", row), tr.emb.Tables[0].Row(row), grad, loss, 1e-4)
 	}
 	spec.Spaces[0].Dim = 4
-	_, _, err = Train(context.Background(), Config{Spec: spec, Tower: []int{6, 5}, TieEmbeddings: true}, data)
+	_, _, err = Candgen(context.Background(), CandgenConfig{Spec: spec, Tower: []int{6, 5}, TieEmbeddings: true}, data)
 	assert.ErrorContains(t, err, "TieEmbeddings")
-}
-
-func TestUserVectorsAt(t *testing.T) {
-	rng := rand.New(rand.NewPCG(6, 6))
-	var data []Example
-	for i := 0; i < 300; i++ {
-		data = append(data, Example{Features: histExample([]int64{int64(rng.IntN(9))}), Label: int64(rng.IntN(9)), Age: rng.Float64() * 10})
-	}
-	m, _, err := Train(context.Background(), Config{Spec: histSpec(), ExampleAge: true, Tower: []int{8}, Batch: 32, Negatives: 4, Epochs: 2, LR: 0.01}, data)
-	require.NoError(t, err)
-	exs := []feature.Example{histExample([]int64{1}), histExample([]int64{2})}
-	D := m.D()
-	a := make([]float32, 2*D)
-	b := make([]float32, 2*D)
-	require.NoError(t, m.UserVectors(a, exs))
-	// An independent reference: assemble each input row by hand with the
-	// example-age slot fed its normalized powers at age 0 and 9, and run
-	// the tower's plain forward pass.
-	ref := func(ex feature.Example, age float64) []float32 {
-		full := feature.Example{IDs: append(slices.Clone(ex.IDs), nil), Nums: append(slices.Clone(ex.Nums), age)}
-		enc, err := m.enc.Encode(&full)
-		require.NoError(t, err)
-		x := make([]float32, m.enc.Width())
-		require.NoError(t, m.enc.Assemble(x, &enc, m.emb))
-		out := make([]float32, D)
-		m.mlp.Forward(out, x, 1)
-		return out
-	}
-	assert.InDeltaSlice(t, ref(exs[0], 0), a[:D], 1e-6, "UserVectors serves at example age 0")
-	assert.InDeltaSlice(t, ref(exs[1], 0), a[D:], 1e-6)
-	// Per-user ages: each row gets its own.
-	require.NoError(t, m.UserVectorsAt(b, exs, []float64{0, 9}))
-	assert.InDeltaSlice(t, ref(exs[0], 0), b[:D], 1e-6)
-	assert.InDeltaSlice(t, ref(exs[1], 9), b[D:], 1e-6)
-	assert.NotEqual(t, a[D:], b[D:], "the age reaches the tower")
-	assert.Error(t, m.UserVectorsAt(b, exs, []float64{1}))
-	_, err = m.RecommendBatchAt(context.Background(), exs, []float64{math.NaN(), 0}, 3, nil)
-	assert.Error(t, err)
-}
-
-// newTrainerWith is a trainer for m holding exs encoded, as Train's
-// in-memory path builds it.
-func newTrainerWith(m *Model, cfg *Config, exs []Example, rng *rand.Rand) (*trainer, error) {
-	t, err := newTrainer(m, cfg, rng)
-	if err != nil {
-		return nil, err
-	}
-	for i := range exs {
-		enc, ok, err := t.encode(&exs[i])
-		if err != nil {
-			return nil, err
-		}
-		if ok {
-			t.data = append(t.data, enc)
-		}
-	}
-	return t, nil
 }

@@ -1,0 +1,160 @@
+package train
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/nn"
+	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/tower"
+)
+
+// RankingConfig configures the ranker's training (paper §4): weighted
+// logistic regression, clicked impressions weighted by their watch time and
+// unclicked ones by 1, so that exp(logit) estimates expected watch time.
+// Zero fields take the defaults in brackets.
+type RankingConfig struct {
+	Options
+	// Spec declares the impression features. Vocabularies count the IDs of
+	// clicked impressions only, as in the paper.
+	Spec feature.Spec
+	// Tower is the ReLU hidden layer sizes [Depth(3), the paper's best
+	// 1024→512→256]; a linear layer to one logit follows. An empty non-nil
+	// slice means no hidden layer (logistic regression on the inputs).
+	Tower []int
+	// Unweighted trains plain logistic regression on clicks (every weight
+	// 1), the paper's baseline.
+	Unweighted bool
+	// Validation, if set, scores a copy of the ranker after every epoch
+	// (higher is better, e.g. click AUC on a validation window); see
+	// CandgenConfig.Validation.
+	Validation func(ctx context.Context, epoch int, m *ranking.Model) (float64, error)
+}
+
+// Validate applies the defaults to a copy of c and reports every invalid
+// setting at once. Training calls it before reading any impression.
+func (c *RankingConfig) Validate() error {
+	d := c.withDefaults()
+	return d.validate()
+}
+
+func (c RankingConfig) withDefaults() RankingConfig {
+	c.Options = c.Options.withDefaults()
+	if c.Tower == nil {
+		c.Tower = Depth(3)
+	}
+	return c
+}
+
+func (c *RankingConfig) validate() error {
+	return errors.Join(c.Options.validate(), checkTower(c.Tower), c.Spec.Validate())
+}
+
+// Ranking trains the ranker on impressions held in memory: it is
+// RankingSource over the slice. Errors are prefixed "train: ranking: ".
+func Ranking(ctx context.Context, cfg RankingConfig, imps []ranking.Impression) (*ranking.Model, Stats, error) {
+	if len(imps) == 0 {
+		return nil, Stats{}, errors.New("train: ranking: no impressions")
+	}
+	if cfg.ShuffleBuffer == 0 {
+		cfg.ShuffleBuffer = max(DefaultShuffleBuffer, len(imps))
+	}
+	return RankingSource(ctx, cfg, feature.SliceSource(imps))
+}
+
+// RankingSource trains the ranker from a stream that need not fit in
+// memory: the config is validated, one pass fits the encoder, then every
+// epoch reads the stream again through the shuffle buffer (see
+// CandgenSource). A clicked impression's watch time must be finite and
+// non-negative.
+func RankingSource(ctx context.Context, cfg RankingConfig, src ranking.Source) (*ranking.Model, Stats, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.validate(); err != nil {
+		return nil, Stats{}, fmt.Errorf("train: ranking: %w", err)
+	}
+	s := &rankingStage{cfg: &cfg}
+	m, st, err := run(ctx, cfg.Options, stage[ranking.Impression, weighted, *ranking.Model](s), src, cfg.Validation)
+	if err != nil {
+		return nil, st, fmt.Errorf("train: ranking: %w", err)
+	}
+	return m, st, nil
+}
+
+// weighted is an impression's encoded target: click label and weight.
+type weighted struct{ label, weight float32 }
+
+// rankingStage is the ranker's part of the trainer.
+type rankingStage struct{ cfg *RankingConfig }
+
+func (s *rankingStage) name() string       { return "ranking" }
+func (s *rankingStage) spec() feature.Spec { return s.cfg.Spec }
+func (s *rankingStage) seedStream() uint64 { return 0x7a4c }
+
+func (s *rankingStage) features(imp *ranking.Impression) (feature.Example, error) {
+	return imp.Features, nil
+}
+
+func (s *rankingStage) observe(fit *feature.Fitter, imp *ranking.Impression, ex *feature.Example) error {
+	if _, _, err := s.target(imp); err != nil {
+		return err
+	}
+	return fit.Observe(ex, imp.Clicked)
+}
+
+// target is the paper's weighting: a clicked impression is a positive of
+// weight WatchTime (1 when Unweighted), an unclicked one a negative of
+// weight 1.
+func (s *rankingStage) target(imp *ranking.Impression) (weighted, bool, error) {
+	if !imp.Clicked {
+		return weighted{0, 1}, true, nil
+	}
+	if math.IsNaN(imp.WatchTime) || math.IsInf(imp.WatchTime, 0) || imp.WatchTime < 0 {
+		return weighted{}, false, fmt.Errorf("watch time %v is not finite and non-negative", imp.WatchTime)
+	}
+	if s.cfg.Unweighted {
+		return weighted{1, 1}, true, nil
+	}
+	return weighted{1, float32(imp.WatchTime)}, true, nil
+}
+
+func (s *rankingStage) build(enc *feature.Encoder, _ *feature.Params, o *Options, rng *rand.Rand) (*tower.MLP, head[weighted], error) {
+	mlp, err := tower.New(append(append([]int{enc.Width()}, s.cfg.Tower...), 1), false, rng)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mlp, &logisticHead{lossFn: nn.NewWeightedLogistic(o.Batch)}, nil
+}
+
+func (s *rankingStage) model(enc *feature.Encoder, emb *feature.Params, mlp *tower.MLP) (*ranking.Model, error) {
+	return ranking.NewModel(enc, emb.Tables, mlp)
+}
+
+func (s *rankingStage) snapshot(m *ranking.Model) (*ranking.Model, error) {
+	var buf bytes.Buffer
+	if _, err := m.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return ranking.ReadModel(&buf)
+}
+
+// logisticHead is the ranker's output layer: one logit, weighted logistic
+// loss. It has no parameters of its own.
+type logisticHead struct{ lossFn *nn.WeightedLogistic }
+
+func (h *logisticHead) loss() nn.Loss { return h.lossFn }
+func (h *logisticHead) begin() error  { return nil }
+func (h *logisticHead) row(r int, t *weighted) {
+	h.lossFn.Label[r], h.lossFn.Weight[r] = t.label, t.weight
+}
+func (h *logisticHead) pad(r int)                    { h.lossFn.Label[r], h.lossFn.Weight[r] = 0, 0 }
+func (h *logisticHead) resetGrads()                  {}
+func (h *logisticHead) rowGrad(int, *weighted) error { return nil }
+func (h *logisticHead) batchGrad() error             { return nil }
+func (h *logisticHead) end()                         {}
+func (h *logisticHead) apply() error                 { return nil }
+func (h *logisticHead) finish()                      {}
