@@ -9,12 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/gradcheck"
 )
@@ -89,42 +89,28 @@ func TestOddsLearnExpectedWatchTime(t *testing.T) {
 	require.NoError(t, err)
 
 	// Calibration against the truth, by decile of prediction.
-	items := make([]Scored, len(test))
+	items := make([]eval.Scored, len(test))
 	for i := range test {
-		items[i] = Scored{Score: pw[i], Clicked: true, WatchTime: truth[i]}
+		items[i] = eval.Scored{Score: pw[i], Clicked: true, WatchTime: truth[i]}
 	}
-	for _, b := range Calibration(items, 10) {
+	for _, b := range eval.Calibration(items, 10) {
 		assert.InEpsilon(t, b.Observed, b.Predicted, 0.25, "decile: predicted %.2f vs true %.2f", b.Predicted, b.Observed)
 	}
 	// Weighted per-user loss on pages of 10.
 	loss := func(p []float64) float64 {
-		var groups [][]Scored
+		var groups [][]eval.Scored
 		for lo := 0; lo+10 <= len(test); lo += 10 {
-			var grp []Scored
+			var grp []eval.Scored
 			for i := lo; i < lo+10; i++ {
-				grp = append(grp, Scored{Score: p[i], Clicked: test[i].Clicked, WatchTime: test[i].WatchTime})
+				grp = append(grp, eval.Scored{Score: p[i], Clicked: test[i].Clicked, WatchTime: test[i].WatchTime})
 			}
 			groups = append(groups, grp)
 		}
-		return WeightedPerUserLoss(groups)
+		return eval.WeightedPerUserLoss(groups)
 	}
 	lw, lu := loss(pw), loss(pu)
 	t.Logf("weighted per-user loss: weighted LR %.3f, unweighted LR %.3f", lw, lu)
 	assert.Less(t, lw, lu-0.02)
-}
-
-func TestMetrics(t *testing.T) {
-	// One page: the long watch (10) is beaten by one negative, the short (2) by none.
-	g := [][]Scored{{{Score: 0.5, Clicked: true, WatchTime: 10}, {Score: 0.9, Clicked: true, WatchTime: 2}, {Score: 0.7}, {Score: 0.1}}}
-	assert.InDelta(t, 10.0/24, WeightedPerUserLoss(g), 1e-12)
-	assert.Equal(t, 0.0, WeightedPerUserLoss(nil))
-	assert.InDelta(t, 0.75, AUC(g[0]), 1e-12)
-	assert.InDelta(t, 0.5, AUC([]Scored{{Score: 1, Clicked: true}, {Score: 1}}), 1e-12)
-	assert.True(t, math.IsNaN(AUC([]Scored{{Score: 1}})))
-	bins := Calibration([]Scored{{Score: 1}, {Score: 3, Clicked: true, WatchTime: 4}}, 2)
-	require.Len(t, bins, 2)
-	assert.Equal(t, Bin{N: 1, Predicted: 1, Observed: 0}, bins[0])
-	assert.Equal(t, Bin{N: 1, Predicted: 3, Observed: 4}, bins[1])
 }
 
 func smallModel(t testing.TB) (*Model, []Impression) {
@@ -251,32 +237,6 @@ func TestSaveLoadRanking(t *testing.T) {
 	assert.Error(t, err)
 }
 
-// TestMetricsNonFinite: a NaN or ±Inf score or watch time gives NaN (nil
-// bins), and returns at once. Before, AUC looped forever on a NaN score: NaN
-// never equals itself, so its tie group never advanced.
-func TestMetricsNonFinite(t *testing.T) {
-	bad := []float64{math.NaN(), math.Inf(1), math.Inf(-1)}
-	for _, v := range bad {
-		t.Run(fmt.Sprint(v), func(t *testing.T) {
-			items := []Scored{{Score: 0.3, Clicked: true, WatchTime: 2}, {Score: v}, {Score: 0.1}}
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				assert.True(t, math.IsNaN(AUC(items)), "AUC")
-				assert.True(t, math.IsNaN(WeightedPerUserLoss([][]Scored{items})), "WeightedPerUserLoss")
-				assert.Nil(t, Calibration(items, 2), "Calibration")
-				wt := []Scored{{Score: 0.3, Clicked: true, WatchTime: v}, {Score: 0.1}}
-				assert.True(t, math.IsNaN(WeightedPerUserLoss([][]Scored{wt})), "watch time")
-			}()
-			select {
-			case <-done:
-			case <-time.After(5 * time.Second):
-				t.Fatal("metric did not return")
-			}
-		})
-	}
-}
-
 // newTrainerWith is a trainer for m holding imps encoded, as Train's
 // in-memory path builds it.
 func newTrainerWith(m *Model, c *Config, imps []Impression) (*trainer, error) {
@@ -312,11 +272,11 @@ func TestTrainSourceStreams(t *testing.T) {
 		}
 		ew, err := m.ExpectedWatchTime(exs)
 		require.NoError(t, err)
-		items := make([]Scored, len(test))
+		items := make([]eval.Scored, len(test))
 		for i := range test {
-			items[i] = Scored{Score: ew[i], Clicked: truth[i] > median[len(median)/2]}
+			items[i] = eval.Scored{Score: ew[i], Clicked: truth[i] > median[len(median)/2]}
 		}
-		return AUC(items)
+		return eval.AUC(items)
 	}
 	c := cfg(false)
 	mem, _, err := Train(context.Background(), c, imps)

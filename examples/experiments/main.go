@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -282,14 +283,14 @@ func runWorld(ctx context.Context, o options) error {
 			if err != nil {
 				return 0, err
 			}
-			var groups [][]ranking.Scored
+			var groups [][]eval.Scored
 			for i := range teImps {
 				if i == 0 || teRaw[i].Page != teRaw[i-1].Page {
 					groups = append(groups, nil)
 				}
-				groups[len(groups)-1] = append(groups[len(groups)-1], ranking.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime})
+				groups[len(groups)-1] = append(groups[len(groups)-1], eval.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime})
 			}
-			return ranking.WeightedPerUserLoss(groups), nil
+			return eval.WeightedPerUserLoss(groups), nil
 		}
 		for i, tw := range rankTowers {
 			lw, err := rankLoss(tw, false)

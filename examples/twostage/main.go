@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/examples/internal/baseline"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
@@ -224,18 +225,18 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var groups [][]ranking.Scored
-	items := make([]ranking.Scored, len(teImps))
-	truth := make([]ranking.Scored, len(teImps))
+	var groups [][]eval.Scored
+	items := make([]eval.Scored, len(teImps))
+	truth := make([]eval.Scored, len(teImps))
 	for i := range teImps {
-		items[i] = ranking.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime}
-		truth[i] = ranking.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected}
+		items[i] = eval.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime}
+		truth[i] = eval.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected}
 		if i == 0 || teRaw[i].Page != teRaw[i-1].Page {
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], items[i])
 	}
-	wpl, auc := ranking.WeightedPerUserLoss(groups), ranking.AUC(items)
+	wpl, auc := eval.WeightedPerUserLoss(groups), eval.AUC(items)
 	say("ranking: weighted per-user loss %.3f, click AUC %.3f (held-out users)", wpl, auc)
 	metrics["ranking_weighted_per_user_loss"] = round(wpl)
 	metrics["ranking_auc"] = round(auc)
@@ -244,13 +245,13 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	// E[T]·(1+P) ≈ E[T] for small click probabilities P. The last column is
 	// that target from the ground truth, so both approximations show.
 	say("calibration by decile of predicted watch time (predicted | observed | ground truth E[T] | ground truth E[T]/(1-P)):")
-	odds := make([]ranking.Scored, len(teImps))
+	odds := make([]eval.Scored, len(teImps))
 	for i := range teImps {
-		odds[i] = ranking.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected / (1 - teRaw[i].ClickProb)}
+		odds[i] = eval.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected / (1 - teRaw[i].ClickProb)}
 	}
-	obs := ranking.Calibration(items, 10)
-	gt := ranking.Calibration(truth, 10)
-	gtOdds := ranking.Calibration(odds, 10)
+	obs := eval.Calibration(items, 10)
+	gt := eval.Calibration(truth, 10)
+	gtOdds := eval.Calibration(odds, 10)
 	// Summaries: the largest relative error of one decile (dominated by the
 	// smallest deciles, where a few hundredths of a minute are many percent)
 	// and the total absolute error over the total target (L1).
