@@ -20,7 +20,7 @@ func DefaultKs() []int { return []int{10, 50, 100} }
 // over all their requests.
 //
 // The zero value is an empty Tally reporting DefaultKs and NDCG at
-// DefaultNDCGK. Its memory is one int per request and one per relevant
+// DefaultNDCGK. Its memory is two ints per request and one per relevant
 // item found. A copy of a Tally shares storage with the original: to copy,
 // Merge into a zero Tally. A Tally is not safe for concurrent use.
 type Tally struct {
