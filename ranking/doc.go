@@ -11,9 +11,10 @@
 //
 // # Metrics
 //
-// WeightedPerUserLoss is the paper's metric (mispredicted watch time over
-// pairs of clicked and unclicked impressions on one page); AUC and
-// Calibration (by equal-count bins of the prediction) complete it.
+// The metrics live in package eval: WeightedPerUserLoss, the paper's
+// (mispredicted watch time over pairs of clicked and unclicked impressions
+// on one page), AUC and Calibration (by equal-count bins of the
+// prediction), over eval.Scored built from ExpectedWatchTime.
 //
 // # Embeddings
 //

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/gradcheck"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -87,24 +88,24 @@ func TestOddsLearnExpectedWatchTime(t *testing.T) {
 	require.NoError(t, err)
 
 	// Calibration against the truth, by decile of prediction.
-	items := make([]ranking.Scored, len(test))
+	items := make([]eval.Scored, len(test))
 	for i := range test {
-		items[i] = ranking.Scored{Score: pw[i], Clicked: true, WatchTime: truth[i]}
+		items[i] = eval.Scored{Score: pw[i], Clicked: true, WatchTime: truth[i]}
 	}
-	for _, b := range ranking.Calibration(items, 10) {
+	for _, b := range eval.Calibration(items, 10) {
 		assert.InEpsilon(t, b.Observed, b.Predicted, 0.25, "decile: predicted %.2f vs true %.2f", b.Predicted, b.Observed)
 	}
 	// Weighted per-user loss on pages of 10.
 	loss := func(p []float64) float64 {
-		var groups [][]ranking.Scored
+		var groups [][]eval.Scored
 		for lo := 0; lo+10 <= len(test); lo += 10 {
-			var grp []ranking.Scored
+			var grp []eval.Scored
 			for i := lo; i < lo+10; i++ {
-				grp = append(grp, ranking.Scored{Score: p[i], Clicked: test[i].Clicked, WatchTime: test[i].WatchTime})
+				grp = append(grp, eval.Scored{Score: p[i], Clicked: test[i].Clicked, WatchTime: test[i].WatchTime})
 			}
 			groups = append(groups, grp)
 		}
-		return ranking.WeightedPerUserLoss(groups)
+		return eval.WeightedPerUserLoss(groups)
 	}
 	lw, lu := loss(pw), loss(pu)
 	t.Logf("weighted per-user loss: weighted LR %.3f, unweighted LR %.3f", lw, lu)
@@ -229,11 +230,11 @@ func TestRankingSourceStreams(t *testing.T) {
 		}
 		ew, err := m.ExpectedWatchTime(exs)
 		require.NoError(t, err)
-		items := make([]ranking.Scored, len(test))
+		items := make([]eval.Scored, len(test))
 		for i := range test {
-			items[i] = ranking.Scored{Score: ew[i], Clicked: truth[i] > median[len(median)/2]}
+			items[i] = eval.Scored{Score: ew[i], Clicked: truth[i] > median[len(median)/2]}
 		}
-		return ranking.AUC(items)
+		return eval.AUC(items)
 	}
 	c := rankCfg(false)
 	mem, _, err := Ranking(context.Background(), c, imps)

@@ -6,7 +6,8 @@
 //
 //   - candidate generation with feature families added one at a time
 //     (watches, + searches, + demographics, + example age) across tower
-//     depths 0..4, held-out recall@50 (the shape of the paper's Figure 6);
+//     depths 0..4, held-out HR@50 with the history filtered (the shape of
+//     the paper's Figure 6);
 //
 //   - sampled softmax with and without the logQ correction;
 //

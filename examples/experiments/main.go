@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"math/rand/v2"
 	"os"
 	"os/signal"
@@ -13,9 +12,9 @@ import (
 	"strings"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
-	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/train"
 )
 
@@ -41,7 +40,7 @@ func main() {
 	flag.IntVar(&o.epochs, "epochs", 3, "candidate generation epochs per model (generated world)")
 	flag.IntVar(&o.maxEpochs, "max-epochs", 30, "MovieLens: the most candidate generation epochs (the count is chosen by early stopping on the validation split)")
 	flag.IntVar(&o.rankEpochs, "rank-epochs", 2, "ranking epochs per model")
-	flag.IntVar(&o.evalUsers, "eval-users", 2000, "held-out users scored for recall")
+	flag.IntVar(&o.evalUsers, "eval-users", 2000, "held-out users scored for HR@50")
 	flag.IntVar(&o.maxDepth, "max-depth", 4, "deepest candgen tower (0..4)")
 	flag.IntVar(&o.dim, "dim", 64, "user-vector dimension D")
 	flag.Uint64Var(&o.seed, "seed", 1, "first random seed")
@@ -121,24 +120,8 @@ func projectSpec(full feature.Spec, keep []int) feature.Spec {
 // samples are one cell's results over seeds.
 type samples []float64
 
-// meanSE returns the mean and its standard error (0 for one sample).
-func (s samples) meanSE() (mean, se float64) {
-	for _, x := range s {
-		mean += x
-	}
-	mean /= float64(len(s))
-	if len(s) < 2 {
-		return mean, 0
-	}
-	var ss float64
-	for _, x := range s {
-		ss += (x - mean) * (x - mean)
-	}
-	return mean, math.Sqrt(ss / float64(len(s)-1) / float64(len(s)))
-}
-
 func (s samples) String() string {
-	m, se := s.meanSE()
+	m, se := eval.MeanSE(s)
 	if len(s) < 2 {
 		return fmt.Sprintf("%.3f", m)
 	}
@@ -177,7 +160,7 @@ func (g grid) plot(path, title, yLabel string, order []string) error {
 	series, errs := map[string][]float64{}, map[string][]float64{}
 	for _, name := range order {
 		for _, c := range g[name] {
-			m, se := c.meanSE()
+			m, se := eval.MeanSE(c)
 			series[name] = append(series[name], m)
 			errs[name] = append(errs[name], se)
 		}
@@ -219,17 +202,16 @@ func runWorld(ctx context.Context, o options) error {
 			if err != nil {
 				return 0, err
 			}
-			hit := 0
+			var t eval.Tally
 			for i, ui := range evalUsers {
 				u := &w.Users[ui]
-				label := u.Watches[len(u.Watches)-1].Video
-				for _, r := range recs[i] {
-					if r.ID == label {
-						hit++
-					}
+				ids := make([]int64, len(recs[i]))
+				for j, r := range recs[i] {
+					ids[j] = r.ID
 				}
+				t.Add(ids, u.Watches[len(u.Watches)-1].Video)
 			}
-			return float64(hit) / float64(len(evalUsers)), nil
+			return t.HR(50), nil
 		}
 		trainCG := func(keep []int, age bool, depth int, noLogQ bool) (float64, error) {
 			data := make([]candgen.Example, len(trainEx))
@@ -252,7 +234,7 @@ func runWorld(ctx context.Context, o options) error {
 				if err != nil {
 					return err
 				}
-				o.say("seed %d candgen %-15s depth %d: recall@50 %.3f", seed, fs.name, d, r)
+				o.say("seed %d candgen %-15s depth %d: HR@50 filtered %.3f", seed, fs.name, d, r)
 				cg.add(fs.name, d, r, depths)
 			}
 		}
@@ -263,7 +245,7 @@ func runWorld(ctx context.Context, o options) error {
 			return err
 		}
 		noQ = append(noQ, r)
-		o.say("seed %d logQ correction on %.3f, off %.3f (recall@50, depth %d)", seed, withQ[k], r, depthQ)
+		o.say("seed %d logQ correction on %.3f, off %.3f (HR@50 filtered, depth %d)", seed, withQ[k], r, depthQ)
 
 		// Ranking.
 		perm := rng.Perm(len(w.Users))
@@ -283,14 +265,14 @@ func runWorld(ctx context.Context, o options) error {
 			if err != nil {
 				return 0, err
 			}
-			var groups [][]ranking.Scored
+			var groups [][]eval.Scored
 			for i := range teImps {
 				if i == 0 || teRaw[i].Page != teRaw[i-1].Page {
 					groups = append(groups, nil)
 				}
-				groups[len(groups)-1] = append(groups[len(groups)-1], ranking.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime})
+				groups[len(groups)-1] = append(groups[len(groups)-1], eval.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime})
 			}
-			return ranking.WeightedPerUserLoss(groups), nil
+			return eval.WeightedPerUserLoss(groups), nil
 		}
 		for i, tw := range rankTowers {
 			lw, err := rankLoss(tw, false)
@@ -312,29 +294,29 @@ func runWorld(ctx context.Context, o options) error {
 		"Candidate generation: D=%d, batch 512, 500 sampled negatives, %d epochs; held-out last watch of %d users, history excluded. "+
 		"Cells are mean ± standard error over the seeds.\n\n",
 		o.users, o.videos, o.watches, seedRange(o), o.dim, o.epochs, min(max(o.evalUsers, 1), o.users))
-	md.WriteString("## Candidate generation: recall@50 by features and depth (paper Figure 6)\n\n")
+	md.WriteString("## Candidate generation: HR@50 (history filtered) by features and depth (paper Figure 6)\n\n")
 	var order []string
 	for _, fs := range featureSets {
 		order = append(order, fs.name)
 	}
 	cg.table(&md, order, depths)
 	md.WriteString("\nTowers: depth 0 is a linear map to D; depth d has d ReLU layers D·2^d … D·2 below it.\n\n")
-	fmt.Fprintf(&md, "## Importance weighting\n\n| sampled softmax (all features, depth %d) | recall@50 |\n|---|---|\n| with logQ correction | %s |\n| without | %s |\n\n", depthQ, withQ, noQ)
+	fmt.Fprintf(&md, "## Importance weighting\n\n| sampled softmax (all features, depth %d) | HR@50 filtered |\n|---|---|\n| with logQ correction | %s |\n| without | %s |\n\n", depthQ, withQ, noQ)
 	md.WriteString("## Ranking: weighted per-user loss on held-out users (paper Table 1)\n\n| hidden layers | weighted LR | unweighted LR |\n|---|---|---|\n")
 	for i, tw := range rankTowers {
 		fmt.Fprintf(&md, "| %s | %s | %s |\n", towerName(tw), rankW[i], rankU[i])
 	}
-	md.WriteString("\nPlots: `figure6.png` (candgen recall by depth), `ranking.png` (ranking loss by tower); bars are ± one standard error.\n")
+	md.WriteString("\nPlots: `figure6.png` (candgen HR@50 by depth), `ranking.png` (ranking loss by tower); bars are ± one standard error.\n")
 	if err := os.WriteFile(filepath.Join(o.out, "results.md"), []byte(md.String()), 0o644); err != nil {
 		return err
 	}
-	if err := cg.plot(filepath.Join(o.out, "figure6.png"), "Candidate generation, generated world", "held-out recall@50", order); err != nil {
+	if err := cg.plot(filepath.Join(o.out, "figure6.png"), "Candidate generation, generated world", "held-out HR@50, history filtered", order); err != nil {
 		return err
 	}
 	rs, re := map[string][]float64{}, map[string][]float64{}
 	for i := range rankTowers {
 		for name, s := range map[string]samples{"weighted LR": rankW[i], "unweighted LR": rankU[i]} {
-			m, se := s.meanSE()
+			m, se := eval.MeanSE(s)
 			rs[name], re[name] = append(rs[name], m), append(re[name], se)
 		}
 	}

@@ -43,13 +43,10 @@ func TestTinyExperiments(t *testing.T) {
 	assert.Error(t, runWorld(context.Background(), options{maxDepth: 1, seeds: 0, out: dir}))
 }
 
-func TestSamplesMeanSE(t *testing.T) {
-	m, se := samples{1, 2, 3, 6}.meanSE()
-	assert.Equal(t, 3.0, m)
-	assert.InDelta(t, 1.0801234, se, 1e-6) // sd √(14/3) over √4
-	m, se = samples{0.25}.meanSE()
-	assert.Equal(t, 0.25, m)
-	assert.Equal(t, 0.0, se)
+// TestSamplesString: mean ± standard error (eval.MeanSE), the mean alone
+// for one seed.
+func TestSamplesString(t *testing.T) {
+	assert.Equal(t, "3.000 ± 1.080", samples{1, 2, 3, 6}.String()) // sd √(14/3) over √4
 	assert.Equal(t, "0.250", samples{0.25}.String())
 }
 

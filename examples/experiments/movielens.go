@@ -103,7 +103,7 @@ func runMovieLens(ctx context.Context, o options) error {
 			return res, end, 0, err
 		}
 		e, err := ml.Evaluate(ctx, m, test, true)
-		return [2]float64{t[0].HR(1), t[1].HR(1)}, [2]float64{e[0].HR(1), e[1].HR(1)}, st.BestEpoch, err
+		return [2]float64{t[0].HR(50), t[1].HR(50)}, [2]float64{e[0].HR(50), e[1].HR(50)}, st.BestEpoch, err
 	}
 	for k := 0; k < o.seeds; k++ {
 		seed := o.seed + uint64(k)

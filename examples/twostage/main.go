@@ -15,11 +15,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ytdnn/ytdnn/examples/internal/baseline"
+	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/progress"
-	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
 	"github.com/ytdnn/ytdnn/train"
 )
@@ -125,10 +125,11 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	// scores a user whose impressions the ranker saw.
 	perm := rng.Perm(len(w.Users))
 	cut := len(perm) * 8 / 10
-	// Held-out last watch of evaluation users: recall@K against most popular.
+	// Held-out last watch of evaluation users, history filtered: HR@K
+	// against most popular.
 	nEval := min(o.evalUsers, len(perm)-cut)
 	evalUsers := perm[cut : cut+nEval]
-	pop := baseline.MostPopular(cgData)
+	pop := eval.MostPopular(eval.CountLabels(cgData, func(e candgen.Example) int64 { return e.Label }))
 	exs := make([]feature.Example, nEval)
 	watched := make([][]int64, nEval)
 	for i, ui := range evalUsers {
@@ -162,45 +163,41 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 		if recs, err = cg.RecommendBatch(ctx, exs, o.candidates, watched); err != nil {
 			return nil, err
 		}
-		hit, total := 0, 0
+		// Recall of HNSW's top candidates against the exact top (several
+		// relevant items per request).
+		var vsExact eval.Tally
 		for i := range recs {
-			set := map[int64]bool{}
-			for _, r := range exact[i] {
-				set[r.ID] = true
+			got, want := make([]int64, len(recs[i])), make([]int64, len(exact[i]))
+			for j, r := range recs[i] {
+				got[j] = r.ID
 			}
-			for _, r := range recs[i] {
-				if set[r.ID] {
-					hit++
-				}
+			for j, r := range exact[i] {
+				want[j] = r.ID
 			}
-			total += len(exact[i])
+			vsExact.AddRelevant(got, want)
 		}
-		rec := float64(hit) / float64(max(total, 1))
-		metrics["hnsw_recall_vs_exact"] = round(rec)
+		rec := vsExact.Recall(o.candidates)
+		metrics["hnsw_"+eval.MetricRecall.At(o.candidates, "")] = round(rec)
 		metrics["hnsw_build_seconds"] = round(time.Since(t2).Seconds())
 		say("retrieval: HNSW over %d videos built in %.1fs; recall@%d against exact %.3f", len(ids), time.Since(t2).Seconds(), o.candidates, rec)
 	default:
 		return nil, fmt.Errorf("unknown -index %q (exact or hnsw)", o.index)
 	}
-	for _, k := range []int{10, 50, 100} {
-		var hit, hitPop int
-		for i, ui := range evalUsers {
-			u := &w.Users[ui]
-			label := u.Watches[len(u.Watches)-1].Video
-			for _, r := range recs[i][:min(k, len(recs[i]))] {
-				if r.ID == label {
-					hit++
-				}
-			}
-			for _, id := range baseline.TopExcluding(pop, watched[i], k) {
-				if id == label {
-					hitPop++
-				}
-			}
+	var cgTally, popTally eval.Tally
+	for i, ui := range evalUsers {
+		u := &w.Users[ui]
+		label := u.Watches[len(u.Watches)-1].Video
+		ids := make([]int64, len(recs[i]))
+		for j, r := range recs[i] {
+			ids[j] = r.ID
 		}
-		metrics[fmt.Sprintf("candgen_recall@%d", k)] = round(float64(hit) / float64(nEval))
-		metrics[fmt.Sprintf("mostpop_recall@%d", k)] = round(float64(hitPop) / float64(nEval))
-		say("candgen recall@%-3d %.3f   most-popular %.3f", k, float64(hit)/float64(nEval), float64(hitPop)/float64(nEval))
+		cgTally.Add(ids, label)
+		popTally.Add(eval.TopExcluding(pop, watched[i], 100), label)
+	}
+	eval.Put(metrics, "candgen_", cgTally.Metrics(eval.HistoryFiltered))
+	eval.Put(metrics, "mostpop_", popTally.Metrics(eval.HistoryFiltered))
+	for _, k := range eval.DefaultKs() {
+		say("candgen HR@%-3d %.3f   most-popular %.3f (history filtered)", k, cgTally.HR(k), popTally.HR(k))
 	}
 
 	// Stage 2: ranking, trained on 80% of users' impressions.
@@ -221,33 +218,33 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	var groups [][]ranking.Scored
-	items := make([]ranking.Scored, len(teImps))
-	truth := make([]ranking.Scored, len(teImps))
+	var groups [][]eval.Scored
+	items := make([]eval.Scored, len(teImps))
+	truth := make([]eval.Scored, len(teImps))
 	for i := range teImps {
-		items[i] = ranking.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime}
-		truth[i] = ranking.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected}
+		items[i] = eval.Scored{Score: pred[i], Clicked: teImps[i].Clicked, WatchTime: teImps[i].WatchTime}
+		truth[i] = eval.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected}
 		if i == 0 || teRaw[i].Page != teRaw[i-1].Page {
 			groups = append(groups, nil)
 		}
 		groups[len(groups)-1] = append(groups[len(groups)-1], items[i])
 	}
-	wpl, auc := ranking.WeightedPerUserLoss(groups), ranking.AUC(items)
+	wpl, auc := eval.WeightedPerUserLoss(groups), eval.AUC(items)
 	say("ranking: weighted per-user loss %.3f, click AUC %.3f (held-out users)", wpl, auc)
-	metrics["ranking_weighted_per_user_loss"] = round(wpl)
-	metrics["ranking_auc"] = round(auc)
+	metrics["ranking_"+eval.MetricWeightedPerUserLoss.String()] = round(wpl)
+	metrics["ranking_"+eval.MetricAUC.String()] = round(auc)
 	// Weighted logistic regression learns the odds Σ watch time over clicks
 	// / number of non-clicks = E[T]/(1-P), which the paper approximates by
 	// E[T]·(1+P) ≈ E[T] for small click probabilities P. The last column is
 	// that target from the ground truth, so both approximations show.
 	say("calibration by decile of predicted watch time (predicted | observed | ground truth E[T] | ground truth E[T]/(1-P)):")
-	odds := make([]ranking.Scored, len(teImps))
+	odds := make([]eval.Scored, len(teImps))
 	for i := range teImps {
-		odds[i] = ranking.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected / (1 - teRaw[i].ClickProb)}
+		odds[i] = eval.Scored{Score: pred[i], Clicked: true, WatchTime: teRaw[i].Expected / (1 - teRaw[i].ClickProb)}
 	}
-	obs := ranking.Calibration(items, 10)
-	gt := ranking.Calibration(truth, 10)
-	gtOdds := ranking.Calibration(odds, 10)
+	obs := eval.Calibration(items, 10)
+	gt := eval.Calibration(truth, 10)
+	gtOdds := eval.Calibration(odds, 10)
 	// Summaries: the largest relative error of one decile (dominated by the
 	// smallest deciles, where a few hundredths of a minute are many percent)
 	// and the total absolute error over the total target (L1).
@@ -283,7 +280,7 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 			e2e += w.ExpectedWatch(u, ranked[j].ID)
 			cgOnly += w.ExpectedWatch(u, recs[i][j].ID)
 		}
-		for _, id := range baseline.TopExcluding(pop, watched[i], 10) {
+		for _, id := range eval.TopExcluding(pop, watched[i], 10) {
 			popOnly += w.ExpectedWatch(u, id)
 		}
 		oracle += oracleTop10(w, u, watched[i])

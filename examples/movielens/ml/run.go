@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"github.com/ytdnn/ytdnn/candgen"
-	"github.com/ytdnn/ytdnn/examples/internal/baseline"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/train"
 )
 
@@ -83,7 +83,7 @@ var TuneGrid, _ = ParseGrid(DefaultTuneLR, DefaultTuneNeg, DefaultTuneL2, Defaul
 
 // ValScore is what tuning and early stopping maximise: the mean of
 // validation HR@50 unfiltered and history-filtered.
-func ValScore(all, filtered baseline.Tally) float64 { return (all.HR(1) + filtered.HR(1)) / 2 }
+func ValScore(all, filtered eval.Tally) float64 { return (all.HR(50) + filtered.HR(50)) / 2 }
 
 // Run loads the data, trains candidate generation and evaluates it: on the
 // validation split (the model trained on Split.Fit) and once on the test
@@ -122,7 +122,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	// is 0) and returns the epoch count of the model it keeps and that
 	// model's validation tallies.
 	ran := 0 // epochs the last validation run trained
-	validate := func(set Setting, seed uint64) (int, [2]baseline.Tally, error) {
+	validate := func(set Setting, seed uint64) (int, [2]eval.Tally, error) {
 		cfg := o.config(s, set, o.Epochs)
 		cfg.Seed = seed
 		if patience > 0 {
@@ -130,14 +130,14 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			cfg.Validation = func(ctx context.Context, epoch int, m *candgen.Model) (float64, error) {
 				t, err := Evaluate(ctx, m, &s.Val, o.ServeAtEnd)
 				if err == nil && !o.Tune {
-					say("epoch %2d  validation HR@50 all %.4f filtered %.4f", epoch+1, t[0].HR(1), t[1].HR(1))
+					say("epoch %2d  validation HR@50 all %.4f filtered %.4f", epoch+1, t[0].HR(50), t[1].HR(50))
 				}
 				return ValScore(t[0], t[1]), err
 			}
 		}
 		m, st, err := train.Candgen(ctx, cfg, s.Fit)
 		if err != nil {
-			return 0, [2]baseline.Tally{}, err
+			return 0, [2]eval.Tally{}, err
 		}
 		epochs := st.Epochs
 		ran = st.Epochs
@@ -148,7 +148,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		return epochs, t, err
 	}
 	var epochs int
-	var val [2]baseline.Tally
+	var val [2]eval.Tally
 	if o.Tune {
 		grid := o.Grid
 		if grid == nil {
@@ -157,20 +157,20 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		seeds := max(o.TuneSeeds, 1)
 		var bestScore float64
 		for i, g := range grid {
-			var t [2]baseline.Tally
+			var t [2]eval.Tally
 			var eps []int
 			for k := 0; k < seeds; k++ {
 				ep, tk, err := validate(g, o.Seed+uint64(k))
 				if err != nil {
 					return nil, err
 				}
-				t[0].Merge(tk[0])
-				t[1].Merge(tk[1])
+				t[0].Merge(&tk[0])
+				t[1].Merge(&tk[1])
 				eps = append(eps, ep)
 			}
 			ep := meanEpochs(eps)
 			v := ValScore(t[0], t[1])
-			say("tune %2d/%d  %-45s  best epochs %v  validation HR@50 all %.4f filtered %.4f", i+1, len(grid), g, eps, t[0].HR(1), t[1].HR(1))
+			say("tune %2d/%d  %-45s  best epochs %v  validation HR@50 all %.4f filtered %.4f", i+1, len(grid), g, eps, t[0].HR(50), t[1].HR(50))
 			if i == 0 || v > bestScore {
 				bestScore, set, epochs, val = v, g, ep, t
 			}
@@ -183,9 +183,9 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		}
 		out["val_epochs_run"] = ran
 	}
-	val[0].Put(out, "val_", "all")
-	val[1].Put(out, "val_", "filtered")
-	say("validation HR@50 all %.4f filtered %.4f (model trained on the ratings before the validation targets, %d epochs)", val[0].HR(1), val[1].HR(1), epochs)
+	eval.Put(out, "val_", val[0].Metrics(eval.HistoryAll))
+	eval.Put(out, "val_", val[1].Metrics(eval.HistoryFiltered))
+	say("validation HR@50 all %.4f filtered %.4f (model trained on the ratings before the validation targets, %d epochs)", val[0].HR(50), val[1].HR(50), epochs)
 	out["val_epochs"] = epochs
 	if o.ValOnly {
 		return out, nil
@@ -203,11 +203,11 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		return nil, err
 	}
 	pop := mostPopular(s.Train, &s.Test)
-	for k, mode := range []string{"all", "filtered"} {
-		test[k].Put(out, "", mode)
-		pop[k].Put(out, "mostpop_", mode)
+	for k, mode := range []eval.History{eval.HistoryAll, eval.HistoryFiltered} {
+		eval.Put(out, "", test[k].Metrics(mode))
+		eval.Put(out, "mostpop_", pop[k].Metrics(mode))
 		say("test %-8s HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f | most-popular HR@50 %.4f",
-			mode, test[k].HR(0), test[k].HR(1), test[k].HR(2), test[k].NDCG(), pop[k].HR(1))
+			mode, test[k].HR(10), test[k].HR(50), test[k].HR(100), test[k].NDCG(10), pop[k].HR(50))
 	}
 	return out, nil
 }
@@ -280,9 +280,9 @@ func (o *Options) config(s *Split, set Setting, epochs int) train.CandgenConfig 
 // request is served at its own time (Cases.Ages: the user's last known
 // activity) or, with serveAtEnd, at example age 0 (the paper's serving at
 // the end of the training window).
-func Evaluate(ctx context.Context, m *candgen.Model, c *Cases, serveAtEnd bool) ([2]baseline.Tally, error) {
+func Evaluate(ctx context.Context, m *candgen.Model, c *Cases, serveAtEnd bool) ([2]eval.Tally, error) {
 	const top = 100
-	var res [2]baseline.Tally
+	var res [2]eval.Tally
 	ages := c.Ages
 	if serveAtEnd {
 		ages = nil
@@ -305,13 +305,13 @@ func Evaluate(ctx context.Context, m *candgen.Model, c *Cases, serveAtEnd bool) 
 
 // mostPopular tallies the most-popular baseline of train on c as Evaluate
 // does.
-func mostPopular(train []candgen.Example, c *Cases) [2]baseline.Tally {
+func mostPopular(train []candgen.Example, c *Cases) [2]eval.Tally {
 	const top = 100
-	var res [2]baseline.Tally
-	pop := baseline.MostPopular(train)
+	var res [2]eval.Tally
+	pop := eval.MostPopular(eval.CountLabels(train, func(e candgen.Example) int64 { return e.Label }))
 	for i, label := range c.Labels {
-		res[0].Add(baseline.TopExcluding(pop, nil, top), label)
-		res[1].Add(baseline.TopExcluding(pop, c.Histories[i], top), label)
+		res[0].Add(eval.TopExcluding(pop, nil, top), label)
+		res[1].Add(eval.TopExcluding(pop, c.Histories[i], top), label)
 	}
 	return res
 }

@@ -8,13 +8,12 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
-	"github.com/ytdnn/ytdnn/examples/internal/baseline"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -374,27 +373,18 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, p
 	if len(tests) == 0 {
 		return nil, errors.New("pipe: no user has three watches to hold one out")
 	}
-	popular := make([]int64, 0, len(pop))
-	for id := range pop {
-		popular = append(popular, id)
-	}
-	slices.SortFunc(popular, func(a, b int64) int {
-		if pop[a] != pop[b] {
-			return pop[b] - pop[a]
-		}
-		return int(min(max(a-b, -1), 1))
-	})
+	popular := eval.MostPopular(pop)
 	const top, batch = 100, 1024
 	out := map[string]any{"test_users": len(tests)}
-	for _, mode := range []string{"all", "filtered"} {
-		var model, mostPop baseline.Tally
+	for _, mode := range []eval.History{eval.HistoryAll, eval.HistoryFiltered} {
+		var model, mostPop eval.Tally
 		for lo := 0; lo < len(tests); lo += batch {
 			hi := min(lo+batch, len(tests))
 			exs := make([]feature.Example, hi-lo)
 			var excl [][]int64
 			for i := range exs {
 				exs[i] = l.UserExample(&tests[lo+i].User)
-				if mode == "filtered" {
+				if mode == eval.HistoryFiltered {
 					excl = append(excl, tests[lo+i].User.History)
 				}
 			}
@@ -413,11 +403,11 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, p
 				}
 				label := tests[lo+i].Label
 				model.Add(ids, label)
-				mostPop.Add(baseline.TopExcluding(popular, seen, top), label)
+				mostPop.Add(eval.TopExcluding(popular, seen, top), label)
 			}
 		}
-		model.Put(out, "", mode)
-		mostPop.Put(out, "mostpop_", mode)
+		eval.Put(out, "", model.Metrics(mode))
+		eval.Put(out, "mostpop_", mostPop.Metrics(mode))
 	}
 	return out, nil
 }

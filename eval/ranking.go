@@ -1,4 +1,4 @@
-package ranking
+package eval
 
 import (
 	"cmp"
@@ -6,20 +6,21 @@ import (
 	"slices"
 )
 
-// Scored is an impression with a model score, for evaluation.
+// Scored is an impression with a model score, for the ranking metrics.
 type Scored struct {
 	Score     float64
 	Clicked   bool
 	WatchTime float64
 }
 
-// WeightedPerUserLoss is the paper's ranking metric. Each group holds the
-// impressions shown to one user on one page. Over every pair of a clicked
-// and an unclicked impression in a group, the clicked one's watch time counts
-// as mispredicted when the unclicked one scores higher (half on a tie). The
-// result is mispredicted watch time over the total watch time of all pairs;
-// 0 when there are no pairs. NaN when any score or watch time is NaN or ±Inf
-// (a model that produced such a score has no meaningful loss).
+// WeightedPerUserLoss is the paper's ranking metric (Covington et al. 2016,
+// §4). Each group holds the impressions shown to one user on one page. Over
+// every pair of a clicked and an unclicked impression in a group, the
+// clicked one's watch time counts as mispredicted when the unclicked one
+// scores higher (half on a tie). The result is mispredicted watch time over
+// the total watch time of all pairs; 0 when there are no pairs. NaN when any
+// score or watch time is NaN or ±Inf (a model that produced such a score has
+// no meaningful loss). Cost: O(Σ clicked·unclicked) over the groups.
 func WeightedPerUserLoss(groups [][]Scored) float64 {
 	var mis, total float64
 	for _, g := range groups {
@@ -50,8 +51,10 @@ func WeightedPerUserLoss(groups [][]Scored) float64 {
 	return mis / total
 }
 
-// AUC is the area under the ROC curve of scores for the clicked labels (ties
-// count half). NaN when all labels are equal or any score is NaN or ±Inf.
+// AUC is the area under the ROC curve of scores for the clicked labels:
+// the probability that a clicked impression outscores an unclicked one,
+// ties counting half. NaN when all labels are equal (or items is empty) or
+// any score or watch time is NaN or ±Inf. Cost: O(n log n).
 func AUC(items []Scored) float64 {
 	if !finite(items) {
 		return math.NaN()
@@ -88,10 +91,11 @@ type Bin struct {
 }
 
 // Calibration groups impressions into bins equal in count by predicted
-// score (Score is the predicted expected watch time, exp(logit)) and compares
-// the mean prediction with the mean observed watch time per impression.
-// It returns nil when bins < 1, items is empty, or any score or watch time is
-// NaN or ±Inf.
+// score (Score is the predicted expected watch time, exp(logit)) and
+// compares the mean prediction with the mean observed watch time per
+// impression. Bins are in ascending order of score; with fewer items than
+// bins the empty bins are left out. It returns nil when bins < 1, items is
+// empty, or any score or watch time is NaN or ±Inf. Cost: O(n log n).
 func Calibration(items []Scored, bins int) []Bin {
 	if bins < 1 || len(items) == 0 || !finite(items) {
 		return nil

@@ -1,3 +1,0 @@
-// Package baseline holds the most-popular recommender the examples compare
-// against, and the HR@K/NDCG@10 tally their held-out evaluations share.
-package baseline
