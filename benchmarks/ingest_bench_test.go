@@ -7,6 +7,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
 	"github.com/ytdnn/ytdnn/ingest"
 )
@@ -44,7 +45,7 @@ func BenchmarkParquetRead(b *testing.B) {
 	b.ResetTimer()
 	var n int64
 	for i := 0; i < b.N; i++ {
-		rep, err := ingest.ReadWatches(context.Background(), dir, spec, true, func(*ingest.Event) error { return nil })
+		rep, err := ingest.ReadWatches(context.Background(), dir, spec, true, func(*events.Event) error { return nil })
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress/zstd"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/ytdnn/ytdnn/events"
 )
 
 // watchRow is a watch log row as a Spark job might write it: text user
@@ -55,7 +56,7 @@ func writeParquet[T any](t testing.TB, path string, rows []T, codec compress.Cod
 func testSpec() Spec {
 	s := Spec{}
 	s.Watches.SearchTokens = "search_tokens"
-	s.Watches.UserFeatures = []Column{{Column: "region", Kind: KindID}, {Column: "age", Kind: KindContinuous}}
+	s.Watches.UserFeatures = []events.Column{{Column: "region", Kind: events.KindID}, {Column: "age", Kind: events.KindContinuous}}
 	return s
 }
 
@@ -118,17 +119,17 @@ func TestBuildGroupsUsersInTimeOrder(t *testing.T) {
 		byUser[u] = append(byUser[u], w)
 	}
 	users := 0
-	require.NoError(t, lg.EachUser(context.Background(), func(evs []Event) error {
+	require.NoError(t, lg.EachUser(context.Background(), func(evs []events.Event) error {
 		users++
 		ws := byUser[evs[0].User]
 		require.NotEmpty(t, ws, "a user that was written")
-		var got []Event
+		var got []events.Event
 		for i, e := range evs {
 			require.Equal(t, evs[0].User, e.User)
 			if i > 0 {
 				require.LessOrEqual(t, evs[i-1].Time, e.Time, "time order")
 			}
-			if e.Kind == Watch {
+			if e.Kind == events.Watch {
 				got = append(got, e)
 			} else {
 				assert.Equal(t, int64(5), e.Item)
@@ -213,7 +214,7 @@ func TestBadFiles(t *testing.T) {
 	dir := t.TempDir()
 	writeLog(t, dir, 5, 3)
 	spec := testSpec()
-	spec.Watches.UserFeatures = append(spec.Watches.UserFeatures, Column{Column: "device", Kind: KindID})
+	spec.Watches.UserFeatures = append(spec.Watches.UserFeatures, events.Column{Column: "device", Kind: events.KindID})
 	_, err := Build(context.Background(), dir, spec, Options{TempDir: t.TempDir()})
 	require.ErrorIs(t, err, ErrMissingColumn)
 	assert.ErrorContains(t, err, `"device"`)
@@ -249,7 +250,7 @@ func TestHugeFooterClaimCostsNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "watches", "part-0.parquet"), bad, 0o644))
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := ReadWatches(context.Background(), dir, testSpec(), false, func(*Event) error { return nil })
+	_, err := ReadWatches(context.Background(), dir, testSpec(), false, func(*events.Event) error { return nil })
 	runtime.ReadMemStats(&after)
 	assert.ErrorContains(t, err, "footer length 2147483648 exceeds the file")
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "bytes allocated for a 17-byte file")
@@ -268,11 +269,11 @@ func TestPartitionFolderSuppliesColumn(t *testing.T) {
 	spec := Spec{}
 	spec.Watches.Time = "ts"
 	spec.Watches.TimeUnit = "s"
-	spec.Watches.UserFeatures = []Column{{Column: "region", Kind: KindID}}
+	spec.Watches.UserFeatures = []events.Column{{Column: "region", Kind: events.KindID}}
 	lg, err := Build(context.Background(), dir, spec, Options{TempDir: t.TempDir()})
 	require.NoError(t, err)
 	defer lg.Close()
-	require.NoError(t, lg.EachUser(context.Background(), func(evs []Event) error {
+	require.NoError(t, lg.EachUser(context.Background(), func(evs []events.Event) error {
 		for _, e := range evs {
 			assert.Equal(t, int64(7), e.Feats[0].ID)
 		}
@@ -333,7 +334,7 @@ func FuzzReadFile(f *testing.F) {
 		}
 		require.NoError(t, os.MkdirAll(filepath.Join(d, "watches"), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(d, "watches", name), data, 0o644))
-		ReadWatches(context.Background(), d, spec, false, func(e *Event) error {
+		ReadWatches(context.Background(), d, spec, false, func(e *events.Event) error {
 			if len(e.Feats) != 2 {
 				t.Fatalf("event with %d features", len(e.Feats))
 			}

@@ -13,38 +13,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/ytdnn/ytdnn/events"
 )
-
-// EventKind tells watches from impressions. At equal times impressions
-// sort first, so a click's watch never precedes its own impression.
-type EventKind uint8
-
-// The event kinds.
-const (
-	Impression EventKind = iota
-	Watch
-)
-
-// Feat is one mapped feature's value: ID for KindID, Num otherwise.
-type Feat struct {
-	ID  int64
-	Num float64
-}
-
-// Event is one row of the watch or impression log.
-type Event struct {
-	User int64 // the user's ID (text IDs hashed, see ParseID)
-	Time int64 // Unix milliseconds
-	Item int64 // the video's ID
-	Kind EventKind
-	// Clicked and WatchTime (seconds) are an impression's outcome.
-	Clicked   bool
-	WatchTime float32
-	// Tokens are a watch's search tokens; Feats its user features, in the
-	// spec's order.
-	Tokens []int64
-	Feats  []Feat
-}
 
 // Options configure Build.
 type Options struct {
@@ -125,18 +96,18 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		return nil, err
 	}
 	defer sp.close()
-	add := func(e *Event) error {
+	add := func(e *events.Event) error {
 		lg.Start, lg.End = min(lg.Start, e.Time), max(lg.End, e.Time)
 		return sp.add(e)
 	}
-	if lg.WatchReport, err = readWatches(ctx, watchPath, &spec, opt.Strict, func(e *Event) error {
+	if lg.WatchReport, err = readWatches(ctx, watchPath, &spec, opt.Strict, func(e *events.Event) error {
 		lg.Watches++
 		return add(e)
 	}); err != nil {
 		return nil, err
 	}
 	if lg.HasImpressions {
-		if lg.ImpressionReport, err = readImpressions(ctx, impPath, &spec, opt.Strict, func(e *Event) error {
+		if lg.ImpressionReport, err = readImpressions(ctx, impPath, &spec, opt.Strict, func(e *events.Event) error {
 			lg.Impressions++
 			return add(e)
 		}); err != nil {
@@ -173,7 +144,7 @@ func (l *Log) Close() error { return os.RemoveAll(l.dir) }
 // EachUser calls fn with every user's events in time order (impressions
 // before watches at equal times), user by user. Users come partition by
 // partition, by hash within a partition.
-func (l *Log) EachUser(ctx context.Context, fn func(events []Event) error) error {
+func (l *Log) EachUser(ctx context.Context, fn func(evs []events.Event) error) error {
 	it := l.Users()
 	defer it.Close()
 	for {
@@ -203,13 +174,13 @@ type UserIter struct {
 	part    int // next partition to open
 	f       *os.File
 	r       *bufio.Reader
-	pending *Event // first event of the next user
-	evs     []Event
+	pending *events.Event // first event of the next user
+	evs     []events.Event
 }
 
 // Next returns the next user's events, in time order, or io.EOF after the
 // last user. The slice is reused by the next call; the events are not.
-func (it *UserIter) Next() ([]Event, error) {
+func (it *UserIter) Next() ([]events.Event, error) {
 	it.evs = it.evs[:0]
 	for {
 		if it.r == nil {
@@ -231,7 +202,7 @@ func (it *UserIter) Next() ([]Event, error) {
 			it.pending = nil
 		}
 		for {
-			var e Event
+			var e events.Event
 			err := decodeEvent(it.r, &e)
 			if errors.Is(err, io.EOF) {
 				it.f.Close()
@@ -297,23 +268,15 @@ func estimateRows(path string) (int64, error) {
 // ReadWatches reads the watch log the spec maps under dataDir, calling fn
 // with each well-formed row's event (reused after fn returns). Malformed
 // rows are counted in the report, or with strict the first is the error.
-func ReadWatches(ctx context.Context, dataDir string, spec Spec, strict bool, fn func(*Event) error) (Report, error) {
+func ReadWatches(ctx context.Context, dataDir string, spec Spec, strict bool, fn func(*events.Event) error) (Report, error) {
 	if err := spec.Validate(); err != nil {
 		return Report{}, err
 	}
 	return readWatches(ctx, filepath.Join(dataDir, spec.Watches.Path), &spec, strict, fn)
 }
 
-// ReadImpressions is ReadWatches for the impression log.
-func ReadImpressions(ctx context.Context, dataDir string, spec Spec, strict bool, fn func(*Event) error) (Report, error) {
-	if err := spec.Validate(); err != nil {
-		return Report{}, err
-	}
-	return readImpressions(ctx, filepath.Join(dataDir, spec.Impressions.Path), &spec, strict, fn)
-}
-
 // readWatches reads the watch log into events.
-func readWatches(ctx context.Context, path string, s *Spec, strict bool, emit func(*Event) error) (Report, error) {
+func readWatches(ctx context.Context, path string, s *Spec, strict bool, emit func(*events.Event) error) (Report, error) {
 	w := &s.Watches
 	cols := []column{{name: w.User, kind: kID, required: true}, {name: w.Item, kind: kID, required: true}, {name: w.Time, kind: kTime, required: true, unit: w.TimeUnit}}
 	tok := -1
@@ -324,12 +287,12 @@ func readWatches(ctx context.Context, path string, s *Spec, strict bool, emit fu
 	first := len(cols)
 	for _, f := range w.UserFeatures {
 		k := kID
-		if f.Kind == KindContinuous {
+		if f.Kind == events.KindContinuous {
 			k = kNum
 		}
 		cols = append(cols, column{name: f.Column, kind: k})
 	}
-	e := Event{Kind: Watch}
+	e := events.Event{Kind: events.Watch}
 	return scan(ctx, path, cols, strict, func(c []cell) error {
 		e.User, e.Item, e.Time = c[0].i, c[1].i, c[2].i
 		e.Tokens = e.Tokens[:0]
@@ -338,21 +301,21 @@ func readWatches(ctx context.Context, path string, s *Spec, strict bool, emit fu
 		}
 		e.Feats = e.Feats[:0]
 		for i := first; i < len(cols); i++ {
-			e.Feats = append(e.Feats, Feat{ID: c[i].i, Num: c[i].f}) // a null reads as 0 (OOV, or the value 0)
+			e.Feats = append(e.Feats, events.Feat{ID: c[i].i, Num: c[i].f}) // a null reads as 0 (OOV, or the value 0)
 		}
 		return emit(&e)
 	})
 }
 
 // readImpressions reads the impression log into events.
-func readImpressions(ctx context.Context, path string, s *Spec, strict bool, emit func(*Event) error) (Report, error) {
+func readImpressions(ctx context.Context, path string, s *Spec, strict bool, emit func(*events.Event) error) (Report, error) {
 	m := &s.Impressions
 	cols := []column{
 		{name: m.User, kind: kID, required: true}, {name: m.Item, kind: kID, required: true},
 		{name: m.Time, kind: kTime, required: true, unit: m.TimeUnit}, {name: m.Clicked, kind: kBool, required: true},
 		{name: m.WatchTime, kind: kNum},
 	}
-	e := Event{Kind: Impression}
+	e := events.Event{Kind: events.Impression}
 	return scan(ctx, path, cols, strict, func(c []cell) error {
 		e.User, e.Item, e.Time, e.Clicked = c[0].i, c[1].i, c[2].i, c[3].i != 0
 		e.WatchTime = 0
@@ -369,49 +332,40 @@ func readImpressions(ctx context.Context, path string, s *Spec, strict bool, emi
 	})
 }
 
-// Catalogue is the video catalogue: each video's features, in the spec's
-// order.
-type Catalogue struct {
-	Features []Column
-	Items    map[int64][]Feat
-	Report   Report
-}
-
 // ReadCatalogue reads the catalogue the spec maps under dataDir; a missing
 // catalogue folder gives an empty catalogue (videos without features).
-func ReadCatalogue(ctx context.Context, dataDir string, spec Spec, strict bool) (*Catalogue, error) {
+func ReadCatalogue(ctx context.Context, dataDir string, spec Spec, strict bool) (*events.Catalogue, Report, error) {
 	if err := spec.Validate(); err != nil {
-		return nil, err
+		return nil, Report{}, err
 	}
-	c := &Catalogue{Features: spec.Catalogue.Features, Items: map[int64][]Feat{}}
+	c := &events.Catalogue{Features: spec.Catalogue.Features, Items: map[int64][]events.Feat{}}
 	path := filepath.Join(dataDir, spec.Catalogue.Path)
 	if _, err := os.Stat(path); err != nil {
-		return c, nil
+		return c, Report{}, nil
 	}
 	cols := []column{{name: spec.Catalogue.Item, kind: kID, required: true}}
 	for _, f := range spec.Catalogue.Features {
 		k := kID
 		switch f.Kind {
-		case KindContinuous:
+		case events.KindContinuous:
 			k = kNum
-		case KindTime:
+		case events.KindTime:
 			k = kTime
 		}
 		cols = append(cols, column{name: f.Column, kind: k, unit: spec.Catalogue.TimeUnit})
 	}
 	rep, err := scan(ctx, path, cols, strict, func(cells []cell) error {
-		fs := make([]Feat, len(cells)-1)
+		fs := make([]events.Feat, len(cells)-1)
 		for i := range fs {
-			fs[i] = Feat{ID: cells[i+1].i, Num: cells[i+1].f}
+			fs[i] = events.Feat{ID: cells[i+1].i, Num: cells[i+1].f}
 			if cols[i+1].kind == kTime {
-				fs[i] = Feat{Num: float64(cells[i+1].i)}
+				fs[i] = events.Feat{Num: float64(cells[i+1].i)}
 			}
 		}
 		c.Items[cells[0].i] = fs
 		return nil
 	})
-	c.Report = rep
-	return c, err
+	return c, rep, err
 }
 
 // spiller writes events into partition files by hash(user).
@@ -446,7 +400,7 @@ func mix(x uint64) uint64 {
 	return x ^ x>>31
 }
 
-func (s *spiller) add(e *Event) error {
+func (s *spiller) add(e *events.Event) error {
 	s.buf = appendEvent(s.buf[:0], e)
 	_, err := s.ws[mix(uint64(e.User))%uint64(len(s.ws))].Write(s.buf)
 	return err
@@ -477,9 +431,9 @@ func sortPartition(src, dst string) (int64, error) {
 		return 0, err
 	}
 	r := bufio.NewReaderSize(f, 1<<16)
-	var evs []Event
+	var evs []events.Event
 	for {
-		var e Event
+		var e events.Event
 		err := decodeEvent(r, &e)
 		if errors.Is(err, io.EOF) {
 			break
@@ -491,7 +445,7 @@ func sortPartition(src, dst string) (int64, error) {
 		evs = append(evs, e)
 	}
 	f.Close()
-	slices.SortStableFunc(evs, func(a, b Event) int {
+	slices.SortStableFunc(evs, func(a, b events.Event) int {
 		if c := cmp.Compare(a.User, b.User); c != 0 {
 			return c
 		}
@@ -524,7 +478,7 @@ func sortPartition(src, dst string) (int64, error) {
 
 // appendEvent encodes an event: varints for the integers, the watch time's
 // float32 bits, counts before the tokens and features.
-func appendEvent(b []byte, e *Event) []byte {
+func appendEvent(b []byte, e *events.Event) []byte {
 	b = binary.AppendVarint(b, e.User)
 	b = binary.AppendVarint(b, e.Time)
 	b = binary.AppendVarint(b, e.Item)
@@ -552,7 +506,7 @@ func appendEvent(b []byte, e *Event) []byte {
 // own, but a bound keeps a damaged one from allocating without limit).
 const maxSpillList = 1 << 20
 
-func decodeEvent(r *bufio.Reader, e *Event) error {
+func decodeEvent(r *bufio.Reader, e *events.Event) error {
 	var err error
 	if e.User, err = binary.ReadVarint(r); err != nil {
 		return err // io.EOF between events is the end
@@ -573,7 +527,7 @@ func decodeEvent(r *bufio.Reader, e *Event) error {
 	if err != nil {
 		return fail(err)
 	}
-	e.Kind, e.Clicked, e.WatchTime = EventKind(flags&1), flags&2 != 0, 0
+	e.Kind, e.Clicked, e.WatchTime = events.Kind(flags&1), flags&2 != 0, 0
 	var b [8]byte
 	if e.Clicked {
 		if _, err := io.ReadFull(r, b[:4]); err != nil {
@@ -605,7 +559,7 @@ func decodeEvent(r *bufio.Reader, e *Event) error {
 		if _, err := io.ReadFull(r, b[:]); err != nil {
 			return fail(err)
 		}
-		e.Feats = append(e.Feats, Feat{ID: id, Num: math.Float64frombits(binary.LittleEndian.Uint64(b[:]))})
+		e.Feats = append(e.Feats, events.Feat{ID: id, Num: math.Float64frombits(binary.LittleEndian.Uint64(b[:]))})
 	}
 	return nil
 }

@@ -5,24 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-)
 
-// Kinds of mapped feature columns.
-const (
-	KindID         = "id"         // a categorical value: its own embedding space
-	KindContinuous = "continuous" // a number, normalized by its CDF
-	KindTime       = "time"       // catalogue only: a timestamp; the feature is the video's age at the event
+	"github.com/ytdnn/ytdnn/events"
 )
-
-// Column maps one feature column.
-type Column struct {
-	// Column is the column's name in the files.
-	Column string `json:"column"`
-	// Kind is KindID, KindContinuous or (catalogue only) KindTime.
-	Kind string `json:"kind"`
-	// MaxVocab caps an ID feature's vocabulary (top-N by count; 0: no cap).
-	MaxVocab int `json:"max_vocab,omitempty"`
-}
 
 // WatchColumns maps the watch log: one row per watch.
 type WatchColumns struct {
@@ -42,7 +27,7 @@ type WatchColumns struct {
 	SearchTokens string `json:"search_tokens,omitempty"`
 	// UserFeatures are user attributes on each row (the latest one of a
 	// user is the one served).
-	UserFeatures []Column `json:"user_features,omitempty"`
+	UserFeatures []events.Column `json:"user_features,omitempty"`
 }
 
 // ImpressionColumns maps the impression log: one row per video shown.
@@ -68,10 +53,10 @@ type CatalogueColumns struct {
 	Path string `json:"path"`
 	// Item names the video column ["item_id"].
 	Item string `json:"item"`
-	// TimeUnit is the unit of integer KindTime columns ["auto"].
+	// TimeUnit is the unit of integer events.KindTime columns ["auto"].
 	TimeUnit string `json:"time_unit,omitempty"`
 	// Features are the video's features the ranker reads.
-	Features []Column `json:"features,omitempty"`
+	Features []events.Column `json:"features,omitempty"`
 }
 
 // Spec is the column mapping of a team's logs, the file form of what the
@@ -84,8 +69,14 @@ type Spec struct {
 	Catalogue   CatalogueColumns  `json:"catalogue"`
 	// MaxVideos caps the video vocabulary (top-N by count; 0: no cap).
 	MaxVideos int `json:"max_videos,omitempty"`
-	// MaxHistory is the number of recent watches fed as history [50].
-	MaxHistory int `json:"max_history,omitempty"`
+	// MaxHistory is how many recent watches candidate generation sees
+	// [layout.DefaultMaxHistory]; RankHistory how many the ranker sees
+	// [layout.DefaultRankHistory]; MaxTokens how many recent search tokens
+	// candidate generation sees [layout.DefaultMaxTokens]. Each is 0 (the
+	// default) or 1..10000.
+	MaxHistory  int `json:"max_history,omitempty"`
+	RankHistory int `json:"rank_history,omitempty"`
+	MaxTokens   int `json:"max_tokens,omitempty"`
 }
 
 // DefaultSpec is the mapping used without a spec file: user_id, item_id,
@@ -118,9 +109,6 @@ func (s *Spec) defaults() {
 	def(&s.Catalogue.Path, "catalogue")
 	def(&s.Catalogue.Item, "item_id")
 	def(&s.Catalogue.TimeUnit, "auto")
-	if s.MaxHistory == 0 {
-		s.MaxHistory = 50
-	}
 }
 
 // Validate applies the defaults and checks the spec.
@@ -132,16 +120,24 @@ func (s *Spec) Validate() error {
 			return fmt.Errorf("ingest: time_unit %q: want auto, s, ms, us or ns", u)
 		}
 	}
-	if s.MaxHistory < 1 || s.MaxHistory > 10_000 || s.MaxVideos < 0 {
-		return fmt.Errorf("ingest: max_history %d must be in 1..10000 and max_videos non-negative", s.MaxHistory)
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"max_history", s.MaxHistory}, {"rank_history", s.RankHistory}, {"max_tokens", s.MaxTokens}} {
+		if n.v < 0 || n.v > 10_000 {
+			return fmt.Errorf("ingest: %s %d must be 0 (the default) or in 1..10000", n.name, n.v)
+		}
+	}
+	if s.MaxVideos < 0 {
+		return fmt.Errorf("ingest: max_videos %d must be non-negative", s.MaxVideos)
 	}
 	seen := map[string]bool{}
-	check := func(where string, cols []Column, allowTime bool) error {
+	check := func(where string, cols []events.Column, allowTime bool) error {
 		for _, c := range cols {
 			switch {
 			case c.Column == "":
 				return fmt.Errorf("ingest: %s: a feature without a column name", where)
-			case c.Kind != KindID && c.Kind != KindContinuous && !(allowTime && c.Kind == KindTime):
+			case c.Kind != events.KindID && c.Kind != events.KindContinuous && !(allowTime && c.Kind == events.KindTime):
 				return fmt.Errorf("ingest: %s: column %q has kind %q", where, c.Column, c.Kind)
 			case c.MaxVocab < 0:
 				return fmt.Errorf("ingest: %s: column %q has a negative max_vocab", where, c.Column)

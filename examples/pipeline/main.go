@@ -16,6 +16,7 @@ import (
 	"github.com/ytdnn/ytdnn/export"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/train"
 )
 
@@ -133,7 +134,7 @@ func exportItems(args []string) error {
 	if *model == "" || *out == "" {
 		return errors.New("export: -model and -out are required")
 	}
-	m, err := pipe.LoadModelDir(*model)
+	m, err := modeldir.Load(*model)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,9 @@
 // Command serve is an HTTP JSON two-stage recommendation service. It loads
-// a model directory written by examples/pipeline train (pipeline.json, the
-// catalogue, candgen.model, ranking.model, optionally index.hnsw), or a
-// demo directory of -build (world.json instead of the catalogue), and
-// answers
+// a model directory (package modeldir: pipeline.json, the catalogue,
+// candgen.model, ranking.model, optionally index.hnsw), as
+// examples/pipeline train writes it, and answers
 //
 //	POST /v1/recommend   {"history": [12, 7], "search_tokens": [4], "attributes": {"region": 3}, "n": 10}
-//	                     (demo models take "region", "device", "gender", "logged_in", "age" as fields)
 //	GET  /healthz
 //	GET  /metrics        (Prometheus text format)
 //	POST /admin/reload   {} or {"version": "v2"}   (only with -admin-token-file)
@@ -19,6 +17,8 @@
 // keep serving. SIGINT/SIGTERM shut down gracefully, finishing requests in
 // flight. Every response carries the X-Model-Generation header.
 //
-//	go run ./examples/serve -build -models /tmp/ytdnn-models   # train demo models, then serve
+//	go run ./examples/pipeline gen -out /tmp/ytdnn-data
+//	go run ./examples/pipeline train -data /tmp/ytdnn-data -spec /tmp/ytdnn-data/spec.json -out /tmp/ytdnn-models -hnsw
+//	go run ./examples/serve -models /tmp/ytdnn-models
 //	curl -s localhost:8080/v1/recommend -H 'Content-Type: application/json' -d '{"history":[1,2,3],"n":5}'
 package main

@@ -7,12 +7,10 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"time"
 
 	"github.com/ytdnn/ytdnn/examples/serve/server"
-	"github.com/ytdnn/ytdnn/examples/world"
 )
 
 func main() {
@@ -21,23 +19,13 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	adminAddr := flag.String("admin-addr", "", "serve the admin routes on this address instead of -addr")
 	tokenFile := flag.String("admin-token-file", "", "file holding the admin bearer token; without it the admin routes are off")
-	build := flag.Bool("build", false, "train demo models on a generated world into -models first (if it has none)")
-	index := flag.Bool("hnsw", true, "with -build, also build an HNSW index")
 	candidates := flag.Int("candidates", 300, "candidates retrieved per request")
 	timeout := flag.Duration("timeout", 2*time.Second, "per-request work limit")
 	flag.Parse()
 	logger := log.New(os.Stderr, "serve: ", log.LstdFlags)
-	if *build {
-		if _, err := os.Stat(filepath.Join(*dir, server.CandgenFile)); err != nil {
-			logger.Printf("training demo models into %s", *dir)
-			if err := server.Build(context.Background(), *dir, world.Config{Users: 3000, Videos: 5000, Seed: 1}, 4, *index); err != nil {
-				logger.Fatal(err)
-			}
-		}
-	}
 	m, err := server.Load(*dir)
 	if err != nil {
-		logger.Fatalf("loading %s: %v (use -build to train demo models)", *dir, err)
+		logger.Fatalf("loading %s: %v (train a model directory with: go run ./examples/pipeline gen -out DATA && go run ./examples/pipeline train -data DATA -spec DATA/spec.json -out MODELDIR)", *dir, err)
 	}
 	s := server.New(m)
 	s.Candidates, s.Timeout, s.Log, s.ModelRoot = *candidates, *timeout, logger, *root

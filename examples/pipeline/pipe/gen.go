@@ -16,6 +16,7 @@ import (
 	"github.com/parquet-go/parquet-go/compress/snappy"
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
@@ -58,11 +59,11 @@ type CatalogueRow struct {
 // them as spec.json).
 func GenSpec() ingest.Spec {
 	s := ingest.Spec{
-		Watches: ingest.WatchColumns{SearchTokens: "search_tokens", UserFeatures: []ingest.Column{
-			{Column: "region", Kind: ingest.KindID}, {Column: "device", Kind: ingest.KindID}, {Column: "age", Kind: ingest.KindContinuous},
+		Watches: ingest.WatchColumns{SearchTokens: "search_tokens", UserFeatures: []events.Column{
+			{Column: "region", Kind: events.KindID}, {Column: "device", Kind: events.KindID}, {Column: "age", Kind: events.KindContinuous},
 		}},
-		Catalogue: ingest.CatalogueColumns{Features: []ingest.Column{
-			{Column: "channel_id", Kind: ingest.KindID}, {Column: "topic", Kind: ingest.KindID}, {Column: "upload_time", Kind: ingest.KindTime},
+		Catalogue: ingest.CatalogueColumns{Features: []events.Column{
+			{Column: "channel_id", Kind: events.KindID}, {Column: "topic", Kind: events.KindID}, {Column: "upload_time", Kind: events.KindTime},
 		}},
 	}
 	_ = s.Validate() // fills the defaults; the literal above is valid
@@ -99,6 +100,7 @@ func Generate(dir string, o GenOptions) (*world.World, error) {
 	if err != nil {
 		return nil, err
 	}
+	const day = 86_400_000.0 // ms
 	ms := func(t float64) int64 { return GenStart.UnixMilli() + int64(t*day) }
 	var watches []WatchRow
 	for i := range w.Users {

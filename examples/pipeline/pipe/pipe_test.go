@@ -9,8 +9,11 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/layout"
+	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/train"
 )
 
@@ -46,11 +49,11 @@ func TestTrainFromGeneratedParquet(t *testing.T) {
 		assert.Contains(t, m, k)
 	}
 
-	md, err := LoadModelDir(out)
+	md, err := modeldir.Load(out)
 	require.NoError(t, err)
 	require.NotNil(t, md.Ranking)
 	assert.Len(t, md.Layout.Catalogue.Items, 400)
-	u := &User{History: []int64{1, 2, 3}, Tokens: []int64{5}, Feats: []ingest.Feat{{ID: 1}, {ID: 2}, {Num: 30}}}
+	u := &layout.User{History: []int64{1, 2, 3}, Tokens: []int64{5}, Feats: []events.Feat{{ID: 1}, {ID: 2}, {Num: 30}}}
 	recs, err := md.Candgen.Recommend(context.Background(), md.Layout.UserExample(u), 20, u.History)
 	require.NoError(t, err)
 	require.Len(t, recs, 20)
@@ -90,7 +93,7 @@ func TestFailedRunWritesNothing(t *testing.T) {
 	assert.Equal(t, int64(1), m["rows_rejected"])
 
 	spec := GenSpec()
-	spec.Watches.UserFeatures = append(spec.Watches.UserFeatures, ingest.Column{Column: "language", Kind: ingest.KindID})
+	spec.Watches.UserFeatures = append(spec.Watches.UserFeatures, events.Column{Column: "language", Kind: events.KindID})
 	out2 := filepath.Join(parent, "models2")
 	_, err = smallRun(t, data, out2, func(o *Options) { o.Spec = &spec })
 	require.ErrorIs(t, err, ingest.ErrMissingColumn)
@@ -112,31 +115,15 @@ func TestStreamingMatchesMemory(t *testing.T) {
 	assert.InDelta(t, mem["hr@50_all"].(float64), str["hr@50_all"].(float64), 0.05)
 }
 
-// TestWalkHasNoLeakage: an example's history, tokens and features come
-// from events strictly before its label; impressions see the watches
-// before them only.
-func TestWalkHasNoLeakage(t *testing.T) {
-	l := &Layout{Spec: GenSpec()}
-	evs := []ingest.Event{
-		{Kind: ingest.Watch, Item: 1, Time: 10, Tokens: []int64{100}, Feats: []ingest.Feat{{ID: 1}, {ID: 1}, {Num: 20}}},
-		{Kind: ingest.Impression, Item: 9, Time: 15},
-		{Kind: ingest.Watch, Item: 2, Time: 20, Tokens: []int64{200}, Feats: []ingest.Feat{{ID: 2}, {ID: 1}, {Num: 21}}},
-		{Kind: ingest.Watch, Item: 3, Time: 30, Tokens: []int64{300}, Feats: []ingest.Feat{{ID: 3}, {ID: 1}, {Num: 22}}},
+// TestHoldoutDropsLastWatch: the held-out run trains on every event but
+// each user's last watch.
+func TestHoldoutDropsLastWatch(t *testing.T) {
+	evs := []events.Event{
+		{Kind: events.Watch, Item: 1, Time: 10},
+		{Kind: events.Impression, Item: 9, Time: 15},
+		{Kind: events.Watch, Item: 2, Time: 20},
+		{Kind: events.Impression, Item: 8, Time: 25},
 	}
-	type ex struct {
-		hist, toks []int64
-		video      int64
-		region     int64
-	}
-	var got []ex
-	l.Walk(evs, func(u *User, video, at int64) {
-		got = append(got, ex{append([]int64(nil), u.History...), append([]int64(nil), u.Tokens...), video, u.Feats[0].ID})
-	}, func(u *User, e *ingest.Event) {
-		assert.Equal(t, []int64{1}, u.History, "the impression sees the watch before it only")
-	})
-	assert.Equal(t, []ex{
-		{[]int64{1}, []int64{100}, 2, 1},
-		{[]int64{1, 2}, []int64{100, 200}, 3, 2},
-	}, got, "the label's own search and features are not in its example")
-	assert.Equal(t, []ingest.Event{evs[0], evs[1], evs[2]}, trainEvents(evs, true), "holdout drops the last watch")
+	assert.Equal(t, []events.Event{evs[0], evs[1], evs[3]}, trainEvents(evs, true), "holdout drops the last watch")
+	assert.Equal(t, evs, trainEvents(evs, false))
 }

@@ -14,8 +14,11 @@ import (
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/eval"
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/layout"
+	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
 	"github.com/ytdnn/ytdnn/train"
@@ -110,17 +113,20 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	defer lg.Close()
 	rep := lg.WatchReport
 	rep.Add(lg.ImpressionReport)
-	cat, err := ingest.ReadCatalogue(ctx, o.Data, spec, o.Strict)
+	cat, catRep, err := ingest.ReadCatalogue(ctx, o.Data, spec, o.Strict)
 	if err != nil {
 		return nil, err
 	}
-	rep.Add(cat.Report)
+	rep.Add(catRep)
 	o.say("read %d watches and %d impressions from %d files (%d rows rejected) in %.1fs; %d catalogue videos; spill %.0f MiB",
 		lg.Watches, lg.Impressions, rep.Files, rep.Rejected, time.Since(start).Seconds(), len(cat.Items), float64(lg.SpillBytes)/(1<<20))
 	for _, e := range rep.First {
 		o.say("  rejected: %v", &e)
 	}
-	l := &Layout{Spec: spec, End: lg.End, Catalogue: cat}
+	l, err := layout.New(LayoutConfig(spec), lg.End, cat)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]any{
 		"events_read": rep.Rows, "rows_rejected": rep.Rejected, "watches": lg.Watches, "impressions": lg.Impressions,
 		"catalogue_videos": len(cat.Items), "spill_mib": round1(float64(lg.SpillBytes) / (1 << 20)),
@@ -131,7 +137,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	if cc.Tower == nil {
 		cc = DefaultCandgen()
 	}
-	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), VideoSpace, true, o.Epochs, o.Seed, o.Progress
+	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), layout.VideoSpace, true, o.Epochs, o.Seed, o.Progress
 	src := &exampleSource{l: l, lg: lg, holdout: o.Holdout}
 	var cg *candgen.Model
 	var st train.Stats
@@ -207,13 +213,21 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 				return nil, err
 			}
 		}
-		m := &Model{Manifest: Manifest{Format: manifestFmt, Spec: spec, End: lg.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk}
-		if err := WriteModelDir(o.Out, m, idx); err != nil {
+		m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: lg.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk}
+		if err := modeldir.Write(o.Out, m, idx); err != nil {
 			return nil, err
 		}
 		o.say("wrote %s", o.Out)
 	}
 	return out, nil
+}
+
+// LayoutConfig is the feature layout a column mapping declares.
+func LayoutConfig(s ingest.Spec) layout.Config {
+	return layout.Config{
+		MaxVideos: s.MaxVideos, MaxHistory: s.MaxHistory, RankHistory: s.RankHistory, MaxTokens: s.MaxTokens,
+		SearchTokens: s.Watches.SearchTokens != "", UserFeatures: s.Watches.UserFeatures, VideoFeatures: s.Catalogue.Features,
+	}
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
@@ -239,12 +253,12 @@ func PeakRSSMiB() float64 {
 }
 
 // trainEvents returns a user's events less the held-out last watch.
-func trainEvents(evs []ingest.Event, holdout bool) []ingest.Event {
+func trainEvents(evs []events.Event, holdout bool) []events.Event {
 	if !holdout {
 		return evs
 	}
 	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Kind == ingest.Watch {
+		if evs[i].Kind == events.Watch {
 			return append(evs[:i:i], evs[i+1:]...)
 		}
 	}
@@ -254,7 +268,7 @@ func trainEvents(evs []ingest.Event, holdout bool) []ingest.Event {
 // exampleSource streams the next-watch examples of a Log (a candgen
 // Source): users one at a time, each user's examples in order.
 type exampleSource struct {
-	l       *Layout
+	l       *layout.Layout
 	lg      *ingest.Log
 	holdout bool
 }
@@ -276,8 +290,8 @@ func (it *exampleIter) Next() (candgen.Example, error) {
 			return candgen.Example{}, err
 		}
 		it.queue = it.queue[:0]
-		it.s.l.Walk(trainEvents(evs, it.s.holdout), func(u *User, video, at int64) {
-			it.queue = append(it.queue, it.s.l.NewCandgenExample(u, video, at))
+		it.s.l.Walk(trainEvents(evs, it.s.holdout), func(u *layout.User, video, at int64) {
+			it.queue = append(it.queue, it.s.l.CandgenExample(u, video, at))
 		}, nil)
 	}
 	e := it.queue[0]
@@ -289,7 +303,7 @@ func (it *exampleIter) Close() error { return it.users.Close() }
 
 // impressionSource streams a Log's impressions as ranking examples.
 type impressionSource struct {
-	l  *Layout
+	l  *layout.Layout
 	lg *ingest.Log
 }
 
@@ -310,7 +324,7 @@ func (it *impressionIter) Next() (ranking.Impression, error) {
 			return ranking.Impression{}, err
 		}
 		it.queue = it.queue[:0]
-		it.s.l.Walk(evs, nil, func(u *User, e *ingest.Event) {
+		it.s.l.Walk(evs, nil, func(u *layout.User, e *events.Event) {
 			it.queue = append(it.queue, ranking.Impression{
 				Features: it.s.l.RankExample(u, e.Item, e.Time), Clicked: e.Clicked, WatchTime: float64(e.WatchTime),
 			})
@@ -326,7 +340,7 @@ func (it *impressionIter) Close() error { return it.users.Close() }
 // Test is one held-out request: the user before their last watch, and
 // that watch.
 type Test struct {
-	User  User
+	User  layout.User
 	Label int64
 }
 
@@ -334,22 +348,22 @@ type Test struct {
 // three watches, so at least one training example remains), keeping at
 // most max users (a deterministic sample by user hash), and counts the
 // training labels for the most-popular baseline.
-func collectTests(ctx context.Context, l *Layout, lg *ingest.Log, max int) ([]Test, map[int64]int, error) {
+func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, max int) ([]Test, map[int64]int, error) {
 	var tests []Test
 	pop := map[int64]int{}
 	rng := rand.New(rand.NewPCG(7, 7))
 	seen := 0
-	err := lg.EachUser(ctx, func(evs []ingest.Event) error {
+	err := lg.EachUser(ctx, func(evs []events.Event) error {
 		nw := 0
-		var last ingest.Event
+		var last events.Event
 		for _, e := range evs {
-			if e.Kind == ingest.Watch {
+			if e.Kind == events.Watch {
 				nw++
 				last = e
 			}
 		}
 		train := trainEvents(evs, true)
-		l.Walk(train, func(u *User, video, at int64) { pop[video]++ }, nil)
+		l.Walk(train, func(u *layout.User, video, at int64) { pop[video]++ }, nil)
 		if nw < 3 {
 			return nil
 		}
@@ -369,7 +383,7 @@ func collectTests(ctx context.Context, l *Layout, lg *ingest.Log, max int) ([]Te
 // Evaluate serves every test at example age 0 (the paper's protocol) and
 // returns HR@10/50/100 and NDCG@10 over all videos and with the user's
 // history filtered out, beside the most-popular baseline's.
-func Evaluate(ctx context.Context, cg *candgen.Model, l *Layout, tests []Test, pop map[int64]int) (map[string]any, error) {
+func Evaluate(ctx context.Context, cg *candgen.Model, l *layout.Layout, tests []Test, pop map[int64]int) (map[string]any, error) {
 	if len(tests) == 0 {
 		return nil, errors.New("pipe: no user has three watches to hold one out")
 	}

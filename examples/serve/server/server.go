@@ -24,8 +24,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"github.com/ytdnn/ytdnn/examples/world"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -51,15 +49,10 @@ type Request struct {
 	History []int64 `json:"history"`
 	// SearchTokens are the user's search query tokens.
 	SearchTokens []int64 `json:"search_tokens"`
-	Region       int64   `json:"region"`
-	Device       int64   `json:"device"`
-	// Gender and LoggedIn are 0 or 1.
-	Gender   float64 `json:"gender"`
-	LoggedIn float64 `json:"logged_in"`
-	// Age in years, 0..150.
-	Age float64 `json:"age"`
-	// Attributes are a pipeline model's user features by column name (IDs
-	// as integers), at most MaxAttributes, finite; demo models ignore them.
+	// Attributes are the user's attributes by the column names the model
+	// directory's layout maps (IDs as integers), at most MaxAttributes,
+	// finite; a name the layout does not map is an error naming it, an
+	// absent one reads as unknown (the OOV ID, or the value 0).
 	Attributes map[string]float64 `json:"attributes"`
 	// N is the number of recommendations, 1..MaxN.
 	N int `json:"n"`
@@ -139,12 +132,6 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 		return nil, badRequest("n must be in 1..%d, got %d", MaxN, req.N)
 	case len(req.History) > MaxRequestHistory || len(req.SearchTokens) > MaxRequestHistory:
 		return nil, badRequest("history and search_tokens hold at most %d entries", MaxRequestHistory)
-	case req.Gender != 0 && req.Gender != 1:
-		return nil, badRequest("gender must be 0 or 1")
-	case req.LoggedIn != 0 && req.LoggedIn != 1:
-		return nil, badRequest("logged_in must be 0 or 1")
-	case math.IsNaN(req.Age) || req.Age < 0 || req.Age > 150:
-		return nil, badRequest("age must be in 0..150")
 	case len(req.Attributes) > MaxAttributes:
 		return nil, badRequest("attributes hold at most %d entries", MaxAttributes)
 	}
@@ -154,19 +141,6 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 		}
 	}
 	return &req, nil
-}
-
-// user turns a request into a world user: every watch at the end of the
-// window, searches before it.
-func (r *Request) user(horizon float64) *world.User {
-	u := &world.User{Region: r.Region, Device: r.Device, Gender: r.Gender, LoggedIn: r.LoggedIn, Age: r.Age}
-	for _, id := range r.History {
-		u.Watches = append(u.Watches, world.Watch{Video: id, Time: horizon})
-	}
-	if len(r.SearchTokens) > 0 {
-		u.Searches = []world.Search{{Tokens: r.SearchTokens, Time: 0}}
-	}
-	return u
 }
 
 // ReloadRequest is the body of POST /admin/reload: empty (or {}) reloads
@@ -377,6 +351,11 @@ func (s *Server) recommend(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(GenerationHeader, strconv.FormatUint(m.Generation, 10))
 	items, err := m.Recommend(ctx, req, s.Candidates)
 	if err != nil {
+		var re *RequestError
+		if errors.As(err, &re) {
+			writeError(w, re.Status, re.Msg)
+			return
+		}
 		if ctx.Err() != nil {
 			writeError(w, http.StatusServiceUnavailable, "request deadline exceeded")
 			return

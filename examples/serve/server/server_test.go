@@ -29,8 +29,8 @@ import (
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
-	"github.com/ytdnn/ytdnn/examples/world"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/retrieval"
 	"github.com/ytdnn/ytdnn/train"
 )
@@ -43,7 +43,9 @@ var (
 	buildErr  error
 )
 
-// dirs trains two tiny model sets once per test binary (B has an HNSW index).
+// dirs trains two tiny model directories once per test binary through the
+// log pipeline (generated logs of 400 users and 500 videos; B has an HNSW
+// index and another seed).
 func dirs(t testing.TB) (string, string) {
 	buildOnce.Do(func() {
 		root, err := os.MkdirTemp("", "ytdnn-serve-test")
@@ -53,15 +55,32 @@ func dirs(t testing.TB) (string, string) {
 		}
 		modelRoot = root
 		modelDirA, modelDirB = filepath.Join(root, "a"), filepath.Join(root, "b")
-		cfg := world.Config{Users: 400, Videos: 500, Topics: 8, Watches: 12, Seed: 1}
-		if buildErr = Build(context.Background(), modelDirA, cfg, 2, false); buildErr != nil {
+		if buildErr = buildModelDir(root, modelDirA, 1, false); buildErr != nil {
 			return
 		}
-		cfg.Seed = 2
-		buildErr = Build(context.Background(), modelDirB, cfg, 2, true)
+		buildErr = buildModelDir(root, modelDirB, 2, true)
 	})
 	require.NoError(t, buildErr)
 	return modelDirA, modelDirB
+}
+
+// buildModelDir generates a small log under root and trains a model
+// directory at out from it (2 epochs, small towers).
+func buildModelDir(root, out string, seed uint64, hnsw bool) error {
+	data := filepath.Join(root, fmt.Sprintf("data-%d", seed))
+	if _, err := pipe.Generate(data, pipe.GenOptions{Users: 400, Videos: 500, Events: 400 * 12, Seed: seed}); err != nil {
+		return err
+	}
+	spec := pipe.GenSpec()
+	tmp, err := os.MkdirTemp(root, "spill")
+	if err != nil {
+		return err
+	}
+	o := pipe.Options{Data: data, Out: out, Spec: &spec, TempDir: tmp, Seed: seed, Epochs: 2, HNSW: hnsw,
+		Candgen: train.CandgenConfig{Tower: []int{32, 16}, Negatives: 100, Options: train.Options{Batch: 256, LR: 0.01}},
+		Ranking: train.RankingConfig{Tower: []int{16}, Options: train.Options{Batch: 256, LR: 0.01}}}
+	_, err = pipe.Run(context.Background(), o)
+	return err
 }
 
 func newTestServer(t testing.TB) *Server {
@@ -163,7 +182,7 @@ func copyDir(t testing.TB, src string) string {
 func TestRecommendOK(t *testing.T) {
 	s := newTestServer(t)
 	h := s.Handler()
-	rec := post(t, h, "/v1/recommend", `{"history":[1,2,3,999999],"search_tokens":[4],"region":2,"device":1,"gender":1,"logged_in":1,"age":30,"n":7}`)
+	rec := post(t, h, "/v1/recommend", `{"history":[1,2,3,999999],"search_tokens":[4],"attributes":{"region":2,"device":1,"age":30},"n":7}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 	assert.Equal(t, "1", rec.Header().Get(GenerationHeader))
 	var resp Response
@@ -195,8 +214,9 @@ func TestBadRequests(t *testing.T) {
 		"history type":  {`{"n":3,"history":["a"]}`, 400},
 		"n zero":        {`{"n":0}`, 400},
 		"n too big":     {`{"n":101}`, 400},
-		"gender":        {`{"n":3,"gender":0.5}`, 400},
-		"age":           {`{"n":3,"age":-1}`, 400},
+		"demo field":    {`{"n":3,"gender":1}`, 400},
+		"attribute NaN": {`{"n":3,"attributes":{"age":1e400}}`, 400},
+		"unknown attr":  {`{"n":3,"attributes":{"regoin":4}}`, 400},
 		"trailing":      {`{"n":3} {"n":4}`, 400},
 		"garbage":       {`{"n":3}garbage`, 400},
 		"empty":         {``, 400},
@@ -286,26 +306,26 @@ func TestReloadOnlyNamedVersions(t *testing.T) {
 	assert.Equal(t, http.StatusBadRequest, rec.Code, "no model root: versions are refused")
 }
 
-// TestReloadRejectsBrokenDirectory: truncated model files and a world.json
-// that would panic the generator are rejected, counted, reported without
-// server details, and the old models keep serving.
+// TestReloadRejectsBrokenDirectory: truncated model files, a manifest that
+// does not parse or maps a layout the models were not trained on, and a
+// missing file are rejected, counted, reported without server details, and
+// the old models keep serving.
 func TestReloadRejectsBrokenDirectory(t *testing.T) {
 	s := newAdminServer(t)
 	a, _ := dirs(t)
 	h := s.Handler()
 	broken := map[string]func(dir string){
 		"truncated": func(dir string) {
-			raw, err := os.ReadFile(filepath.Join(dir, CandgenFile))
+			raw, err := os.ReadFile(filepath.Join(dir, modeldir.CandgenFile))
 			require.NoError(t, err)
-			require.NoError(t, os.WriteFile(filepath.Join(dir, CandgenFile), raw[:len(raw)/2], 0o644))
+			require.NoError(t, os.WriteFile(filepath.Join(dir, modeldir.CandgenFile), raw[:len(raw)/2], 0o644))
 		},
-		"one topic": func(dir string) {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), []byte(`{"Users":1,"Videos":500,"Topics":1}`), 0o644))
+		"manifest not JSON": func(dir string) {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, modeldir.ManifestFile), []byte(`{"format":2,`), 0o644))
 		},
-		"negative size": func(dir string) {
-			require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), []byte(`{"Users":1,"Videos":-500}`), 0o644))
-		},
-		"missing": func(dir string) { require.NoError(t, os.Remove(filepath.Join(dir, WorldFile))) },
+		"renamed attribute": func(dir string) { editManifest(t, dir, `"column": "region"`, `"column": "regoin"`) },
+		"negative history":  func(dir string) { editManifest(t, dir, `"max_history": 50`, `"max_history": -5`) },
+		"missing":           func(dir string) { require.NoError(t, os.Remove(filepath.Join(dir, modeldir.ManifestFile))) },
 	}
 	rejected := 0
 	for name, breakIt := range broken {
@@ -344,10 +364,10 @@ func TestNothingRevealsPaths(t *testing.T) {
 	assert.Equal(t, "a", health["model"])
 }
 
-// brokenModels is a model set whose ranker is missing: serving it panics.
+// brokenModels is a model set whose layout is missing: serving it panics.
 func brokenModels(m *Models) *Models {
 	c := *m
-	c.Ranking = nil
+	c.Layout = nil
 	return &c
 }
 
@@ -501,8 +521,8 @@ func TestLoadWithReload(t *testing.T) {
 	assert.GreaterOrEqual(t, reloads.Load(), int64(4))
 }
 
-// TestSIGHUPReload: SIGHUP with a broken model directory (a world.json that
-// panicked the generator) leaves the process up and the old models
+// TestSIGHUPReload: SIGHUP with a broken model directory (a manifest whose
+// layout the models were not trained on) leaves the process up and the old models
 // serving, counts the rejection, and a later SIGHUP with the directory
 // mended loads it.
 func TestSIGHUPReload(t *testing.T) {
@@ -518,9 +538,9 @@ func TestSIGHUPReload(t *testing.T) {
 	signal.Notify(hup, syscall.SIGHUP)
 	defer signal.Stop(hup)
 	go s.ReloadOnSignal(ctx, hup)
-	good, err := os.ReadFile(filepath.Join(dir, WorldFile))
+	good, err := os.ReadFile(filepath.Join(dir, modeldir.ManifestFile))
 	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), []byte(`{"Users":1,"Videos":500,"Topics":1}`), 0o644))
+	editManifest(t, dir, `"max_history": 50`, `"max_history": 51`)
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool {
 		return metric(scrape(t, h), "ytdnn_reloads_total", map[string]string{"result": "rejected"}) == 1
@@ -528,7 +548,7 @@ func TestSIGHUPReload(t *testing.T) {
 	assert.Equal(t, uint64(1), s.Models().Generation)
 	assert.Equal(t, http.StatusOK, post(t, h, "/v1/recommend", `{"n":2}`).Code)
 
-	require.NoError(t, os.WriteFile(filepath.Join(dir, WorldFile), good, 0o644))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, modeldir.ManifestFile), good, 0o644))
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool { return s.Models().Generation == 2 }, 10*time.Second, 10*time.Millisecond)
 }
@@ -542,8 +562,8 @@ func TestKilledSaveKeepsOldModel(t *testing.T) {
 	}
 	a, _ := dirs(t)
 	dir := t.TempDir()
-	path := filepath.Join(dir, CandgenFile)
-	orig, err := os.ReadFile(filepath.Join(a, CandgenFile))
+	path := filepath.Join(dir, modeldir.CandgenFile)
+	orig, err := os.ReadFile(filepath.Join(a, modeldir.CandgenFile))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(path, orig, 0o644))
 	cmd := exec.Command(os.Args[0], "-test.run=^TestKilledSaveKeepsOldModel$")
@@ -596,7 +616,7 @@ func slowSave(path string) {
 // documented mode, binfmt.FileMode.
 func TestFileModes(t *testing.T) {
 	_, b := dirs(t)
-	for _, f := range []string{WorldFile, CandgenFile, RankingFile, IndexFile} {
+	for _, f := range []string{modeldir.ManifestFile, modeldir.CatalogueFile, modeldir.CandgenFile, modeldir.RankingFile, modeldir.IndexFile} {
 		st, err := os.Stat(filepath.Join(b, f))
 		require.NoError(t, err)
 		assert.Equal(t, os.FileMode(binfmt.FileMode), st.Mode().Perm(), f)
@@ -604,7 +624,7 @@ func TestFileModes(t *testing.T) {
 }
 
 func FuzzDecodeRequest(f *testing.F) {
-	for _, s := range []string{`{"n":3}`, `{"history":[1,2],"n":1,"age":20}`, `{"n":`, `[]`, `{"n":1e400}`, `{"gender":1,"n":5,"region":-3}`, ``} {
+	for _, s := range []string{`{"n":3}`, `{"history":[1,2],"n":1,"attributes":{"age":20}}`, `{"n":`, `[]`, `{"n":1e400}`, `{"attributes":{"region":-3},"n":5}`, ``} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
@@ -612,7 +632,7 @@ func FuzzDecodeRequest(f *testing.F) {
 		if err != nil {
 			return
 		}
-		if req.N < 1 || req.N > MaxN || (req.Gender != 0 && req.Gender != 1) || req.Age < 0 || req.Age > 150 {
+		if req.N < 1 || req.N > MaxN || len(req.Attributes) > MaxAttributes || len(req.History) > MaxRequestHistory {
 			t.Fatalf("invalid request accepted: %+v", req)
 		}
 	})
@@ -659,41 +679,41 @@ func TestGracefulShutdown(t *testing.T) {
 	assert.Error(t, err, "no new connections after shutdown")
 }
 
-// TestServesPipelineModelDir: a model directory written by the log
-// pipeline serves (catalogue from the directory, not a regenerated world),
-// its user attributes come by name, and a server can reload from a demo
-// directory to a pipeline one.
-func TestServesPipelineModelDir(t *testing.T) {
-	data := t.TempDir()
-	_, err := pipe.Generate(data, pipe.GenOptions{Users: 300, Videos: 200, Events: 6000, Seed: 5})
-	require.NoError(t, err)
-	root := t.TempDir()
-	spec := pipe.GenSpec()
-	o := pipe.Options{Data: data, Out: filepath.Join(root, "v1"), Spec: &spec, TempDir: t.TempDir(), Seed: 1,
-		Candgen: train.CandgenConfig{Tower: []int{16}, Negatives: 50, Options: train.Options{Batch: 128, LR: 0.01}}, Ranking: pipe.DefaultRanking()}
-	o.Ranking.Tower = []int{8}
-	_, err = pipe.Run(context.Background(), o)
-	require.NoError(t, err)
-
-	s := newAdminServer(t)
-	s.ModelRoot = root
+// TestAttributesByName: user attributes come by the layout's column names
+// and reach the models (another region, another answer); videos served
+// are catalogue videos, in order of expected watch time.
+func TestAttributesByName(t *testing.T) {
+	s := newTestServer(t)
 	h := s.Handler()
-	rec := post(t, h, "/admin/reload", `{"version":"v1"}`)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	require.NotNil(t, s.Models().Pipeline)
-	rec = post(t, h, "/v1/recommend", `{"history":[3,8,12],"search_tokens":[41],"attributes":{"region":4,"device":1,"age":33},"n":5}`)
-	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	var resp Response
-	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
-	require.Len(t, resp.Items, 5)
-	assert.Equal(t, "v1", resp.Model)
-	for i, it := range resp.Items {
+	items := func(body string) []Item {
+		rec := post(t, h, "/v1/recommend", body)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var resp Response
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+		return resp.Items
+	}
+	a := items(`{"history":[3,8,12],"search_tokens":[41],"attributes":{"region":4,"device":1,"age":33},"n":5}`)
+	require.Len(t, a, 5)
+	for i, it := range a {
 		assert.NotContains(t, []int64{3, 8, 12}, it.Video)
-		assert.Contains(t, s.Models().Pipeline.Layout.Catalogue.Items, it.Video, "a catalogue video")
+		assert.Contains(t, s.Models().Layout.Catalogue.Items, it.Video, "a catalogue video")
 		if i > 0 {
-			assert.GreaterOrEqual(t, resp.Items[i-1].ExpectedWatchTime, it.ExpectedWatchTime)
+			assert.GreaterOrEqual(t, a[i-1].ExpectedWatchTime, it.ExpectedWatchTime)
 		}
 	}
-	rec = post(t, h, "/v1/recommend", `{"n":2,"attributes":{"region":1e300}}`)
+	b := items(`{"history":[3,8,12],"search_tokens":[41],"attributes":{"region":1,"device":1,"age":33},"n":5}`)
+	assert.NotEqual(t, a, b, "the region attribute reaches the models")
+	rec := post(t, h, "/v1/recommend", `{"n":2,"attributes":{"region":1e300}}`)
 	assert.Equal(t, http.StatusBadRequest, rec.Code)
+}
+
+// editManifest replaces old by new in a model directory's manifest (the
+// test fails if old is not there).
+func editManifest(t *testing.T, dir, old, new string) {
+	t.Helper()
+	path := filepath.Join(dir, modeldir.ManifestFile)
+	raw, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(raw), old)
+	require.NoError(t, os.WriteFile(path, bytes.Replace(raw, []byte(old), []byte(new), 1), 0o644))
 }

@@ -1,4 +1,4 @@
-package pipe
+package modeldir
 
 import (
 	"bytes"
@@ -12,34 +12,38 @@ import (
 	"slices"
 
 	"github.com/ytdnn/ytdnn/candgen"
-	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/retrieval"
 )
 
-// Files of a pipeline model directory.
+// Files of a model directory.
 const (
-	ManifestFile  = "pipeline.json"    // Manifest: the column mapping and the window's end
-	CandgenFile   = "candgen.model"    // candgen.Model
-	RankingFile   = "ranking.model"    // ranking.Model (when the logs had impressions)
-	CatalogueFile = "catalogue.bin"    // the videos' catalogue features
-	IndexFile     = "index.hnsw"       // optional retrieval.HNSW over the candgen items
-	manifestFmt   = 1                  // Manifest.Format this build writes and reads
-	maxManifest   = 1 << 20            // bytes
-	maxCatalogue  = 100_000_000        // items
-	maxCatFeats   = 1000               // catalogue features
-	catMagic      = "YTCT"             // catalogue file magic
-	catVersion    = uint32(1)          // catalogue file version
-	tmpPrefix     = ".ytdnn-modeldir-" // temporary directories of WriteModelDir
+	ManifestFile      = "pipeline.json"    // Manifest: the layout and the window's end
+	CandgenFile       = "candgen.model"    // candgen.Model
+	RankingFile       = "ranking.model"    // ranking.Model (when the logs had impressions)
+	CatalogueFile     = "catalogue.bin"    // the videos' catalogue features
+	IndexFile         = "index.hnsw"       // optional retrieval.HNSW over the candgen items
+	manifestFmt       = 2                  // Manifest.Format this build writes and reads
+	maxManifest       = 1 << 20            // bytes
+	maxCatalogueBytes = 16 << 30           // bytes
+	maxModelBytes     = 64 << 30           // bytes of one model or index file
+	maxCatalogue      = 100_000_000        // items
+	maxCatFeats       = 1000               // catalogue features
+	catMagic          = "YTCT"             // catalogue file magic
+	catVersion        = uint32(1)          // catalogue file version
+	tmpPrefix         = ".ytdnn-modeldir-" // temporary directories of Write
 )
 
 // Manifest describes a model directory.
 type Manifest struct {
 	// Format is the directory layout's version.
 	Format int `json:"format"`
-	// Spec is the column mapping the models were trained with.
-	Spec ingest.Spec `json:"spec"`
+	// Layout is everything that shapes the models' features: the one
+	// authority the models' stored specs are checked against at load.
+	Layout layout.Config `json:"layout"`
 	// End is the end of the training window (Unix ms).
 	End int64 `json:"end_unix_ms"`
 	// Ranking is whether the directory holds a ranker.
@@ -48,21 +52,21 @@ type Manifest struct {
 	Stats map[string]any `json:"stats,omitempty"`
 }
 
-// Model is a loaded pipeline model directory.
+// Model is a loaded model directory.
 type Model struct {
 	Manifest Manifest
-	Layout   *Layout
+	Layout   *layout.Layout
 	Candgen  *candgen.Model
 	Ranking  *ranking.Model // nil without impressions
 }
 
-// WriteModelDir writes m (and idx, when not nil) as a model directory at
+// Write writes m (and idx, when not nil) as a model directory at
 // out, atomically: everything goes to a temporary directory beside out,
 // which is renamed to out only when every file is written and synced, so a
 // failed run leaves no half-written directory. out must not exist.
-func WriteModelDir(out string, m *Model, idx *retrieval.HNSW) (err error) {
+func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 	if _, err := os.Stat(out); err == nil {
-		return fmt.Errorf("pipe: %s exists; write new models to a new directory", out)
+		return fmt.Errorf("modeldir: %s exists; write new models to a new directory", out)
 	}
 	parent := filepath.Dir(filepath.Clean(out))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -80,7 +84,9 @@ func WriteModelDir(out string, m *Model, idx *retrieval.HNSW) (err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return err
 	}
-	raw, err := json.MarshalIndent(m.Manifest, "", "  ")
+	man := m.Manifest
+	man.Format = manifestFmt
+	raw, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return err
 	}
@@ -120,60 +126,91 @@ func WriteModelDir(out string, m *Model, idx *retrieval.HNSW) (err error) {
 	return d.Sync()
 }
 
-// IsModelDir reports whether dir looks like a pipeline model directory.
-func IsModelDir(dir string) bool {
-	_, err := os.Stat(filepath.Join(dir, ManifestFile))
-	return err == nil
-}
-
-// LoadModelDir loads a model directory written by WriteModelDir, checking
-// that its parts fit together (format, spec, the models' features).
-func LoadModelDir(dir string) (*Model, error) {
-	raw, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+// Load loads a model directory written by Write and checks that its parts
+// fit together: the manifest's format and layout, the catalogue's columns,
+// and each model's stored feature spec against the layout (a renamed,
+// reordered or re-shaped feature is refused, naming it). Every file is
+// read only if it is a regular file within its size bound.
+func Load(dir string) (*Model, error) {
+	raw, err := readBounded(filepath.Join(dir, ManifestFile), maxManifest)
 	if err != nil {
 		return nil, err
-	}
-	if len(raw) > maxManifest {
-		return nil, fmt.Errorf("pipe: %s larger than %d bytes", ManifestFile, maxManifest)
 	}
 	m := &Model{}
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m.Manifest); err != nil {
-		return nil, fmt.Errorf("pipe: %s: %w", ManifestFile, err)
+		return nil, fmt.Errorf("modeldir: %s: %w", ManifestFile, err)
 	}
 	if m.Manifest.Format != manifestFmt {
-		return nil, fmt.Errorf("pipe: %s: format %d, this build reads %d", ManifestFile, m.Manifest.Format, manifestFmt)
+		return nil, fmt.Errorf("modeldir: %s: format %d, this build reads %d (retrain the models)", ManifestFile, m.Manifest.Format, manifestFmt)
 	}
-	if err := m.Manifest.Spec.Validate(); err != nil {
-		return nil, fmt.Errorf("pipe: %s: %w", ManifestFile, err)
-	}
-	cat, err := binfmt.Load(filepath.Join(dir, CatalogueFile), readCatalogue)
+	cat, err := loadFile(filepath.Join(dir, CatalogueFile), maxCatalogueBytes, readCatalogue)
 	if err != nil {
 		return nil, err
 	}
-	if len(cat.Features) != len(m.Manifest.Spec.Catalogue.Features) {
-		return nil, fmt.Errorf("pipe: catalogue has %d features, the spec maps %d", len(cat.Features), len(m.Manifest.Spec.Catalogue.Features))
+	if m.Layout, err = layout.New(m.Manifest.Layout, m.Manifest.End, cat); err != nil {
+		return nil, fmt.Errorf("modeldir: %s: %w", ManifestFile, err)
 	}
-	m.Layout = &Layout{Spec: m.Manifest.Spec, End: m.Manifest.End, Catalogue: cat}
-	if m.Candgen, err = candgen.Load(filepath.Join(dir, CandgenFile)); err != nil {
+	if m.Candgen, err = loadFile(filepath.Join(dir, CandgenFile), maxModelBytes, candgen.ReadModel); err != nil {
 		return nil, err
 	}
-	if len(m.Candgen.Encoder().Spec.Features) != len(m.Layout.CandgenSpec().Features)+1 { // + example age
-		return nil, errors.New("pipe: candidate generation's features do not match the spec")
+	if err := m.Layout.CheckCandgen(m.Candgen); err != nil {
+		return nil, fmt.Errorf("modeldir: %s: %w", CandgenFile, err)
 	}
 	if m.Manifest.Ranking {
-		if m.Ranking, err = ranking.Load(filepath.Join(dir, RankingFile)); err != nil {
+		if m.Ranking, err = loadFile(filepath.Join(dir, RankingFile), maxModelBytes, ranking.ReadModel); err != nil {
 			return nil, err
 		}
-		if len(m.Ranking.Encoder().Spec.Features) != len(m.Layout.RankingSpec().Features) {
-			return nil, errors.New("pipe: the ranker's features do not match the spec")
+		if err := m.Layout.CheckRanking(m.Ranking); err != nil {
+			return nil, fmt.Errorf("modeldir: %s: %w", RankingFile, err)
 		}
 	}
 	if err := LoadIndex(m.Candgen, filepath.Join(dir, IndexFile)); err != nil {
 		return nil, err
 	}
 	return m, nil
+}
+
+// regular opens path if it is a regular file (not a link, a device or a
+// folder) of at most limit bytes.
+func regular(path string, limit int64) (*os.File, error) {
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("modeldir: %s is not a regular file", filepath.Base(path))
+	}
+	if fi.Size() > limit {
+		return nil, fmt.Errorf("modeldir: %s holds %d bytes, more than the %d allowed", filepath.Base(path), fi.Size(), limit)
+	}
+	return os.Open(path)
+}
+
+// readBounded reads a regular file of at most limit bytes.
+func readBounded(path string, limit int64) ([]byte, error) {
+	f, err := regular(path, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+// loadFile decodes a regular file of at most limit bytes with read.
+func loadFile[T any](path string, limit int64, read func(io.Reader) (T, error)) (T, error) {
+	var zero T
+	f, err := regular(path, limit)
+	if err != nil {
+		return zero, err
+	}
+	defer f.Close()
+	v, err := read(io.LimitReader(f, limit))
+	if err != nil {
+		return zero, fmt.Errorf("%s: %w", filepath.Base(path), err)
+	}
+	return v, nil
 }
 
 // LoadIndex loads the HNSW index at path into cg when the file exists (a
@@ -183,7 +220,7 @@ func LoadIndex(cg *candgen.Model, path string) error {
 	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	idx, err := retrieval.LoadHNSW(path)
+	idx, err := loadFile(path, maxModelBytes, retrieval.ReadHNSW)
 	if err != nil {
 		return err
 	}
@@ -193,7 +230,7 @@ func LoadIndex(cg *candgen.Model, path string) error {
 // writeCatalogue writes the catalogue as a binfmt container: the feature
 // columns (name, kind), then the item IDs and one column of values per
 // feature (IDs as int64, others as float64).
-func writeCatalogue(w io.Writer, c *ingest.Catalogue) (int64, error) {
+func writeCatalogue(w io.Writer, c *events.Catalogue) (int64, error) {
 	return binfmt.WriteContainer(w, catMagic, catVersion, func(bw *binfmt.Writer) {
 		bw.I64(int64(len(c.Features)))
 		for _, f := range c.Features {
@@ -207,7 +244,7 @@ func writeCatalogue(w io.Writer, c *ingest.Catalogue) (int64, error) {
 		slices.Sort(ids)
 		bw.I64s(ids)
 		for k, f := range c.Features {
-			if f.Kind == ingest.KindID {
+			if f.Kind == events.KindID {
 				col := make([]int64, len(ids))
 				for i, id := range ids {
 					col[i] = c.Items[id][k].ID
@@ -224,27 +261,27 @@ func writeCatalogue(w io.Writer, c *ingest.Catalogue) (int64, error) {
 	})
 }
 
-func readCatalogue(r io.Reader) (*ingest.Catalogue, error) {
-	return binfmt.ReadContainer(r, catMagic, catVersion, "catalogue", func(br *binfmt.Reader) (*ingest.Catalogue, error) {
+func readCatalogue(r io.Reader) (*events.Catalogue, error) {
+	return binfmt.ReadContainer(r, catMagic, catVersion, "catalogue", func(br *binfmt.Reader) (*events.Catalogue, error) {
 		nf := br.I64()
 		if br.Err() == nil && (nf < 0 || nf > maxCatFeats) {
 			br.Fail("catalogue: %d features", nf)
 		}
-		c := &ingest.Catalogue{Items: map[int64][]ingest.Feat{}}
+		c := &events.Catalogue{Items: map[int64][]events.Feat{}}
 		for i := int64(0); i < nf && br.Err() == nil; i++ {
-			c.Features = append(c.Features, ingest.Column{Column: br.String(1 << 10), Kind: br.String(16)})
+			c.Features = append(c.Features, events.Column{Column: br.String(1 << 10), Kind: br.String(16)})
 		}
 		ids := br.I64s(maxCatalogue)
 		if err := br.Err(); err != nil {
 			return nil, err
 		}
-		feats := make([][]ingest.Feat, len(ids))
+		feats := make([][]events.Feat, len(ids))
 		for i := range feats {
-			feats[i] = make([]ingest.Feat, nf)
+			feats[i] = make([]events.Feat, nf)
 		}
 		for k, f := range c.Features {
 			switch f.Kind {
-			case ingest.KindID:
+			case events.KindID:
 				col := br.I64s(len(ids))
 				if br.Err() == nil && len(col) != len(ids) {
 					br.Fail("catalogue: column %q has %d values for %d items", f.Column, len(col), len(ids))
@@ -252,7 +289,7 @@ func readCatalogue(r io.Reader) (*ingest.Catalogue, error) {
 				for i := range col {
 					feats[i][k].ID = col[i]
 				}
-			case ingest.KindContinuous, ingest.KindTime:
+			case events.KindContinuous, events.KindTime:
 				col := br.F64s(len(ids))
 				if br.Err() == nil && len(col) != len(ids) {
 					br.Fail("catalogue: column %q has %d values for %d items", f.Column, len(col), len(ids))

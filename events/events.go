@@ -1,0 +1,57 @@
+package events
+
+// Kind tells watches from impressions. At equal times impressions sort
+// first, so a click's watch never precedes its own impression.
+type Kind uint8
+
+// The event kinds.
+const (
+	Impression Kind = iota
+	Watch
+)
+
+// Kinds of mapped feature columns.
+const (
+	KindID         = "id"         // a categorical value: its own embedding space
+	KindContinuous = "continuous" // a number, normalized by its CDF
+	KindTime       = "time"       // catalogue only: a timestamp; the feature is the video's age at the event
+)
+
+// Column maps one feature column of the logs.
+type Column struct {
+	// Column is the column's name in the files.
+	Column string `json:"column"`
+	// Kind is KindID, KindContinuous or (catalogue only) KindTime.
+	Kind string `json:"kind"`
+	// MaxVocab caps an ID feature's vocabulary (top-N by count; 0: no cap).
+	MaxVocab int `json:"max_vocab,omitempty"`
+}
+
+// Feat is one mapped feature's value: ID for KindID, Num otherwise (a
+// KindTime value is Unix milliseconds).
+type Feat struct {
+	ID  int64
+	Num float64
+}
+
+// Event is one row of the watch or impression log.
+type Event struct {
+	User int64 // the user's ID
+	Time int64 // Unix milliseconds
+	Item int64 // the video's ID
+	Kind Kind
+	// Clicked and WatchTime (seconds) are an impression's outcome.
+	Clicked   bool
+	WatchTime float32
+	// Tokens are a watch's search tokens; Feats its user features, in the
+	// order of the mapped columns.
+	Tokens []int64
+	Feats  []Feat
+}
+
+// Catalogue is the video catalogue: each video's features, in the order of
+// Features.
+type Catalogue struct {
+	Features []Column
+	Items    map[int64][]Feat
+}

@@ -1,0 +1,356 @@
+package layout
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/events"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/ranking"
+)
+
+// Names of the spaces and features a layout declares. A user attribute
+// column C becomes the feature "user_C" in space "user:C" (ID columns); a
+// catalogue column C becomes "video_C" in space "video:C" (ID columns),
+// "video_C" (continuous) or "video_age_C" (time columns: the video's age at
+// the impression, in days).
+const (
+	VideoSpace = "video" // shared by the labels, histories and the impressed video
+	TokenSpace = "token" // search tokens
+
+	FeatureWatches     = "watches"      // candgen: the watch history (Bag, MaxHistory)
+	FeatureSearches    = "searches"     // candgen: recent search tokens (Bag, MaxTokens)
+	FeatureVideo       = "video"        // ranking: the impressed video (ID)
+	FeatureLastWatches = "last_watches" // ranking: the last watches (Bag, RankHistory)
+)
+
+// Defaults of Config, applied to its zero fields.
+const (
+	DefaultMaxHistory  = 50
+	DefaultRankHistory = 20
+	DefaultMaxTokens   = 50
+	maxLen             = 10_000 // the largest history or token bag a layout keeps
+)
+
+// day is one day in Unix milliseconds.
+const day = 86_400_000.0
+
+// Config is everything that shapes the features a layout makes: the one
+// authority on them, stored with the models (modeldir's manifest). Zero
+// fields take the defaults in brackets.
+type Config struct {
+	// MaxVideos caps the video vocabulary (top-N by count; 0: no cap).
+	MaxVideos int `json:"max_videos"`
+	// MaxHistory is how many recent watches candidate generation sees
+	// [DefaultMaxHistory].
+	MaxHistory int `json:"max_history"`
+	// RankHistory is how many recent watches the ranker sees
+	// [DefaultRankHistory].
+	RankHistory int `json:"rank_history"`
+	// MaxTokens is how many recent search tokens candidate generation sees
+	// [DefaultMaxTokens]; read only with SearchTokens.
+	MaxTokens int `json:"max_tokens"`
+	// SearchTokens says the watches carry search tokens.
+	SearchTokens bool `json:"search_tokens"`
+	// UserFeatures are the user attribute columns (KindID or
+	// KindContinuous), in the order of events.Event.Feats.
+	UserFeatures []events.Column `json:"user_features"`
+	// VideoFeatures are the catalogue columns (KindID, KindContinuous or
+	// KindTime), in the order of events.Catalogue.Items' values.
+	VideoFeatures []events.Column `json:"video_features"`
+}
+
+// withDefaults returns c with its zero fields set.
+func (c Config) withDefaults() Config {
+	if c.MaxHistory == 0 {
+		c.MaxHistory = DefaultMaxHistory
+	}
+	if c.RankHistory == 0 {
+		c.RankHistory = DefaultRankHistory
+	}
+	if c.MaxTokens == 0 {
+		c.MaxTokens = DefaultMaxTokens
+	}
+	return c
+}
+
+// Validate reports every invalid setting of c (defaults applied) at once.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	bad := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	if c.MaxVideos < 0 {
+		bad("max_videos %d is negative", c.MaxVideos)
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"max_history", c.MaxHistory}, {"rank_history", c.RankHistory}, {"max_tokens", c.MaxTokens}} {
+		if n.v < 1 || n.v > maxLen {
+			bad("%s %d outside 1..%d", n.name, n.v, maxLen)
+		}
+	}
+	seen := map[string]bool{}
+	check := func(where string, cols []events.Column, allowTime bool) {
+		for _, col := range cols {
+			switch {
+			case col.Column == "":
+				bad("%s: a column without a name", where)
+			case col.Kind != events.KindID && col.Kind != events.KindContinuous && !(allowTime && col.Kind == events.KindTime):
+				bad("%s: column %q has kind %q", where, col.Column, col.Kind)
+			case col.MaxVocab < 0:
+				bad("%s: column %q has a negative max_vocab", where, col.Column)
+			case seen[where+col.Column]:
+				bad("%s: column %q mapped twice", where, col.Column)
+			}
+			seen[where+col.Column] = true
+		}
+	}
+	check("user_features", c.UserFeatures, false)
+	check("video_features", c.VideoFeatures, true)
+	return errors.Join(errs...)
+}
+
+// Layout turns a user's events into both stages' examples, the same way
+// at training and at serving: candidate generation's user features and the
+// ranker's impression features, by feature name. A Layout is immutable and
+// safe for concurrent use.
+type Layout struct {
+	cfg Config
+	// End is the end of the training window (Unix ms): example ages are
+	// measured from it, and a served request happens at it.
+	End int64
+	// Catalogue holds the videos' features (its Features are
+	// Config.VideoFeatures).
+	Catalogue *events.Catalogue
+	cg, rk    *feature.Builder
+}
+
+// New returns the layout of cfg (defaults applied) for a training window
+// ending at end (Unix ms) and a catalogue (nil: no video has features).
+// An invalid config, or a catalogue whose columns are not
+// cfg.VideoFeatures, is an error.
+func New(cfg Config, end int64, cat *events.Catalogue) (*Layout, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	cfg = cfg.withDefaults()
+	if cat == nil {
+		cat = &events.Catalogue{Features: cfg.VideoFeatures, Items: map[int64][]events.Feat{}}
+	}
+	if len(cat.Features) != len(cfg.VideoFeatures) {
+		return nil, fmt.Errorf("layout: the catalogue has %d columns, the config maps %d", len(cat.Features), len(cfg.VideoFeatures))
+	}
+	for i, c := range cat.Features {
+		if w := cfg.VideoFeatures[i]; c.Column != w.Column || c.Kind != w.Kind {
+			return nil, fmt.Errorf("layout: catalogue column %d is %q (%s), the config maps %q (%s)", i, c.Column, c.Kind, w.Column, w.Kind)
+		}
+	}
+	l := &Layout{cfg: cfg, End: end, Catalogue: cat}
+	var err error
+	if l.cg, err = feature.NewBuilder(l.CandgenSpec()); err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	if l.rk, err = feature.NewBuilder(l.RankingSpec()); err != nil {
+		return nil, fmt.Errorf("layout: %w", err)
+	}
+	return l, nil
+}
+
+// Config returns the layout's config, defaults applied.
+func (l *Layout) Config() Config { return l.cfg }
+
+func userSpace(col string) string    { return "user:" + col }
+func videoSpace(col string) string   { return "video:" + col }
+func userFeature(col string) string  { return "user_" + col }
+func videoFeature(col string) string { return "video_" + col }
+func videoAge(col string) string     { return "video_age_" + col }
+
+// spaces declares the ID spaces both stages use.
+func (l *Layout) spaces() []feature.Space {
+	sp := []feature.Space{{Name: VideoSpace, MaxVocab: l.cfg.MaxVideos}}
+	if l.cfg.SearchTokens {
+		sp = append(sp, feature.Space{Name: TokenSpace})
+	}
+	for _, c := range l.cfg.UserFeatures {
+		if c.Kind == events.KindID {
+			sp = append(sp, feature.Space{Name: userSpace(c.Column), MaxVocab: c.MaxVocab})
+		}
+	}
+	for _, c := range l.cfg.VideoFeatures {
+		if c.Kind == events.KindID {
+			sp = append(sp, feature.Space{Name: videoSpace(c.Column), MaxVocab: c.MaxVocab})
+		}
+	}
+	return sp
+}
+
+func (l *Layout) userFeatures() []feature.Feature {
+	var fs []feature.Feature
+	for _, c := range l.cfg.UserFeatures {
+		if c.Kind == events.KindID {
+			fs = append(fs, feature.Feature{Name: userFeature(c.Column), Kind: feature.ID, Space: userSpace(c.Column)})
+		} else {
+			fs = append(fs, feature.Feature{Name: userFeature(c.Column), Kind: feature.Continuous})
+		}
+	}
+	return fs
+}
+
+// CandgenSpec is candidate generation's spec: the watch history, the
+// recent search tokens (with SearchTokens), the user attributes. Example
+// age is added by the model (candgen.FullSpec).
+func (l *Layout) CandgenSpec() feature.Spec {
+	fs := []feature.Feature{{Name: FeatureWatches, Kind: feature.Bag, Space: VideoSpace, MaxLen: l.cfg.MaxHistory}}
+	if l.cfg.SearchTokens {
+		fs = append(fs, feature.Feature{Name: FeatureSearches, Kind: feature.Bag, Space: TokenSpace, MaxLen: l.cfg.MaxTokens})
+	}
+	return feature.Spec{Spaces: l.spaces(), Features: append(fs, l.userFeatures()...)}
+}
+
+// RankingSpec is the ranker's spec: the impressed video, the last watches
+// (the same video space), the user attributes, the video's catalogue
+// features.
+func (l *Layout) RankingSpec() feature.Spec {
+	fs := []feature.Feature{
+		{Name: FeatureVideo, Kind: feature.ID, Space: VideoSpace},
+		{Name: FeatureLastWatches, Kind: feature.Bag, Space: VideoSpace, MaxLen: l.cfg.RankHistory},
+	}
+	fs = append(fs, l.userFeatures()...)
+	for _, c := range l.cfg.VideoFeatures {
+		switch c.Kind {
+		case events.KindID:
+			fs = append(fs, feature.Feature{Name: videoFeature(c.Column), Kind: feature.ID, Space: videoSpace(c.Column)})
+		case events.KindTime:
+			fs = append(fs, feature.Feature{Name: videoAge(c.Column), Kind: feature.Continuous})
+		default:
+			fs = append(fs, feature.Feature{Name: videoFeature(c.Column), Kind: feature.Continuous})
+		}
+	}
+	return feature.Spec{Spaces: l.spaces(), Features: fs}
+}
+
+// CheckCandgen reports a candidate-generation model that was not trained
+// on this layout: its stored spec must be CandgenSpec with example age,
+// feature by feature (names, kinds, spaces, lengths, in order); the error
+// names the first difference.
+func (l *Layout) CheckCandgen(m *candgen.Model) error {
+	if err := feature.Diff(m.Encoder().Spec, candgen.FullSpec(l.CandgenSpec(), true)); err != nil {
+		return fmt.Errorf("layout: candidate generation's model does not fit the layout: %w", err)
+	}
+	return nil
+}
+
+// CheckRanking is CheckCandgen for the ranker's spec, RankingSpec.
+func (l *Layout) CheckRanking(m *ranking.Model) error {
+	if err := feature.Diff(m.Encoder().Spec, l.RankingSpec()); err != nil {
+		return fmt.Errorf("layout: the ranker does not fit the layout: %w", err)
+	}
+	return nil
+}
+
+// User is what is known of a user at some moment: watches and search
+// tokens before it (oldest first) and the latest user attributes (in the
+// order of Config.UserFeatures; missing ones read as 0: the OOV ID or the
+// value 0).
+type User struct {
+	History []int64
+	Tokens  []int64
+	Feats   []events.Feat
+}
+
+func lastN(s []int64, n int) []int64 { return s[max(0, len(s)-n):] }
+
+// UserExample is candidate generation's input for u (without example age).
+func (l *Layout) UserExample(u *User) feature.Example {
+	b := l.cg
+	ex := b.New()
+	b.SetIDs(&ex, FeatureWatches, lastN(u.History, l.cfg.MaxHistory))
+	if l.cfg.SearchTokens {
+		b.SetIDs(&ex, FeatureSearches, lastN(u.Tokens, l.cfg.MaxTokens))
+	}
+	l.putUserFeats(b, &ex, u.Feats)
+	return ex
+}
+
+func (l *Layout) putUserFeats(b *feature.Builder, ex *feature.Example, feats []events.Feat) {
+	for i, c := range l.cfg.UserFeatures {
+		var f events.Feat
+		if i < len(feats) {
+			f = feats[i]
+		}
+		if c.Kind == events.KindID {
+			b.SetIDs(ex, userFeature(c.Column), []int64{f.ID})
+		} else {
+			b.SetNum(ex, userFeature(c.Column), f.Num)
+		}
+	}
+}
+
+// RankExample is the ranker's input for showing video to u at time at
+// (Unix ms). A video outside the catalogue has OOV IDs, zero values and
+// age 0.
+func (l *Layout) RankExample(u *User, video int64, at int64) feature.Example {
+	b := l.rk
+	ex := b.New()
+	b.SetIDs(&ex, FeatureVideo, []int64{video})
+	b.SetIDs(&ex, FeatureLastWatches, lastN(u.History, l.cfg.RankHistory))
+	l.putUserFeats(b, &ex, u.Feats)
+	cat := l.Catalogue.Items[video]
+	for i, c := range l.cfg.VideoFeatures {
+		var f events.Feat
+		if i < len(cat) {
+			f = cat[i]
+		}
+		switch c.Kind {
+		case events.KindID:
+			b.SetIDs(&ex, videoFeature(c.Column), []int64{f.ID})
+		case events.KindTime:
+			if len(cat) > 0 { // unknown videos: age 0
+				b.SetNum(&ex, videoAge(c.Column), (float64(at)-f.Num)/day)
+			}
+		default:
+			b.SetNum(&ex, videoFeature(c.Column), f.Num)
+		}
+	}
+	return ex
+}
+
+// Age is the example age of a moment: days before the end of the window
+// (0 at or after it).
+func (l *Layout) Age(at int64) float64 { return max(0, float64(l.End-at)/day) }
+
+// Walk replays one user's events (in time order) and calls onWatch for
+// every watch after the first — a next-watch example: the user as known
+// before it, its video, its time — and onImp for every impression, with
+// the user as known before it. The user state holds the watches and the
+// search tokens that came with them (a search precedes its watch), and the
+// latest watch's user attributes. Either callback may be nil; the User
+// they get is reused, its slices are not modified afterwards. It returns
+// the user after every event.
+func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64), onImp func(u *User, e *events.Event)) User {
+	var u User
+	for i := range evs {
+		e := &evs[i]
+		if e.Kind == events.Impression {
+			if onImp != nil {
+				onImp(&u, e)
+			}
+			continue
+		}
+		if len(u.History) > 0 && onWatch != nil {
+			onWatch(&u, e.Item, e.Time)
+		}
+		u.History = append(u.History, e.Item)
+		u.Tokens = append(u.Tokens, e.Tokens...)
+		u.Feats = e.Feats
+	}
+	return u
+}
+
+// CandgenExample builds the training example of a next watch of video at
+// time at by u.
+func (l *Layout) CandgenExample(u *User, video, at int64) candgen.Example {
+	return candgen.Example{Features: l.UserExample(u), Label: video, Age: l.Age(at)}
+}
