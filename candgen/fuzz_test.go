@@ -66,14 +66,13 @@ func TestReadModelRejectsInconsistentHeader(t *testing.T) {
 // FuzzReadModelBody is FuzzReadModel past the checksum: bodies are sealed
 // with a correct one, so the fuzzer reaches the decoder's structure checks.
 func FuzzReadModelBody(f *testing.F) {
-	m := randomModel(f, 1, true)
-	var buf bytes.Buffer
-	if _, err := m.WriteTo(&buf); err != nil {
+	seeds, err := binfmt.BodySeeds(randomModel(f, 1, true))
+	if err != nil {
 		f.Fatal(err)
 	}
-	body := binfmt.Body(buf.Bytes())
-	f.Add(body)
-	f.Add(body[:len(body)/2])
+	for _, s := range seeds {
+		f.Add(s)
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		m, err := ReadModel(bytes.NewReader(binfmt.Seal(fileMagic, fileVersion, body)))
 		if err != nil {

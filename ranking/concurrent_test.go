@@ -20,16 +20,14 @@ func TestConcurrentRank(t *testing.T) {
 	want, err := m.Rank(ids, cands)
 	require.NoError(t, err)
 	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for k := 0; k < 20; k++ {
+	for range 4 {
+		wg.Go(func() {
+			for range 20 {
 				got, err := m.Rank(ids, cands)
 				assert.NoError(t, err)
 				assert.Equal(t, want, got)
 			}
-		}()
+		})
 	}
 	wg.Wait()
 }

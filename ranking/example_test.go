@@ -10,10 +10,6 @@ import (
 )
 
 func ExampleModel_Rank() {
-	spec := feature.Spec{
-		Spaces:   []feature.Space{{Name: "video"}},
-		Features: []feature.Feature{{Name: "video", Kind: feature.ID, Space: "video"}},
-	}
 	imp := func(video int64, clicked bool, watch float64) ranking.Impression {
 		return ranking.Impression{Features: feature.Example{IDs: [][]int64{{video}}, Nums: []float64{0}}, Clicked: clicked, WatchTime: watch}
 	}
@@ -22,6 +18,11 @@ func ExampleModel_Rank() {
 	var imps []ranking.Impression
 	for i := 0; i < 100; i++ {
 		imps = append(imps, imp(1, i%2 == 0, 1), imp(2, i%10 == 0, 30))
+	}
+	// One feature: the impressed video.
+	spec := feature.Spec{
+		Spaces:   []feature.Space{{Name: "video"}},
+		Features: []feature.Feature{{Name: "video", Kind: feature.ID, Space: "video"}},
 	}
 	m, _, err := train.Ranking(context.Background(), train.RankingConfig{
 		Spec: spec, Tower: []int{8}, Options: train.Options{Batch: 50, Epochs: 60, LR: 0.02, Seed: 1},

@@ -127,13 +127,7 @@ func (c *CandgenConfig) validate() error {
 // CandgenSource over the slice, holding every example encoded unless
 // Options.ShuffleBuffer is set. Errors are prefixed "train: candgen: ".
 func Candgen(ctx context.Context, cfg CandgenConfig, examples []candgen.Example) (*candgen.Model, Stats, error) {
-	if len(examples) == 0 {
-		return nil, Stats{}, errors.New("train: candgen: no training examples")
-	}
-	if cfg.ShuffleBuffer == 0 {
-		cfg.ShuffleBuffer = max(DefaultShuffleBuffer, len(examples))
-	}
-	return CandgenSource(ctx, cfg, feature.SliceSource(examples))
+	return CandgenSource(ctx, cfg, inMemory(&cfg.Options, examples))
 }
 
 // CandgenSource trains candidate generation from a stream that need not
@@ -145,15 +139,8 @@ func Candgen(ctx context.Context, cfg CandgenConfig, examples []candgen.Example)
 // outside the video vocabulary are skipped (Stats.Skipped).
 func CandgenSource(ctx context.Context, cfg CandgenConfig, src candgen.Source) (*candgen.Model, Stats, error) {
 	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, Stats{}, fmt.Errorf("train: candgen: %w", err)
-	}
 	s := &candgenStage{cfg: &cfg, full: candgen.FullSpec(cfg.Spec, cfg.ExampleAge)}
-	m, st, err := run(ctx, cfg.Options, stage[candgen.Example, int32, *candgen.Model](s), src, cfg.Validation)
-	if err != nil {
-		return nil, st, fmt.Errorf("train: candgen: %w", err)
-	}
-	return m, st, nil
+	return run(ctx, cfg.validate(), cfg.Options, stage[candgen.Example, int32, *candgen.Model](s), src, cfg.Validation)
 }
 
 // candgenStage is candidate generation's part of the trainer.

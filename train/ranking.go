@@ -58,13 +58,7 @@ func (c *RankingConfig) validate() error {
 // Ranking trains the ranker on impressions held in memory: it is
 // RankingSource over the slice. Errors are prefixed "train: ranking: ".
 func Ranking(ctx context.Context, cfg RankingConfig, imps []ranking.Impression) (*ranking.Model, Stats, error) {
-	if len(imps) == 0 {
-		return nil, Stats{}, errors.New("train: ranking: no impressions")
-	}
-	if cfg.ShuffleBuffer == 0 {
-		cfg.ShuffleBuffer = max(DefaultShuffleBuffer, len(imps))
-	}
-	return RankingSource(ctx, cfg, feature.SliceSource(imps))
+	return RankingSource(ctx, cfg, inMemory(&cfg.Options, imps))
 }
 
 // RankingSource trains the ranker from a stream that need not fit in
@@ -74,15 +68,8 @@ func Ranking(ctx context.Context, cfg RankingConfig, imps []ranking.Impression) 
 // non-negative.
 func RankingSource(ctx context.Context, cfg RankingConfig, src ranking.Source) (*ranking.Model, Stats, error) {
 	cfg = cfg.withDefaults()
-	if err := cfg.validate(); err != nil {
-		return nil, Stats{}, fmt.Errorf("train: ranking: %w", err)
-	}
 	s := &rankingStage{cfg: &cfg}
-	m, st, err := run(ctx, cfg.Options, stage[ranking.Impression, weighted, *ranking.Model](s), src, cfg.Validation)
-	if err != nil {
-		return nil, st, fmt.Errorf("train: ranking: %w", err)
-	}
-	return m, st, nil
+	return run(ctx, cfg.validate(), cfg.Options, stage[ranking.Impression, weighted, *ranking.Model](s), src, cfg.Validation)
 }
 
 // weighted is an impression's encoded target: click label and weight.

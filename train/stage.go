@@ -110,12 +110,34 @@ type trainer[R, T, M any] struct {
 	errs  []error      // per worker: assembling a row failed
 }
 
-// run trains stage s on src: a fitting pass (vocabularies, normalizers),
-// then the loop over the encoded examples, in memory or streamed, with
-// early stopping when validate is set.
-func run[R, T, M any](ctx context.Context, o Options, s stage[R, T, M], src feature.Source[R], validate func(context.Context, int, M) (float64, error)) (M, Stats, error) {
+// inMemory adapts records held in memory to a source: unless
+// ShuffleBuffer is set, the buffer holds them all, so every example is
+// encoded once and kept.
+func inMemory[R any](o *Options, recs []R) feature.Source[R] {
+	if o.ShuffleBuffer == 0 {
+		o.ShuffleBuffer = max(DefaultShuffleBuffer, len(recs))
+	}
+	return feature.SliceSource(recs)
+}
+
+// run trains stage s on src, unless the config was invalid (cfgErr): a
+// fitting pass (vocabularies, normalizers), then the loop over the encoded
+// examples, in memory or streamed, with early stopping when validate is
+// set. Errors are prefixed with "train: " and the stage's name.
+func run[R, T, M any](ctx context.Context, cfgErr error, o Options, s stage[R, T, M], src feature.Source[R], validate func(context.Context, int, M) (float64, error)) (M, Stats, error) {
+	m, st, err := runStage(ctx, cfgErr, o, s, src, validate)
+	if err != nil {
+		return m, st, fmt.Errorf("train: %s: %w", s.name(), err)
+	}
+	return m, st, nil
+}
+
+func runStage[R, T, M any](ctx context.Context, cfgErr error, o Options, s stage[R, T, M], src feature.Source[R], validate func(context.Context, int, M) (float64, error)) (M, Stats, error) {
 	var zero M
 	var st Stats
+	if cfgErr != nil {
+		return zero, st, cfgErr
+	}
 	t := &trainer[R, T, M]{s: s, o: &o}
 	n, err := t.fit(ctx, src)
 	if err != nil {

@@ -495,3 +495,17 @@ func Body(raw []byte) []byte {
 	}
 	return raw[8 : len(raw)-4]
 }
+
+// BodySeeds writes v and returns fuzzing seeds for its decoder: the body of
+// the container (see Body), its first half, and the body with one bit
+// flipped a third of the way in.
+func BodySeeds(v io.WriterTo) ([][]byte, error) {
+	var buf bytes.Buffer
+	if _, err := v.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	body := Body(buf.Bytes())
+	flip := bytes.Clone(body)
+	flip[len(flip)/3] ^= 0x40
+	return [][]byte{body, body[:len(body)/2], flip}, nil
+}
