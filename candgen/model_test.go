@@ -15,6 +15,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/retrieval"
 	"github.com/ytdnn/ytdnn/tower"
 )
 
@@ -150,4 +151,56 @@ func TestUserVectorsAt(t *testing.T) {
 	assert.Error(t, m.UserVectorsAt(b, exs, []float64{1}))
 	_, err := m.RecommendBatchAt(context.Background(), exs, []float64{math.NaN(), 0}, 3, nil)
 	assert.Error(t, err)
+}
+
+// TestSetIndexRejectsStaleIndex: an index built for another model with the
+// same dimension (a stale index file) is refused; the model's own index is
+// accepted, in any item order.
+func TestSetIndexRejectsStaleIndex(t *testing.T) {
+	a, b := randomModel(t, 1, false), randomModel(t, 2, false)
+	ctx := context.Background()
+	stale, err := b.BuildHNSW(ctx, retrieval.HNSWConfig{M: 4, Seed: 1})
+	require.NoError(t, err)
+	assert.ErrorContains(t, a.SetIndex(stale), "another model")
+	// Fewer items, or unknown ids: refused too.
+	vecs, rows := b.indexItems()
+	half := len(rows) / 2
+	few, err := retrieval.NewExact(vecs[:half*(b.D()+1)], b.D()+1, rows[:half])
+	require.NoError(t, err)
+	assert.ErrorContains(t, a.SetIndex(few), "holds")
+	// The model's own items, reversed: accepted.
+	own, ownRows := a.indexItems()
+	D1 := a.D() + 1
+	rv, rr := make([]float32, 0, len(own)), make([]int32, 0, len(ownRows))
+	for k := len(ownRows) - 1; k >= 0; k-- {
+		rv = append(rv, own[k*D1:(k+1)*D1]...)
+		rr = append(rr, ownRows[k])
+	}
+	mine, err := retrieval.NewHNSW(ctx, rv, D1, rr, retrieval.HNSWConfig{M: 4, Seed: 1})
+	require.NoError(t, err)
+	assert.NoError(t, a.SetIndex(mine))
+}
+
+// TestItemsAreRawIDs: Items speaks raw video IDs, in the order of the
+// vectors, and each vector scores as the model's logit.
+func TestItemsAreRawIDs(t *testing.T) {
+	m := randomModel(t, 3, false)
+	vecs, ids := m.Items()
+	require.Len(t, ids, m.VideoVocab().Size()-1)
+	ex := histExample([]int64{4, 5})
+	recs, err := m.Recommend(context.Background(), ex, 3, nil)
+	require.NoError(t, err)
+	u, err := m.UserVector(ex)
+	require.NoError(t, err)
+	D1 := m.D() + 1
+	for _, r := range recs {
+		k := slices.Index(ids, r.ID)
+		require.GreaterOrEqual(t, k, 0, "recommended ID %d is one of Items' IDs", r.ID)
+		row := vecs[k*D1 : (k+1)*D1]
+		logit := row[D1-1]
+		for j, x := range u {
+			logit += row[j] * x
+		}
+		assert.InDelta(t, r.Score, logit, 1e-4)
+	}
 }

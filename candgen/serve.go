@@ -18,7 +18,7 @@ type Scored struct {
 }
 
 func (m *Model) buildExact() error {
-	vecs, ids := m.Items()
+	vecs, ids := m.indexItems()
 	e, err := retrieval.NewExact(vecs, m.D()+1, ids)
 	if err != nil {
 		return err
@@ -27,21 +27,51 @@ func (m *Model) buildExact() error {
 	return nil
 }
 
-// Items returns the vectors to index for retrieval: row-major [v_j, b_j]
-// (D+1 floats) for every in-vocabulary video j, and their vocabulary
-// indices. The slice aliases the model: do not modify it.
-func (m *Model) Items() (vectors []float32, ids []int32) {
-	n := m.soft.Rows - 1
-	ids = make([]int32, n)
-	for i := range ids {
-		ids[i] = int32(i + 1)
+// Items returns the model's videos as a vector engine indexes them: every
+// in-vocabulary video's raw ID and its vector [v_j, b_j] (D+1 floats,
+// row-major, in the same order). A user's query is [u, 1], so the inner
+// product is the logit v_j·u + b_j. The vectors alias the model: do not
+// modify them.
+func (m *Model) Items() (vectors []float32, ids []int64) {
+	vecs, rows := m.indexItems()
+	vocab := m.VideoVocab()
+	ids = make([]int64, len(rows))
+	for i, r := range rows {
+		k, _ := vocab.Key(r)
+		ids[i] = k.Int
 	}
-	return m.soft.Data[m.soft.Dim:], ids
+	return vecs, ids
 }
 
-// SetIndex replaces the retrieval index (an approximate one, say) built over
-// Items. nil restores exact search. An index that does not hold exactly the
-// model's items (ids and vectors, bit for bit) is an error.
+// indexItems is Items under the IDs the model's retrieval index uses: the
+// rows of the softmax table (vocabulary indices 1..), which never leave
+// the model except inside an index.
+func (m *Model) indexItems() (vectors []float32, rows []int32) {
+	n := m.soft.Rows - 1
+	rows = make([]int32, n)
+	for i := range rows {
+		rows[i] = int32(i + 1)
+	}
+	return m.soft.Data[m.soft.Dim:], rows
+}
+
+// BuildHNSW builds an approximate index (retrieval.HNSW) over the model's
+// items and serves through it; it returns the index, to save with the
+// model (HNSW.Save) and restore with SetIndex.
+func (m *Model) BuildHNSW(ctx context.Context, cfg retrieval.HNSWConfig) (*retrieval.HNSW, error) {
+	vecs, rows := m.indexItems()
+	idx, err := retrieval.NewHNSW(ctx, vecs, m.D()+1, rows, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("candgen: %w", err)
+	}
+	m.index = idx
+	return idx, nil
+}
+
+// SetIndex replaces the retrieval index with one built by BuildHNSW for
+// this model (saved and read back, say). nil restores exact search. An
+// index that does not hold exactly the model's items (ids and vectors, bit
+// for bit: a stale index of another model) is an error.
 func (m *Model) SetIndex(idx retrieval.Index) error {
 	if idx == nil {
 		m.index = m.exact
@@ -54,7 +84,7 @@ func (m *Model) SetIndex(idx retrieval.Index) error {
 	// same ids with the same vectors, or it would serve another model's
 	// (a stale index file with the same dimension).
 	vecs, ids := idx.Items()
-	own, ownIDs := m.Items()
+	own, ownIDs := m.indexItems()
 	if len(ids) != len(ownIDs) || len(vecs) != len(own) {
 		return fmt.Errorf("candgen: index holds %d items, the model %d", len(ids), len(ownIDs))
 	}

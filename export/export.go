@@ -294,12 +294,6 @@ func (r readerAtSize) Size() int64 { return r.size }
 // [u, 1] (candgen.Model.UserVectors, then a 1 appended), so the inner
 // product is the model's logit v_j·u + b_j.
 func ModelItems(m *candgen.Model) (ids []int64, vectors []float32, dim int) {
-	vecs, idx := m.Items()
-	vocab := m.VideoVocab()
-	ids = make([]int64, len(idx))
-	for k, i := range idx {
-		key, _ := vocab.Key(i)
-		ids[k] = key.Int
-	}
+	vecs, ids := m.Items()
 	return ids, vecs, m.D() + 1
 }

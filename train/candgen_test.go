@@ -63,14 +63,13 @@ func classDist(t *testing.T, m *candgen.Model) map[int64]float64 {
 	logits := map[int64]float64{}
 	mx := math.Inf(-1)
 	vecs, ids := m.Items()
-	for i, r := range ids {
+	for i, id := range ids {
 		row := vecs[i*(D+1) : (i+1)*(D+1)]
 		s := float64(row[D])
 		for j := 0; j < D; j++ {
 			s += float64(row[j] * u[j])
 		}
-		k, _ := m.VideoVocab().Key(r)
-		logits[k.Int] = s
+		logits[id] = s
 		mx = max(mx, s)
 	}
 	z := 0.0

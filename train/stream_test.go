@@ -13,7 +13,6 @@ import (
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/feature"
-	"github.com/ytdnn/ytdnn/retrieval"
 )
 
 // countingSource is a slice source that counts its passes and can fail
@@ -153,40 +152,4 @@ func TestRowAdagradTables(t *testing.T) {
 	cfg.TableOptimizer = "sgd"
 	_, _, err = Candgen(context.Background(), cfg, data)
 	assert.ErrorContains(t, err, "TableOptimizer")
-}
-
-// TestSetIndexRejectsStaleIndex: an index built for another model with the
-// same dimension (a stale index file) is refused; the model's own index is
-// accepted, in any item order.
-func TestSetIndexRejectsStaleIndex(t *testing.T) {
-	var data []candgen.Example
-	for i := 0; i < 200; i++ {
-		data = append(data, candgen.Example{Features: histExample([]int64{int64(i % 7), int64(i % 5)}), Label: int64(i % 9)})
-	}
-	cfg := CandgenConfig{Spec: histSpec(), Tower: []int{4}, Negatives: 3, Options: Options{Batch: 16, Seed: 1}}
-	a, _, err := Candgen(context.Background(), cfg, data)
-	require.NoError(t, err)
-	cfg.Seed = 2
-	b, _, err := Candgen(context.Background(), cfg, data)
-	require.NoError(t, err)
-	vecs, ids := b.Items()
-	stale, err := retrieval.NewHNSW(context.Background(), vecs, b.D()+1, ids, retrieval.HNSWConfig{M: 4, Seed: 1})
-	require.NoError(t, err)
-	assert.ErrorContains(t, a.SetIndex(stale), "another model")
-	// Fewer items, or unknown ids: refused too.
-	half := len(ids) / 2
-	few, err := retrieval.NewExact(vecs[:half*(b.D()+1)], b.D()+1, ids[:half])
-	require.NoError(t, err)
-	assert.Error(t, a.SetIndex(few))
-	// The model's own items, reversed: accepted.
-	own, ownIDs := a.Items()
-	D1 := a.D() + 1
-	rv, rids := make([]float32, 0, len(own)), make([]int32, 0, len(ownIDs))
-	for k := len(ownIDs) - 1; k >= 0; k-- {
-		rv = append(rv, own[k*D1:(k+1)*D1]...)
-		rids = append(rids, ownIDs[k])
-	}
-	mine, err := retrieval.NewHNSW(context.Background(), rv, D1, rids, retrieval.HNSWConfig{M: 4, Seed: 1})
-	require.NoError(t, err)
-	assert.NoError(t, a.SetIndex(mine))
 }

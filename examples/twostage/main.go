@@ -149,17 +149,14 @@ func run(ctx context.Context, o options) (map[string]any, error) {
 	case "", "exact":
 	case "hnsw":
 		exact := recs
-		vecs, ids := cg.Items()
-		bar := progress.New(o.progress, "hnsw build", len(ids))
+		bar := progress.New(o.progress, "hnsw build", cg.VideoVocab().Size()-1)
 		t2 := time.Now()
-		idx, err := retrieval.NewHNSW(ctx, vecs, cg.D()+1, ids, retrieval.HNSWConfig{Seed: o.seed, Progress: func(done, _ int) { bar.Set(done, "") }})
+		idx, err := cg.BuildHNSW(ctx, retrieval.HNSWConfig{Seed: o.seed, Progress: func(done, _ int) { bar.Set(done, "") }})
 		if err != nil {
 			return nil, err
 		}
+		_, ids := idx.Items()
 		bar.Done("")
-		if err := cg.SetIndex(idx); err != nil {
-			return nil, err
-		}
 		if recs, err = cg.RecommendBatch(ctx, exs, o.candidates, watched); err != nil {
 			return nil, err
 		}

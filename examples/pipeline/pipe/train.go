@@ -205,11 +205,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	if o.Out != "" {
 		var idx *retrieval.HNSW
 		if o.HNSW {
-			vecs, ids := cg.Items()
-			if idx, err = retrieval.NewHNSW(ctx, vecs, cg.D()+1, ids, retrieval.HNSWConfig{Seed: o.Seed}); err != nil {
-				return nil, err
-			}
-			if err := cg.SetIndex(idx); err != nil {
+			if idx, err = cg.BuildHNSW(ctx, retrieval.HNSWConfig{Seed: o.Seed}); err != nil {
 				return nil, err
 			}
 		}
