@@ -22,6 +22,7 @@ var (
 // watches (20,000 users, 50,000 videos; snappy, 100k-row groups, search
 // token lists, three user features) and 400,000 impressions.
 func genLog(b *testing.B) string {
+	b.Helper()
 	logOnce.Do(func() {
 		// Not b.TempDir: that is removed when the first b.Run round ends.
 		if logDir, logErr = os.MkdirTemp("", "ytdnn-bench-log-"); logErr != nil {

@@ -87,6 +87,7 @@ func clusteredData(n int) (items, queries []float32, dim int, itemC, queryC []in
 // of 20 watches, and as queries [u, 1] the user vectors of 1,000 users the
 // model never saw, served at example age 0.
 func trainedData(b *testing.B, n int) (items, queries []float32, dim int) {
+	b.Helper()
 	users := n / 5
 	w, err := world.New(world.Config{Users: users + retrieveQueries, Videos: n, Watches: 20, Seed: 7})
 	if err != nil {
@@ -122,6 +123,7 @@ func trainedData(b *testing.B, n int) (items, queries []float32, dim int) {
 // top-100 (batched exact search), and, with YTDNN_BENCH_EXPORT=DIR, its
 // .npy files in DIR/<kind>-<size>/ for FAISS or hnswlib.
 func getData(b *testing.B, kind string, n int) *dataset {
+	b.Helper()
 	dataMu.Lock()
 	defer dataMu.Unlock()
 	key := kind + "/" + sizeName(n)
@@ -167,6 +169,7 @@ func getData(b *testing.B, kind string, n int) *dataset {
 }
 
 func exportData(b *testing.B, dir string, d *dataset) {
+	b.Helper()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		b.Fatal(err)
 	}

@@ -1,7 +1,9 @@
 package eval
 
 import (
+	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 )
 
@@ -59,4 +61,28 @@ func Put(dst map[string]any, prefix string, metrics map[string]float64) {
 	for name, v := range metrics {
 		dst[prefix+name] = math.Round(v*scale) / scale // NaN and ±Inf stay as they are
 	}
+}
+
+// MarshalJSON encodes a metrics map as one JSON object. JSON has no NaN
+// or infinity: a non-finite float64 or float32 value (a metric of a model
+// that produced such scores, say) is written as null, and its name is
+// returned in nonFinite (sorted) so that the caller can report it.
+func MarshalJSON(m map[string]any) (line []byte, nonFinite []string, err error) {
+	out := make(map[string]any, len(m))
+	for k, v := range m {
+		switch x := v.(type) {
+		case float64:
+			if math.IsNaN(x) || math.IsInf(x, 0) {
+				v, nonFinite = nil, append(nonFinite, k)
+			}
+		case float32:
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				v, nonFinite = nil, append(nonFinite, k)
+			}
+		}
+		out[k] = v
+	}
+	slices.Sort(nonFinite)
+	line, err = json.Marshal(out)
+	return line, nonFinite, err
 }

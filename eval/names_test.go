@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func TestNames(t *testing.T) {
@@ -30,4 +31,13 @@ func TestPut(t *testing.T) {
 	assert.True(t, math.IsNaN(out["mostpop_auc"].(float64)))
 	assert.Equal(t, 3, out["seconds"])
 	assert.Len(t, out, 3)
+}
+
+func TestMarshalJSON(t *testing.T) {
+	line, bad, err := MarshalJSON(map[string]any{"auc": math.NaN(), "hr@50_all": 0.25, "n": 3, "loss": float32(math.Inf(1))})
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"auc":null,"hr@50_all":0.25,"n":3,"loss":null}`, string(line))
+	assert.Equal(t, []string{"auc", "loss"}, bad)
+	_, _, err = MarshalJSON(map[string]any{"f": func() {}})
+	assert.Error(t, err, "a value JSON cannot hold is still an error")
 }

@@ -26,6 +26,7 @@ func testSpec() Spec {
 }
 
 func fitted(t *testing.T) *Encoder {
+	t.Helper()
 	f, err := NewFitter(testSpec())
 	require.NoError(t, err)
 	for i := 0; i < 10; i++ {

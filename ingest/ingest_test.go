@@ -64,6 +64,7 @@ func testSpec() Spec {
 // _SUCCESS, three codecs, several row groups) and an impression log, and
 // returns the watches it wrote.
 func writeLog(t testing.TB, dir string, users, perUser int) []watchRow {
+	t.Helper()
 	var all []watchRow
 	age := 31.5
 	for u := 0; u < users; u++ {

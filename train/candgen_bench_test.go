@@ -17,11 +17,13 @@ import (
 // few thousand examples, without training, so that the benchmark times
 // optimizer steps alone.
 func benchTrainer(b testing.TB, vocab int) *candgenTrainer {
+	b.Helper()
 	return benchTrainerOpt(b, vocab, TableAdam)
 }
 
 // benchTrainerOpt is benchTrainer with the given table optimizer.
 func benchTrainerOpt(b testing.TB, vocab int, opt TableOptimizer) *candgenTrainer {
+	b.Helper()
 	const batch = 512
 	rng := rand.New(rand.NewPCG(1, 2))
 	spec := feature.Spec{
@@ -119,6 +121,7 @@ func BenchmarkTrainStepSpeedup(b *testing.B) {
 // benchBatch takes the training step on the k-th batch of 512 examples
 // (wrapping around the data).
 func benchBatch(tb testing.TB, t *candgenTrainer, k int) {
+	tb.Helper()
 	for r := range t.rows {
 		t.rows[r] = (k*len(t.rows) + r) % len(t.data)
 	}
@@ -128,6 +131,7 @@ func benchBatch(tb testing.TB, t *candgenTrainer, k int) {
 }
 
 func benchStep(b *testing.B, blasName string, vocab int, opt TableOptimizer) {
+	b.Helper()
 	name := fmt.Sprintf("%s/vocab=%s", blasName, map[int]string{1682: "1682(ml-100k)", 100_000: "100k", 1_000_000: "1M", 10_000_000: "10M"}[vocab])
 	if opt != TableAdam {
 		name += "/" + string(opt)

@@ -57,6 +57,7 @@ func zipfExamples(n, classes int, rng *rand.Rand) []candgen.Example {
 
 // classDist returns the model's softmax over all classes for the constant user.
 func classDist(t *testing.T, m *candgen.Model) map[int64]float64 {
+	t.Helper()
 	u, err := m.UserVector(feature.Example{IDs: make([][]int64, 1), Nums: []float64{1}})
 	require.NoError(t, err)
 	D := m.D()
@@ -153,6 +154,7 @@ func histExample(h []int64) feature.Example {
 }
 
 func trainWorld(t *testing.T, seed uint64) (*candgen.Model, world, []candgen.Example) {
+	t.Helper()
 	w := world{clusters: 20, perCluster: 25}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var data []candgen.Example
@@ -262,6 +264,7 @@ func TestExampleAgeZeroAtServing(t *testing.T) {
 // and returns a trainer over its first batch with SGD tables, for finite
 // differences.
 func gradCheckTrainer(t *testing.T, p float64) *candgenTrainer {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 1))
 	var data []candgen.Example
 	for i := 0; i < 40; i++ {

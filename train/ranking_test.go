@@ -113,6 +113,7 @@ func TestOddsLearnExpectedWatchTime(t *testing.T) {
 }
 
 func smallModel(t testing.TB) (*ranking.Model, []ranking.Impression) {
+	t.Helper()
 	g := gen{rand.New(rand.NewPCG(7, 7))}
 	imps, _ := g.many(3000)
 	for i := range imps { // make sure video 7 is clicked somewhere, so it is in vocabulary

@@ -50,6 +50,7 @@ func (it *countingIter) Close() error { return nil }
 
 // recall10 is the planted world's recall@10 of m on fresh users.
 func recall10(t *testing.T, m *candgen.Model, w world) float64 {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(99, 99))
 	const users = 500
 	exs := make([]feature.Example, users)

@@ -53,6 +53,7 @@ func TestSamplesString(t *testing.T) {
 // writeMovieLens writes a small MovieLens-100K folder whose users prefer a
 // genre tied to their occupation.
 func writeMovieLens(t *testing.T, withUsers bool) string {
+	t.Helper()
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(4, 4))
 	var ratings, users, items strings.Builder

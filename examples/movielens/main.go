@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/examples/movielens/ml"
 )
 
@@ -75,6 +75,13 @@ func main() {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	m["peak_heap_mib"] = float64(ms.HeapSys) / (1 << 20)
-	line, _ := json.Marshal(m)
+	line, nonFinite, err := eval.MarshalJSON(m)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "movielens: metrics:", err)
+		os.Exit(1)
+	}
+	if len(nonFinite) > 0 {
+		fmt.Fprintln(os.Stderr, "movielens: non-finite metrics (written as null):", strings.Join(nonFinite, ", "))
+	}
 	fmt.Println(string(line))
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -10,8 +9,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
 	"github.com/ytdnn/ytdnn/export"
 	"github.com/ytdnn/ytdnn/ingest"
@@ -116,10 +117,15 @@ func trainCmd(ctx context.Context, args []string) error {
 	return writeJSON(os.Stdout, m)
 }
 
-func writeJSON(w io.Writer, v any) error {
-	raw, err := json.Marshal(v)
+// writeJSON writes the run's metrics as one JSON line (a non-finite
+// metric as null, named on stderr).
+func writeJSON(w io.Writer, m map[string]any) error {
+	raw, nonFinite, err := eval.MarshalJSON(m)
 	if err != nil {
 		return err
+	}
+	if len(nonFinite) > 0 {
+		fmt.Fprintln(os.Stderr, "pipeline: non-finite metrics (written as null):", strings.Join(nonFinite, ", "))
 	}
 	_, err = fmt.Fprintln(w, string(raw))
 	return err

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
@@ -83,7 +82,14 @@ func main() {
 		fmt.Fprintln(os.Stderr, "twostage:", err)
 		os.Exit(1)
 	}
-	line, _ := json.Marshal(metrics)
+	line, nonFinite, err := eval.MarshalJSON(metrics)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "twostage: metrics:", err)
+		os.Exit(1)
+	}
+	if len(nonFinite) > 0 {
+		fmt.Fprintln(os.Stderr, "twostage: non-finite metrics (written as null):", strings.Join(nonFinite, ", "))
+	}
 	fmt.Println(string(line))
 }
 

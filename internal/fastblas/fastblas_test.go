@@ -67,6 +67,7 @@ func randSlice(rng *rand.Rand, n int) []float32 {
 // check runs Gemm on a random problem with padded leading dimensions and
 // compares it with the float64 reference.
 func check(t testing.TB, rng *rand.Rand, tA, tB bool, m, n, k int, alpha, beta float32) {
+	t.Helper()
 	pad := rng.IntN(3)
 	ra, ca := m, k
 	if tA {
@@ -101,6 +102,7 @@ func check(t testing.TB, rng *rand.Rand, tA, tB bool, m, n, k int, alpha, beta f
 }
 
 func eachKernel(t *testing.T, f func(t *testing.T)) {
+	t.Helper()
 	orig := kernelName
 	defer useKernel(orig)
 	for _, name := range []string{"purego", "avx2", "avx512"} {

@@ -21,6 +21,7 @@ import (
 // writeFixture writes a small synthetic MovieLens folder in either layout:
 // users like one of 5 genres and rate movies of it in order.
 func writeFixture(t *testing.T, layout string) string {
+	t.Helper()
 	dir := t.TempDir()
 	rng := rand.New(rand.NewPCG(1, 2))
 	genres := []string{"Action", "Comedy", "Drama", "Horror", "Romance"}

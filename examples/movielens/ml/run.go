@@ -79,7 +79,16 @@ const (
 
 // TuneGrid is what Tune searches when Options.Grid is nil: the default
 // grid.
-var TuneGrid, _ = ParseGrid(DefaultTuneLR, DefaultTuneNeg, DefaultTuneL2, DefaultTuneDropout)
+var TuneGrid = mustGrid(ParseGrid(DefaultTuneLR, DefaultTuneNeg, DefaultTuneL2, DefaultTuneDropout))
+
+// mustGrid panics on a default grid that does not parse (a programmer
+// error, caught by every test run).
+func mustGrid(g []Setting, err error) []Setting {
+	if err != nil {
+		panic("ml: the default tuning grid: " + err.Error())
+	}
+	return g
+}
 
 // ValScore is what tuning and early stopping maximise: the mean of
 // validation HR@50 unfiltered and history-filtered.

@@ -66,7 +66,9 @@ func GenSpec() ingest.Spec {
 			{Column: "channel_id", Kind: events.KindID}, {Column: "topic", Kind: events.KindID}, {Column: "upload_time", Kind: events.KindTime},
 		}},
 	}
-	_ = s.Validate() // fills the defaults; the literal above is valid
+	if err := s.Validate(); err != nil { // fills the defaults
+		panic("pipe: GenSpec is invalid: " + err.Error()) // a programmer error, caught by every test run
+	}
 	return s
 }
 

@@ -47,6 +47,7 @@ var (
 // log pipeline (generated logs of 400 users and 500 videos; B has an HNSW
 // index and another seed).
 func dirs(t testing.TB) (string, string) {
+	t.Helper()
 	buildOnce.Do(func() {
 		root, err := os.MkdirTemp("", "ytdnn-serve-test")
 		if err != nil {
@@ -84,6 +85,7 @@ func buildModelDir(root, out string, seed uint64, hnsw bool) error {
 }
 
 func newTestServer(t testing.TB) *Server {
+	t.Helper()
 	a, _ := dirs(t)
 	m, err := Load(a)
 	require.NoError(t, err)
@@ -95,12 +97,14 @@ const testToken = "0123456789abcdef-test-token"
 // newAdminServer is newTestServer with the admin routes on (testToken) and
 // the test model root as its ModelRoot.
 func newAdminServer(t testing.TB) *Server {
+	t.Helper()
 	s := newTestServer(t)
 	s.AdminToken, s.ModelRoot = testToken, modelRoot
 	return s
 }
 
 func post(t testing.TB, h http.Handler, path, body string) *httptest.ResponseRecorder {
+	t.Helper()
 	return postAs(t, h, path, body, "application/json", testToken)
 }
 
