@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -52,3 +53,11 @@ func newTrainer[R, T, M any](t testing.TB, o *Options, s stage[R, T, M], recs []
 
 // softmaxOf returns a candgen trainer's head.
 func softmaxOf(tr *candgenTrainer) *softmaxHead { return tr.h.(*softmaxHead) }
+
+// refusingSource fails the test if training opens it.
+type refusingSource[T any] struct{ t *testing.T }
+
+func (s refusingSource[T]) Open(context.Context) (feature.Iterator[T], error) {
+	s.t.Error("the source was opened before the settings were checked")
+	return nil, io.EOF
+}

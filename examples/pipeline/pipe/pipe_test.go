@@ -127,3 +127,21 @@ func TestHoldoutDropsLastWatch(t *testing.T) {
 	assert.Equal(t, []events.Event{evs[0], evs[1], evs[3]}, trainEvents(evs, true), "holdout drops the last watch")
 	assert.Equal(t, evs, trainEvents(evs, false))
 }
+
+// TestSettingsCheckedBeforeReading: a typo in a stage's settings fails the
+// run before any file is read (the data folder does not even exist).
+func TestSettingsCheckedBeforeReading(t *testing.T) {
+	for name, mutate := range map[string]func(*Options){
+		"candgen optimizer": func(o *Options) { o.Candgen.Optimizer = "adamw" },
+		"ranking dropout":   func(o *Options) { o.Ranking.Dropout = 1.5 },
+	} {
+		t.Run(name, func(t *testing.T) {
+			o := Options{Data: filepath.Join(t.TempDir(), "no-such-folder"), Candgen: DefaultCandgen(), Ranking: DefaultRanking()}
+			mutate(&o)
+			_, err := Run(context.Background(), o)
+			require.Error(t, err)
+			assert.NotContains(t, err.Error(), "no-such-folder", "the settings were checked before the logs")
+			assert.Regexp(t, "Optimizer|Dropout", err.Error())
+		})
+	}
+}

@@ -82,9 +82,58 @@ func (o *Options) say(format string, a ...any) {
 // Run reads the logs, trains both stages from streams, evaluates on the
 // held-out watches (with Holdout) and writes the model directory. It
 // returns the run's metrics (examples_per_sec, peak_rss_mib, events_read,
-// rows_rejected, hr@K_all/filtered, ...).
+// rows_rejected, hr@K_all/filtered, ...). The column mapping and both
+// stages' settings are validated before any file is read.
 func Run(ctx context.Context, o Options) (map[string]any, error) {
 	start := time.Now()
+	o.defaults()
+	spec := ingest.DefaultSpec()
+	if o.Spec != nil {
+		spec = *o.Spec
+	}
+	if err := spec.Validate(); err != nil {
+		return nil, err
+	}
+	cc, rc, err := o.configs(spec)
+	if err != nil {
+		return nil, err
+	}
+	if o.Out != "" {
+		if _, err := os.Stat(o.Out); err == nil {
+			return nil, fmt.Errorf("pipe: %s exists; write new models to a new directory", o.Out)
+		}
+	}
+	in, out, err := o.read(ctx, spec, start)
+	if err != nil {
+		return nil, err
+	}
+	defer in.lg.Close()
+	cg, err := o.trainCandgen(ctx, cc, in, out)
+	if err != nil {
+		return nil, err
+	}
+	if o.Holdout {
+		if err := o.evaluate(ctx, cg, in, out); err != nil {
+			return nil, err
+		}
+	}
+	var rk *ranking.Model
+	if in.lg.Impressions > 0 {
+		if rk, err = o.trainRanking(ctx, rc, in, out); err != nil {
+			return nil, err
+		}
+	}
+	out["peak_rss_mib"] = PeakRSSMiB()
+	out["seconds"] = round1(time.Since(start).Seconds())
+	if o.Out != "" {
+		if err := o.write(ctx, in.l, cg, rk, out); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func (o *Options) defaults() {
 	if o.Epochs == 0 {
 		o.Epochs = 1
 	}
@@ -94,28 +143,50 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	if o.MaxTestUsers == 0 {
 		o.MaxTestUsers = 50_000
 	}
-	spec := ingest.DefaultSpec()
-	if o.Spec != nil {
-		spec = *o.Spec
+}
+
+// configs returns both stages' settings for the layout spec declares,
+// validated.
+func (o *Options) configs(spec ingest.Spec) (train.CandgenConfig, train.RankingConfig, error) {
+	l, err := layout.New(LayoutConfig(spec), 0, nil)
+	if err != nil {
+		return train.CandgenConfig{}, train.RankingConfig{}, err
 	}
-	if err := spec.Validate(); err != nil {
-		return nil, err
+	cc := o.Candgen
+	if cc.Tower == nil {
+		cc = DefaultCandgen()
 	}
-	if o.Out != "" {
-		if _, err := os.Stat(o.Out); err == nil {
-			return nil, fmt.Errorf("pipe: %s exists; write new models to a new directory", o.Out)
-		}
+	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), layout.VideoSpace, true, o.Epochs, o.Seed, o.Progress
+	rc := o.Ranking
+	if rc.Tower == nil {
+		rc = DefaultRanking()
 	}
+	rc.Spec, rc.Epochs, rc.Seed, rc.Progress = l.RankingSpec(), o.Epochs, o.Seed, o.Progress
+	if err := errors.Join(cc.Validate(), rc.Validate()); err != nil {
+		return cc, rc, fmt.Errorf("pipe: %w", err)
+	}
+	return cc, rc, nil
+}
+
+// logs is what a run read: the user-grouped log, the catalogue and the
+// layout over them.
+type logs struct {
+	lg *ingest.Log
+	l  *layout.Layout
+}
+
+// read reads the logs and the catalogue and reports what it read.
+func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (*logs, map[string]any, error) {
 	lg, err := ingest.Build(ctx, o.Data, spec, ingest.Options{TempDir: o.TempDir, Strict: o.Strict})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	defer lg.Close()
 	rep := lg.WatchReport
 	rep.Add(lg.ImpressionReport)
 	cat, catRep, err := ingest.ReadCatalogue(ctx, o.Data, spec, o.Strict)
 	if err != nil {
-		return nil, err
+		lg.Close()
+		return nil, nil, err
 	}
 	rep.Add(catRep)
 	o.say("read %d watches and %d impressions from %d files (%d rows rejected) in %.1fs; %d catalogue videos; spill %.0f MiB",
@@ -125,97 +196,106 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	}
 	l, err := layout.New(LayoutConfig(spec), lg.End, cat)
 	if err != nil {
-		return nil, err
+		lg.Close()
+		return nil, nil, err
 	}
 	out := map[string]any{
 		"events_read": rep.Rows, "rows_rejected": rep.Rejected, "watches": lg.Watches, "impressions": lg.Impressions,
 		"catalogue_videos": len(cat.Items), "spill_mib": round1(float64(lg.SpillBytes) / (1 << 20)),
 	}
+	return &logs{lg: lg, l: l}, out, nil
+}
 
-	// Candidate generation.
-	cc := o.Candgen
-	if cc.Tower == nil {
-		cc = DefaultCandgen()
-	}
-	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), layout.VideoSpace, true, o.Epochs, o.Seed, o.Progress
-	src := &exampleSource{l: l, lg: lg, holdout: o.Holdout}
+// trainCandgen trains candidate generation from the log's next-watch
+// examples, streamed (or, with FromMemory, built into memory first).
+func (o *Options) trainCandgen(ctx context.Context, cc train.CandgenConfig, in *logs, out map[string]any) (*candgen.Model, error) {
+	src := &exampleSource{l: in.l, lg: in.lg, holdout: o.Holdout}
 	var cg *candgen.Model
 	var st train.Stats
+	var err error
 	if o.FromMemory {
 		var all []candgen.Example
-		it, err := src.Open(ctx)
-		if err != nil {
+		if all, err = collect(ctx, src); err != nil {
 			return nil, err
-		}
-		for {
-			e, err := it.Next()
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
-				return nil, err
-			}
-			all = append(all, e)
 		}
 		o.say("built %d next-watch examples in memory", len(all))
 		cg, st, err = train.Candgen(ctx, cc, all)
-		if err != nil {
-			return nil, err
-		}
-	} else if cg, st, err = train.CandgenSource(ctx, cc, src); err != nil {
+	} else {
+		cg, st, err = train.CandgenSource(ctx, cc, src)
+	}
+	if err != nil {
 		return nil, err
 	}
 	o.say("candidate generation: %d examples × %d epochs at %.0f examples/s (%.1fs), %d videos", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds, cg.VideoVocab().Size()-1)
 	out["train_examples"], out["examples_per_sec"], out["candgen_seconds"] = st.Examples, math.Round(st.ExamplesPerSec), round1(st.Seconds)
 	out["videos"] = cg.VideoVocab().Size() - 1
+	return cg, nil
+}
 
-	if o.Holdout {
-		tests, pop, err := collectTests(ctx, l, lg, o.MaxTestUsers)
+// collect reads one pass of a source into memory.
+func collect[T any](ctx context.Context, src feature.Source[T]) ([]T, error) {
+	it, err := src.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var all []T
+	for {
+		e, err := it.Next()
+		if errors.Is(err, io.EOF) {
+			return all, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		m, err := Evaluate(ctx, cg, l, tests, pop)
-		if err != nil {
-			return nil, err
-		}
-		for k, v := range m {
-			out[k] = v
-		}
-		o.say("held-out last watch of %d users: HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f (filtered: HR@50 %.4f); most popular HR@50 %.4f",
-			len(tests), m["hr@10_all"], m["hr@50_all"], m["hr@100_all"], m["ndcg@10_all"], m["hr@50_filtered"], m["mostpop_hr@50_all"])
+		all = append(all, e)
 	}
+}
 
-	// Ranking, when there are impressions.
-	var rk *ranking.Model
-	if lg.Impressions > 0 {
-		rc := o.Ranking
-		if rc.Tower == nil {
-			rc = DefaultRanking()
-		}
-		rc.Spec, rc.Epochs, rc.Seed, rc.Progress = l.RankingSpec(), o.Epochs, o.Seed, o.Progress
-		var rst train.Stats
-		if rk, rst, err = train.RankingSource(ctx, rc, &impressionSource{l: l, lg: lg}); err != nil {
-			return nil, err
-		}
-		o.say("ranking: %d impressions × %d epochs at %.0f examples/s (%.1fs)", rst.Examples, rst.Epochs, rst.ExamplesPerSec, rst.Seconds)
-		out["ranking_examples"], out["ranking_examples_per_sec"] = rst.Examples, math.Round(rst.ExamplesPerSec)
+// evaluate scores candidate generation on each user's held-out last watch.
+func (o *Options) evaluate(ctx context.Context, cg *candgen.Model, in *logs, out map[string]any) error {
+	tests, pop, err := collectTests(ctx, in.l, in.lg, o.MaxTestUsers)
+	if err != nil {
+		return err
 	}
-	out["peak_rss_mib"] = PeakRSSMiB()
-	out["seconds"] = round1(time.Since(start).Seconds())
-	if o.Out != "" {
-		var idx *retrieval.HNSW
-		if o.HNSW {
-			if idx, err = cg.BuildHNSW(ctx, retrieval.HNSWConfig{Seed: o.Seed}); err != nil {
-				return nil, err
-			}
-		}
-		m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: lg.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk}
-		if err := modeldir.Write(o.Out, m, idx); err != nil {
-			return nil, err
-		}
-		o.say("wrote %s", o.Out)
+	m, err := Evaluate(ctx, cg, in.l, tests, pop)
+	if err != nil {
+		return err
 	}
-	return out, nil
+	for k, v := range m {
+		out[k] = v
+	}
+	o.say("held-out last watch of %d users: HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f (filtered: HR@50 %.4f); most popular HR@50 %.4f",
+		len(tests), m["hr@10_all"], m["hr@50_all"], m["hr@100_all"], m["ndcg@10_all"], m["hr@50_filtered"], m["mostpop_hr@50_all"])
+	return nil
+}
+
+// trainRanking trains the ranker from the log's impressions, streamed.
+func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, in *logs, out map[string]any) (*ranking.Model, error) {
+	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg})
+	if err != nil {
+		return nil, err
+	}
+	o.say("ranking: %d impressions × %d epochs at %.0f examples/s (%.1fs)", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds)
+	out["ranking_examples"], out["ranking_examples_per_sec"] = st.Examples, math.Round(st.ExamplesPerSec)
+	return rk, nil
+}
+
+// write writes the model directory (with an HNSW index when asked).
+func (o *Options) write(ctx context.Context, l *layout.Layout, cg *candgen.Model, rk *ranking.Model, out map[string]any) error {
+	var idx *retrieval.HNSW
+	if o.HNSW {
+		var err error
+		if idx, err = cg.BuildHNSW(ctx, retrieval.HNSWConfig{Seed: o.Seed}); err != nil {
+			return err
+		}
+	}
+	m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk}
+	if err := modeldir.Write(o.Out, m, idx); err != nil {
+		return err
+	}
+	o.say("wrote %s", o.Out)
+	return nil
 }
 
 // LayoutConfig is the feature layout a column mapping declares.
