@@ -307,9 +307,6 @@ func (e *Encoder) Width() int { return e.width }
 // Dim returns the embedding dimension of space i.
 func (e *Encoder) Dim(space int) int { return e.dims[space] }
 
-// Offset returns the first input column of feature i.
-func (e *Encoder) Offset(i int) int { return e.offset[i] }
-
 // Encoded is an example with IDs mapped to indices and continuous values
 // normalized, ready to assemble into input rows many times (every epoch).
 type Encoded struct {

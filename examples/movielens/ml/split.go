@@ -42,14 +42,16 @@ type Split struct {
 	Spec feature.Spec
 }
 
-// DemographicFeatures are MovieLens's user attributes as features, in the
+// demographicFeatures are MovieLens's user attributes as features, in the
 // order BuildSplit fills them after history and genres: gender (1 for F),
 // age, occupation and zip region (the zip code's first two characters).
-var DemographicFeatures = []feature.Feature{
-	{Name: "gender", Kind: feature.Value},
-	{Name: "age", Kind: feature.Continuous},
-	{Name: "occupation", Kind: feature.ID, Space: "occupation"},
-	{Name: "zip", Kind: feature.ID, Space: "zip"},
+func demographicFeatures() []feature.Feature {
+	return []feature.Feature{
+		{Name: "gender", Kind: feature.Value},
+		{Name: "age", Kind: feature.Continuous},
+		{Name: "occupation", Kind: feature.ID, Space: "occupation"},
+		{Name: "zip", Kind: feature.ID, Space: "zip"},
+	}
 }
 
 // BuildSplit applies the protocol to loaded data: ratings sorted by
@@ -75,7 +77,7 @@ func BuildSplit(d *Data, hist int) *Split {
 		},
 	}}
 	if d.Users != nil {
-		s.Spec.Features = append(s.Spec.Features, DemographicFeatures...)
+		s.Spec.Features = append(s.Spec.Features, demographicFeatures()...)
 	}
 	nf := len(s.Spec.Features)
 	build := func(u int64, h []int64) feature.Example {
