@@ -19,9 +19,9 @@ import (
 
 // Options configure Build.
 type Options struct {
-	// TempDir holds the spill files [os.TempDir()]. They take about 30 bytes
-	// per event plus 8 per search token and user feature (see Log), and are
-	// removed by Log.Close.
+	// TempDir holds the spill files [os.TempDir()]; their size is in the
+	// package doc ("Grouping by user with bounded memory"). Log.Close
+	// removes them.
 	TempDir string
 	// PartitionEvents is the number of events per spill partition [1<<19]:
 	// one partition is held in memory while it is sorted (about 100 bytes
@@ -143,7 +143,8 @@ func (l *Log) Close() error { return os.RemoveAll(l.dir) }
 
 // EachUser calls fn with every user's events in time order (impressions
 // before watches at equal times), user by user. Users come partition by
-// partition, by hash within a partition.
+// partition (partitions by hash(user)), by ascending user ID within a
+// partition.
 func (l *Log) EachUser(ctx context.Context, fn func(evs []events.Event) error) error {
 	it := l.Users()
 	defer it.Close()
