@@ -354,20 +354,32 @@ func TestBadInputAndOOV(t *testing.T) {
 	for _, r := range recs2 {
 		assert.NotContains(t, excl, r.ID)
 	}
-	// Wrong slot counts and NaN are errors.
-	_, err = m.Recommend(context.Background(), feature.Example{IDs: make([][]int64, 1), Nums: []float64{0}}, 5, nil)
-	assert.Error(t, err)
 	spec := feature.Spec{Spaces: []feature.Space{{Name: "video"}}, Features: []feature.Feature{{Name: "w", Kind: feature.Bag, Space: "video"}, {Name: "age", Kind: feature.Continuous}}}
 	data := []candgen.Example{
 		{Features: feature.Example{IDs: [][]int64{{1}, nil}, Nums: []float64{0, 3}}, Label: 2},
 		{Features: feature.Example{IDs: [][]int64{{2}, nil}, Nums: []float64{0, math.NaN()}}, Label: 1},
 	}
-	_, _, err = Candgen(context.Background(), CandgenConfig{Spec: spec, Tower: []int{4}}, data)
-	assert.ErrorContains(t, err, "age")
-	_, err = m.Recommend(context.Background(), histExample(nil), 0, nil)
-	assert.Error(t, err)
-	_, _, err = Candgen(context.Background(), CandgenConfig{Spec: spec, VideoSpace: "nope"}, data)
-	assert.Error(t, err)
+	for _, c := range []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"serving: wrong slot count", func() error {
+			_, err := m.Recommend(context.Background(), feature.Example{IDs: make([][]int64, 1), Nums: []float64{0}}, 5, nil)
+			return err
+		}, "candgen: example 0: example has 1 ID and 1 numeric slots, the model has 2 user features"},
+		{"serving: n = 0", func() error { _, err := m.Recommend(context.Background(), histExample(nil), 0, nil); return err }, "candgen: n must be positive, got 0"},
+		{"training: NaN feature", func() error {
+			_, _, err := Candgen(context.Background(), CandgenConfig{Spec: spec, Tower: []int{4}}, data)
+			return err
+		}, `train: candgen: example 1: feature "age": normalize: non-finite value NaN`},
+		{"training: unknown label space", func() error {
+			_, _, err := Candgen(context.Background(), CandgenConfig{Spec: spec, VideoSpace: "nope"}, data)
+			return err
+		}, `train: candgen: spec has no space "nope" for the labels`},
+	} {
+		t.Run(c.name, func(t *testing.T) { assert.EqualError(t, c.err(), c.want) })
+	}
 }
 
 // TestGradientCheckTied: with tied embeddings one table receives both the

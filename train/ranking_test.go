@@ -202,16 +202,28 @@ func TestRankAndBadInput(t *testing.T) {
 		assert.GreaterOrEqual(t, ranked[i-1].ExpectedWatchTime, ranked[i].ExpectedWatchTime)
 	}
 	assert.Equal(t, int64(11), ranked[0].ID, "high quality wins, and an unknown video ID is fine")
-	_, err = m.Rank([]int64{1}, []feature.Example{{IDs: [][]int64{{1}, nil, nil, nil}, Nums: []float64{0, 0, math.NaN(), 0}}})
-	assert.ErrorContains(t, err, "appeal")
-	_, err = m.Rank([]int64{1, 2}, []feature.Example{mk(1, 1)})
-	assert.Error(t, err)
-	_, err = m.Rank([]int64{1}, []feature.Example{{IDs: make([][]int64, 2), Nums: make([]float64, 2)}})
-	assert.Error(t, err)
-	_, _, err = Ranking(context.Background(), rankCfg(false), []ranking.Impression{{Features: mk(1, 0.5), Clicked: true, WatchTime: -1}})
-	assert.Error(t, err)
-	_, _, err = Ranking(context.Background(), rankCfg(false), nil)
-	assert.Error(t, err)
+	for _, c := range []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"NaN feature", func() error {
+			_, err := m.Rank([]int64{1}, []feature.Example{{IDs: [][]int64{{1}, nil, nil, nil}, Nums: []float64{0, 0, math.NaN(), 0}}})
+			return err
+		}, `ranking: candidate 0: feature "appeal": normalize: non-finite value NaN`},
+		{"ids and candidates differ", func() error { _, err := m.Rank([]int64{1, 2}, []feature.Example{mk(1, 1)}); return err }, "ranking: 2 ids for 1 candidates"},
+		{"wrong slot count", func() error {
+			_, err := m.Rank([]int64{1}, []feature.Example{{IDs: make([][]int64, 2), Nums: make([]float64, 2)}})
+			return err
+		}, "ranking: candidate 0: feature: example has 2 ID and 2 numeric slots, spec has 4 features"},
+		{"negative watch time", func() error {
+			_, _, err := Ranking(context.Background(), rankCfg(false), []ranking.Impression{{Features: mk(1, 0.5), Clicked: true, WatchTime: -1}})
+			return err
+		}, "train: ranking: example 0: watch time -1 is not finite and non-negative"},
+		{"no impressions", func() error { _, _, err := Ranking(context.Background(), rankCfg(false), nil); return err }, "train: ranking: no training examples"},
+	} {
+		t.Run(c.name, func(t *testing.T) { assert.EqualError(t, c.err(), c.want) })
+	}
 }
 
 // TestTrainSourceStreams: a stream longer than the shuffle buffer trains a
