@@ -31,8 +31,7 @@
 //
 // # Concurrency
 //
-// A training call runs on one goroutine for the graph (gorgonia graphs are
-// not goroutine-safe) and assembles each batch's rows on all cores; several
-// trainings may run at once. Errors are prefixed "train: candgen: " or
-// "train: ranking: ".
+// A training call steps the graph on one goroutine (gorgonia graphs are
+// not goroutine-safe) and assembles each batch's rows on all cores. Errors
+// are prefixed "train: candgen: " or "train: ranking: ".
 package train

@@ -50,8 +50,8 @@ type stage[R, T, M any] interface {
 	seedStream() uint64
 	// features returns the tower's raw inputs for r.
 	features(r *R) (feature.Example, error)
-	// observe feeds the fitter what r adds beyond nothing: its features
-	// (ex) and, for candidate generation, its label.
+	// observe feeds the fitter r's features (ex, counting their IDs or
+	// not) and, for candidate generation, its label.
 	observe(fit *feature.Fitter, r *R, ex *feature.Example) error
 	// build makes the tower and the head once the encoder and the tables
 	// exist.
