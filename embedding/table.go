@@ -2,7 +2,6 @@ package embedding
 
 import (
 	"fmt"
-	"io"
 	"math"
 	"math/bits"
 	"math/rand/v2"
@@ -104,8 +103,6 @@ func (t *Table) Clone() *Table {
 	return &c
 }
 
-const tableMagic, tableVersion = "YTEM", 1
-
 // Encode writes the table into an open container.
 func (t *Table) Encode(w *binfmt.Writer) {
 	w.U64(uint64(t.Rows))
@@ -130,18 +127,4 @@ func DecodeTable(r *binfmt.Reader) (*Table, error) {
 		}
 	}
 	return &Table{Rows: rows, Dim: dim, Data: data}, nil
-}
-
-// WriteTo writes the table as a standalone checksummed file body.
-func (t *Table) WriteTo(w io.Writer) (int64, error) {
-	return binfmt.WriteContainer(w, tableMagic, tableVersion, t.Encode)
-}
-
-// ReadTable reads a table written by WriteTo.
-func ReadTable(r io.Reader) (*Table, error) {
-	t, err := binfmt.ReadContainer(r, tableMagic, tableVersion, "table", DecodeTable)
-	if err != nil {
-		return nil, fmt.Errorf("embedding: %w", err)
-	}
-	return t, nil
 }
