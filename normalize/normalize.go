@@ -3,7 +3,6 @@ package normalize
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -245,8 +244,6 @@ func (s *Sketch) CDF(quantiles int) (*CDF, error) {
 	return fromSorted(s.Name, v, quantiles), nil
 }
 
-const cdfMagic, cdfVersion = "YTNM", 1
-
 // Encode writes the CDF into an open container.
 func (c *CDF) Encode(w *binfmt.Writer) {
 	w.String(c.Name)
@@ -267,20 +264,6 @@ func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
 		if math.IsNaN(q) || math.IsInf(q, 0) || (i > 0 && q < c.Q[i-1]) {
 			return nil, fmt.Errorf("%w: normalizer %q quantiles not finite and ascending", binfmt.ErrFormat, c.Name)
 		}
-	}
-	return c, nil
-}
-
-// WriteTo writes the CDF as a standalone checksummed file body.
-func (c *CDF) WriteTo(w io.Writer) (int64, error) {
-	return binfmt.WriteContainer(w, cdfMagic, cdfVersion, c.Encode)
-}
-
-// ReadCDF reads a CDF written by WriteTo.
-func ReadCDF(r io.Reader) (*CDF, error) {
-	c, err := binfmt.ReadContainer(r, cdfMagic, cdfVersion, "CDF", DecodeCDF)
-	if err != nil {
-		return nil, fmt.Errorf("normalize: %w", err)
 	}
 	return c, nil
 }
