@@ -1,6 +1,7 @@
 package embedding
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -105,12 +106,14 @@ var (
 	_ Optimizer = (*RowAdagrad)(nil)
 )
 
+// checkShape reports a gradient that does not fit the table or is not
+// finite.
 func checkShape(t *Table, g *Grad) error {
 	if t.Dim != g.Dim || len(g.slot) != t.Rows {
-		return fmt.Errorf("embedding: gradient for %d×%d applied to a %d×%d table", len(g.slot), g.Dim, t.Rows, t.Dim)
+		return fmt.Errorf("gradient for %d×%d applied to a %d×%d table", len(g.slot), g.Dim, t.Rows, t.Dim)
 	}
 	if !optim.Finite(g.Data) {
-		return fmt.Errorf("embedding: non-finite gradient")
+		return errors.New("non-finite gradient")
 	}
 	return nil
 }
@@ -123,7 +126,7 @@ type SGD struct {
 // Apply implements Optimizer.
 func (o *SGD) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: SGD: %w", err)
 	}
 	for i, r := range g.Rows {
 		row := t.Row(r)
@@ -147,7 +150,7 @@ type Adagrad struct {
 // Apply implements Optimizer.
 func (o *Adagrad) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: Adagrad: %w", err)
 	}
 	if o.acc == nil {
 		o.acc = optim.Accumulators(len(t.Data), o.InitialAccumulator)
@@ -173,7 +176,7 @@ type LazyAdam struct {
 // Apply implements Optimizer.
 func (o *LazyAdam) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: LazyAdam: %w", err)
 	}
 	if o.m == nil {
 		o.m = make([]float32, len(t.Data))
@@ -208,7 +211,7 @@ type RowAdagrad struct {
 // Apply implements Optimizer.
 func (o *RowAdagrad) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: RowAdagrad: %w", err)
 	}
 	if o.acc == nil {
 		o.acc = optim.Accumulators(t.Rows, o.InitialAccumulator)

@@ -19,7 +19,7 @@ const DefaultQuantiles = 1000
 var below1 = math.Nextafter(1, 0)
 
 // ErrNonFinite is wrapped by errors about NaN or ±Inf values.
-var ErrNonFinite = errors.New("normalize: non-finite value")
+var ErrNonFinite = errors.New("non-finite value")
 
 // CDF maps a continuous feature x to x̃ = F(x) ∈ [0, 1), F being the
 // empirical cumulative distribution seen at fit time, by linear
@@ -35,6 +35,7 @@ type CDF struct {
 	Q []float64
 }
 
+// checkFinite reports a NaN or ±Inf x of the named feature.
 func checkFinite(name string, x float64) error {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return fmt.Errorf("%w %v in feature %q", ErrNonFinite, x, name)
@@ -51,7 +52,7 @@ func Fit(name string, values []float64, quantiles int) (*CDF, error) {
 	}
 	for _, x := range values {
 		if err := checkFinite(name, x); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("normalize: %w", err)
 		}
 	}
 	s := slices.Clone(values)
@@ -110,15 +111,20 @@ func frac(x, a, b float64) float64 {
 // error (see Sketch.Bound).
 func (c *CDF) Transform(x float64) (float64, error) {
 	if err := checkFinite(c.Name, x); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("normalize: %w", err)
 	}
+	return c.transform(x), nil
+}
+
+// transform is Transform of a finite x.
+func (c *CDF) transform(x float64) float64 {
 	q := c.Q
 	k := len(q) - 1
 	if x < q[0] {
-		return 0, nil
+		return 0
 	}
 	if x > q[k] {
-		return below1, nil
+		return below1
 	}
 	// lo = first index with q >= x, hi = last index with q <= x.
 	lo := sort.SearchFloat64s(q, x)
@@ -131,11 +137,11 @@ func (c *CDF) Transform(x float64) (float64, error) {
 		if k == 0 {
 			p = 0.5
 		}
-		return min(p, below1), nil
+		return min(p, below1)
 	}
 	// q[lo-1] < x < q[lo]
 	p := (float64(lo-1) + frac(x, q[lo-1], q[lo])) / float64(k)
-	return min(p, below1), nil
+	return min(p, below1)
 }
 
 // Powers writes (x̃, x̃², √x̃) into dst, which must have length 3 (else an
@@ -144,10 +150,10 @@ func (c *CDF) Powers(dst []float32, x float64) error {
 	if len(dst) != 3 {
 		return fmt.Errorf("normalize: Powers: dst holds %d floats, want 3", len(dst))
 	}
-	t, err := c.Transform(x)
-	if err != nil {
-		return err
+	if err := checkFinite(c.Name, x); err != nil {
+		return fmt.Errorf("normalize: %w", err)
 	}
+	t := c.transform(x)
 	dst[0], dst[1], dst[2] = float32(t), float32(t*t), float32(math.Sqrt(t))
 	return nil
 }
@@ -217,7 +223,7 @@ func (s *Sketch) Bound(confidence float64, quantiles int) float64 {
 // Add feeds one value; NaN or ±Inf is an error naming the feature.
 func (s *Sketch) Add(x float64) error {
 	if err := checkFinite(s.Name, x); err != nil {
-		return err
+		return fmt.Errorf("normalize: %w", err)
 	}
 	s.n++
 	if len(s.res) < s.size {

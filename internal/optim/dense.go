@@ -25,20 +25,20 @@ var (
 // per-parameter state, when it has any, before any update.
 func (ps *Params) check(opt string, state [][]float32) error {
 	if len(ps.G) != len(ps.P) || len(ps.Decay) != len(ps.P) {
-		return fmt.Errorf("optim: %s: %d parameters, %d gradients, %d decay flags", opt, len(ps.P), len(ps.G), len(ps.Decay))
+		return fmt.Errorf("%s: %d parameters, %d gradients, %d decay flags", opt, len(ps.P), len(ps.G), len(ps.Decay))
 	}
 	if state != nil && len(state) != len(ps.P) {
-		return fmt.Errorf("optim: %s: state for %d parameters applied to %d", opt, len(state), len(ps.P))
+		return fmt.Errorf("%s: state for %d parameters applied to %d", opt, len(state), len(ps.P))
 	}
 	for i := range ps.P {
 		if len(ps.G[i]) != len(ps.P[i]) {
-			return fmt.Errorf("optim: %s: gradient %d has %d values for %d parameters", opt, i, len(ps.G[i]), len(ps.P[i]))
+			return fmt.Errorf("%s: gradient %d has %d values for %d parameters", opt, i, len(ps.G[i]), len(ps.P[i]))
 		}
 		if state != nil && len(state[i]) != len(ps.P[i]) {
-			return fmt.Errorf("optim: %s: parameter %d changed size", opt, i)
+			return fmt.Errorf("%s: parameter %d changed size", opt, i)
 		}
 		if !Finite(ps.G[i]) {
-			return fmt.Errorf("optim: %s: non-finite gradient", opt)
+			return fmt.Errorf("%s: non-finite gradient", opt)
 		}
 	}
 	return nil
@@ -62,7 +62,7 @@ type DenseAdam struct {
 
 // Apply takes one step.
 func (a *DenseAdam) Apply(ps Params) error {
-	if err := ps.check("Adam", a.m); err != nil {
+	if err := ps.check("DenseAdam", a.m); err != nil {
 		return err
 	}
 	if a.m == nil {
@@ -88,7 +88,7 @@ type DenseAdagrad struct {
 
 // Apply takes one step.
 func (a *DenseAdagrad) Apply(ps Params) error {
-	if err := ps.check("Adagrad", a.acc); err != nil {
+	if err := ps.check("DenseAdagrad", a.acc); err != nil {
 		return err
 	}
 	if a.acc == nil {
