@@ -139,9 +139,10 @@ func (o *SGD) Apply(t *Table, g *Grad) error {
 }
 
 // Adagrad keeps a per-element sum of squared gradients, allocated (Rows×Dim)
-// on first use: row -= LR·grad/(√acc + Eps). Zero Eps means 1e-8;
-// InitialAccumulator is added at allocation (zero means
-// optim.DefaultAdagradInit, 0.1 as in TF).
+// on first use: acc += grad², row -= LR·grad/(√acc + Eps). The sums start at
+// InitialAccumulator; zero InitialAccumulator and Eps mean the defaults of
+// internal/optim, DefaultAdagradInit (0.1, as in TensorFlow) and
+// DefaultAdagradEps (1e-8), which the towers' Adagrad uses too.
 type Adagrad struct {
 	LR, Eps, InitialAccumulator float32
 	acc                         []float32
@@ -166,7 +167,9 @@ func (o *Adagrad) Apply(t *Table, g *Grad) error {
 // LazyAdam is lazy Adam (as TensorFlow's LazyAdam): the first and second moments
 // of a row are updated only on steps that touch the row, with bias correction
 // from the global step count. Moments (2·Rows·Dim floats) are allocated on
-// first use. Zero Beta1, Beta2, Eps mean 0.9, 0.999, 1e-8.
+// first use. Zero Beta1, Beta2, Eps mean the defaults of internal/optim,
+// DefaultAdamBeta1, DefaultAdamBeta2, DefaultAdamEps (0.9, 0.999, 1e-8),
+// which the towers' Adam uses too.
 type LazyAdam struct {
 	LR, Beta1, Beta2, Eps float32
 	m, v                  []float32
@@ -199,10 +202,9 @@ func (o *LazyAdam) Apply(t *Table, g *Grad) error {
 // gradient, acc_r += mean_j(g_j²), then row -= LR·grad/(√acc_r + Eps). Its
 // state is Rows floats (4 bytes a row) where LazyAdam keeps 2·Rows·Dim, so a
 // 10⁷-row, 64-dim table costs 0.04 GB of state instead of 5.1 GB. Rows not
-// in the gradient are not touched. Zero Eps means 1e-8; InitialAccumulator
-// is added at allocation (zero means 0.1, optim.DefaultAdagradInit).
-// Accumulators are allocated on
-// first use.
+// in the gradient are not touched. The accumulators are allocated on first
+// use and start at InitialAccumulator; zero InitialAccumulator and Eps mean
+// the same defaults as Adagrad's (0.1 and 1e-8).
 type RowAdagrad struct {
 	LR, Eps, InitialAccumulator float32
 	acc                         []float32

@@ -14,16 +14,17 @@ import (
 // space's cardinality used by Dim.
 const DimPerLog2 = 4
 
+// The bounds of Dim.
+const minDim, maxDim = 4, 256
+
 // Dim returns the default embedding dimension for an ID space with the given
 // number of distinct values: DimPerLog2·⌈log2(cardinality)⌉, at least 4 and
-// at most 256. It grows with log(cardinality), as in the paper. Callers that
-// want a fixed size pass it explicitly instead (see Config fields named Dim).
+// at most 256. It grows with log(cardinality), as in the paper. A space
+// that wants a fixed size sets it instead (feature.Space.Dim; zero there
+// means Dim of the vocabulary's size).
 func Dim(cardinality int) int {
-	if cardinality < 2 {
-		return 4
-	}
-	d := DimPerLog2 * bits.Len(uint(cardinality-1))
-	return max(4, min(256, d))
+	d := DimPerLog2 * bits.Len(uint(max(cardinality, 1)-1))
+	return max(minDim, min(maxDim, d))
 }
 
 // Table is one float32 embedding table, Rows×Dim, row-major, for one ID

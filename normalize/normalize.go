@@ -60,11 +60,18 @@ func Fit(name string, values []float64, quantiles int) (*CDF, error) {
 	return fromSorted(name, s, quantiles), nil
 }
 
-func fromSorted(name string, s []float64, quantiles int) *CDF {
+// intervals is the number of quantile intervals a CDF fitted on n values
+// gets when asked for quantiles (<= 0 means DefaultQuantiles): at most
+// n-1, at least 1.
+func intervals(quantiles, n int) int {
 	if quantiles <= 0 {
 		quantiles = DefaultQuantiles
 	}
-	quantiles = min(quantiles, max(1, len(s)-1))
+	return min(quantiles, max(1, n-1))
+}
+
+func fromSorted(name string, s []float64, quantiles int) *CDF {
+	quantiles = intervals(quantiles, len(s))
 	q := make([]float64, quantiles+1)
 	n := len(s)
 	for i := range q {
@@ -213,10 +220,7 @@ func (s *Sketch) Bound(confidence float64, quantiles int) float64 {
 	if n == 0 {
 		return 1
 	}
-	if quantiles <= 0 {
-		quantiles = DefaultQuantiles
-	}
-	q := min(quantiles, max(1, n-1))
+	q := intervals(quantiles, n)
 	return s.ErrorBound(confidence) + 1/float64(q) + 1/float64(n)
 }
 

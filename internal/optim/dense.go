@@ -51,8 +51,9 @@ func (ps *Params) l2(i int, l2 float32) float32 {
 	return 0
 }
 
-// DenseAdam is Adam over dense parameters. Zero Beta1, Beta2, Eps mean 0.9,
-// 0.999, 1e-8. L2 adds L2·p to the gradient of every parameter with Decay.
+// DenseAdam is Adam over dense parameters. Zero Beta1, Beta2, Eps mean
+// DefaultAdamBeta1, DefaultAdamBeta2, DefaultAdamEps (0.9, 0.999, 1e-8). L2
+// adds L2·p to the gradient of every parameter with Decay.
 // Its moments are allocated on the first Apply.
 type DenseAdam struct {
 	LR, Beta1, Beta2, Eps, L2 float32
@@ -80,7 +81,8 @@ func (a *DenseAdam) Apply(ps Params) error {
 
 // DenseAdagrad is Adagrad over dense parameters: p -= LR·g/(√acc + Eps),
 // acc starting at DefaultAdagradInit; zero Eps means DefaultAdagradEps. L2
-// adds L2·p to the gradient of every parameter with Decay.
+// adds L2·p to the gradient of every parameter with Decay. Its
+// accumulators are allocated on the first Apply.
 type DenseAdagrad struct {
 	LR, Eps, L2 float32
 	acc         [][]float32
@@ -103,11 +105,12 @@ func (a *DenseAdagrad) Apply(ps Params) error {
 	return nil
 }
 
-// NewDense returns the named dense optimizer: "adam" (also the empty name)
-// or "adagrad".
+// NewDense returns the named dense optimizer, "adam" or "adagrad". An
+// empty name is an unknown one: the caller's settings apply their default
+// (train.DefaultOptimizer) before they get here.
 func NewDense(name string, lr, l2 float32) (Dense, error) {
 	switch name {
-	case "", "adam":
+	case "adam":
 		return &DenseAdam{LR: lr, L2: l2}, nil
 	case "adagrad":
 		return &DenseAdagrad{LR: lr, L2: l2}, nil
