@@ -3,7 +3,6 @@ package embedding
 import (
 	"errors"
 	"fmt"
-	"math"
 
 	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/par"
@@ -129,11 +128,7 @@ func (o *SGD) Apply(t *Table, g *Grad) error {
 		return fmt.Errorf("embedding: SGD: %w", err)
 	}
 	for i, r := range g.Rows {
-		row := t.Row(r)
-		gr := g.Data[i*g.Dim : (i+1)*g.Dim]
-		for j := range row {
-			row[j] -= o.LR * gr[j]
-		}
+		vec.Axpy(-o.LR, g.Data[i*g.Dim:(i+1)*g.Dim], t.Row(r))
 	}
 	return nil
 }
@@ -222,14 +217,7 @@ func (o *RowAdagrad) Apply(t *Table, g *Grad) error {
 	par.For(len(g.Rows), 1024, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := g.Rows[i]
-			gr := g.Data[i*g.Dim : (i+1)*g.Dim]
-			var ss float32
-			for _, v := range gr {
-				ss += v * v
-			}
-			o.acc[r] += ss / float32(len(gr))
-			scale := -o.LR / (float32(math.Sqrt(float64(o.acc[r]))) + eps)
-			vec.Axpy(scale, gr, t.Row(r))
+			optim.RowAdagrad(t.Row(r), g.Data[i*g.Dim:(i+1)*g.Dim], &o.acc[r], o.LR, eps)
 		}
 	})
 	return nil

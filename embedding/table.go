@@ -2,11 +2,11 @@ package embedding
 
 import (
 	"fmt"
-	"math"
 	"math/bits"
 	"math/rand/v2"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
@@ -90,10 +90,7 @@ func (t *Table) LookupBag(dst []float32, ids []int32) error {
 		}
 		vec.Axpy(1, t.Row(id), dst)
 	}
-	s := 1 / float32(len(ids))
-	for j := range dst {
-		dst[j] *= s
-	}
+	vec.Scale(1/float32(len(ids)), dst)
 	return nil
 }
 
@@ -122,10 +119,8 @@ func DecodeTable(r *binfmt.Reader) (*Table, error) {
 	if rows < 1 || dim < 1 || len(data) != rows*dim {
 		return nil, fmt.Errorf("%w: table %d×%d holds %d values", binfmt.ErrFormat, rows, dim, len(data))
 	}
-	for _, v := range data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("%w: table holds a non-finite value", binfmt.ErrFormat)
-		}
+	if !optim.Finite(data) {
+		return nil, fmt.Errorf("%w: table holds a non-finite value", binfmt.ErrFormat)
 	}
 	return &Table{Rows: rows, Dim: dim, Data: data}, nil
 }

@@ -84,6 +84,18 @@ func Adagrad(p, g, acc []float32, lr, eps, l2 float32) {
 	}
 }
 
+// RowAdagrad applies one row-wise Adagrad step to the row p with gradient g
+// (as long as p) and the row's one accumulator acc: acc += mean_j(g_j²),
+// p -= lr·g/(√acc + eps).
+func RowAdagrad(p, g []float32, acc *float32, lr, eps float32) {
+	var ss float32
+	for _, v := range g {
+		ss += v * v
+	}
+	*acc += ss / float32(len(g))
+	vec.Axpy(-lr/(float32(math.Sqrt(float64(*acc)))+eps), g, p)
+}
+
 // Finite reports whether every element of v is neither NaN nor ±Inf.
 func Finite(v []float32) bool {
 	// x·0 is ±0 for finite x and NaN for ±Inf and NaN, and a NaN anywhere
