@@ -73,22 +73,22 @@ func TestLookupAndBag(t *testing.T) {
 	for j := 0; j < 3; j++ {
 		assert.InDelta(t, (tab.Row(1)[j]+tab.Row(2)[j])/3, bag[j], 1e-6)
 	}
-	tab.LookupBag(bag, nil)
+	require.NoError(t, tab.LookupBag(bag, nil))
 	assert.Equal(t, []float32{0, 0, 0}, bag, "empty bag is zeros, not NaN")
 }
 
 func TestGradDuplicatesAccumulate(t *testing.T) {
 	g := NewGrad(10, 2)
-	g.Add(3, 1, []float32{1, 2})
-	g.Add(3, 2, []float32{1, 1})
-	g.AddBag([]int32{4, 4, 0}, []float32{3, 3})
+	require.NoError(t, g.Add(3, 1, []float32{1, 2}))
+	require.NoError(t, g.Add(3, 2, []float32{1, 1}))
+	require.NoError(t, g.AddBag([]int32{4, 4, 0}, []float32{3, 3}))
 	assert.Equal(t, []float32{3, 4}, g.Row(3))
 	assert.Equal(t, []float32{2, 2}, g.Row(4))
 	assert.Nil(t, g.Row(0), "OOV never gets a gradient")
 	assert.Len(t, g.Rows, 2)
 	g.Reset()
 	assert.Nil(t, g.Row(3))
-	g.Add(5, 1, []float32{1, 1})
+	require.NoError(t, g.Add(5, 1, []float32{1, 1}))
 	assert.Equal(t, []float32{1, 1}, g.Row(5))
 }
 
@@ -97,12 +97,13 @@ func TestOOVStaysZero(t *testing.T) {
 		"sgd": &SGD{LR: 0.1}, "adagrad": &Adagrad{LR: 0.1}, "adam": &LazyAdam{LR: 0.1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tab, _ := NewTable(6, 4, 0.1, nil)
+			tab, err := NewTable(6, 4, 0.1, nil)
+			require.NoError(t, err)
 			g := NewGrad(6, 4)
 			for step := 0; step < 5; step++ {
 				g.Reset()
-				g.Add(0, 1, []float32{1, 1, 1, 1})
-				g.AddBag([]int32{0, 2, 0}, []float32{1, -1, 1, -1})
+				require.NoError(t, g.Add(0, 1, []float32{1, 1, 1, 1}))
+				require.NoError(t, g.AddBag([]int32{0, 2, 0}, []float32{1, -1, 1, -1}))
 				require.NoError(t, opt.Apply(tab, g))
 			}
 			assert.Equal(t, []float32{0, 0, 0, 0}, tab.Row(0))
@@ -132,7 +133,8 @@ func TestSparseMatchesDenseReference(t *testing.T) {
 	}
 	for _, name := range []string{"adam", "adagrad"} {
 		t.Run(name, func(t *testing.T) {
-			tab, _ := NewTable(rows, dim, 0.5, rand.New(rand.NewPCG(5, 6)))
+			tab, err := NewTable(rows, dim, 0.5, rand.New(rand.NewPCG(5, 6)))
+			require.NoError(t, err)
 			ref := make([]float64, len(tab.Data))
 			for i, x := range tab.Data {
 				ref[i] = float64(x)
@@ -153,7 +155,7 @@ func TestSparseMatchesDenseReference(t *testing.T) {
 				dense := make([]float64, len(ref))
 				for k, r := range touched {
 					gr := grads[s*len(touched)+k]
-					g.Add(r, 1, gr)
+					require.NoError(t, g.Add(r, 1, gr))
 					for j := 0; j < dim; j++ {
 						dense[int(r)*dim+j] += float64(gr[j])
 					}
@@ -189,7 +191,9 @@ func TestGradMemoryIsSparse(t *testing.T) {
 	ids := []int32{5, 99, 5000, 999_999}
 	step := func() {
 		g.Reset()
-		g.AddBag(ids, v)
+		if err := g.AddBag(ids, v); err != nil {
+			t.Fatal(err)
+		}
 		if err := opt.Apply(tab, g); err != nil {
 			t.Fatal(err)
 		}

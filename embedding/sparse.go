@@ -45,8 +45,14 @@ func (g *Grad) Add(row int32, scale float32, v []float32) error {
 	if len(v) != g.Dim {
 		return fmt.Errorf("embedding: Grad.Add: gradient of %d floats, want dim %d", len(v), g.Dim)
 	}
+	g.add(row, scale, v)
+	return nil
+}
+
+// add is Add of a v of Dim floats.
+func (g *Grad) add(row int32, scale float32, v []float32) {
 	if row <= 0 || int(row) >= len(g.slot) {
-		return nil
+		return
 	}
 	s := g.slot[row]
 	if s < 0 {
@@ -62,7 +68,6 @@ func (g *Grad) Add(row int32, scale float32, v []float32) error {
 		clear(g.Data[n:])
 	}
 	vec.Axpy(scale, v, g.Data[int(s)*g.Dim:(int(s)+1)*g.Dim])
-	return nil
 }
 
 // AddBag accumulates the gradient of a mean-pooled bag: every member receives
@@ -77,7 +82,7 @@ func (g *Grad) AddBag(ids []int32, v []float32) error {
 	}
 	s := 1 / float32(len(ids))
 	for _, id := range ids {
-		g.Add(id, s, v) // lengths checked above
+		g.add(id, s, v)
 	}
 	return nil
 }

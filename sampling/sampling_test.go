@@ -125,7 +125,8 @@ func TestAccidentalHits(t *testing.T) {
 }
 
 func TestLogExpectedCountFinite(t *testing.T) {
-	u, _ := NewUnigram([]float64{1, 0}, 1)
+	u, err := NewUnigram([]float64{1, 0}, 1)
+	require.NoError(t, err)
 	c := &Candidates{Sampler: u}
 	require.NoError(t, c.Draw(5, rand.New(rand.NewPCG(1, 1))))
 	dst := make([]float32, 2)
