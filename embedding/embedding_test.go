@@ -1,9 +1,11 @@
 package embedding
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -204,24 +206,53 @@ func TestGradMemoryIsSparse(t *testing.T) {
 	assert.LessOrEqual(t, cap(g.Data), 8*dim)
 }
 
-func TestShapeMismatchIsError(t *testing.T) {
-	tab, _ := NewTable(4, 2, 0.1, nil)
-	g := NewGrad(5, 2)
-	assert.Error(t, (&SGD{LR: 1}).Apply(tab, g))
-	_, err := NewTable(0, 2, 0.1, nil)
-	assert.Error(t, err)
+// requirePrefixOnce checks that err's message starts with the package
+// prefix and carries it once.
+func requirePrefixOnce(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "embedding: "), "prefix: %v", err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "embedding: "), "prefix once: %v", err)
 }
 
-// TestLengthMismatchIsError: buffers of the wrong length are errors.
-func TestLengthMismatchIsError(t *testing.T) {
+// TestBadInputIsError: shapes, buffers of the wrong length and gradients
+// that do not fit are errors that say what is wrong, and change nothing.
+func TestBadInputIsError(t *testing.T) {
 	tab, err := NewTable(5, 3, 1, rand.New(rand.NewPCG(1, 1)))
 	require.NoError(t, err)
-	assert.Error(t, tab.Lookup(make([]float32, 5), []int32{1, 2}), "Lookup")
-	assert.Error(t, tab.LookupBag(make([]float32, 2), []int32{1}), "LookupBag")
+	before := slices.Clone(tab.Data)
 	g := NewGrad(5, 3)
-	assert.Error(t, g.Add(1, 1, make([]float32, 2)), "Grad.Add")
-	assert.Error(t, g.AddBag([]int32{1}, make([]float32, 4)), "Grad.AddBag")
+	nan := NewGrad(5, 3)
+	require.NoError(t, nan.Add(2, 1, []float32{0, float32(math.NaN()), 0}))
+	type badCase struct {
+		name, want string
+		err        func() error
+	}
+	cases := []badCase{
+		{"NewTable with no rows", "embedding: invalid table shape 0×2", func() error { _, err := NewTable(0, 2, 0.1, nil); return err }},
+		{"NewTable with no columns", "embedding: invalid table shape 4×0", func() error { _, err := NewTable(4, 0, 0.1, nil); return err }},
+		{"Lookup dst too short", "embedding: Lookup: dst holds 5 floats, want 2 ids × dim 3", func() error { return tab.Lookup(make([]float32, 5), []int32{1, 2}) }},
+		{"LookupBag dst too short", "embedding: LookupBag: dst holds 2 floats, want dim 3", func() error { return tab.LookupBag(make([]float32, 2), []int32{1}) }},
+		{"Grad.Add gradient too short", "embedding: Grad.Add: gradient of 2 floats, want dim 3", func() error { return g.Add(1, 1, make([]float32, 2)) }},
+		{"Grad.AddBag gradient too long", "embedding: Grad.AddBag: gradient of 4 floats, want dim 3", func() error { return g.AddBag([]int32{1}, make([]float32, 4)) }},
+	}
+	for _, opt := range []Optimizer{&SGD{LR: 1}, &Adagrad{LR: 1}, &LazyAdam{LR: 1}, &RowAdagrad{LR: 1}} {
+		name := strings.TrimPrefix(fmt.Sprintf("%T", opt), "*embedding.")
+		cases = append(cases,
+			badCase{name + " with another table's rows", "embedding: " + name + ": gradient for 6×3 applied to a 5×3 table", func() error { return opt.Apply(tab, NewGrad(6, 3)) }},
+			badCase{name + " with another table's dim", "embedding: " + name + ": gradient for 5×2 applied to a 5×3 table", func() error { return opt.Apply(tab, NewGrad(5, 2)) }},
+			badCase{name + " with a NaN gradient", "embedding: " + name + ": non-finite gradient", func() error { return opt.Apply(tab, nan) }},
+		)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			requirePrefixOnce(t, err)
+			assert.EqualError(t, err, tc.want)
+		})
+	}
 	assert.Empty(t, g.Rows, "nothing accumulated")
+	assert.Equal(t, before, tab.Data, "nothing updated")
 }
 
 // TestRowAdagradMatchesReference: row-wise Adagrad against a textbook

@@ -1,6 +1,7 @@
 package normalize
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -103,19 +104,33 @@ func TestPowers(t *testing.T) {
 	assert.InDelta(t, 0.5, dst[2], 1e-7)
 }
 
-func TestNonFiniteIsError(t *testing.T) {
-	_, err := Fit("age", []float64{1, math.NaN()}, 0)
-	assert.ErrorIs(t, err, ErrNonFinite)
-	assert.ErrorContains(t, err, "age")
-	c, _ := Fit("age", []float64{1, 2}, 0)
-	_, err = c.Transform(math.Inf(1))
-	assert.ErrorIs(t, err, ErrNonFinite)
+// TestBadInputIsError: NaN and ±Inf (wrapping ErrNonFinite), empty fits and
+// buffers of the wrong length are errors naming the feature, each with the
+// package prefix once.
+func TestBadInputIsError(t *testing.T) {
+	c, err := Fit("age", []float64{1, 2}, 0)
+	require.NoError(t, err)
 	s := NewSketch("dwell", 10, nil)
-	assert.ErrorContains(t, s.Add(math.NaN()), "dwell")
-	_, err = Fit("empty", nil, 0)
-	assert.Error(t, err)
-	_, err = s.CDF(0)
-	assert.Error(t, err)
+	for _, tc := range []struct {
+		name, want string
+		nonFinite  bool
+		err        func() error
+	}{
+		{"Fit of a NaN", `normalize: non-finite value NaN in feature "age"`, true, func() error { _, err := Fit("age", []float64{1, math.NaN()}, 0); return err }},
+		{"Transform of +Inf", `normalize: non-finite value +Inf in feature "age"`, true, func() error { _, err := c.Transform(math.Inf(1)); return err }},
+		{"Powers of -Inf", `normalize: non-finite value -Inf in feature "age"`, true, func() error { return c.Powers(make([]float32, 3), math.Inf(-1)) }},
+		{"Sketch.Add of a NaN", `normalize: non-finite value NaN in feature "dwell"`, true, func() error { return s.Add(math.NaN()) }},
+		{"Fit of no values", `normalize: feature "empty": no values to fit`, false, func() error { _, err := Fit("empty", nil, 0); return err }},
+		{"Sketch.CDF of no values", `normalize: feature "dwell": no values to fit`, false, func() error { _, err := s.CDF(0); return err }},
+		{"Powers dst too short", "normalize: Powers: dst holds 2 floats, want 3", false, func() error { return c.Powers(make([]float32, 2), 1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			assert.EqualError(t, err, tc.want)
+			assert.Equal(t, tc.nonFinite, errors.Is(err, ErrNonFinite), "wraps ErrNonFinite")
+		})
+	}
+	assert.Zero(t, s.Count(), "a rejected value is not counted")
 }
 
 func TestSketchWithinBound(t *testing.T) {
