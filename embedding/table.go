@@ -101,14 +101,17 @@ func (t *Table) Clone() *Table {
 	return &c
 }
 
-// Encode writes the table into an open container.
+// Encode writes the table into an open model-file container (layout in the
+// package doc, # Files).
 func (t *Table) Encode(w *binfmt.Writer) {
 	w.U64(uint64(t.Rows))
 	w.U64(uint64(t.Dim))
 	w.F32s(t.Data)
 }
 
-// DecodeTable reads a table written by Encode.
+// DecodeTable reads a table written by Encode, checking its shape and that
+// its values are finite. Its errors wrap binfmt.ErrFormat, unprefixed (see
+// the package doc, # Files).
 func DecodeTable(r *binfmt.Reader) (*Table, error) {
 	rows := r.Len(binfmt.MaxElems, "table rows")
 	dim := r.Len(1<<16, "table dim")

@@ -143,7 +143,8 @@ func (v *Vocab) Key(i int32) (k Key, ok bool) {
 // Counts returns the counts of indices 1..Size()-1 in index order (a copy).
 func (v *Vocab) Counts() []int64 { return slices.Clone(v.counts) }
 
-// Encode writes the vocabulary into an open container (used by model files).
+// Encode writes the vocabulary into an open model-file container (layout in
+// the package doc, # Files).
 func (v *Vocab) Encode(w *binfmt.Writer) {
 	w.U64(uint64(len(v.keys)))
 	for i, k := range v.keys {
@@ -157,7 +158,9 @@ func (v *Vocab) Encode(w *binfmt.Writer) {
 	}
 }
 
-// DecodeVocab reads a vocabulary written by Encode.
+// DecodeVocab reads a vocabulary written by Encode, checking that no key
+// repeats. Its errors wrap binfmt.ErrFormat, unprefixed (see the package
+// doc, # Files).
 func DecodeVocab(r *binfmt.Reader) (*Vocab, error) {
 	n := r.Len(binfmt.MaxElems, "vocabulary")
 	keys := make([]Key, 0, min(n, 1<<16))

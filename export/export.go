@@ -336,7 +336,8 @@ func (r readerAtSize) Size() int64 { return r.size }
 // indexes them: every in-vocabulary video's raw ID and its vector
 // [v_j, b_j] (dim = D+1 floats, row-major). A user's query is then
 // [u, 1] (candgen.Model.UserVectors, then a 1 appended), so the inner
-// product is the model's logit v_j·u + b_j.
+// product is the model's logit v_j·u + b_j. The vectors alias the model:
+// do not modify them.
 func ModelItems(m *candgen.Model) (ids []int64, vectors []float32, dim int) {
 	vecs, idx := m.Items()
 	vocab := m.VideoVocab()

@@ -11,8 +11,8 @@ import (
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
-// DefaultQuantiles is the number of quantile intervals Fit keeps when asked
-// for 0.
+// DefaultQuantiles is the number of quantile intervals Fit and Sketch.CDF
+// keep when asked for <= 0.
 const DefaultQuantiles = 1000
 
 // below1 is the largest float64 below 1: outputs are in [0, 1).
@@ -165,16 +165,17 @@ func (c *CDF) Powers(dst []float32, x float64) error {
 	return nil
 }
 
-// DefaultSketchSize is the reservoir size NewSketch uses when asked for 0.
+// DefaultSketchSize is the reservoir size NewSketch uses when asked for
+// size <= 0.
 const DefaultSketchSize = 1 << 16
 
 // Sketch fits a CDF over a stream of any length in bounded memory: a uniform
-// reservoir sample of Size values (Vitter's algorithm R). By the
-// Dvoretzky–Kiefer–Wolfowitz inequality the sample's CDF is within ε of the
-// stream's CDF everywhere with probability at least 1-2·exp(-2·Size·ε²):
-// with the default Size 65,536, |F̂ - F| ≤ 0.01 with probability above
-// 0.99999 (ErrorBound gives ε for any confidence). Streams no longer than
-// Size are kept whole and fitted exactly. A Sketch is not safe for concurrent
+// reservoir sample of size values (NewSketch's size; Vitter's algorithm R).
+// By the Dvoretzky–Kiefer–Wolfowitz inequality the sample's CDF is within ε
+// of the stream's CDF everywhere with probability at least
+// 1-2·exp(-2·size·ε²): with DefaultSketchSize, 65,536, |F̂ - F| ≤ 0.01 with
+// probability above 0.99999 (ErrorBound gives ε for any confidence).
+// Streams no longer than size are kept whole and fitted exactly. A Sketch is not safe for concurrent
 // use.
 type Sketch struct {
 	Name string
@@ -184,7 +185,7 @@ type Sketch struct {
 	rng  *rand.Rand
 }
 
-// NewSketch returns a Sketch keeping size values (0 means
+// NewSketch returns a Sketch keeping size values (size <= 0 means
 // DefaultSketchSize); rng nil means a fixed-seed generator.
 func NewSketch(name string, size int, rng *rand.Rand) *Sketch {
 	if size <= 0 {
@@ -207,7 +208,7 @@ func (s *Sketch) ErrorBound(confidence float64) float64 {
 }
 
 // Bound returns b such that, with probability at least confidence, the CDF
-// fitted with the given number of quantile intervals (0 means
+// fitted with the given number of quantile intervals (<= 0 means
 // DefaultQuantiles) satisfies, for every x and the stream's CDF F,
 //
 //	F(x⁻) − b ≤ Transform(x) ≤ F(x) + b,
@@ -244,7 +245,7 @@ func (s *Sketch) Add(x float64) error {
 func (s *Sketch) Count() int64 { return s.n }
 
 // CDF returns the fitted normalizer with the given number of quantile
-// intervals (0 means DefaultQuantiles).
+// intervals (<= 0 means DefaultQuantiles).
 func (s *Sketch) CDF(quantiles int) (*CDF, error) {
 	if s.n == 0 {
 		return nil, fmt.Errorf("normalize: feature %q: no values to fit", s.Name)
@@ -254,14 +255,16 @@ func (s *Sketch) CDF(quantiles int) (*CDF, error) {
 	return fromSorted(s.Name, v, quantiles), nil
 }
 
-// Encode writes the CDF into an open container.
+// Encode writes the CDF into an open model-file container (layout in the
+// package doc, # Files).
 func (c *CDF) Encode(w *binfmt.Writer) {
 	w.String(c.Name)
 	w.F64s(c.Q)
 }
 
 // DecodeCDF reads a CDF written by Encode, checking that its quantiles are
-// finite and ascending.
+// finite and ascending. Its errors wrap binfmt.ErrFormat, unprefixed (see
+// the package doc, # Files).
 func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
 	c := &CDF{Name: r.String(1 << 16), Q: r.F64s(1 << 24)}
 	if err := r.Err(); err != nil {
