@@ -1,13 +1,15 @@
 // Package embedding holds the categorical side of ytdnn: vocabularies that
 // map raw IDs to dense indices, float32 embedding tables (one per ID space,
 // shared by every feature in that space), bag (multivalent) lookups, and
-// row-sparse gradients with SGD, Adagrad and lazy Adam optimizers.
+// row-sparse gradients with their optimizers: SGD, Adagrad, lazy Adam
+// (LazyAdam) and row-wise Adagrad (RowAdagrad).
 //
 // # Indices and OOV
 //
 // A Vocab keeps the top N keys by count (ties broken deterministically) at
 // indices 1..N, most frequent first; index 0, OOV, stands for everything else.
-// Row OOV of every Table is zero and no optimizer touches it, so unknown IDs
+// Row OOV of a Table made by NewTable is zero, lookups read it as zeros
+// whatever it holds, and no gradient or optimizer touches it, so unknown IDs
 // contribute a zero embedding.
 //
 // # Shapes and dtype
@@ -17,23 +19,48 @@
 //
 // # Cost
 //
-// Lookup is O(len(ids)·Dim). A Grad stores only touched rows: a training step
-// costs O(rows touched·Dim) time and memory, never O(Rows·Dim), so a
-// million-row table trains without a dense gradient. Adagrad and LazyAdam keep
-// their per-element state (Rows×Dim) allocated once.
+// Lookup is O(len(ids)·Dim), LookupBag the same into one row. A Grad stores
+// only touched rows: a training step costs O(rows touched·Dim) time and
+// memory, never O(Rows·Dim), so a million-row table trains without a dense
+// gradient; its row→slot map is one int32 per table row. The optimizers'
+// state is allocated once, on their first Apply: LazyAdam 2·Rows·Dim
+// floats, Adagrad Rows·Dim, RowAdagrad Rows, SGD none (StateBytesPerRow).
+//
+// # Files
+//
+// Vocabularies and tables are stored only inside a model file (candgen's,
+// ranking's), written by Vocab.Encode and Table.Encode into the file's
+// container and read back by DecodeVocab and DecodeTable, little-endian:
+//
+//	table:      rows u64, dim u64, len u64 = rows·dim, len float32 values
+//	vocabulary: n u64, then n × (is-string byte 0/1, the key — string:
+//	            length u64 and bytes; integer: i64 —, count i64)
+//
+// The decoders check every count before it sizes an allocation (a table's
+// dim at most 2¹⁶, a string key at most 1 MiB), that a table holds rows·dim
+// finite values and that no key repeats. Their errors wrap the container's
+// format error and carry no package prefix: the model's reader adds its own.
+//
+// # Errors
+//
+// Buffers of the wrong length and gradients that do not fit the table are
+// errors (not panics) starting "embedding: ".
 //
 // # Concurrency
 //
-// Vocab is immutable and safe for concurrent use. Table reads are safe for
-// concurrent use; updates, Grad and optimizers are not.
+// Vocab is immutable and safe for concurrent use; a Counter is not. Table
+// reads are safe for concurrent use; updates, Grad and optimizers are not.
+// LazyAdam and RowAdagrad spread the rows of one Apply over the cores
+// themselves.
 //
 // # Example
 //
 //	c := embedding.NewCounter()
 //	c.Add(42, 10)
 //	c.Add(7, 3)
-//	v := c.Vocab(1000)           // 42 → 1, 7 → 2, anything else → OOV (0)
-//	t, _ := embedding.NewTable(v.Size(), embedding.Dim(v.Size()), 0.05, nil)
+//	v := c.Vocab(1000) // 42 → 1, 7 → 2, anything else → OOV (0)
+//	t, err := embedding.NewTable(v.Size(), embedding.Dim(v.Size()), 0.05, nil)
+//	if err != nil { ... }
 //	bag := make([]float32, t.Dim)
-//	t.LookupBag(bag, []int32{v.Index(42), v.Index(7)})
+//	err = t.LookupBag(bag, []int32{v.Index(42), v.Index(7)})
 package embedding

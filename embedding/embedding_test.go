@@ -1,10 +1,11 @@
 package embedding
 
 import (
-	"bytes"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -31,7 +32,7 @@ func TestVocabTopNAndTies(t *testing.T) {
 	assert.Equal(t, int64(11), k.Int)
 	_, ok = v.Key(0)
 	assert.False(t, ok)
-	assert.Equal(t, int64(7), v.Count(1))
+	assert.Equal(t, []int64{7, 5, 5}, v.Counts())
 
 	// Deterministic regardless of insertion order.
 	c2 := NewCounter()
@@ -46,31 +47,6 @@ func TestVocabTopNAndTies(t *testing.T) {
 		b, _ := v2.Key(i)
 		assert.Equal(t, a, b)
 	}
-}
-
-func TestVocabRoundTrip(t *testing.T) {
-	c := NewCounter()
-	c.Add(1, 3)
-	c.AddString("x y", 9)
-	c.AddString("", 2) // the empty string is a key like any other
-	v := c.Vocab(0)
-	var buf bytes.Buffer
-	_, err := v.WriteTo(&buf)
-	require.NoError(t, err)
-	got, err := ReadVocab(bytes.NewReader(buf.Bytes()))
-	require.NoError(t, err)
-	assert.Equal(t, v.IndexString("x y"), got.IndexString("x y"))
-	assert.Equal(t, v.Index(1), got.Index(1))
-	assert.NotZero(t, got.IndexString(""))
-	assert.Equal(t, v.IndexString(""), got.IndexString(""))
-
-	b := buf.Bytes()
-	_, err = ReadVocab(bytes.NewReader(b[:len(b)-3]))
-	assert.Error(t, err)
-	bad := append([]byte(nil), b...)
-	bad[12] ^= 0xff
-	_, err = ReadVocab(bytes.NewReader(bad))
-	assert.Error(t, err)
 }
 
 func TestDimRule(t *testing.T) {
@@ -99,22 +75,22 @@ func TestLookupAndBag(t *testing.T) {
 	for j := 0; j < 3; j++ {
 		assert.InDelta(t, (tab.Row(1)[j]+tab.Row(2)[j])/3, bag[j], 1e-6)
 	}
-	tab.LookupBag(bag, nil)
+	require.NoError(t, tab.LookupBag(bag, nil))
 	assert.Equal(t, []float32{0, 0, 0}, bag, "empty bag is zeros, not NaN")
 }
 
 func TestGradDuplicatesAccumulate(t *testing.T) {
 	g := NewGrad(10, 2)
-	g.Add(3, 1, []float32{1, 2})
-	g.Add(3, 2, []float32{1, 1})
-	g.AddBag([]int32{4, 4, 0}, []float32{3, 3})
+	require.NoError(t, g.Add(3, 1, []float32{1, 2}))
+	require.NoError(t, g.Add(3, 2, []float32{1, 1}))
+	require.NoError(t, g.AddBag([]int32{4, 4, 0}, []float32{3, 3}))
 	assert.Equal(t, []float32{3, 4}, g.Row(3))
 	assert.Equal(t, []float32{2, 2}, g.Row(4))
 	assert.Nil(t, g.Row(0), "OOV never gets a gradient")
 	assert.Len(t, g.Rows, 2)
 	g.Reset()
 	assert.Nil(t, g.Row(3))
-	g.Add(5, 1, []float32{1, 1})
+	require.NoError(t, g.Add(5, 1, []float32{1, 1}))
 	assert.Equal(t, []float32{1, 1}, g.Row(5))
 }
 
@@ -123,12 +99,13 @@ func TestOOVStaysZero(t *testing.T) {
 		"sgd": &SGD{LR: 0.1}, "adagrad": &Adagrad{LR: 0.1}, "adam": &LazyAdam{LR: 0.1},
 	} {
 		t.Run(name, func(t *testing.T) {
-			tab, _ := NewTable(6, 4, 0.1, nil)
+			tab, err := NewTable(6, 4, 0.1, nil)
+			require.NoError(t, err)
 			g := NewGrad(6, 4)
 			for step := 0; step < 5; step++ {
 				g.Reset()
-				g.Add(0, 1, []float32{1, 1, 1, 1})
-				g.AddBag([]int32{0, 2, 0}, []float32{1, -1, 1, -1})
+				require.NoError(t, g.Add(0, 1, []float32{1, 1, 1, 1}))
+				require.NoError(t, g.AddBag([]int32{0, 2, 0}, []float32{1, -1, 1, -1}))
 				require.NoError(t, opt.Apply(tab, g))
 			}
 			assert.Equal(t, []float32{0, 0, 0, 0}, tab.Row(0))
@@ -158,7 +135,8 @@ func TestSparseMatchesDenseReference(t *testing.T) {
 	}
 	for _, name := range []string{"adam", "adagrad"} {
 		t.Run(name, func(t *testing.T) {
-			tab, _ := NewTable(rows, dim, 0.5, rand.New(rand.NewPCG(5, 6)))
+			tab, err := NewTable(rows, dim, 0.5, rand.New(rand.NewPCG(5, 6)))
+			require.NoError(t, err)
 			ref := make([]float64, len(tab.Data))
 			for i, x := range tab.Data {
 				ref[i] = float64(x)
@@ -179,7 +157,7 @@ func TestSparseMatchesDenseReference(t *testing.T) {
 				dense := make([]float64, len(ref))
 				for k, r := range touched {
 					gr := grads[s*len(touched)+k]
-					g.Add(r, 1, gr)
+					require.NoError(t, g.Add(r, 1, gr))
 					for j := 0; j < dim; j++ {
 						dense[int(r)*dim+j] += float64(gr[j])
 					}
@@ -215,7 +193,9 @@ func TestGradMemoryIsSparse(t *testing.T) {
 	ids := []int32{5, 99, 5000, 999_999}
 	step := func() {
 		g.Reset()
-		g.AddBag(ids, v)
+		if err := g.AddBag(ids, v); err != nil {
+			t.Fatal(err)
+		}
 		if err := opt.Apply(tab, g); err != nil {
 			t.Fatal(err)
 		}
@@ -226,51 +206,53 @@ func TestGradMemoryIsSparse(t *testing.T) {
 	assert.LessOrEqual(t, cap(g.Data), 8*dim)
 }
 
-func TestTableRoundTripAndCorruption(t *testing.T) {
-	tab, _ := NewTable(7, 5, 0.3, nil)
-	var buf bytes.Buffer
-	_, err := tab.WriteTo(&buf)
-	require.NoError(t, err)
-	got, err := ReadTable(bytes.NewReader(buf.Bytes()))
-	require.NoError(t, err)
-	assert.Equal(t, tab.Data, got.Data)
-	b := buf.Bytes()
-	for _, cut := range []int{0, 3, 8, len(b) / 2, len(b) - 1} {
-		_, err := ReadTable(bytes.NewReader(b[:cut]))
-		assert.Error(t, err, "cut at %d", cut)
-	}
-	bad := append([]byte(nil), b...)
-	bad[len(b)/2] ^= 1
-	_, err = ReadTable(bytes.NewReader(bad))
-	assert.Error(t, err)
-	wrongVer := append([]byte(nil), b...)
-	wrongVer[4] = 9
-	_, err = ReadTable(bytes.NewReader(wrongVer))
-	assert.ErrorContains(t, err, "version")
+// requirePrefixOnce checks that err's message starts with the package
+// prefix and carries it once.
+func requirePrefixOnce(t *testing.T, err error) {
+	t.Helper()
+	require.Error(t, err)
+	assert.True(t, strings.HasPrefix(err.Error(), "embedding: "), "prefix: %v", err)
+	assert.Equal(t, 1, strings.Count(err.Error(), "embedding: "), "prefix once: %v", err)
 }
 
-func TestShapeMismatchIsError(t *testing.T) {
-	tab, _ := NewTable(4, 2, 0.1, nil)
-	g := NewGrad(5, 2)
-	assert.Error(t, (&SGD{LR: 1}).Apply(tab, g))
-	_, err := NewTable(0, 2, 0.1, nil)
-	assert.Error(t, err)
-}
-
-// TestLengthMismatchIsError: buffers of the wrong length are errors.
-func TestLengthMismatchIsError(t *testing.T) {
+// TestBadInputIsError: shapes, buffers of the wrong length and gradients
+// that do not fit are errors that say what is wrong, and change nothing.
+func TestBadInputIsError(t *testing.T) {
 	tab, err := NewTable(5, 3, 1, rand.New(rand.NewPCG(1, 1)))
 	require.NoError(t, err)
-	assert.Error(t, tab.Lookup(make([]float32, 5), []int32{1, 2}), "Lookup")
-	assert.Error(t, tab.LookupBag(make([]float32, 2), []int32{1}), "LookupBag")
-	c := NewCounter()
-	c.Add(7, 1)
-	_, err = c.Vocab(0).Indices(make([]int32, 1), []int64{7, 8})
-	assert.Error(t, err, "Indices")
+	before := slices.Clone(tab.Data)
 	g := NewGrad(5, 3)
-	assert.Error(t, g.Add(1, 1, make([]float32, 2)), "Grad.Add")
-	assert.Error(t, g.AddBag([]int32{1}, make([]float32, 4)), "Grad.AddBag")
+	nan := NewGrad(5, 3)
+	require.NoError(t, nan.Add(2, 1, []float32{0, float32(math.NaN()), 0}))
+	type badCase struct {
+		name, want string
+		err        func() error
+	}
+	cases := []badCase{
+		{"NewTable with no rows", "embedding: invalid table shape 0×2", func() error { _, err := NewTable(0, 2, 0.1, nil); return err }},
+		{"NewTable with no columns", "embedding: invalid table shape 4×0", func() error { _, err := NewTable(4, 0, 0.1, nil); return err }},
+		{"Lookup dst too short", "embedding: Lookup: dst holds 5 floats, want 2 ids × dim 3", func() error { return tab.Lookup(make([]float32, 5), []int32{1, 2}) }},
+		{"LookupBag dst too short", "embedding: LookupBag: dst holds 2 floats, want dim 3", func() error { return tab.LookupBag(make([]float32, 2), []int32{1}) }},
+		{"Grad.Add gradient too short", "embedding: Grad.Add: gradient of 2 floats, want dim 3", func() error { return g.Add(1, 1, make([]float32, 2)) }},
+		{"Grad.AddBag gradient too long", "embedding: Grad.AddBag: gradient of 4 floats, want dim 3", func() error { return g.AddBag([]int32{1}, make([]float32, 4)) }},
+	}
+	for _, opt := range []Optimizer{&SGD{LR: 1}, &Adagrad{LR: 1}, &LazyAdam{LR: 1}, &RowAdagrad{LR: 1}} {
+		name := strings.TrimPrefix(fmt.Sprintf("%T", opt), "*embedding.")
+		cases = append(cases,
+			badCase{name + " with another table's rows", "embedding: " + name + ": gradient for 6×3 applied to a 5×3 table", func() error { return opt.Apply(tab, NewGrad(6, 3)) }},
+			badCase{name + " with another table's dim", "embedding: " + name + ": gradient for 5×2 applied to a 5×3 table", func() error { return opt.Apply(tab, NewGrad(5, 2)) }},
+			badCase{name + " with a NaN gradient", "embedding: " + name + ": non-finite gradient", func() error { return opt.Apply(tab, nan) }},
+		)
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			requirePrefixOnce(t, err)
+			assert.EqualError(t, err, tc.want)
+		})
+	}
 	assert.Empty(t, g.Rows, "nothing accumulated")
+	assert.Equal(t, before, tab.Data, "nothing updated")
 }
 
 // TestRowAdagradMatchesReference: row-wise Adagrad against a textbook

@@ -18,8 +18,11 @@ func ExampleVocab() {
 
 func ExampleTable_LookupBag() {
 	t := &embedding.Table{Rows: 3, Dim: 2, Data: []float32{0, 0, 1, 2, 3, 4}}
-	dst := make([]float32, 2)
-	_ = t.LookupBag(dst, []int32{1, 2}) // dst has Dim floats
+	dst := make([]float32, 2) // Dim floats
+	if err := t.LookupBag(dst, []int32{1, 2}); err != nil {
+		fmt.Println(err)
+		return
+	}
 	fmt.Println(dst)
 	// Output: [2 3]
 }

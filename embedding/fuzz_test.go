@@ -1,29 +1,25 @@
 package embedding
 
 import (
-	"bytes"
 	"math/rand/v2"
 	"testing"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
-// FuzzReadTable: any table body with a correct checksum loads or fails with
-// an error; a table that loads has the shape it claims and serves lookups.
-func FuzzReadTable(f *testing.F) {
+// FuzzDecodeTable: any table body with a correct checksum decodes or fails
+// with an error; a table that decodes has the shape it claims and serves
+// lookups.
+func FuzzDecodeTable(f *testing.F) {
 	tab, err := NewTable(9, 4, 0.3, rand.New(rand.NewPCG(1, 1)))
 	if err != nil {
 		f.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if _, err := tab.WriteTo(&buf); err != nil {
-		f.Fatal(err)
-	}
-	body := binfmt.Body(buf.Bytes())
+	body := binfmt.Body(seal(f, tab.Encode))
 	f.Add(body)
 	f.Add(body[:len(body)/2])
 	f.Fuzz(func(t *testing.T, body []byte) {
-		tab, err := ReadTable(bytes.NewReader(binfmt.Seal(tableMagic, tableVersion, body)))
+		tab, err := open(binfmt.Seal(testMagic, testVersion, body), DecodeTable)
 		if err != nil {
 			return
 		}
@@ -36,24 +32,20 @@ func FuzzReadTable(f *testing.F) {
 	})
 }
 
-// FuzzReadVocab: any vocabulary body with a correct checksum loads or fails
-// with an error; one that loads maps its keys back to their indices.
-func FuzzReadVocab(f *testing.F) {
+// FuzzDecodeVocab: any vocabulary body with a correct checksum decodes or
+// fails with an error; one that decodes maps its keys back to their indices.
+func FuzzDecodeVocab(f *testing.F) {
 	c := NewCounter()
 	for i, n := range []int64{5, 3, 9, 1} {
 		c.Add(int64(i*7), n)
 		c.AddString(string(rune('a'+i)), n)
 	}
 	c.AddString("", 4)
-	var buf bytes.Buffer
-	if _, err := c.Vocab(0).WriteTo(&buf); err != nil {
-		f.Fatal(err)
-	}
-	body := binfmt.Body(buf.Bytes())
+	body := binfmt.Body(seal(f, c.Vocab(0).Encode))
 	f.Add(body)
 	f.Add(body[:len(body)/2])
 	f.Fuzz(func(t *testing.T, body []byte) {
-		v, err := ReadVocab(bytes.NewReader(binfmt.Seal(vocabMagic, vocabVersion, body)))
+		v, err := open(binfmt.Seal(testMagic, testVersion, body), DecodeVocab)
 		if err != nil {
 			return
 		}

@@ -1,8 +1,8 @@
 package embedding
 
 import (
+	"errors"
 	"fmt"
-	"math"
 
 	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/par"
@@ -45,8 +45,14 @@ func (g *Grad) Add(row int32, scale float32, v []float32) error {
 	if len(v) != g.Dim {
 		return fmt.Errorf("embedding: Grad.Add: gradient of %d floats, want dim %d", len(v), g.Dim)
 	}
+	g.add(row, scale, v)
+	return nil
+}
+
+// add is Add of a v of Dim floats.
+func (g *Grad) add(row int32, scale float32, v []float32) {
 	if row <= 0 || int(row) >= len(g.slot) {
-		return nil
+		return
 	}
 	s := g.slot[row]
 	if s < 0 {
@@ -62,7 +68,6 @@ func (g *Grad) Add(row int32, scale float32, v []float32) error {
 		clear(g.Data[n:])
 	}
 	vec.Axpy(scale, v, g.Data[int(s)*g.Dim:(int(s)+1)*g.Dim])
-	return nil
 }
 
 // AddBag accumulates the gradient of a mean-pooled bag: every member receives
@@ -77,7 +82,7 @@ func (g *Grad) AddBag(ids []int32, v []float32) error {
 	}
 	s := 1 / float32(len(ids))
 	for _, id := range ids {
-		g.Add(id, s, v) // lengths checked above
+		g.add(id, s, v)
 	}
 	return nil
 }
@@ -105,12 +110,14 @@ var (
 	_ Optimizer = (*RowAdagrad)(nil)
 )
 
+// checkShape reports a gradient that does not fit the table or is not
+// finite.
 func checkShape(t *Table, g *Grad) error {
 	if t.Dim != g.Dim || len(g.slot) != t.Rows {
-		return fmt.Errorf("embedding: gradient for %d×%d applied to a %d×%d table", len(g.slot), g.Dim, t.Rows, t.Dim)
+		return fmt.Errorf("gradient for %d×%d applied to a %d×%d table", len(g.slot), g.Dim, t.Rows, t.Dim)
 	}
 	if !optim.Finite(g.Data) {
-		return fmt.Errorf("embedding: non-finite gradient")
+		return errors.New("non-finite gradient")
 	}
 	return nil
 }
@@ -123,22 +130,19 @@ type SGD struct {
 // Apply implements Optimizer.
 func (o *SGD) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: SGD: %w", err)
 	}
 	for i, r := range g.Rows {
-		row := t.Row(r)
-		gr := g.Data[i*g.Dim : (i+1)*g.Dim]
-		for j := range row {
-			row[j] -= o.LR * gr[j]
-		}
+		vec.Axpy(-o.LR, g.Data[i*g.Dim:(i+1)*g.Dim], t.Row(r))
 	}
 	return nil
 }
 
 // Adagrad keeps a per-element sum of squared gradients, allocated (Rows×Dim)
-// on first use: row -= LR·grad/(√acc + Eps). Zero Eps means 1e-8;
-// InitialAccumulator is added at allocation (zero means
-// optim.DefaultAdagradInit, 0.1 as in TF).
+// on first use: acc += grad², row -= LR·grad/(√acc + Eps). The sums start at
+// InitialAccumulator; zero InitialAccumulator and Eps mean the defaults of
+// internal/optim, DefaultAdagradInit (0.1, as in TensorFlow) and
+// DefaultAdagradEps (1e-8), which the towers' Adagrad uses too.
 type Adagrad struct {
 	LR, Eps, InitialAccumulator float32
 	acc                         []float32
@@ -147,7 +151,7 @@ type Adagrad struct {
 // Apply implements Optimizer.
 func (o *Adagrad) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: Adagrad: %w", err)
 	}
 	if o.acc == nil {
 		o.acc = optim.Accumulators(len(t.Data), o.InitialAccumulator)
@@ -163,7 +167,9 @@ func (o *Adagrad) Apply(t *Table, g *Grad) error {
 // LazyAdam is lazy Adam (as TensorFlow's LazyAdam): the first and second moments
 // of a row are updated only on steps that touch the row, with bias correction
 // from the global step count. Moments (2·Rows·Dim floats) are allocated on
-// first use. Zero Beta1, Beta2, Eps mean 0.9, 0.999, 1e-8.
+// first use. Zero Beta1, Beta2, Eps mean the defaults of internal/optim,
+// DefaultAdamBeta1, DefaultAdamBeta2, DefaultAdamEps (0.9, 0.999, 1e-8),
+// which the towers' Adam uses too.
 type LazyAdam struct {
 	LR, Beta1, Beta2, Eps float32
 	m, v                  []float32
@@ -173,7 +179,7 @@ type LazyAdam struct {
 // Apply implements Optimizer.
 func (o *LazyAdam) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: LazyAdam: %w", err)
 	}
 	if o.m == nil {
 		o.m = make([]float32, len(t.Data))
@@ -196,10 +202,9 @@ func (o *LazyAdam) Apply(t *Table, g *Grad) error {
 // gradient, acc_r += mean_j(g_j²), then row -= LR·grad/(√acc_r + Eps). Its
 // state is Rows floats (4 bytes a row) where LazyAdam keeps 2·Rows·Dim, so a
 // 10⁷-row, 64-dim table costs 0.04 GB of state instead of 5.1 GB. Rows not
-// in the gradient are not touched. Zero Eps means 1e-8; InitialAccumulator
-// is added at allocation (zero means 0.1, optim.DefaultAdagradInit).
-// Accumulators are allocated on
-// first use.
+// in the gradient are not touched. The accumulators are allocated on first
+// use and start at InitialAccumulator; zero InitialAccumulator and Eps mean
+// the same defaults as Adagrad's (0.1 and 1e-8).
 type RowAdagrad struct {
 	LR, Eps, InitialAccumulator float32
 	acc                         []float32
@@ -208,7 +213,7 @@ type RowAdagrad struct {
 // Apply implements Optimizer.
 func (o *RowAdagrad) Apply(t *Table, g *Grad) error {
 	if err := checkShape(t, g); err != nil {
-		return err
+		return fmt.Errorf("embedding: RowAdagrad: %w", err)
 	}
 	if o.acc == nil {
 		o.acc = optim.Accumulators(t.Rows, o.InitialAccumulator)
@@ -217,14 +222,7 @@ func (o *RowAdagrad) Apply(t *Table, g *Grad) error {
 	par.For(len(g.Rows), 1024, func(_, lo, hi int) {
 		for i := lo; i < hi; i++ {
 			r := g.Rows[i]
-			gr := g.Data[i*g.Dim : (i+1)*g.Dim]
-			var ss float32
-			for _, v := range gr {
-				ss += v * v
-			}
-			o.acc[r] += ss / float32(len(gr))
-			scale := -o.LR / (float32(math.Sqrt(float64(o.acc[r]))) + eps)
-			vec.Axpy(scale, gr, t.Row(r))
+			optim.RowAdagrad(t.Row(r), g.Data[i*g.Dim:(i+1)*g.Dim], &o.acc[r], o.LR, eps)
 		}
 	})
 	return nil

@@ -2,12 +2,11 @@ package embedding
 
 import (
 	"fmt"
-	"io"
-	"math"
 	"math/bits"
 	"math/rand/v2"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
@@ -15,16 +14,17 @@ import (
 // space's cardinality used by Dim.
 const DimPerLog2 = 4
 
+// The bounds of Dim.
+const minDim, maxDim = 4, 256
+
 // Dim returns the default embedding dimension for an ID space with the given
 // number of distinct values: DimPerLog2·⌈log2(cardinality)⌉, at least 4 and
-// at most 256. It grows with log(cardinality), as in the paper. Callers that
-// want a fixed size pass it explicitly instead (see Config fields named Dim).
+// at most 256. It grows with log(cardinality), as in the paper. A space
+// that wants a fixed size sets it instead (feature.Space.Dim; zero there
+// means Dim of the vocabulary's size).
 func Dim(cardinality int) int {
-	if cardinality < 2 {
-		return 4
-	}
-	d := DimPerLog2 * bits.Len(uint(cardinality-1))
-	return max(4, min(256, d))
+	d := DimPerLog2 * bits.Len(uint(max(cardinality, 1)-1))
+	return max(minDim, min(maxDim, d))
 }
 
 // Table is one float32 embedding table, Rows×Dim, row-major, for one ID
@@ -90,10 +90,7 @@ func (t *Table) LookupBag(dst []float32, ids []int32) error {
 		}
 		vec.Axpy(1, t.Row(id), dst)
 	}
-	s := 1 / float32(len(ids))
-	for j := range dst {
-		dst[j] *= s
-	}
+	vec.Scale(1/float32(len(ids)), dst)
 	return nil
 }
 
@@ -104,16 +101,17 @@ func (t *Table) Clone() *Table {
 	return &c
 }
 
-const tableMagic, tableVersion = "YTEM", 1
-
-// Encode writes the table into an open container.
+// Encode writes the table into an open model-file container (layout in the
+// package doc, # Files).
 func (t *Table) Encode(w *binfmt.Writer) {
 	w.U64(uint64(t.Rows))
 	w.U64(uint64(t.Dim))
 	w.F32s(t.Data)
 }
 
-// DecodeTable reads a table written by Encode.
+// DecodeTable reads a table written by Encode, checking its shape and that
+// its values are finite. Its errors wrap binfmt.ErrFormat, unprefixed (see
+// the package doc, # Files).
 func DecodeTable(r *binfmt.Reader) (*Table, error) {
 	rows := r.Len(binfmt.MaxElems, "table rows")
 	dim := r.Len(1<<16, "table dim")
@@ -124,24 +122,8 @@ func DecodeTable(r *binfmt.Reader) (*Table, error) {
 	if rows < 1 || dim < 1 || len(data) != rows*dim {
 		return nil, fmt.Errorf("%w: table %d×%d holds %d values", binfmt.ErrFormat, rows, dim, len(data))
 	}
-	for _, v := range data {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("%w: table holds a non-finite value", binfmt.ErrFormat)
-		}
+	if !optim.Finite(data) {
+		return nil, fmt.Errorf("%w: table holds a non-finite value", binfmt.ErrFormat)
 	}
 	return &Table{Rows: rows, Dim: dim, Data: data}, nil
-}
-
-// WriteTo writes the table as a standalone checksummed file body.
-func (t *Table) WriteTo(w io.Writer) (int64, error) {
-	return binfmt.WriteContainer(w, tableMagic, tableVersion, t.Encode)
-}
-
-// ReadTable reads a table written by WriteTo.
-func ReadTable(r io.Reader) (*Table, error) {
-	t, err := binfmt.ReadContainer(r, tableMagic, tableVersion, "table", DecodeTable)
-	if err != nil {
-		return nil, fmt.Errorf("embedding: %w", err)
-	}
-	return t, nil
 }

@@ -3,7 +3,6 @@ package embedding
 import (
 	"cmp"
 	"fmt"
-	"io"
 	"slices"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
@@ -132,18 +131,6 @@ func (v *Vocab) IndexString(s string) int32 {
 	return OOV
 }
 
-// Indices maps integer keys to dense indices into dst, which must have
-// len(ids) elements (else an error), and returns dst.
-func (v *Vocab) Indices(dst []int32, ids []int64) ([]int32, error) {
-	if len(dst) != len(ids) {
-		return nil, fmt.Errorf("embedding: Indices: dst holds %d indices for %d ids", len(dst), len(ids))
-	}
-	for i, id := range ids {
-		dst[i] = v.Index(id)
-	}
-	return dst, nil
-}
-
 // Key returns the key at dense index i (1 <= i < Size()). ok is false for OOV
 // and out-of-range indices.
 func (v *Vocab) Key(i int32) (k Key, ok bool) {
@@ -153,20 +140,11 @@ func (v *Vocab) Key(i int32) (k Key, ok bool) {
 	return v.keys[i-1], true
 }
 
-// Count returns the observed count of the key at dense index i (0 for OOV).
-func (v *Vocab) Count(i int32) int64 {
-	if i <= 0 || int(i) > len(v.keys) {
-		return 0
-	}
-	return v.counts[i-1]
-}
-
 // Counts returns the counts of indices 1..Size()-1 in index order (a copy).
 func (v *Vocab) Counts() []int64 { return slices.Clone(v.counts) }
 
-const vocabMagic, vocabVersion = "YTVB", 1
-
-// Encode writes the vocabulary into an open container (used by model files).
+// Encode writes the vocabulary into an open model-file container (layout in
+// the package doc, # Files).
 func (v *Vocab) Encode(w *binfmt.Writer) {
 	w.U64(uint64(len(v.keys)))
 	for i, k := range v.keys {
@@ -180,7 +158,9 @@ func (v *Vocab) Encode(w *binfmt.Writer) {
 	}
 }
 
-// DecodeVocab reads a vocabulary written by Encode.
+// DecodeVocab reads a vocabulary written by Encode, checking that no key
+// repeats. Its errors wrap binfmt.ErrFormat, unprefixed (see the package
+// doc, # Files).
 func DecodeVocab(r *binfmt.Reader) (*Vocab, error) {
 	n := r.Len(binfmt.MaxElems, "vocabulary")
 	keys := make([]Key, 0, min(n, 1<<16))
@@ -202,20 +182,6 @@ func DecodeVocab(r *binfmt.Reader) (*Vocab, error) {
 	v := newVocab(keys, counts)
 	if len(v.ints)+len(v.strs) != len(keys) {
 		return nil, fmt.Errorf("%w: vocabulary has duplicate keys", binfmt.ErrFormat)
-	}
-	return v, nil
-}
-
-// WriteTo writes the vocabulary as a standalone checksummed file body.
-func (v *Vocab) WriteTo(w io.Writer) (int64, error) {
-	return binfmt.WriteContainer(w, vocabMagic, vocabVersion, v.Encode)
-}
-
-// ReadVocab reads a vocabulary written by WriteTo.
-func ReadVocab(r io.Reader) (*Vocab, error) {
-	v, err := binfmt.ReadContainer(r, vocabMagic, vocabVersion, "vocabulary", DecodeVocab)
-	if err != nil {
-		return nil, fmt.Errorf("embedding: %w", err)
 	}
 	return v, nil
 }

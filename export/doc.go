@@ -14,6 +14,13 @@
 // Readers accept versions 1.0-3.0 with little-endian '<f4', '<i4' and '<i8'
 // data in C order.
 //
+// # Errors
+//
+// Errors start "export: ". Malformed input (an .npy header or data that is
+// not what it claims, a Parquet file the reader cannot take, vectors of two
+// lengths) wraps ErrFormat; a writer's or reader's own error is wrapped as
+// it is.
+//
 // # Concurrency
 //
 // The functions hold no state; they are safe for concurrent use on

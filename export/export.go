@@ -18,7 +18,7 @@ import (
 )
 
 // ErrFormat is wrapped by errors about malformed input files.
-var ErrFormat = errors.New("export: malformed file")
+var ErrFormat = errors.New("malformed file")
 
 const npyMagic = "\x93NUMPY"
 
@@ -47,16 +47,17 @@ func npyHeader(descr string, shape []int) []byte {
 	return append(h, '\n')
 }
 
+// checkShape reports a shape that n values do not fill.
 func checkShape(n int, shape []int) error {
 	p := 1
 	for _, d := range shape {
 		if d < 0 {
-			return fmt.Errorf("export: negative dimension in shape %v", shape)
+			return fmt.Errorf("negative dimension in shape %v", shape)
 		}
 		p *= d
 	}
 	if len(shape) == 0 || p != n {
-		return fmt.Errorf("export: %d values do not fill shape %v", n, shape)
+		return fmt.Errorf("%d values do not fill shape %v", n, shape)
 	}
 	return nil
 }
@@ -68,11 +69,15 @@ func writeNPY[T any](w io.Writer, descr string, size int, data []T, shape []int,
 		return err
 	}
 	bw := bufio.NewWriter(w)
-	bw.Write(npyHeader(descr, shape)) // a bufio.Writer's error is sticky: Flush reports it
+	if _, err := bw.Write(npyHeader(descr, shape)); err != nil {
+		return err
+	}
 	var b [8]byte
 	for _, v := range data {
 		put(b[:size], v)
-		bw.Write(b[:size])
+		if _, err := bw.Write(b[:size]); err != nil {
+			return err
+		}
 	}
 	return bw.Flush()
 }
@@ -80,17 +85,26 @@ func writeNPY[T any](w io.Writer, descr string, size int, data []T, shape []int,
 // WriteNPYFloat32 writes data as a float32 ('<f4') array of the given
 // shape (row-major), e.g. (n, d) for n vectors of d floats.
 func WriteNPYFloat32(w io.Writer, data []float32, shape ...int) error {
-	return writeNPY(w, "<f4", 4, data, shape, func(b []byte, v float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(v)) })
+	if err := writeNPY(w, "<f4", 4, data, shape, func(b []byte, v float32) { binary.LittleEndian.PutUint32(b, math.Float32bits(v)) }); err != nil {
+		return fmt.Errorf("export: writing .npy: %w", err)
+	}
+	return nil
 }
 
 // WriteNPYInt64 writes data as an int64 ('<i8') array of the given shape.
 func WriteNPYInt64(w io.Writer, data []int64, shape ...int) error {
-	return writeNPY(w, "<i8", 8, data, shape, func(b []byte, v int64) { binary.LittleEndian.PutUint64(b, uint64(v)) })
+	if err := writeNPY(w, "<i8", 8, data, shape, func(b []byte, v int64) { binary.LittleEndian.PutUint64(b, uint64(v)) }); err != nil {
+		return fmt.Errorf("export: writing .npy: %w", err)
+	}
+	return nil
 }
 
 // WriteNPYInt32 writes data as an int32 ('<i4') array of the given shape.
 func WriteNPYInt32(w io.Writer, data []int32, shape ...int) error {
-	return writeNPY(w, "<i4", 4, data, shape, func(b []byte, v int32) { binary.LittleEndian.PutUint32(b, uint32(v)) })
+	if err := writeNPY(w, "<i4", 4, data, shape, func(b []byte, v int32) { binary.LittleEndian.PutUint32(b, uint32(v)) }); err != nil {
+		return fmt.Errorf("export: writing .npy: %w", err)
+	}
+	return nil
 }
 
 var (
@@ -185,26 +199,30 @@ func readData(r io.Reader, n, size int, put func(b []byte)) error {
 	return nil
 }
 
-// ReadNPYFloat32 reads a '<f4' array and its shape.
+// ReadNPYFloat32 reads a '<f4' array and its shape. A malformed file is an
+// error wrapping ErrFormat.
 func ReadNPYFloat32(r io.Reader) ([]float32, []int, error) {
 	descr, shape, err := readNPYHeader(r)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("export: %w", err)
 	}
 	if descr != "<f4" {
-		return nil, nil, fmt.Errorf("%w: .npy dtype %q, want '<f4'", ErrFormat, descr)
+		return nil, nil, fmt.Errorf("export: %w: .npy dtype %q, want '<f4'", ErrFormat, descr)
 	}
 	n := elems(shape)
 	out := make([]float32, 0, min(n, 1<<20))
-	err = readData(r, n, 4, func(b []byte) { out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(b))) })
-	return out, shape, err
+	if err := readData(r, n, 4, func(b []byte) { out = append(out, math.Float32frombits(binary.LittleEndian.Uint32(b))) }); err != nil {
+		return nil, nil, fmt.Errorf("export: %w", err)
+	}
+	return out, shape, nil
 }
 
-// ReadNPYInt64 reads a '<i8' (or '<i4', widened) array and its shape.
+// ReadNPYInt64 reads a '<i8' (or '<i4', widened) array and its shape. A
+// malformed file is an error wrapping ErrFormat.
 func ReadNPYInt64(r io.Reader) ([]int64, []int, error) {
 	descr, shape, err := readNPYHeader(r)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("export: %w", err)
 	}
 	n := elems(shape)
 	out := make([]int64, 0, min(n, 1<<20))
@@ -214,9 +232,12 @@ func ReadNPYInt64(r io.Reader) ([]int64, []int, error) {
 	case "<i4":
 		err = readData(r, n, 4, func(b []byte) { out = append(out, int64(int32(binary.LittleEndian.Uint32(b)))) })
 	default:
-		return nil, nil, fmt.Errorf("%w: .npy dtype %q, want '<i8' or '<i4'", ErrFormat, descr)
+		return nil, nil, fmt.Errorf("export: %w: .npy dtype %q, want '<i8' or '<i4'", ErrFormat, descr)
 	}
-	return out, shape, err
+	if err != nil {
+		return nil, nil, fmt.Errorf("export: %w", err)
+	}
+	return out, shape, nil
 }
 
 // Row is one exported item in Parquet: its id and its vector.
@@ -232,6 +253,13 @@ func WriteParquet(w io.Writer, ids []int64, vectors []float32, dim int) error {
 	if dim < 1 || len(vectors) != len(ids)*dim {
 		return fmt.Errorf("export: %d floats are not %d vectors of dimension %d", len(vectors), len(ids), dim)
 	}
+	if err := writeParquet(w, ids, vectors, dim); err != nil {
+		return fmt.Errorf("export: writing Parquet: %w", err)
+	}
+	return nil
+}
+
+func writeParquet(w io.Writer, ids []int64, vectors []float32, dim int) error {
 	pw := parquet.NewGenericWriter[Row](w, parquet.Compression(&zstd.Codec{}), parquet.MaxRowsPerRowGroup(1<<16))
 	rows := make([]Row, 0, 1024)
 	for i := 0; i < len(ids); i += 1024 {
@@ -248,15 +276,31 @@ func WriteParquet(w io.Writer, ids []int64, vectors []float32, dim int) error {
 
 // ReadParquet reads a file WriteParquet wrote (or any with an INT64 `id`
 // and a list-of-float `vector` column of one length): ids, row-major
-// vectors and their dimension.
+// vectors and their dimension. Vectors of different lengths, or a file the
+// Parquet reader panics on, are an error wrapping ErrFormat; the Parquet
+// reader's own errors (a file that is not Parquet, an I/O error) are
+// wrapped as they are.
 func ReadParquet(r io.ReaderAt, size int64) (ids []int64, vectors []float32, dim int, err error) {
+	ids, vectors, dim, err = readParquet(r, size)
+	if err != nil {
+		return nil, nil, 0, fmt.Errorf("export: reading Parquet: %w", err)
+	}
+	return ids, vectors, dim, nil
+}
+
+// readParquet is ReadParquet with a bare error.
+func readParquet(r io.ReaderAt, size int64) (ids []int64, vectors []float32, dim int, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("%w: %v", ErrFormat, p)
 		}
 	}()
 	rd := parquet.NewGenericReader[Row](readerAtSize{r, size})
-	defer rd.Close()
+	defer func() {
+		if cerr := rd.Close(); cerr != nil && err == nil {
+			err = cerr
+		}
+	}()
 	buf := make([]Row, 1024)
 	dim = -1
 	for {
@@ -292,7 +336,8 @@ func (r readerAtSize) Size() int64 { return r.size }
 // indexes them: every in-vocabulary video's raw ID and its vector
 // [v_j, b_j] (dim = D+1 floats, row-major). A user's query is then
 // [u, 1] (candgen.Model.UserVectors, then a 1 appended), so the inner
-// product is the model's logit v_j·u + b_j.
+// product is the model's logit v_j·u + b_j. The vectors alias the model:
+// do not modify them.
 func ModelItems(m *candgen.Model) (ids []int64, vectors []float32, dim int) {
 	vecs, ids := m.Items()
 	return ids, vecs, m.D() + 1

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/parquet-go/parquet-go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,7 +40,6 @@ func TestNPYHeaderFollowsTheSpec(t *testing.T) {
 	buf.Reset()
 	require.NoError(t, WriteNPYInt64(&buf, []int64{7, 8}, 2))
 	assert.Contains(t, buf.String(), "'shape': (2,), }", "a 1-tuple keeps its comma")
-	assert.Error(t, WriteNPYInt64(&buf, []int64{7, 8}, 3), "shape must match the data")
 }
 
 func TestNPYRoundTrip(t *testing.T) {
@@ -54,20 +55,89 @@ func TestNPYRoundTrip(t *testing.T) {
 	ids, _, err := ReadNPYInt64(bytes.NewReader(buf.Bytes()))
 	require.NoError(t, err)
 	assert.Equal(t, []int64{-1, 2, 3}, ids)
+}
+
+// TestReadNPYRejects: every malformed .npy file is an error wrapping
+// ErrFormat that says what is wrong, with the package prefix once.
+func TestReadNPYRejects(t *testing.T) {
+	var buf bytes.Buffer
+	require.NoError(t, WriteNPYInt32(&buf, []int32{-1, 2, 3}, 3))
 	raw := buf.Bytes()
-	for name, bad := range map[string][]byte{
-		"truncated data":  raw[:len(raw)-2],
-		"not npy":         []byte("PAR1...."),
-		"short":           raw[:5],
-		"huge shape":      bytes.Replace(raw, []byte("(3,)"), []byte("(9999999999999,)"), 1),
-		"fortran order":   bytes.Replace(raw, []byte("False"), []byte("True "), 1),
-		"another version": append(append([]byte{}, raw[:6]...), append([]byte{9, 0}, raw[8:]...)...),
-	} {
-		_, _, err := ReadNPYInt64(bytes.NewReader(bad))
-		assert.ErrorIs(t, err, ErrFormat, name)
+	v2 := bytes.Clone(raw)
+	v2[6] = 2 // version 2.0 takes a 4-byte header length
+	readInt64 := func(b []byte) func() error {
+		return func() error { _, _, err := ReadNPYInt64(bytes.NewReader(b)); return err }
 	}
-	_, _, err = ReadNPYFloat32(bytes.NewReader(raw))
-	assert.ErrorIs(t, err, ErrFormat, "int32 data read as float32")
+	for _, tc := range []struct {
+		name, want string
+		err        func() error
+	}{
+		{"truncated data", "export: malformed file: .npy data truncated", readInt64(raw[:len(raw)-2])},
+		{"not npy", "export: malformed file: not an .npy file", readInt64([]byte("PAR1...."))},
+		{"short", "export: malformed file: short .npy header", readInt64(raw[:5])},
+		{"huge shape", "export: malformed file: .npy shape (9999999999999,)", readInt64(bytes.Replace(raw, []byte("(3,)"), []byte("(9999999999999,)"), 1))},
+		{"fortran order", "export: malformed file: Fortran-order .npy arrays are not read", readInt64(bytes.Replace(raw, []byte("False"), []byte("True "), 1))},
+		{"another version", "export: malformed file: .npy version 9.0", readInt64(append(append([]byte{}, raw[:6]...), append([]byte{9, 0}, raw[8:]...)...))},
+		{"header over its limit", "export: malformed file: .npy header of", readInt64(v2)},
+		{"no dict in the header", "export: malformed file: .npy header", readInt64(bytes.Replace(raw, []byte("'descr'"), []byte("'DESCR'"), 1))},
+		{"int32 data read as float32", `export: malformed file: .npy dtype "<i4", want '<f4'`, func() error { _, _, err := ReadNPYFloat32(bytes.NewReader(raw)); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			assert.ErrorIs(t, err, ErrFormat)
+			assert.ErrorContains(t, err, tc.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "export: "), "prefix once: %v", err)
+		})
+	}
+}
+
+// failingWriter fails every write after the first n bytes.
+type failingWriter struct{ n int }
+
+var errDiskFull = errors.New("disk full")
+
+func (w *failingWriter) Write(p []byte) (int, error) {
+	if len(p) > w.n {
+		k := w.n
+		w.n = 0
+		return k, errDiskFull
+	}
+	w.n -= len(p)
+	return len(p), nil
+}
+
+// TestWriteRejects: data that does not fill its shape and failing writers
+// are errors that say what is wrong, with the package prefix once; a
+// writer's error is wrapped, not dropped.
+func TestWriteRejects(t *testing.T) {
+	var buf bytes.Buffer
+	vecs := make([]float32, 5000*4)
+	ids := make([]int64, 5000)
+	for _, tc := range []struct {
+		name, want string
+		is         error
+		err        func() error
+	}{
+		{"float32 data short of the shape", "export: writing .npy: 6 values do not fill shape [2 4]", nil, func() error { return WriteNPYFloat32(&buf, make([]float32, 6), 2, 4) }},
+		{"int64 data beyond the shape", "export: writing .npy: 2 values do not fill shape [3]", nil, func() error { return WriteNPYInt64(&buf, []int64{7, 8}, 3) }},
+		{"int32 data with a negative dimension", "export: writing .npy: negative dimension in shape [-1 -2]", nil, func() error { return WriteNPYInt32(&buf, []int32{1, 2}, -1, -2) }},
+		{"no shape", "export: writing .npy: 1 values do not fill shape []", nil, func() error { return WriteNPYInt32(&buf, []int32{1}) }},
+		{"npy header to a full disk", "export: writing .npy: disk full", errDiskFull, func() error { return WriteNPYFloat32(&failingWriter{n: 10}, vecs, 5000, 4) }},
+		{"npy data to a full disk", "export: writing .npy: disk full", errDiskFull, func() error { return WriteNPYFloat32(&failingWriter{n: 10_000}, vecs, 5000, 4) }},
+		{"small npy file to a full disk", "export: writing .npy: disk full", errDiskFull, func() error { return WriteNPYInt64(&failingWriter{n: 10}, []int64{1, 2}, 2) }},
+		{"Parquet of too few floats", "export: 10 floats are not 5000 vectors of dimension 4", nil, func() error { return WriteParquet(&buf, ids, vecs[:10], 4) }},
+		{"Parquet of dimension 0", "export: 0 floats are not 0 vectors of dimension 0", nil, func() error { return WriteParquet(&buf, nil, nil, 0) }},
+		{"Parquet to a full disk", "export: writing Parquet: ", errDiskFull, func() error { return WriteParquet(&failingWriter{n: 100}, ids, vecs, 4) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			assert.ErrorContains(t, err, tc.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "export: "), "prefix once: %v", err)
+			if tc.is != nil {
+				assert.ErrorIs(t, err, tc.is)
+			}
+		})
+	}
 }
 
 // TestNPYWithNumPy loads the files with NumPy itself, where the machine has
@@ -121,9 +191,34 @@ func TestParquetRoundTrip(t *testing.T) {
 	assert.Equal(t, dim, gotDim)
 	assert.Equal(t, ids, gotIDs)
 	assert.Equal(t, vecs, gotVecs)
-	assert.Error(t, WriteParquet(&buf, ids, vecs[:10], dim))
-	_, _, _, err = ReadParquet(bytes.NewReader([]byte("not parquet")), 11)
-	assert.Error(t, err)
+}
+
+// TestReadParquetRejects: a file that is not Parquet, or whose vectors
+// differ in length, is an error wrapping ErrFormat, with the package prefix
+// once, and returns no partial data.
+func TestReadParquetRejects(t *testing.T) {
+	var ragged bytes.Buffer
+	pw := parquet.NewGenericWriter[Row](&ragged)
+	_, err := pw.Write([]Row{{ID: 1, Vector: []float32{1, 2}}, {ID: 2, Vector: []float32{3}}})
+	require.NoError(t, err)
+	require.NoError(t, pw.Close())
+	for _, tc := range []struct {
+		name, want string
+		raw        []byte
+	}{
+		{"not Parquet", "export: reading Parquet: malformed file: ", []byte("not parquet")},
+		{"vectors of two lengths", "export: reading Parquet: malformed file: vectors of dimensions 2 and 1", ragged.Bytes()},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ids, vecs, dim, err := ReadParquet(bytes.NewReader(tc.raw), int64(len(tc.raw)))
+			assert.ErrorIs(t, err, ErrFormat)
+			assert.ErrorContains(t, err, tc.want)
+			assert.Equal(t, 1, strings.Count(err.Error(), "export: "), "prefix once: %v", err)
+			assert.Nil(t, ids)
+			assert.Nil(t, vecs)
+			assert.Zero(t, dim)
+		})
+	}
 }
 
 // TestModelItems: exported items are the model's videos by raw ID, and a

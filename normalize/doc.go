@@ -8,13 +8,34 @@
 // Fit computes exact quantiles of a slice (O(n log n), O(n) memory). Sketch
 // fits a stream of any length in bounded memory (a reservoir sample; its
 // sampling error is ErrorBound; Bound adds the quantile-grid and tie error
-// that Transform has even on an exact fit, see CDF.Transform).
+// that Transform has even on an exact fit, see CDF.Transform). Both keep
+// DefaultQuantiles intervals unless asked for another number, and never
+// more than n-1 for n values.
 //
 // # Invariants
 //
 // Transform is monotone non-decreasing, clamps outside the fitted range and
-// returns values in [0, 1). NaN and ±Inf are errors naming the feature, at fit
-// and at transform time.
+// returns values in [0, 1). NaN and ±Inf are errors naming the feature,
+// wrapping ErrNonFinite, at fit and at transform time.
+//
+// # Cost
+//
+// Transform and Powers are a binary search over the quantiles,
+// O(log Q), and allocate nothing. Sketch.Add is O(1).
+//
+// # Files
+//
+// A CDF is stored only inside a model file, written by CDF.Encode into the
+// file's container and read back by DecodeCDF, little-endian: the name
+// (length u64 and bytes, at most 64 KiB), then the quantiles (count u64, at
+// most 2²⁴, and float64 values). DecodeCDF checks that there is at least
+// one quantile and that they are finite and ascending; its errors wrap the
+// container's format error and carry no package prefix: the model's reader
+// adds its own.
+//
+// # Errors
+//
+// Errors of Fit, Transform, Powers and Sketch start "normalize: ".
 //
 // # Concurrency
 //

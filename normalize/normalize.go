@@ -3,7 +3,6 @@ package normalize
 import (
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -12,15 +11,15 @@ import (
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
-// DefaultQuantiles is the number of quantile intervals Fit keeps when asked
-// for 0.
+// DefaultQuantiles is the number of quantile intervals Fit and Sketch.CDF
+// keep when asked for <= 0.
 const DefaultQuantiles = 1000
 
 // below1 is the largest float64 below 1: outputs are in [0, 1).
 var below1 = math.Nextafter(1, 0)
 
 // ErrNonFinite is wrapped by errors about NaN or ±Inf values.
-var ErrNonFinite = errors.New("normalize: non-finite value")
+var ErrNonFinite = errors.New("non-finite value")
 
 // CDF maps a continuous feature x to x̃ = F(x) ∈ [0, 1), F being the
 // empirical cumulative distribution seen at fit time, by linear
@@ -36,6 +35,7 @@ type CDF struct {
 	Q []float64
 }
 
+// checkFinite reports a NaN or ±Inf x of the named feature.
 func checkFinite(name string, x float64) error {
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return fmt.Errorf("%w %v in feature %q", ErrNonFinite, x, name)
@@ -52,7 +52,7 @@ func Fit(name string, values []float64, quantiles int) (*CDF, error) {
 	}
 	for _, x := range values {
 		if err := checkFinite(name, x); err != nil {
-			return nil, err
+			return nil, fmt.Errorf("normalize: %w", err)
 		}
 	}
 	s := slices.Clone(values)
@@ -60,11 +60,18 @@ func Fit(name string, values []float64, quantiles int) (*CDF, error) {
 	return fromSorted(name, s, quantiles), nil
 }
 
-func fromSorted(name string, s []float64, quantiles int) *CDF {
+// intervals is the number of quantile intervals a CDF fitted on n values
+// gets when asked for quantiles (<= 0 means DefaultQuantiles): at most
+// n-1, at least 1.
+func intervals(quantiles, n int) int {
 	if quantiles <= 0 {
 		quantiles = DefaultQuantiles
 	}
-	quantiles = min(quantiles, max(1, len(s)-1))
+	return min(quantiles, max(1, n-1))
+}
+
+func fromSorted(name string, s []float64, quantiles int) *CDF {
+	quantiles = intervals(quantiles, len(s))
 	q := make([]float64, quantiles+1)
 	n := len(s)
 	for i := range q {
@@ -111,15 +118,20 @@ func frac(x, a, b float64) float64 {
 // error (see Sketch.Bound).
 func (c *CDF) Transform(x float64) (float64, error) {
 	if err := checkFinite(c.Name, x); err != nil {
-		return 0, err
+		return 0, fmt.Errorf("normalize: %w", err)
 	}
+	return c.transform(x), nil
+}
+
+// transform is Transform of a finite x.
+func (c *CDF) transform(x float64) float64 {
 	q := c.Q
 	k := len(q) - 1
 	if x < q[0] {
-		return 0, nil
+		return 0
 	}
 	if x > q[k] {
-		return below1, nil
+		return below1
 	}
 	// lo = first index with q >= x, hi = last index with q <= x.
 	lo := sort.SearchFloat64s(q, x)
@@ -132,11 +144,11 @@ func (c *CDF) Transform(x float64) (float64, error) {
 		if k == 0 {
 			p = 0.5
 		}
-		return min(p, below1), nil
+		return min(p, below1)
 	}
 	// q[lo-1] < x < q[lo]
 	p := (float64(lo-1) + frac(x, q[lo-1], q[lo])) / float64(k)
-	return min(p, below1), nil
+	return min(p, below1)
 }
 
 // Powers writes (x̃, x̃², √x̃) into dst, which must have length 3 (else an
@@ -145,24 +157,25 @@ func (c *CDF) Powers(dst []float32, x float64) error {
 	if len(dst) != 3 {
 		return fmt.Errorf("normalize: Powers: dst holds %d floats, want 3", len(dst))
 	}
-	t, err := c.Transform(x)
-	if err != nil {
-		return err
+	if err := checkFinite(c.Name, x); err != nil {
+		return fmt.Errorf("normalize: %w", err)
 	}
+	t := c.transform(x)
 	dst[0], dst[1], dst[2] = float32(t), float32(t*t), float32(math.Sqrt(t))
 	return nil
 }
 
-// DefaultSketchSize is the reservoir size NewSketch uses when asked for 0.
+// DefaultSketchSize is the reservoir size NewSketch uses when asked for
+// size <= 0.
 const DefaultSketchSize = 1 << 16
 
 // Sketch fits a CDF over a stream of any length in bounded memory: a uniform
-// reservoir sample of Size values (Vitter's algorithm R). By the
-// Dvoretzky–Kiefer–Wolfowitz inequality the sample's CDF is within ε of the
-// stream's CDF everywhere with probability at least 1-2·exp(-2·Size·ε²):
-// with the default Size 65,536, |F̂ - F| ≤ 0.01 with probability above
-// 0.99999 (ErrorBound gives ε for any confidence). Streams no longer than
-// Size are kept whole and fitted exactly. A Sketch is not safe for concurrent
+// reservoir sample of size values (NewSketch's size; Vitter's algorithm R).
+// By the Dvoretzky–Kiefer–Wolfowitz inequality the sample's CDF is within ε
+// of the stream's CDF everywhere with probability at least
+// 1-2·exp(-2·size·ε²): with DefaultSketchSize, 65,536, |F̂ - F| ≤ 0.01 with
+// probability above 0.99999 (ErrorBound gives ε for any confidence).
+// Streams no longer than size are kept whole and fitted exactly. A Sketch is not safe for concurrent
 // use.
 type Sketch struct {
 	Name string
@@ -172,7 +185,7 @@ type Sketch struct {
 	rng  *rand.Rand
 }
 
-// NewSketch returns a Sketch keeping size values (0 means
+// NewSketch returns a Sketch keeping size values (size <= 0 means
 // DefaultSketchSize); rng nil means a fixed-seed generator.
 func NewSketch(name string, size int, rng *rand.Rand) *Sketch {
 	if size <= 0 {
@@ -195,7 +208,7 @@ func (s *Sketch) ErrorBound(confidence float64) float64 {
 }
 
 // Bound returns b such that, with probability at least confidence, the CDF
-// fitted with the given number of quantile intervals (0 means
+// fitted with the given number of quantile intervals (<= 0 means
 // DefaultQuantiles) satisfies, for every x and the stream's CDF F,
 //
 //	F(x⁻) − b ≤ Transform(x) ≤ F(x) + b,
@@ -208,17 +221,14 @@ func (s *Sketch) Bound(confidence float64, quantiles int) float64 {
 	if n == 0 {
 		return 1
 	}
-	if quantiles <= 0 {
-		quantiles = DefaultQuantiles
-	}
-	q := min(quantiles, max(1, n-1))
+	q := intervals(quantiles, n)
 	return s.ErrorBound(confidence) + 1/float64(q) + 1/float64(n)
 }
 
 // Add feeds one value; NaN or ±Inf is an error naming the feature.
 func (s *Sketch) Add(x float64) error {
 	if err := checkFinite(s.Name, x); err != nil {
-		return err
+		return fmt.Errorf("normalize: %w", err)
 	}
 	s.n++
 	if len(s.res) < s.size {
@@ -235,7 +245,7 @@ func (s *Sketch) Add(x float64) error {
 func (s *Sketch) Count() int64 { return s.n }
 
 // CDF returns the fitted normalizer with the given number of quantile
-// intervals (0 means DefaultQuantiles).
+// intervals (<= 0 means DefaultQuantiles).
 func (s *Sketch) CDF(quantiles int) (*CDF, error) {
 	if s.n == 0 {
 		return nil, fmt.Errorf("normalize: feature %q: no values to fit", s.Name)
@@ -245,16 +255,16 @@ func (s *Sketch) CDF(quantiles int) (*CDF, error) {
 	return fromSorted(s.Name, v, quantiles), nil
 }
 
-const cdfMagic, cdfVersion = "YTNM", 1
-
-// Encode writes the CDF into an open container.
+// Encode writes the CDF into an open model-file container (layout in the
+// package doc, # Files).
 func (c *CDF) Encode(w *binfmt.Writer) {
 	w.String(c.Name)
 	w.F64s(c.Q)
 }
 
 // DecodeCDF reads a CDF written by Encode, checking that its quantiles are
-// finite and ascending.
+// finite and ascending. Its errors wrap binfmt.ErrFormat, unprefixed (see
+// the package doc, # Files).
 func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
 	c := &CDF{Name: r.String(1 << 16), Q: r.F64s(1 << 24)}
 	if err := r.Err(); err != nil {
@@ -267,20 +277,6 @@ func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
 		if math.IsNaN(q) || math.IsInf(q, 0) || (i > 0 && q < c.Q[i-1]) {
 			return nil, fmt.Errorf("%w: normalizer %q quantiles not finite and ascending", binfmt.ErrFormat, c.Name)
 		}
-	}
-	return c, nil
-}
-
-// WriteTo writes the CDF as a standalone checksummed file body.
-func (c *CDF) WriteTo(w io.Writer) (int64, error) {
-	return binfmt.WriteContainer(w, cdfMagic, cdfVersion, c.Encode)
-}
-
-// ReadCDF reads a CDF written by WriteTo.
-func ReadCDF(r io.Reader) (*CDF, error) {
-	c, err := binfmt.ReadContainer(r, cdfMagic, cdfVersion, "CDF", DecodeCDF)
-	if err != nil {
-		return nil, fmt.Errorf("normalize: %w", err)
 	}
 	return c, nil
 }

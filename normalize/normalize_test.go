@@ -1,7 +1,7 @@
 package normalize
 
 import (
-	"bytes"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -10,6 +10,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
+
+// transformNoErr is c.Transform(x), which must not fail.
+func transformNoErr(t *testing.T, c *CDF, x float64) float64 {
+	t.Helper()
+	y, err := c.Transform(x)
+	require.NoError(t, err)
+	return y
+}
 
 // ks returns the Kolmogorov–Smirnov distance of xs from Uniform(0,1).
 func ks(xs []float64) float64 {
@@ -62,9 +70,8 @@ func TestMonotoneAndClamped(t *testing.T) {
 		require.Less(t, y, 1.0)
 		prev = y
 	}
-	y, _ := cdf.Transform(-100)
-	assert.Equal(t, 0.0, y)
-	y, _ = cdf.Transform(100)
+	assert.Equal(t, 0.0, transformNoErr(t, cdf, -100))
+	y := transformNoErr(t, cdf, 100)
 	assert.Less(t, y, 1.0)
 	assert.Greater(t, y, 0.999)
 }
@@ -75,8 +82,7 @@ func TestTiesAndConstant(t *testing.T) {
 	y, err := c.Transform(4)
 	require.NoError(t, err)
 	assert.Equal(t, 0.5, y)
-	y, _ = c.Transform(3)
-	assert.Equal(t, 0.0, y)
+	assert.Equal(t, 0.0, transformNoErr(t, c, 3))
 
 	// 80% zeros: zero maps to the middle of its mass, 0.4.
 	v := append(make([]float64, 800), make([]float64, 200)...)
@@ -85,12 +91,12 @@ func TestTiesAndConstant(t *testing.T) {
 	}
 	c, err = Fit("impressions", v, 100)
 	require.NoError(t, err)
-	y, _ = c.Transform(0)
-	assert.InDelta(t, 0.4, y, 0.01)
+	assert.InDelta(t, 0.4, transformNoErr(t, c, 0), 0.01)
 }
 
 func TestPowers(t *testing.T) {
-	c, _ := Fit("x", []float64{0, 1, 2, 3, 4}, 4)
+	c, err := Fit("x", []float64{0, 1, 2, 3, 4}, 4)
+	require.NoError(t, err)
 	dst := make([]float32, 3)
 	require.NoError(t, c.Powers(dst, 1))
 	assert.InDelta(t, 0.25, dst[0], 1e-7)
@@ -98,19 +104,33 @@ func TestPowers(t *testing.T) {
 	assert.InDelta(t, 0.5, dst[2], 1e-7)
 }
 
-func TestNonFiniteIsError(t *testing.T) {
-	_, err := Fit("age", []float64{1, math.NaN()}, 0)
-	assert.ErrorIs(t, err, ErrNonFinite)
-	assert.ErrorContains(t, err, "age")
-	c, _ := Fit("age", []float64{1, 2}, 0)
-	_, err = c.Transform(math.Inf(1))
-	assert.ErrorIs(t, err, ErrNonFinite)
+// TestBadInputIsError: NaN and ±Inf (wrapping ErrNonFinite), empty fits and
+// buffers of the wrong length are errors naming the feature, each with the
+// package prefix once.
+func TestBadInputIsError(t *testing.T) {
+	c, err := Fit("age", []float64{1, 2}, 0)
+	require.NoError(t, err)
 	s := NewSketch("dwell", 10, nil)
-	assert.ErrorContains(t, s.Add(math.NaN()), "dwell")
-	_, err = Fit("empty", nil, 0)
-	assert.Error(t, err)
-	_, err = s.CDF(0)
-	assert.Error(t, err)
+	for _, tc := range []struct {
+		name, want string
+		nonFinite  bool
+		err        func() error
+	}{
+		{"Fit of a NaN", `normalize: non-finite value NaN in feature "age"`, true, func() error { _, err := Fit("age", []float64{1, math.NaN()}, 0); return err }},
+		{"Transform of +Inf", `normalize: non-finite value +Inf in feature "age"`, true, func() error { _, err := c.Transform(math.Inf(1)); return err }},
+		{"Powers of -Inf", `normalize: non-finite value -Inf in feature "age"`, true, func() error { return c.Powers(make([]float32, 3), math.Inf(-1)) }},
+		{"Sketch.Add of a NaN", `normalize: non-finite value NaN in feature "dwell"`, true, func() error { return s.Add(math.NaN()) }},
+		{"Fit of no values", `normalize: feature "empty": no values to fit`, false, func() error { _, err := Fit("empty", nil, 0); return err }},
+		{"Sketch.CDF of no values", `normalize: feature "dwell": no values to fit`, false, func() error { _, err := s.CDF(0); return err }},
+		{"Powers dst too short", "normalize: Powers: dst holds 2 floats, want 3", false, func() error { return c.Powers(make([]float32, 2), 1) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			assert.EqualError(t, err, tc.want)
+			assert.Equal(t, tc.nonFinite, errors.Is(err, ErrNonFinite), "wraps ErrNonFinite")
+		})
+	}
+	assert.Zero(t, s.Count(), "a rejected value is not counted")
 }
 
 func TestSketchWithinBound(t *testing.T) {
@@ -128,8 +148,7 @@ func TestSketchWithinBound(t *testing.T) {
 	// The stream is Exp(1): the true CDF is 1-exp(-x).
 	worst := 0.0
 	for x := 0.0; x < 8; x += 0.01 {
-		y, _ := cdf.Transform(x)
-		worst = max(worst, math.Abs(y-(1-math.Exp(-x))))
+		worst = max(worst, math.Abs(transformNoErr(t, cdf, x)-(1-math.Exp(-x))))
 	}
 	// The bound covers sampling error; the quantile grid adds at most 1/1000.
 	assert.Less(t, worst, eps+1.0/DefaultQuantiles, "worst=%g eps=%g", worst, eps)
@@ -141,23 +160,12 @@ func TestSketchExactForSmallStreams(t *testing.T) {
 	for _, v := range vals {
 		require.NoError(t, s.Add(v))
 	}
-	a, _ := s.CDF(0)
-	b, _ := Fit("x", vals, 0)
+	a, err := s.CDF(0)
+	require.NoError(t, err)
+	b, err := Fit("x", vals, 0)
+	require.NoError(t, err)
 	assert.Equal(t, b.Q, a.Q)
 	assert.Equal(t, 0.0, s.ErrorBound(0.99))
-}
-
-func TestRoundTrip(t *testing.T) {
-	c, _ := Fit("age", []float64{3, 1, 4, 1, 5, 9, 2, 6}, 0)
-	var buf bytes.Buffer
-	_, err := c.WriteTo(&buf)
-	require.NoError(t, err)
-	got, err := ReadCDF(bytes.NewReader(buf.Bytes()))
-	require.NoError(t, err)
-	assert.Equal(t, c, got)
-	b := buf.Bytes()
-	_, err = ReadCDF(bytes.NewReader(b[:len(b)-2]))
-	assert.Error(t, err)
 }
 
 // TestHugeRange: values spanning more than float64's range (b-a overflows)
@@ -173,10 +181,7 @@ func TestHugeRange(t *testing.T) {
 			require.LessOrEqual(t, c.Q[i-1], q)
 		}
 	}
-	var buf bytes.Buffer
-	_, err = c.WriteTo(&buf)
-	require.NoError(t, err)
-	got, err := ReadCDF(&buf)
+	got, err := open(seal(t, c.Encode))
 	require.NoError(t, err)
 	assert.Equal(t, c, got)
 	prev := -1.0
@@ -233,7 +238,6 @@ func TestSketchBoundWithTies(t *testing.T) {
 		assert.LessOrEqual(t, y, hi+b, "x=%g", x)
 		naive = max(naive, math.Abs(y-hi))
 	}
-	y0, _ := cdf.Transform(0)
-	assert.InDelta(t, 0.25, y0, 0.02, "ties map to the middle of the jump")
+	assert.InDelta(t, 0.25, transformNoErr(t, cdf, 0), 0.02, "ties map to the middle of the jump")
 	assert.Greater(t, naive, sampling, "the sampling-only bound does not hold with ties")
 }

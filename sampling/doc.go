@@ -20,11 +20,18 @@
 // them. Samplers are immutable and safe for concurrent use; Candidates and
 // *rand.Rand are not: use one of each per goroutine.
 //
+// # Errors
+//
+// Bad counts, samplers without classes, draws that cannot be made and
+// buffers of the wrong length are errors (not panics) starting
+// "sampling: ".
+//
 // # Example
 //
-//	s, _ := sampling.NewUnigram([]float64{100, 10, 1}, 0.75)
+//	s, err := sampling.NewUnigram([]float64{100, 10, 1}, 0.75)
+//	if err != nil { ... }
 //	c := &sampling.Candidates{Sampler: s}
-//	_ = c.Draw(64, rand.New(rand.NewPCG(1, 2)))
+//	if err := c.Draw(64, rand.New(rand.NewPCG(1, 2))); err != nil { ... }
 //	logQ := make([]float32, len(c.IDs))
-//	c.LogExpectedCount(logQ, c.IDs)
+//	err = c.LogExpectedCount(logQ, c.IDs)
 package sampling

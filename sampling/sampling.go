@@ -189,7 +189,10 @@ type Candidates struct {
 	seen  map[int32]struct{}
 }
 
-// Draw draws k candidates into c.IDs.
+// Draw draws k candidates into c.IDs. It is an error to draw a negative k,
+// from a sampler without classes, or, with Unique, more candidates than the
+// sampler has classes or than it finds within 1000·k + 10⁶ raw draws (too
+// few classes with mass).
 func (c *Candidates) Draw(k int, rng *rand.Rand) error {
 	if k < 0 {
 		return fmt.Errorf("sampling: Draw: negative k %d", k)

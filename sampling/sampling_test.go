@@ -66,12 +66,9 @@ func TestUnigramPower(t *testing.T) {
 	u, err := NewUnigram([]float64{16, 1}, 0.5)
 	require.NoError(t, err)
 	assert.InDelta(t, 4.0/5, u.Prob(0), 1e-12)
-	_, err = NewUnigram([]float64{0, 0}, 1)
-	assert.Error(t, err)
-	_, err = NewUnigram([]float64{1, math.NaN()}, 1)
-	assert.Error(t, err)
-	_, err = NewUnigram(nil, 1)
-	assert.Error(t, err)
+	d, err := NewUnigram([]float64{16, 1}, 0)
+	require.NoError(t, err)
+	assert.InDelta(t, 8.0/9, d.Prob(0), 1e-12, "power 0 means DefaultPower, 3/4")
 }
 
 // TestExpectedCounts checks the stated expected counts against the empirical
@@ -113,7 +110,6 @@ func TestDrawDeterministic(t *testing.T) {
 	require.NoError(t, b.Draw(100, rand.New(rand.NewPCG(9, 9))))
 	assert.Equal(t, a.IDs, b.IDs)
 	assert.Equal(t, a.Tries, b.Tries)
-	assert.Error(t, a.Draw(1001, rand.New(rand.NewPCG(1, 1))))
 }
 
 func TestAccidentalHits(t *testing.T) {
@@ -125,7 +121,8 @@ func TestAccidentalHits(t *testing.T) {
 }
 
 func TestLogExpectedCountFinite(t *testing.T) {
-	u, _ := NewUnigram([]float64{1, 0}, 1)
+	u, err := NewUnigram([]float64{1, 0}, 1)
+	require.NoError(t, err)
 	c := &Candidates{Sampler: u}
 	require.NoError(t, c.Draw(5, rand.New(rand.NewPCG(1, 1))))
 	dst := make([]float32, 2)
@@ -134,23 +131,52 @@ func TestLogExpectedCountFinite(t *testing.T) {
 	assert.False(t, math.IsInf(float64(dst[1]), 0))
 }
 
-// TestBadInputIsError: samplers without classes and buffers of the wrong
-// length are errors, never panics or a class that does not exist.
+// TestBadInputIsError: bad counts, samplers without classes, draws that
+// cannot be made and buffers of the wrong length are errors that say what
+// is wrong, each with the package prefix once; never panics or a class that
+// does not exist.
 func TestBadInputIsError(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
-	for name, s := range map[string]Sampler{"uniform": Uniform{}, "log-uniform": LogUniform{}, "negative": Uniform{Classes: -3}} {
-		t.Run(name, func(t *testing.T) {
-			for _, unique := range []bool{false, true} {
-				c := &Candidates{Sampler: s, Unique: unique}
-				assert.ErrorContains(t, c.Draw(3, rng), "no classes")
-			}
-			assert.Equal(t, int32(-1), s.Sample(rng), "no class to return")
+	newUnigram := func(counts ...float64) func() error {
+		return func() error { _, err := NewUnigram(counts, 1); return err }
+	}
+	draw := func(c *Candidates, k int) func() error { return func() error { return c.Draw(k, rng) } }
+	massless, err := NewUnigram([]float64{1, 0, 0}, 1) // one class with mass
+	require.NoError(t, err)
+	drawn := &Candidates{Sampler: Uniform{Classes: 4}}
+	require.NoError(t, drawn.Draw(2, rng))
+	for _, tc := range []struct {
+		name, want string
+		err        func() error
+	}{
+		{"NewUnigram of no classes", "sampling: NewUnigram: no classes", newUnigram()},
+		{"NewUnigram of zero counts", "sampling: NewUnigram: counts must have a positive finite sum", newUnigram(0, 0)},
+		{"NewUnigram of an infinite sum", "sampling: NewUnigram: counts must have a positive finite sum", newUnigram(math.MaxFloat64, math.MaxFloat64)},
+		{"NewUnigram of a NaN count", "sampling: NewUnigram: count 1 is NaN", newUnigram(1, math.NaN())},
+		{"NewUnigram of a negative count", "sampling: NewUnigram: count 0 is -1", newUnigram(-1, 2)},
+		{"NewUnigram of an infinite count", "sampling: NewUnigram: count 0 is +Inf", newUnigram(math.Inf(1))},
+		{"Draw with no sampler", "sampling: Draw: the sampler has no classes", draw(&Candidates{}, 1)},
+		{"Draw from Uniform of no classes", "sampling: Draw: the sampler has no classes", draw(&Candidates{Sampler: Uniform{}}, 3)},
+		{"Draw unique from Uniform of no classes", "sampling: Draw: the sampler has no classes", draw(&Candidates{Sampler: Uniform{}, Unique: true}, 3)},
+		{"Draw from LogUniform of no classes", "sampling: Draw: the sampler has no classes", draw(&Candidates{Sampler: LogUniform{}}, 3)},
+		{"Draw from Uniform of negative classes", "sampling: Draw: the sampler has no classes", draw(&Candidates{Sampler: Uniform{Classes: -3}}, 3)},
+		{"Draw of negative k", "sampling: Draw: negative k -1", draw(&Candidates{Sampler: Uniform{Classes: 4}}, -1)},
+		{"Draw of more unique candidates than classes", "sampling: Draw: 1001 unique candidates from 1000 classes", draw(&Candidates{Sampler: LogUniform{1000}, Unique: true}, 1001)},
+		{"Draw of unique candidates without mass", "sampling: Draw: 2 unique candidates not found in 1002000 draws (too few classes with mass)", draw(&Candidates{Sampler: massless, Unique: true}, 2)},
+		{"LogExpectedCount of too few destinations", "sampling: LogExpectedCount: 1 destinations for 2 classes", func() error { return drawn.LogExpectedCount(make([]float32, 1), []int32{0, 1}) }},
+		{"AccidentalHits of too few flags", "sampling: AccidentalHits: 1 flags for 2 candidates", func() error { _, err := AccidentalHits(make([]bool, 1), 0, []int32{0, 1}); return err }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			assert.EqualError(t, err, tc.want)
 		})
 	}
-	assert.Error(t, (&Candidates{}).Draw(1, rng), "nil sampler")
-	c := &Candidates{Sampler: Uniform{Classes: 4}}
-	require.NoError(t, c.Draw(2, rng))
-	assert.Error(t, c.LogExpectedCount(make([]float32, 1), []int32{0, 1}))
-	_, err := AccidentalHits(make([]bool, 1), 0, []int32{0, 1})
-	assert.Error(t, err)
+}
+
+// TestNoClassToSample: a sampler without classes returns -1, no class.
+func TestNoClassToSample(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for name, s := range map[string]Sampler{"uniform": Uniform{}, "log-uniform": LogUniform{}, "negative": Uniform{Classes: -3}} {
+		assert.Equal(t, int32(-1), s.Sample(rng), name)
+	}
 }

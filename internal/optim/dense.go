@@ -25,20 +25,20 @@ var (
 // per-parameter state, when it has any, before any update.
 func (ps *Params) check(opt string, state [][]float32) error {
 	if len(ps.G) != len(ps.P) || len(ps.Decay) != len(ps.P) {
-		return fmt.Errorf("optim: %s: %d parameters, %d gradients, %d decay flags", opt, len(ps.P), len(ps.G), len(ps.Decay))
+		return fmt.Errorf("%s: %d parameters, %d gradients, %d decay flags", opt, len(ps.P), len(ps.G), len(ps.Decay))
 	}
 	if state != nil && len(state) != len(ps.P) {
-		return fmt.Errorf("optim: %s: state for %d parameters applied to %d", opt, len(state), len(ps.P))
+		return fmt.Errorf("%s: state for %d parameters applied to %d", opt, len(state), len(ps.P))
 	}
 	for i := range ps.P {
 		if len(ps.G[i]) != len(ps.P[i]) {
-			return fmt.Errorf("optim: %s: gradient %d has %d values for %d parameters", opt, i, len(ps.G[i]), len(ps.P[i]))
+			return fmt.Errorf("%s: gradient %d has %d values for %d parameters", opt, i, len(ps.G[i]), len(ps.P[i]))
 		}
 		if state != nil && len(state[i]) != len(ps.P[i]) {
-			return fmt.Errorf("optim: %s: parameter %d changed size", opt, i)
+			return fmt.Errorf("%s: parameter %d changed size", opt, i)
 		}
 		if !Finite(ps.G[i]) {
-			return fmt.Errorf("optim: %s: non-finite gradient", opt)
+			return fmt.Errorf("%s: non-finite gradient", opt)
 		}
 	}
 	return nil
@@ -51,8 +51,9 @@ func (ps *Params) l2(i int, l2 float32) float32 {
 	return 0
 }
 
-// DenseAdam is Adam over dense parameters. Zero Beta1, Beta2, Eps mean 0.9,
-// 0.999, 1e-8. L2 adds L2·p to the gradient of every parameter with Decay.
+// DenseAdam is Adam over dense parameters. Zero Beta1, Beta2, Eps mean
+// DefaultAdamBeta1, DefaultAdamBeta2, DefaultAdamEps (0.9, 0.999, 1e-8). L2
+// adds L2·p to the gradient of every parameter with Decay.
 // Its moments are allocated on the first Apply.
 type DenseAdam struct {
 	LR, Beta1, Beta2, Eps, L2 float32
@@ -62,7 +63,7 @@ type DenseAdam struct {
 
 // Apply takes one step.
 func (a *DenseAdam) Apply(ps Params) error {
-	if err := ps.check("Adam", a.m); err != nil {
+	if err := ps.check("DenseAdam", a.m); err != nil {
 		return err
 	}
 	if a.m == nil {
@@ -80,7 +81,8 @@ func (a *DenseAdam) Apply(ps Params) error {
 
 // DenseAdagrad is Adagrad over dense parameters: p -= LR·g/(√acc + Eps),
 // acc starting at DefaultAdagradInit; zero Eps means DefaultAdagradEps. L2
-// adds L2·p to the gradient of every parameter with Decay.
+// adds L2·p to the gradient of every parameter with Decay. Its
+// accumulators are allocated on the first Apply.
 type DenseAdagrad struct {
 	LR, Eps, L2 float32
 	acc         [][]float32
@@ -88,7 +90,7 @@ type DenseAdagrad struct {
 
 // Apply takes one step.
 func (a *DenseAdagrad) Apply(ps Params) error {
-	if err := ps.check("Adagrad", a.acc); err != nil {
+	if err := ps.check("DenseAdagrad", a.acc); err != nil {
 		return err
 	}
 	if a.acc == nil {
@@ -103,11 +105,12 @@ func (a *DenseAdagrad) Apply(ps Params) error {
 	return nil
 }
 
-// NewDense returns the named dense optimizer: "adam" (also the empty name)
-// or "adagrad".
+// NewDense returns the named dense optimizer, "adam" or "adagrad". An
+// empty name is an unknown one: the caller's settings apply their default
+// (train.DefaultOptimizer) before they get here.
 func NewDense(name string, lr, l2 float32) (Dense, error) {
 	switch name {
-	case "", "adam":
+	case "adam":
 		return &DenseAdam{LR: lr, L2: l2}, nil
 	case "adagrad":
 		return &DenseAdagrad{LR: lr, L2: l2}, nil

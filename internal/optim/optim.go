@@ -13,17 +13,25 @@ type AdamStep struct {
 	B1, B2, LR, EpsHat float32
 }
 
+// Adam's defaults, shared by the dense and the row-sparse optimizers and
+// applied in NewAdamStep.
+const (
+	DefaultAdamBeta1 = 0.9   // decay of the first moment
+	DefaultAdamBeta2 = 0.999 // decay of the second moment
+	DefaultAdamEps   = 1e-8  // added to √v̂
+)
+
 // NewAdamStep returns the constants of step t (1-based). Zero b1, b2, eps
-// mean 0.9, 0.999, 1e-8.
+// mean DefaultAdamBeta1, DefaultAdamBeta2, DefaultAdamEps.
 func NewAdamStep(lr, b1, b2, eps float32, t int) AdamStep {
 	if b1 == 0 {
-		b1 = 0.9
+		b1 = DefaultAdamBeta1
 	}
 	if b2 == 0 {
-		b2 = 0.999
+		b2 = DefaultAdamBeta2
 	}
 	if eps == 0 {
-		eps = 1e-8
+		eps = DefaultAdamEps
 	}
 	c1 := 1 - math.Pow(float64(b1), float64(t))
 	c2 := 1 - math.Pow(float64(b2), float64(t))
@@ -37,7 +45,8 @@ func (s AdamStep) Update(p, g, m, v []float32, l2 float32) {
 	vec.Adam(p, g, m, v, &c)
 }
 
-// Adagrad's defaults, shared by the dense and the row-sparse optimizers.
+// Adagrad's defaults, shared by the dense and the row-sparse optimizers and
+// applied in Accumulators and AdagradEps.
 const (
 	DefaultAdagradInit = 0.1  // initial accumulator, as in TensorFlow
 	DefaultAdagradEps  = 1e-8 // added to √acc
@@ -73,6 +82,18 @@ func Adagrad(p, g, acc []float32, lr, eps, l2 float32) {
 		acc[i] += gi * gi
 		p[i] -= lr * gi / (float32(math.Sqrt(float64(acc[i]))) + eps)
 	}
+}
+
+// RowAdagrad applies one row-wise Adagrad step to the row p with gradient g
+// (as long as p) and the row's one accumulator acc: acc += mean_j(g_j²),
+// p -= lr·g/(√acc + eps).
+func RowAdagrad(p, g []float32, acc *float32, lr, eps float32) {
+	var ss float32
+	for _, v := range g {
+		ss += v * v
+	}
+	*acc += ss / float32(len(g))
+	vec.Axpy(-lr/(float32(math.Sqrt(float64(*acc)))+eps), g, p)
 }
 
 // Finite reports whether every element of v is neither NaN nor ±Inf.

@@ -9,13 +9,15 @@ import (
 )
 
 // Bar is a progress bar for one task of Total steps. A nil *Bar is valid and
-// does nothing. Not safe for concurrent use.
+// does nothing. A bar whose write fails stops drawing: the terminal is gone,
+// and the task it reports on goes on. Not safe for concurrent use.
 type Bar struct {
-	w     io.Writer
-	label string
-	total int
-	start time.Time
-	last  time.Time
+	w      io.Writer
+	label  string
+	total  int
+	start  time.Time
+	last   time.Time
+	failed bool // a write failed: draw no more
 }
 
 // IsTerminal reports whether w is a character device (a terminal).
@@ -40,7 +42,7 @@ func New(w io.Writer, label string, total int) *Bar {
 // Set draws the bar at done steps with an optional status text, at most ten
 // times a second.
 func (b *Bar) Set(done int, status string) {
-	if b == nil {
+	if b == nil || b.failed {
 		return
 	}
 	now := time.Now()
@@ -56,7 +58,8 @@ func (b *Bar) Set(done int, status string) {
 	if frac > 0 && frac < 1 {
 		eta = fmt.Sprintf(" eta %.0fs", el/frac-el)
 	}
-	fmt.Fprintf(b.w, "\r%s [%s%s] %3.0f%% %.0fs%s %s\x1b[K", b.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac, el, eta, status)
+	_, err := fmt.Fprintf(b.w, "\r%s [%s%s] %3.0f%% %.0fs%s %s\x1b[K", b.label, strings.Repeat("=", n), strings.Repeat(" ", width-n), 100*frac, el, eta, status)
+	b.failed = err != nil
 }
 
 // Done finishes the line.
@@ -66,5 +69,8 @@ func (b *Bar) Done(status string) {
 	}
 	b.last = time.Time{}
 	b.Set(b.total, status)
-	fmt.Fprintln(b.w)
+	if !b.failed {
+		_, err := fmt.Fprintln(b.w)
+		b.failed = err != nil
+	}
 }
