@@ -372,7 +372,7 @@ func TestBadInputAndOOV(t *testing.T) {
 		{"training: NaN feature", func() error {
 			_, _, err := Candgen(context.Background(), CandgenConfig{Spec: spec, Tower: []int{4}}, data)
 			return err
-		}, `train: candgen: example 1: feature "age": normalize: non-finite value NaN`},
+		}, `train: candgen: example 1: feature "age": non-finite value NaN`},
 		{"training: unknown label space", func() error {
 			_, _, err := Candgen(context.Background(), CandgenConfig{Spec: spec, VideoSpace: "nope"}, data)
 			return err

@@ -210,7 +210,7 @@ func TestRankAndBadInput(t *testing.T) {
 		{"NaN feature", func() error {
 			_, err := m.Rank([]int64{1}, []feature.Example{{IDs: [][]int64{{1}, nil, nil, nil}, Nums: []float64{0, 0, math.NaN(), 0}}})
 			return err
-		}, `ranking: candidate 0: feature "appeal": normalize: non-finite value NaN`},
+		}, `ranking: candidate 0: feature "appeal": non-finite value NaN`},
 		{"ids and candidates differ", func() error { _, err := m.Rank([]int64{1, 2}, []feature.Example{mk(1, 1)}); return err }, "ranking: 2 ids for 1 candidates"},
 		{"wrong slot count", func() error {
 			_, err := m.Rank([]int64{1}, []feature.Example{{IDs: make([][]int64, 2), Nums: make([]float64, 2)}})
