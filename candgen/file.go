@@ -15,7 +15,9 @@ import (
 // opposed to an I/O error.
 var ErrFormat = binfmt.ErrFormat
 
-const fileMagic, fileVersion = "YTCG", 1
+// fileVersion 2: vocabularies hold int64 IDs only (version 1 had a
+// string-key flag per entry).
+const fileMagic, fileVersion = "YTCG", 2
 
 // WriteTo writes the whole model (spec, vocabularies, normalizers, embedding
 // tables, tower, softmax table) as one checksummed stream. The layout is
@@ -27,10 +29,11 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 		bw.I64(int64(m.userFeatures))
 		bw.I64(int64(m.ageFeature))
 		bw.I64(int64(m.videoSpace))
-		m.enc.Marshal(bw)
-		m.emb.EncodeTables(bw)
-		m.mlp.Encode(bw)
-		m.soft.Encode(bw)
+		// Each part's error is sticky in bw, which WriteContainer reports.
+		m.enc.WriteTo(bw)
+		m.emb.WriteTo(bw)
+		m.mlp.WriteTo(bw)
+		m.soft.WriteTo(bw)
 	})
 }
 
@@ -53,16 +56,16 @@ func decode(br *binfmt.Reader) (*Model, error) {
 		return nil, err
 	}
 	var err error
-	if m.enc, err = feature.UnmarshalEncoder(br); err != nil {
+	if m.enc, err = feature.ReadEncoder(br); err != nil {
 		return nil, err
 	}
-	if m.emb, err = m.enc.DecodeParams(br); err != nil {
+	if m.emb, err = m.enc.ReadParams(br); err != nil {
 		return nil, err
 	}
-	if m.mlp, err = tower.Decode(br); err != nil {
+	if m.mlp, err = tower.ReadMLP(br); err != nil {
 		return nil, err
 	}
-	if m.soft, err = embedding.DecodeTable(br); err != nil {
+	if m.soft, err = embedding.ReadTable(br); err != nil {
 		return nil, err
 	}
 	if err := m.check(); err != nil {

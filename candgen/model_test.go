@@ -93,9 +93,13 @@ func TestSaveLoad(t *testing.T) {
 	_, err = ReadModel(bytes.NewReader(bad))
 	assert.Error(t, err)
 	ver := append([]byte(nil), raw...)
-	ver[4] = 2
+	ver[4] = 3
 	_, err = ReadModel(bytes.NewReader(ver))
-	assert.ErrorContains(t, err, "version")
+	assert.ErrorContains(t, err, "unsupported version 3", "a newer format")
+	ver[4] = 1
+	_, err = ReadModel(bytes.NewReader(ver))
+	assert.ErrorContains(t, err, "format version 1 is no longer read (this build reads 2)", "an older format")
+	assert.ErrorIs(t, err, ErrFormat)
 
 	// A failing save leaves the previous file loadable.
 	require.NoError(t, os.Chmod(dir, 0o500))

@@ -37,8 +37,7 @@ func (m *Model) Items() (vectors []float32, ids []int64) {
 	vocab := m.VideoVocab()
 	ids = make([]int64, len(rows))
 	for i, r := range rows {
-		k, _ := vocab.Key(r)
-		ids[i] = k.Int
+		ids[i], _ = vocab.ID(r) // rows are 1..Size()-1: every one has an ID
 	}
 	return vecs, ids
 }
@@ -224,8 +223,11 @@ func (m *Model) RecommendBatchAt(ctx context.Context, exs []feature.Example, age
 	for i, hs := range hits {
 		out[i] = make([]Scored, len(hs))
 		for j, h := range hs {
-			k, _ := vocab.Key(h.ID)
-			out[i][j] = Scored{ID: k.Int, Score: h.Score}
+			id, ok := vocab.ID(h.ID)
+			if !ok {
+				return nil, fmt.Errorf("candgen: the index returned item %d, not one of the model's", h.ID)
+			}
+			out[i][j] = Scored{ID: id, Score: h.Score}
 		}
 	}
 	return out, nil

@@ -28,18 +28,18 @@
 //
 // # Files
 //
-// Vocabularies and tables are stored only inside a model file (candgen's,
-// ranking's), written by Vocab.Encode and Table.Encode into the file's
-// container and read back by DecodeVocab and DecodeTable, little-endian:
+// Vocabularies and tables are parts of a model file (candgen's, ranking's):
+// Vocab.WriteTo and Table.WriteTo write them into the file's container when
+// given its writer (or on their own, with no header or checksum, to any
+// io.Writer), ReadVocab and ReadTable read them back, little-endian:
 //
 //	table:      rows u64, dim u64, len u64 = rows·dim, len float32 values
-//	vocabulary: n u64, then n × (is-string byte 0/1, the key — string:
-//	            length u64 and bytes; integer: i64 —, count i64)
+//	vocabulary: n u64, then n × (ID i64, count i64)
 //
-// The decoders check every count before it sizes an allocation (a table's
-// dim at most 2¹⁶, a string key at most 1 MiB), that a table holds rows·dim
-// finite values and that no key repeats. Their errors wrap the container's
-// format error and carry no package prefix: the model's reader adds its own.
+// The readers check every count before it sizes an allocation (a table's
+// dim at most 2¹⁶), that a table holds rows·dim finite values and that no
+// ID repeats. Their errors wrap ErrFormat and carry no package prefix: the
+// model's reader adds its own. Keys are int64 IDs only.
 //
 // # Errors
 //

@@ -17,34 +17,36 @@ func TestVocabTopNAndTies(t *testing.T) {
 	c.Add(10, 5)
 	c.Add(11, 7)
 	c.Add(12, 5)
-	c.AddString("a", 5)
+	c.Add(9, 5)
 	c.Add(13, 1)
 	v := c.Vocab(3)
 	require.Equal(t, 4, v.Size())
 	assert.Equal(t, int32(1), v.Index(11))
-	assert.Equal(t, int32(2), v.Index(10)) // tie at 5: ints ascending first
-	assert.Equal(t, int32(3), v.Index(12))
-	assert.Equal(t, OOV, v.IndexString("a")) // truncated
+	assert.Equal(t, int32(2), v.Index(9)) // tie at 5: ascending IDs
+	assert.Equal(t, int32(3), v.Index(10))
+	assert.Equal(t, OOV, v.Index(12)) // truncated
 	assert.Equal(t, OOV, v.Index(13))
 	assert.Equal(t, OOV, v.Index(999))
-	k, ok := v.Key(1)
+	id, ok := v.ID(1)
 	require.True(t, ok)
-	assert.Equal(t, int64(11), k.Int)
-	_, ok = v.Key(0)
-	assert.False(t, ok)
+	assert.Equal(t, int64(11), id)
+	for _, i := range []int32{0, 4, -1} {
+		_, ok = v.ID(i)
+		assert.False(t, ok, "index %d has no ID", i)
+	}
 	assert.Equal(t, []int64{7, 5, 5}, v.Counts())
 
 	// Deterministic regardless of insertion order.
 	c2 := NewCounter()
 	c2.Add(13, 1)
-	c2.AddString("a", 5)
 	c2.Add(12, 5)
+	c2.Add(9, 5)
 	c2.Add(11, 7)
 	c2.Add(10, 5)
 	v2 := c2.Vocab(3)
 	for i := int32(1); i < 4; i++ {
-		a, _ := v.Key(i)
-		b, _ := v2.Key(i)
+		a, _ := v.ID(i)
+		b, _ := v2.ID(i)
 		assert.Equal(t, a, b)
 	}
 }

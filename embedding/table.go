@@ -2,6 +2,7 @@ package embedding
 
 import (
 	"fmt"
+	"io"
 	"math/bits"
 	"math/rand/v2"
 
@@ -9,6 +10,11 @@ import (
 	"github.com/ytdnn/ytdnn/internal/optim"
 	"github.com/ytdnn/ytdnn/internal/vec"
 )
+
+// ErrFormat is wrapped by every error of a part read from a malformed,
+// truncated or corrupted model file (errors.Is), as opposed to an I/O
+// error.
+var ErrFormat = binfmt.ErrFormat
 
 // DimPerLog2 is the number of embedding dimensions per doubling of an ID
 // space's cardinality used by Dim.
@@ -101,22 +107,27 @@ func (t *Table) Clone() *Table {
 	return &c
 }
 
-// Encode writes the table into an open model-file container (layout in the
-// package doc, # Files).
-func (t *Table) Encode(w *binfmt.Writer) {
-	w.U64(uint64(t.Rows))
-	w.U64(uint64(t.Dim))
-	w.F32s(t.Data)
+// WriteTo writes the table as a part of a model file (layout in the
+// package doc, # Files): inside the container when w is the model's
+// binfmt writer.
+func (t *Table) WriteTo(w io.Writer) (int64, error) {
+	bw := binfmt.PartWriter(w)
+	n0 := bw.N()
+	bw.U64(uint64(t.Rows))
+	bw.U64(uint64(t.Dim))
+	bw.F32s(t.Data)
+	return bw.N() - n0, bw.Err()
 }
 
-// DecodeTable reads a table written by Encode, checking its shape and that
-// its values are finite. Its errors wrap binfmt.ErrFormat, unprefixed (see
-// the package doc, # Files).
-func DecodeTable(r *binfmt.Reader) (*Table, error) {
-	rows := r.Len(binfmt.MaxElems, "table rows")
-	dim := r.Len(1<<16, "table dim")
-	data := r.F32s(binfmt.MaxElems)
-	if err := r.Err(); err != nil {
+// ReadTable reads a table written by WriteTo, checking its shape and that
+// its values are finite. Its errors wrap ErrFormat, unprefixed (see the
+// package doc, # Files).
+func ReadTable(r io.Reader) (*Table, error) {
+	br := binfmt.PartReader(r)
+	rows := br.Len(binfmt.MaxElems, "table rows")
+	dim := br.Len(1<<16, "table dim")
+	data := br.F32s(binfmt.MaxElems)
+	if err := br.Err(); err != nil {
 		return nil, err
 	}
 	if rows < 1 || dim < 1 || len(data) != rows*dim {

@@ -15,10 +15,11 @@ import (
 	"github.com/parquet-go/parquet-go/compress/zstd"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
 // ErrFormat is wrapped by errors about malformed input files.
-var ErrFormat = errors.New("malformed file")
+var ErrFormat = binfmt.ErrFormat
 
 const npyMagic = "\x93NUMPY"
 

@@ -3,6 +3,7 @@ package feature
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 
@@ -10,6 +11,11 @@ import (
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/normalize"
 )
+
+// ErrFormat is wrapped by every error of an encoder or tables read from a
+// malformed, truncated or corrupted model file (errors.Is), as opposed to
+// an I/O error.
+var ErrFormat = binfmt.ErrFormat
 
 // Kind is how a feature enters the network.
 type Kind uint8
@@ -473,34 +479,39 @@ func (p *Params) Apply() error {
 	return nil
 }
 
-// Marshal writes the encoder (spec, vocabularies, normalizers) into an open
-// container.
-func (e *Encoder) Marshal(w *binfmt.Writer) {
-	w.U64(uint64(len(e.Spec.Spaces)))
+// WriteTo writes the encoder (spec, vocabularies, normalizers) as a part of
+// a model file: inside the container when w is the model's binfmt writer.
+func (e *Encoder) WriteTo(w io.Writer) (int64, error) {
+	bw := binfmt.PartWriter(w)
+	n0 := bw.N()
+	bw.U64(uint64(len(e.Spec.Spaces)))
 	for _, sp := range e.Spec.Spaces {
-		w.String(sp.Name)
-		w.I64(int64(sp.MaxVocab))
-		w.I64(int64(sp.Dim))
+		bw.String(sp.Name)
+		bw.I64(int64(sp.MaxVocab))
+		bw.I64(int64(sp.Dim))
 	}
-	w.U64(uint64(len(e.Spec.Features)))
+	bw.U64(uint64(len(e.Spec.Features)))
 	for _, f := range e.Spec.Features {
-		w.String(f.Name)
-		w.U32(uint32(f.Kind))
-		w.String(f.Space)
-		w.I64(int64(f.MaxLen))
+		bw.String(f.Name)
+		bw.U32(uint32(f.Kind))
+		bw.String(f.Space)
+		bw.I64(int64(f.MaxLen))
 	}
 	for _, v := range e.Vocabs {
-		v.Encode(w)
+		v.WriteTo(bw) // errors are sticky in bw
 	}
 	for i, f := range e.Spec.Features {
 		if f.Kind == Continuous {
-			e.CDFs[i].Encode(w)
+			e.CDFs[i].WriteTo(bw)
 		}
 	}
+	return bw.N() - n0, bw.Err()
 }
 
-// UnmarshalEncoder reads an encoder written by Marshal.
-func UnmarshalEncoder(r *binfmt.Reader) (*Encoder, error) {
+// ReadEncoder reads an encoder written by WriteTo, checking its spec. Its
+// errors wrap ErrFormat.
+func ReadEncoder(rd io.Reader) (*Encoder, error) {
+	r := binfmt.PartReader(rd)
 	var spec Spec
 	n := r.Len(1<<12, "spaces")
 	for i := 0; i < n && r.Err() == nil; i++ {
@@ -514,11 +525,11 @@ func UnmarshalEncoder(r *binfmt.Reader) (*Encoder, error) {
 		return nil, err
 	}
 	if err := spec.Validate(); err != nil {
-		return nil, fmt.Errorf("%w: %v", binfmt.ErrFormat, err)
+		return nil, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	vocabs := make([]*embedding.Vocab, len(spec.Spaces))
 	for i := range vocabs {
-		v, err := embedding.DecodeVocab(r)
+		v, err := embedding.ReadVocab(r)
 		if err != nil {
 			return nil, err
 		}
@@ -527,7 +538,7 @@ func UnmarshalEncoder(r *binfmt.Reader) (*Encoder, error) {
 	cdfs := make([]*normalize.CDF, len(spec.Features))
 	for i, f := range spec.Features {
 		if f.Kind == Continuous {
-			c, err := normalize.DecodeCDF(r)
+			c, err := normalize.ReadCDF(r)
 			if err != nil {
 				return nil, err
 			}
@@ -537,19 +548,23 @@ func UnmarshalEncoder(r *binfmt.Reader) (*Encoder, error) {
 	return newEncoder(spec, vocabs, cdfs)
 }
 
-// EncodeTables writes the tables into an open container.
-func (p *Params) EncodeTables(w *binfmt.Writer) {
+// WriteTo writes the tables as a part of a model file.
+func (p *Params) WriteTo(w io.Writer) (int64, error) {
+	bw := binfmt.PartWriter(w)
+	n0 := bw.N()
 	for _, t := range p.Tables {
-		t.Encode(w)
+		t.WriteTo(bw) // errors are sticky in bw
 	}
+	return bw.N() - n0, bw.Err()
 }
 
-// DecodeParams reads tables written by EncodeTables and checks their shapes
-// against the encoder.
-func (e *Encoder) DecodeParams(r *binfmt.Reader) (*Params, error) {
+// ReadParams reads tables written by Params.WriteTo and checks their
+// shapes against the encoder.
+func (e *Encoder) ReadParams(rd io.Reader) (*Params, error) {
+	r := binfmt.PartReader(rd)
 	p := &Params{}
 	for range e.Vocabs {
-		t, err := embedding.DecodeTable(r)
+		t, err := embedding.ReadTable(r)
 		if err != nil {
 			return nil, err
 		}
@@ -566,12 +581,12 @@ func (e *Encoder) DecodeParams(r *binfmt.Reader) (*Params, error) {
 // ErrFormat and names the space.
 func (e *Encoder) CheckTables(tables []*embedding.Table) error {
 	if len(tables) != len(e.Vocabs) {
-		return fmt.Errorf("%w: %d tables for %d spaces", binfmt.ErrFormat, len(tables), len(e.Vocabs))
+		return fmt.Errorf("%w: %d tables for %d spaces", ErrFormat, len(tables), len(e.Vocabs))
 	}
 	for i, v := range e.Vocabs {
 		t := tables[i]
 		if t == nil || t.Rows != v.Size() || t.Dim != e.dims[i] {
-			return fmt.Errorf("%w: table of space %q does not have %d×%d floats", binfmt.ErrFormat, e.Spec.Spaces[i].Name, v.Size(), e.dims[i])
+			return fmt.Errorf("%w: table of space %q does not have %d×%d floats", ErrFormat, e.Spec.Spaces[i].Name, v.Size(), e.dims[i])
 		}
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ytdnn/ytdnn/embedding"
-	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
 func testSpec() Spec {
@@ -105,14 +104,12 @@ func TestBadExamples(t *testing.T) {
 func TestEncoderRoundTrip(t *testing.T) {
 	e := fitted(t)
 	var buf bytes.Buffer
-	w := binfmt.NewWriter(&buf, "TEST", 1)
-	e.Marshal(w)
-	require.NoError(t, w.Close())
-	r, err := binfmt.NewReader(bytes.NewReader(buf.Bytes()), "TEST", 1)
+	n, err := e.WriteTo(&buf) // a part on its own: no header, no checksum
 	require.NoError(t, err)
-	e2, err := UnmarshalEncoder(r)
+	assert.Equal(t, int64(buf.Len()), n)
+	e2, err := ReadEncoder(&buf)
 	require.NoError(t, err)
-	require.NoError(t, r.Close())
+	assert.Zero(t, buf.Len(), "the whole part is read")
 	assert.Equal(t, e.Width(), e2.Width())
 	assert.Equal(t, e.CDFs[3].Q, e2.CDFs[3].Q)
 	assert.Equal(t, e.Vocabs[0].Index(4), e2.Vocabs[0].Index(4))

@@ -25,10 +25,11 @@
 //
 // # Files
 //
-// A CDF is stored only inside a model file, written by CDF.Encode into the
-// file's container and read back by DecodeCDF, little-endian: the name
+// A CDF is a part of a model file: CDF.WriteTo writes it into the file's
+// container when given its writer (or on its own to any io.Writer) and
+// ReadCDF reads it back, little-endian: the name
 // (length u64 and bytes, at most 64 KiB), then the quantiles (count u64, at
-// most 2²⁴, and float64 values). DecodeCDF checks that there is at least
+// most 2²⁴, and float64 values). ReadCDF checks that there is at least
 // one quantile and that they are finite and ascending; its errors wrap the
 // container's format error and carry no package prefix: the model's reader
 // adds its own.

@@ -3,6 +3,7 @@ package normalize
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -10,6 +11,11 @@ import (
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
+
+// ErrFormat is wrapped by every error of a part read from a malformed,
+// truncated or corrupted model file (errors.Is), as opposed to an I/O
+// error.
+var ErrFormat = binfmt.ErrFormat
 
 // DefaultQuantiles is the number of quantile intervals Fit and Sketch.CDF
 // keep when asked for <= 0.
@@ -255,19 +261,23 @@ func (s *Sketch) CDF(quantiles int) (*CDF, error) {
 	return fromSorted(s.Name, v, quantiles), nil
 }
 
-// Encode writes the CDF into an open model-file container (layout in the
-// package doc, # Files).
-func (c *CDF) Encode(w *binfmt.Writer) {
-	w.String(c.Name)
-	w.F64s(c.Q)
+// WriteTo writes the CDF as a part of a model file (layout in the package
+// doc, # Files): inside the container when w is the model's binfmt writer.
+func (c *CDF) WriteTo(w io.Writer) (int64, error) {
+	bw := binfmt.PartWriter(w)
+	n0 := bw.N()
+	bw.String(c.Name)
+	bw.F64s(c.Q)
+	return bw.N() - n0, bw.Err()
 }
 
-// DecodeCDF reads a CDF written by Encode, checking that its quantiles are
-// finite and ascending. Its errors wrap binfmt.ErrFormat, unprefixed (see
-// the package doc, # Files).
-func DecodeCDF(r *binfmt.Reader) (*CDF, error) {
-	c := &CDF{Name: r.String(1 << 16), Q: r.F64s(1 << 24)}
-	if err := r.Err(); err != nil {
+// ReadCDF reads a CDF written by WriteTo, checking that its quantiles are
+// finite and ascending. Its errors wrap ErrFormat, unprefixed (see the
+// package doc, # Files).
+func ReadCDF(r io.Reader) (*CDF, error) {
+	br := binfmt.PartReader(r)
+	c := &CDF{Name: br.String(1 << 16), Q: br.F64s(1 << 24)}
+	if err := br.Err(); err != nil {
 		return nil, err
 	}
 	if len(c.Q) == 0 {

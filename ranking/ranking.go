@@ -158,15 +158,18 @@ func (m *Model) Rank(ids []int64, cands []feature.Example) ([]Ranked, error) {
 // opposed to an I/O error.
 var ErrFormat = binfmt.ErrFormat
 
-const fileMagic, fileVersion = "YTRK", 1
+// fileVersion 2: vocabularies hold int64 IDs only (version 1 had a
+// string-key flag per entry).
+const fileMagic, fileVersion = "YTRK", 2
 
 // WriteTo writes the model (binfmt container "YTRK": encoder, embedding
 // tables, tower, CRC-32C).
 func (m *Model) WriteTo(w io.Writer) (int64, error) {
 	return binfmt.WriteContainer(w, fileMagic, fileVersion, func(bw *binfmt.Writer) {
-		m.enc.Marshal(bw)
-		m.emb.EncodeTables(bw)
-		m.mlp.Encode(bw)
+		// Each part's error is sticky in bw, which WriteContainer reports.
+		m.enc.WriteTo(bw)
+		m.emb.WriteTo(bw)
+		m.mlp.WriteTo(bw)
 	})
 }
 
@@ -175,9 +178,9 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 func ReadModel(r io.Reader) (*Model, error) {
 	m, err := binfmt.ReadContainer(r, fileMagic, fileVersion, "model", func(br *binfmt.Reader) (m *Model, err error) {
 		m = &Model{}
-		if m.enc, err = feature.UnmarshalEncoder(br); err == nil {
-			if m.emb, err = m.enc.DecodeParams(br); err == nil {
-				if m.mlp, err = tower.Decode(br); err == nil {
+		if m.enc, err = feature.ReadEncoder(br); err == nil {
+			if m.emb, err = m.enc.ReadParams(br); err == nil {
+				if m.mlp, err = tower.ReadMLP(br); err == nil {
 					err = m.check()
 				}
 			}

@@ -3,6 +3,7 @@ package tower
 import (
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/rand/v2"
 	"sync"
@@ -11,6 +12,11 @@ import (
 	"github.com/ytdnn/ytdnn/internal/linalg"
 	"github.com/ytdnn/ytdnn/internal/optim"
 )
+
+// ErrFormat is wrapped by every error of a part read from a malformed,
+// truncated or corrupted model file (errors.Is), as opposed to an I/O
+// error.
+var ErrFormat = binfmt.ErrFormat
 
 // MLP holds the weights of a tower: Sizes[0] inputs, then one dense layer
 // per following size. Every layer but the last is ReLU; the last is ReLU
@@ -103,18 +109,25 @@ func (m *MLP) Forward(dst, x []float32, batch int) {
 	m.scratch.Put(s)
 }
 
-// Encode writes the MLP into an open container.
-func (m *MLP) Encode(w *binfmt.Writer) {
-	w.Ints(m.Sizes)
-	w.Bool(m.ReLUOut)
+// WriteTo writes the MLP as a part of a model file: its sizes, whether the
+// last layer is ReLU, then each layer's weights and biases (little-endian
+// float32): inside the container when w is the model's binfmt writer.
+func (m *MLP) WriteTo(w io.Writer) (int64, error) {
+	bw := binfmt.PartWriter(w)
+	n0 := bw.N()
+	bw.Ints(m.Sizes)
+	bw.Bool(m.ReLUOut)
 	for l := range m.W {
-		w.F32s(m.W[l])
-		w.F32s(m.B[l])
+		bw.F32s(m.W[l])
+		bw.F32s(m.B[l])
 	}
+	return bw.N() - n0, bw.Err()
 }
 
-// Decode reads an MLP written by Encode.
-func Decode(r *binfmt.Reader) (*MLP, error) {
+// ReadMLP reads an MLP written by WriteTo, checking its sizes and that its
+// weights are finite. Its errors wrap ErrFormat.
+func ReadMLP(rd io.Reader) (*MLP, error) {
+	r := binfmt.PartReader(rd)
 	m := &MLP{Sizes: r.Ints(64), ReLUOut: r.Bool()}
 	if err := r.Err(); err != nil {
 		return nil, err

@@ -31,8 +31,33 @@ type Writer struct {
 	w   io.Writer
 	crc hash.Hash32
 	err error
+	n   int64 // bytes written
 	buf [8]byte
 }
+
+// PartWriter returns the writer a part of a model file (a table, an
+// encoder, a tower) writes through: w itself when it is a *Writer (the part
+// goes inside that container, under its checksum), or else a Writer over w
+// with no header and no checksum (a part written on its own).
+func PartWriter(w io.Writer) *Writer {
+	if bw, ok := w.(*Writer); ok {
+		return bw
+	}
+	return &Writer{w: w, crc: crc32.New(table)}
+}
+
+// Write implements io.Writer: p goes raw into the container (and its
+// checksum).
+func (w *Writer) Write(p []byte) (int, error) {
+	w.Bytes(p)
+	if w.err != nil {
+		return 0, w.err
+	}
+	return len(p), nil
+}
+
+// N returns the number of bytes written so far.
+func (w *Writer) N() int64 { return w.n }
 
 // NewWriter starts a container with the given magic and version.
 func NewWriter(w io.Writer, magic string, version uint32) *Writer {
@@ -51,7 +76,9 @@ func (w *Writer) Bytes(p []byte) {
 		return
 	}
 	w.crc.Write(p)
-	_, w.err = w.w.Write(p)
+	var n int
+	n, w.err = w.w.Write(p)
+	w.n += int64(n)
 }
 
 // U32 writes a uint32.
@@ -155,6 +182,32 @@ type Reader struct {
 	err     error
 	buf     [8]byte
 	Version uint32
+}
+
+// PartReader returns the reader a part of a model file is read through: r
+// itself when it is a *Reader (the part is inside that container), or else
+// a Reader over r with no header and no checksum. Such a Reader reads r
+// through a bufio.Reader, r itself when it is one: pass a *bufio.Reader to
+// read on after the part.
+func PartReader(r io.Reader) *Reader {
+	switch x := r.(type) {
+	case *Reader:
+		return x
+	case *bufio.Reader:
+		return &Reader{r: x, crc: crc32.New(table)}
+	}
+	return &Reader{r: bufio.NewReaderSize(r, 1<<16), crc: crc32.New(table)}
+}
+
+// Read implements io.Reader: raw bytes of the container (counted into its
+// checksum).
+func (r *Reader) Read(p []byte) (int, error) {
+	if r.err != nil {
+		return 0, r.err
+	}
+	n, err := r.r.Read(p)
+	r.crc.Write(p[:n])
+	return n, err
 }
 
 // NewReader checks the magic and reads the version. maxVersion is the newest
@@ -444,6 +497,9 @@ func ReadContainer[T any](r io.Reader, magic string, version uint32, what string
 	br, err := NewReader(r, magic, version)
 	if err != nil {
 		return zero, err
+	}
+	if br.Version != version {
+		return zero, fmt.Errorf("%w: format version %d is no longer read (this build reads %d): write it again with this build", ErrFormat, br.Version, version)
 	}
 	v, err := decode(br)
 	if err == nil {

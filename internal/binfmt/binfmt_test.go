@@ -116,3 +116,59 @@ func TestBoolIsStrict(t *testing.T) {
 	assert.False(t, r.Bool())
 	assert.ErrorIs(t, r.Err(), ErrFormat)
 }
+
+// TestPartsInAndOutOfAContainer: a part written through PartWriter goes
+// under the container's checksum when given the container's Writer, and
+// stands alone (no header, no checksum) over any other io.Writer; its
+// reader reads back the same values either way.
+func TestPartsInAndOutOfAContainer(t *testing.T) {
+	writePart := func(w io.Writer) (int64, error) {
+		bw := PartWriter(w)
+		n0 := bw.N()
+		bw.I64(-5)
+		bw.String("x")
+		return bw.N() - n0, bw.Err()
+	}
+	readPart := func(r io.Reader) (int64, string, error) {
+		br := PartReader(r)
+		v, s := br.I64(), br.String(10)
+		return v, s, br.Err()
+	}
+	var alone bytes.Buffer
+	n, err := writePart(&alone)
+	require.NoError(t, err)
+	assert.Equal(t, int64(alone.Len()), n)
+	v, s, err := readPart(&alone)
+	require.NoError(t, err)
+	assert.Equal(t, int64(-5), v)
+	assert.Equal(t, "x", s)
+
+	var boxed bytes.Buffer
+	_, err = WriteContainer(&boxed, "TEST", 1, func(w *Writer) { _, _ = writePart(w) })
+	require.NoError(t, err)
+	assert.Equal(t, 8+int(n)+4, boxed.Len(), "header, the part, checksum")
+	got, err := ReadContainer(bytes.NewReader(boxed.Bytes()), "TEST", 1, "part", func(r *Reader) (string, error) {
+		_, s, err := readPart(r)
+		return s, err
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "x", got)
+	raw := boxed.Bytes()
+	raw[9] ^= 1 // inside the part: the container's checksum covers it
+	_, err = ReadContainer(bytes.NewReader(raw), "TEST", 1, "part", func(r *Reader) (string, error) {
+		_, s, err := readPart(r)
+		return s, err
+	})
+	assert.ErrorIs(t, err, ErrChecksum)
+}
+
+// TestReadContainerExactVersion: an older version of a format is refused
+// by name, not decoded with the newer layout.
+func TestReadContainerExactVersion(t *testing.T) {
+	var buf bytes.Buffer
+	_, err := WriteContainer(&buf, "TEST", 1, func(w *Writer) { w.I64(7) })
+	require.NoError(t, err)
+	_, err = ReadContainer(bytes.NewReader(buf.Bytes()), "TEST", 2, "thing", func(r *Reader) (int64, error) { return r.I64(), r.Err() })
+	assert.ErrorIs(t, err, ErrFormat)
+	assert.ErrorContains(t, err, "format version 1 is no longer read (this build reads 2)")
+}
