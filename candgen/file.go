@@ -51,6 +51,9 @@ func ReadModel(r io.Reader) (*Model, error) {
 }
 
 func decode(br *binfmt.Reader) (*Model, error) {
+	if err := br.CheckVersion(fileVersion); err != nil {
+		return nil, err
+	}
 	m := &Model{userFeatures: int(br.I64()), ageFeature: int(br.I64()), videoSpace: int(br.I64())}
 	if err := br.Err(); err != nil {
 		return nil, err

@@ -178,6 +178,9 @@ func (m *Model) WriteTo(w io.Writer) (int64, error) {
 func ReadModel(r io.Reader) (*Model, error) {
 	m, err := binfmt.ReadContainer(r, fileMagic, fileVersion, "model", func(br *binfmt.Reader) (m *Model, err error) {
 		m = &Model{}
+		if err := br.CheckVersion(fileVersion); err != nil {
+			return nil, err
+		}
 		if m.enc, err = feature.ReadEncoder(br); err == nil {
 			if m.emb, err = m.enc.ReadParams(br); err == nil {
 				if m.mlp, err = tower.ReadMLP(br); err == nil {

@@ -491,15 +491,13 @@ func WriteContainer(w io.Writer, magic string, version uint32, encode func(*Writ
 // ReadContainer reads one container written by WriteContainer: it checks the
 // header, decodes the body with decode and verifies the checksum. A header
 // error is returned as it is; a decoding or checksum error is prefixed with
-// "reading <what>: ".
+// "reading <what>: ". Versions up to version are accepted: decode reads
+// Reader.Version (see CheckVersion).
 func ReadContainer[T any](r io.Reader, magic string, version uint32, what string, decode func(*Reader) (T, error)) (T, error) {
 	var zero T
 	br, err := NewReader(r, magic, version)
 	if err != nil {
 		return zero, err
-	}
-	if br.Version != version {
-		return zero, fmt.Errorf("%w: format version %d is no longer read (this build reads %d): write it again with this build", ErrFormat, br.Version, version)
 	}
 	v, err := decode(br)
 	if err == nil {
@@ -509,6 +507,15 @@ func ReadContainer[T any](r io.Reader, magic string, version uint32, what string
 		return zero, fmt.Errorf("reading %s: %w", what, err)
 	}
 	return v, nil
+}
+
+// CheckVersion refuses a container older than the only version its reader
+// reads, by name (for formats that do not read their older versions).
+func (r *Reader) CheckVersion(version uint32) error {
+	if r.Version != version {
+		return fmt.Errorf("%w: format version %d is no longer read (this build reads %d): write it again with this build", ErrFormat, r.Version, version)
+	}
+	return nil
 }
 
 // CountingWriter counts the bytes written through it (for WriteTo's count).

@@ -162,13 +162,19 @@ func TestPartsInAndOutOfAContainer(t *testing.T) {
 	assert.ErrorIs(t, err, ErrChecksum)
 }
 
-// TestReadContainerExactVersion: an older version of a format is refused
-// by name, not decoded with the newer layout.
-func TestReadContainerExactVersion(t *testing.T) {
+// TestCheckVersion: a format that reads only its newest version refuses an
+// older one by name, not decoded with the newer layout.
+func TestCheckVersion(t *testing.T) {
 	var buf bytes.Buffer
 	_, err := WriteContainer(&buf, "TEST", 1, func(w *Writer) { w.I64(7) })
 	require.NoError(t, err)
-	_, err = ReadContainer(bytes.NewReader(buf.Bytes()), "TEST", 2, "thing", func(r *Reader) (int64, error) { return r.I64(), r.Err() })
+	read := func(r *Reader) (int64, error) {
+		if err := r.CheckVersion(2); err != nil {
+			return 0, err
+		}
+		return r.I64(), r.Err()
+	}
+	_, err = ReadContainer(bytes.NewReader(buf.Bytes()), "TEST", 2, "thing", read)
 	assert.ErrorIs(t, err, ErrFormat)
 	assert.ErrorContains(t, err, "format version 1 is no longer read (this build reads 2)")
 }
