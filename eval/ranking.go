@@ -139,3 +139,42 @@ func byScore(items []Scored) []Scored {
 	slices.SortFunc(s, func(a, b Scored) int { return cmp.Compare(a.Score, b.Score) })
 	return s
 }
+
+// WatchNDCG is the NDCG at k of watch time within groups (a user's
+// impressions of one day, or of one page): each group is ordered by Score,
+// highest first (ties in input order), and its DCG = Σ_{r<k} WatchTime of
+// the impression at rank r / log2(r+2) is divided by the DCG of the order
+// by watch time. Groups with no watch time are left out; the result is the
+// mean over the others, NaN when there are none or any score or watch time
+// is NaN or ±Inf.
+func WatchNDCG(groups [][]Scored, k int) float64 {
+	var sum float64
+	n := 0
+	for _, g := range groups {
+		if !finite(g) {
+			return math.NaN()
+		}
+		byScore := slices.Clone(g)
+		slices.SortStableFunc(byScore, func(a, b Scored) int { return cmp.Compare(b.Score, a.Score) })
+		ideal := slices.Clone(g)
+		slices.SortStableFunc(ideal, func(a, b Scored) int { return cmp.Compare(b.WatchTime, a.WatchTime) })
+		idcg := dcg(ideal, k)
+		if idcg == 0 {
+			continue
+		}
+		sum += dcg(byScore, k) / idcg
+		n++
+	}
+	if n == 0 {
+		return math.NaN()
+	}
+	return sum / float64(n)
+}
+
+func dcg(g []Scored, k int) float64 {
+	var d float64
+	for r, s := range g[:min(k, len(g))] {
+		d += s.WatchTime / math.Log2(float64(r)+2)
+	}
+	return d
+}

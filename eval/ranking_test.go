@@ -127,3 +127,34 @@ func TestRankingNonFinite(t *testing.T) {
 		})
 	}
 }
+
+func TestWatchNDCG(t *testing.T) {
+	// Group 1: watch times 0, 10, 2 scored 0.9, 0.5, 0.1: the order is
+	// (0, 10, 2), DCG@3 = 0 + 10/log2(3) + 2/log2(4) = 6.3093 + 1;
+	// ideal (10, 2, 0): 10 + 2/log2(3) = 11.2619.
+	g1 := []Scored{{Score: 0.9}, {Score: 0.5, Clicked: true, WatchTime: 10}, {Score: 0.1, Clicked: true, WatchTime: 2}}
+	want1 := (10/math.Log2(3) + 1) / (10 + 2/math.Log2(3))
+	// Group 2 is perfectly ordered: 1.
+	g2 := []Scored{{Score: 3, Clicked: true, WatchTime: 5}, {Score: 1}}
+	// Group 3 has no watch time: left out.
+	g3 := []Scored{{Score: 1}, {Score: 2}}
+	for _, c := range []struct {
+		name   string
+		groups [][]Scored
+		k      int
+		want   float64
+	}{
+		{"one group", [][]Scored{g1}, 3, want1},
+		{"mean over groups with watch time", [][]Scored{g1, g2, g3}, 3, (want1 + 1) / 2},
+		{"cut at k=1", [][]Scored{g1}, 1, 0},
+		{"k past the group", [][]Scored{g2}, 10, 1},
+	} {
+		t.Run(c.name, func(t *testing.T) { assert.InDelta(t, c.want, WatchNDCG(c.groups, c.k), 1e-12) })
+	}
+	for name, groups := range map[string][][]Scored{
+		"no group with watch time": {g3},
+		"NaN score":                {{{Score: math.NaN(), WatchTime: 1}}},
+	} {
+		t.Run(name, func(t *testing.T) { assert.True(t, math.IsNaN(WatchNDCG(groups, 10))) })
+	}
+}

@@ -76,7 +76,7 @@ func trainCmd(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "model directory to write (must not exist; empty: evaluate only)")
 	specFile := fs.String("spec", "", "column mapping (JSON); default: user_id, item_id, timestamp, clicked, watch_seconds")
 	epochs := fs.Int("epochs", 1, "epochs of both stages")
-	holdout := fs.String("holdout", "", `"last": hold out each user's last watch and report HR/NDCG`)
+	holdout := fs.String("holdout", "", `"last": hold out each user's last watch; "after=TIME" (a date or RFC 3339): train on the events before TIME, evaluate both stages on those after it`)
 	quiet := fs.Bool("quiet", false, "no progress or stage lines (the JSON line only)")
 	strict := fs.Bool("strict", false, "the first malformed row is an error")
 	fromMemory := fs.Bool("from-memory", false, "build all examples in memory first (to compare with streaming)")
@@ -88,10 +88,11 @@ func trainCmd(ctx context.Context, args []string) error {
 	if *data == "" {
 		return errors.New("train: -data is required")
 	}
-	if *holdout != "" && *holdout != "last" {
-		return fmt.Errorf("train: -holdout %q: only \"last\" is supported", *holdout)
+	h, err := pipe.ParseHoldout(*holdout)
+	if err != nil {
+		return fmt.Errorf("train: -%w", err)
 	}
-	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, Holdout: *holdout == "last", Strict: *strict,
+	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, Holdout: h, Strict: *strict,
 		FromMemory: *fromMemory, HNSW: *hnsw, TempDir: *tmp, Seed: *seed, Candgen: pipe.DefaultCandgen()}
 	switch train.TableOptimizer(*tableOpt) {
 	case train.TableAdam:

@@ -5,22 +5,25 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
+	"github.com/ytdnn/ytdnn/ranking"
 	"github.com/ytdnn/ytdnn/train"
 )
 
 func smallRun(t *testing.T, data, out string, mutate func(*Options)) (map[string]any, error) {
 	t.Helper()
 	spec := GenSpec()
-	o := Options{Data: data, Out: out, Spec: &spec, Epochs: 3, Holdout: true, TempDir: t.TempDir(), Seed: 1}
+	o := Options{Data: data, Out: out, Spec: &spec, Epochs: 3, Holdout: Holdout{Last: true}, TempDir: t.TempDir(), Seed: 1}
 	o.Candgen = train.CandgenConfig{Tower: []int{32, 16}, Negatives: 200, Options: train.Options{Batch: 256, LR: 0.01}}
 	o.Ranking = DefaultRanking()
 	o.Ranking.Tower = []int{16}
@@ -42,7 +45,7 @@ func TestTrainFromGeneratedParquet(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(12_000+600*20+400), m["events_read"], "watches, impressions (2 pages of 10 per user) and catalogue rows")
 	assert.Equal(t, int64(0), m["rows_rejected"])
-	assert.Equal(t, 600, m["test_users"])
+	assert.Equal(t, 600, m["test_requests"])
 	assert.Greater(t, m["hr@50_all"].(float64), m["mostpop_hr@50_all"].(float64)+0.05)
 	assert.Greater(t, m["hr@50_filtered"].(float64), m["mostpop_hr@50_filtered"].(float64))
 	for _, k := range []string{"examples_per_sec", "peak_rss_mib", "hr@10_all", "hr@100_filtered", "ndcg@10_all"} {
@@ -124,8 +127,10 @@ func TestHoldoutDropsLastWatch(t *testing.T) {
 		{Kind: events.Watch, Item: 2, Time: 20},
 		{Kind: events.Impression, Item: 8, Time: 25},
 	}
-	assert.Equal(t, []events.Event{evs[0], evs[1], evs[3]}, trainEvents(evs, true), "holdout drops the last watch")
-	assert.Equal(t, evs, trainEvents(evs, false))
+	assert.Equal(t, []events.Event{evs[0], evs[1], evs[3]}, trainEvents(evs, Holdout{Last: true}), "holdout drops the last watch")
+	assert.Equal(t, evs, trainEvents(evs, Holdout{}))
+	assert.Equal(t, evs[:2], trainEvents(evs, Holdout{After: 20}), "no event at or after the time")
+	assert.Equal(t, evs[:3], trainEvents(evs, Holdout{After: 21}))
 }
 
 // TestSettingsCheckedBeforeReading: a typo in a stage's settings fails the
@@ -142,6 +147,92 @@ func TestSettingsCheckedBeforeReading(t *testing.T) {
 			require.Error(t, err)
 			assert.NotContains(t, err.Error(), "no-such-folder", "the settings were checked before the logs")
 			assert.Regexp(t, "Optimizer|Dropout", err.Error())
+		})
+	}
+}
+
+// TestHoldoutAfter: with -holdout after=T both stages train on the events
+// before T only (the sources hold none at or after it), the model's window
+// ends at T, and both are evaluated on the events after it beside their
+// baselines.
+func TestHoldoutAfter(t *testing.T) {
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 500, Videos: 300, Events: 10_000, Seed: 4})
+	require.NoError(t, err)
+	after := GenStart.Add(70 * 24 * time.Hour) // the generated window is 100 days
+	h, err := ParseHoldout("after=" + after.Format("2006-01-02"))
+	require.NoError(t, err)
+	require.Equal(t, after.UnixMilli(), h.After)
+
+	// The sources hold only events before T.
+	spec := GenSpec()
+	lg, err := ingest.Build(context.Background(), data, spec, ingest.Options{TempDir: t.TempDir()})
+	require.NoError(t, err)
+	defer lg.Close()
+	l, err := layout.New(LayoutConfig(spec), h.After, nil)
+	require.NoError(t, err)
+	var before, beforeImps, all int
+	require.NoError(t, lg.EachUser(context.Background(), func(evs []events.Event) error {
+		nw := 0
+		for _, e := range evs {
+			all++
+			if e.Time < h.After {
+				if e.Kind == events.Watch {
+					if nw > 0 {
+						before++ // a next-watch example: a watch after an earlier one
+					}
+					nw++
+				} else {
+					beforeImps++
+				}
+			}
+		}
+		return nil
+	}))
+	exs, err := collect(context.Background(), feature.Source[candgen.Example](&exampleSource{l: l, lg: lg, holdout: h}))
+	require.NoError(t, err)
+	imps, err := collect(context.Background(), feature.Source[ranking.Impression](&impressionSource{l: l, lg: lg, holdout: h}))
+	require.NoError(t, err)
+	assert.Equal(t, before, len(exs), "next-watch examples: the watches before T")
+	assert.Equal(t, beforeImps, len(imps), "impressions: those before T")
+	assert.Less(t, before+beforeImps, all, "the log has events after T")
+	for _, e := range exs {
+		assert.GreaterOrEqual(t, e.Age, 0.0, "ages count from T")
+	}
+
+	// The generated watches span 100 days and the impressions come after
+	// them (two pages an hour apart): at day 70 only candidate generation
+	// has a test window, at day 100 + 30 min only the ranker.
+	out := filepath.Join(t.TempDir(), "models")
+	m, err := smallRun(t, data, out, func(o *Options) { o.Holdout = h })
+	require.NoError(t, err)
+	for _, k := range []string{"hr@50_all", "hr@50_filtered", "mostpop_hr@50_all", "mostpop_lastday_hr@50_all", "ndcg@10_all"} {
+		assert.Contains(t, m, k)
+	}
+	assert.Greater(t, m["test_requests"].(int), 100)
+	assert.Greater(t, m["hr@50_all"].(float64), m["mostpop_hr@50_all"].(float64), "candidate generation beats most popular")
+	assert.NotContains(t, m, "ranking_examples", "no impression before T: no ranker")
+	md, err := modeldir.Load(out)
+	require.NoError(t, err)
+	assert.Equal(t, h.After, md.Layout.End, "the model's window ends at T")
+	assert.Nil(t, md.Ranking)
+
+	h2 := Holdout{After: GenStart.Add(100*24*time.Hour + 30*time.Minute).UnixMilli()}
+	m, err = smallRun(t, data, "", func(o *Options) { o.Holdout, o.Epochs, o.Ranking.LR = h2, 10, 0.01 })
+	require.NoError(t, err)
+	for _, k := range []string{"ranking_auc", "ranking_weighted_per_user_loss", "ranking_watch_ndcg@10", "ctr_auc",
+		"ctr_weighted_per_user_loss", "unweighted_auc", "unweighted_weighted_per_user_loss", "ranking_calibration"} {
+		assert.Contains(t, m, k)
+	}
+	assert.Equal(t, 0, m["test_requests"])
+	assert.Greater(t, m["ranking_test_impressions"].(int), 100)
+	t.Logf("%v %v %v %v", m["ranking_auc"], m["ctr_auc"], m["unweighted_auc"], m["ranking_examples"])
+	assert.Greater(t, m["ranking_auc"].(float64), 0.55, "the ranker learned clicks")
+
+	for _, bad := range []string{"after=", "after=tomorrow", "first", "after=2022-13-01"} {
+		t.Run("bad holdout "+bad, func(t *testing.T) {
+			_, err := ParseHoldout(bad)
+			assert.Error(t, err)
 		})
 	}
 }

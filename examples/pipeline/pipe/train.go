@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"os"
 	"strconv"
 	"strings"
@@ -37,11 +36,15 @@ type Options struct {
 	Spec *ingest.Spec
 	// Epochs of both stages [1].
 	Epochs int
-	// Holdout holds out each user's last watch and reports HR@10/50/100
-	// and NDCG@10 on those users, served at example age 0.
-	Holdout bool
-	// MaxTestUsers caps the held-out users evaluated [50,000].
-	MaxTestUsers int
+	// Holdout holds out events to evaluate on (see Holdout): candidate
+	// generation's HR@10/50/100 and NDCG@10 at example age 0 beside most
+	// popular, and with Holdout.After the ranker's click AUC, weighted
+	// per-user loss, watch-time NDCG@10 and calibration beside the video's
+	// click-through rate so far and the same ranker trained unweighted.
+	Holdout Holdout
+	// MaxTests caps the held-out watches evaluated (a reservoir sample)
+	// and the held-out impressions [50,000].
+	MaxTests int
 	// FromMemory builds every next-watch example into memory first and
 	// trains from that slice (for comparison with streaming).
 	FromMemory bool
@@ -112,15 +115,27 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Holdout {
+	if o.Holdout.Active() {
 		if err := o.evaluate(ctx, cg, in, out); err != nil {
 			return nil, err
 		}
 	}
 	var rk *ranking.Model
-	if in.lg.Impressions > 0 {
+	n, err := trainingImpressions(ctx, in.lg, o.Holdout)
+	if err != nil {
+		return nil, err
+	}
+	if in.lg.Impressions > 0 && n == 0 {
+		o.say("ranking: no impression before the holdout time; no ranker trained")
+	}
+	if n > 0 {
 		if rk, err = o.trainRanking(ctx, rc, in, out); err != nil {
 			return nil, err
+		}
+		if o.Holdout.After != 0 {
+			if err := o.evaluateRanking(ctx, rc, rk, in, out); err != nil {
+				return nil, err
+			}
 		}
 	}
 	out["peak_rss_mib"] = PeakRSSMiB()
@@ -140,8 +155,8 @@ func (o *Options) defaults() {
 	if o.Seed == 0 {
 		o.Seed = 1
 	}
-	if o.MaxTestUsers == 0 {
-		o.MaxTestUsers = 50_000
+	if o.MaxTests == 0 {
+		o.MaxTests = 50_000
 	}
 }
 
@@ -194,7 +209,11 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 	for _, e := range rep.First {
 		o.say("  rejected: %v", &e)
 	}
-	l, err := layout.New(LayoutConfig(spec), lg.End, cat)
+	end := lg.End // the training window's end: ages count from it, serving happens at it
+	if o.Holdout.After != 0 {
+		end = min(end, o.Holdout.After)
+	}
+	l, err := layout.New(LayoutConfig(spec), end, cat)
 	if err != nil {
 		lg.Close()
 		return nil, nil, err
@@ -254,25 +273,67 @@ func collect[T any](ctx context.Context, src feature.Source[T]) ([]T, error) {
 
 // evaluate scores candidate generation on each user's held-out last watch.
 func (o *Options) evaluate(ctx context.Context, cg *candgen.Model, in *logs, out map[string]any) error {
-	tests, pop, err := collectTests(ctx, in.l, in.lg, o.MaxTestUsers)
+	tests, pop, err := collectTests(ctx, in.l, in.lg, o.Holdout, o.MaxTests)
 	if err != nil {
 		return err
 	}
-	m, err := Evaluate(ctx, cg, in.l, tests, pop)
+	if len(tests) == 0 && o.Holdout.After != 0 {
+		out["test_requests"] = 0
+		o.say("candidate generation: no watch after %s by a user with an earlier one; not evaluated", o.Holdout)
+		return nil
+	}
+	m, err := evaluateCandgen(ctx, cg, in.l, tests, pop)
 	if err != nil {
 		return err
 	}
 	for k, v := range m {
 		out[k] = v
 	}
-	o.say("held-out last watch of %d users: HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f (filtered: HR@50 %.4f); most popular HR@50 %.4f",
-		len(tests), m["hr@10_all"], m["hr@50_all"], m["hr@100_all"], m["ndcg@10_all"], m["hr@50_filtered"], m["mostpop_hr@50_all"])
+	o.say("held-out watches (%s) of %d requests: HR@10 %.4f HR@50 %.4f HR@100 %.4f NDCG@10 %.4f (filtered: HR@50 %.4f); most popular HR@50 %.4f (last day's %.4f)",
+		o.Holdout, len(tests), m["hr@10_all"], m["hr@50_all"], m["hr@100_all"], m["ndcg@10_all"], m["hr@50_filtered"], m["mostpop_hr@50_all"], m["mostpop_lastday_hr@50_all"])
 	return nil
+}
+
+// trainingImpressions counts the impressions training may see under h.
+func trainingImpressions(ctx context.Context, lg *ingest.Log, h Holdout) (int, error) {
+	if h.After == 0 {
+		return int(lg.Impressions), nil
+	}
+	n := 0
+	err := lg.EachUser(ctx, func(evs []events.Event) error {
+		for _, e := range trainEvents(evs, h) {
+			if e.Kind == events.Impression {
+				n++
+			}
+		}
+		return nil
+	})
+	return n, err
+}
+
+// evaluateRanking scores the ranker on the impressions after the holdout
+// time, beside the video's click-through rate so far and the same ranker
+// trained unweighted (trained here, on the same impressions).
+func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, rk *ranking.Model, in *logs, out map[string]any) error {
+	rates, err := readClickRates(ctx, in.lg, o.Holdout.After)
+	if err != nil {
+		return err
+	}
+	tests, err := collectRankTests(ctx, in.l, in.lg, rates, o.Holdout.After, o.MaxTests)
+	if err != nil {
+		return err
+	}
+	rc.Unweighted = true
+	unweighted, _, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout})
+	if err != nil {
+		return fmt.Errorf("pipe: the unweighted ranker: %w", err)
+	}
+	return evaluateRanking(tests, rk, unweighted, out, o.say)
 }
 
 // trainRanking trains the ranker from the log's impressions, streamed.
 func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, in *logs, out map[string]any) (*ranking.Model, error) {
-	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg})
+	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout})
 	if err != nil {
 		return nil, err
 	}
@@ -328,25 +389,12 @@ func PeakRSSMiB() float64 {
 	return -1
 }
 
-// trainEvents returns a user's events less the held-out last watch.
-func trainEvents(evs []events.Event, holdout bool) []events.Event {
-	if !holdout {
-		return evs
-	}
-	for i := len(evs) - 1; i >= 0; i-- {
-		if evs[i].Kind == events.Watch {
-			return append(evs[:i:i], evs[i+1:]...)
-		}
-	}
-	return evs
-}
-
 // exampleSource streams the next-watch examples of a Log (a candgen
 // Source): users one at a time, each user's examples in order.
 type exampleSource struct {
 	l       *layout.Layout
 	lg      *ingest.Log
-	holdout bool
+	holdout Holdout
 }
 
 func (s *exampleSource) Open(ctx context.Context) (feature.Iterator[candgen.Example], error) {
@@ -377,10 +425,12 @@ func (it *exampleIter) Next() (candgen.Example, error) {
 
 func (it *exampleIter) Close() error { return it.users.Close() }
 
-// impressionSource streams a Log's impressions as ranking examples.
+// impressionSource streams a Log's impressions as ranking examples (those
+// training may see under holdout).
 type impressionSource struct {
-	l  *layout.Layout
-	lg *ingest.Log
+	l       *layout.Layout
+	lg      *ingest.Log
+	holdout Holdout
 }
 
 func (s *impressionSource) Open(ctx context.Context) (feature.Iterator[ranking.Impression], error) {
@@ -400,7 +450,7 @@ func (it *impressionIter) Next() (ranking.Impression, error) {
 			return ranking.Impression{}, err
 		}
 		it.queue = it.queue[:0]
-		it.s.l.Walk(evs, nil, func(u *layout.User, e *events.Event) {
+		it.s.l.Walk(trainEvents(evs, it.s.holdout), nil, func(u *layout.User, e *events.Event) {
 			it.queue = append(it.queue, ranking.Impression{
 				Features: it.s.l.RankExample(u, e.Item, e.Time), Clicked: e.Clicked, WatchTime: float64(e.WatchTime),
 			})
@@ -413,61 +463,19 @@ func (it *impressionIter) Next() (ranking.Impression, error) {
 
 func (it *impressionIter) Close() error { return it.users.Close() }
 
-// Test is one held-out request: the user before their last watch, and
-// that watch.
-type Test struct {
-	User  layout.User
-	Label int64
-}
-
-// collectTests holds out each user's last watch (users with at least
-// three watches, so at least one training example remains), keeping at
-// most max users (a deterministic sample by user hash), and counts the
-// training labels for the most-popular baseline.
-func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, max int) ([]Test, map[int64]int, error) {
-	var tests []Test
-	pop := map[int64]int{}
-	rng := rand.New(rand.NewPCG(7, 7))
-	seen := 0
-	err := lg.EachUser(ctx, func(evs []events.Event) error {
-		nw := 0
-		var last events.Event
-		for _, e := range evs {
-			if e.Kind == events.Watch {
-				nw++
-				last = e
-			}
-		}
-		train := trainEvents(evs, true)
-		l.Walk(train, func(u *layout.User, video, at int64) { pop[video]++ }, nil)
-		if nw < 3 {
-			return nil
-		}
-		u := l.Walk(train, nil, nil)
-		t := Test{User: u, Label: last.Item}
-		seen++
-		if len(tests) < max {
-			tests = append(tests, t)
-		} else if j := rng.IntN(seen); j < max { // reservoir sample
-			tests[j] = t
-		}
-		return nil
-	})
-	return tests, pop, err
-}
-
-// Evaluate serves every test at example age 0 (the paper's protocol) and
-// returns HR@10/50/100 and NDCG@10 over all videos and with the user's
-// history filtered out, beside the most-popular baseline's.
-func Evaluate(ctx context.Context, cg *candgen.Model, l *layout.Layout, tests []Test, pop map[int64]int) (map[string]any, error) {
+// evaluateCandgen serves every test at example age 0 (the paper's
+// protocol) and returns HR@10/50/100 and NDCG@10 over all videos and with
+// the user's history filtered out, beside the most-popular baselines' (the
+// training window's and its last day's).
+func evaluateCandgen(ctx context.Context, cg *candgen.Model, l *layout.Layout, tests []Test, pop *popularity) (map[string]any, error) {
 	if len(tests) == 0 {
-		return nil, errors.New("pipe: no user has three watches to hold one out")
+		return nil, errors.New("pipe: no held-out watch to test (with -holdout last, no user has three watches)")
 	}
-	popular := eval.MostPopular(pop)
+	popular, lastDay := eval.MostPopular(pop.all), eval.MostPopular(pop.lastDay)
 	const top, batch = 100, 1024
-	out := map[string]any{"test_users": len(tests)}
+	out := map[string]any{"test_requests": len(tests)}
 	for _, mode := range []eval.History{eval.HistoryAll, eval.HistoryFiltered} {
-		var model, mostPop eval.Tally
+		var model, mostPop, mostPopDay eval.Tally
 		for lo := 0; lo < len(tests); lo += batch {
 			hi := min(lo+batch, len(tests))
 			exs := make([]feature.Example, hi-lo)
@@ -494,10 +502,12 @@ func Evaluate(ctx context.Context, cg *candgen.Model, l *layout.Layout, tests []
 				label := tests[lo+i].Label
 				model.Add(ids, label)
 				mostPop.Add(eval.TopExcluding(popular, seen, top), label)
+				mostPopDay.Add(eval.TopExcluding(lastDay, seen, top), label)
 			}
 		}
 		eval.Put(out, "", model.Metrics(mode))
 		eval.Put(out, "mostpop_", mostPop.Metrics(mode))
+		eval.Put(out, "mostpop_lastday_", mostPopDay.Metrics(mode))
 	}
 	return out, nil
 }

@@ -1,0 +1,190 @@
+package pipe
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/ytdnn/ytdnn/eval"
+	"github.com/ytdnn/ytdnn/events"
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/layout"
+	"github.com/ytdnn/ytdnn/ranking"
+)
+
+// ctrPrior is the weight, in impressions, of the prior in a video's
+// smoothed click-through rate: (clicks + ctrPrior·p) / (impressions +
+// ctrPrior), p the training window's overall rate.
+const ctrPrior = 10
+
+// shown is one impression of a video in time order, for its click-through
+// rate so far.
+type shown struct {
+	at      int64
+	clicked bool
+}
+
+// clickRates holds every video's impressions in time order (16 bytes an
+// impression), to answer "the video's click-through rate before time t".
+type clickRates struct {
+	byVideo map[int64][]shown
+	prior   float64 // overall rate of the training window
+}
+
+// readClickRates reads every impression of the log; prior is the rate of
+// those before trainEnd.
+func readClickRates(ctx context.Context, lg *ingest.Log, trainEnd int64) (*clickRates, error) {
+	c := &clickRates{byVideo: map[int64][]shown{}}
+	var n, clicks int
+	err := lg.EachUser(ctx, func(evs []events.Event) error {
+		for _, e := range evs {
+			if e.Kind != events.Impression {
+				continue
+			}
+			c.byVideo[e.Item] = append(c.byVideo[e.Item], shown{e.Time, e.Clicked})
+			if e.Time < trainEnd {
+				n++
+				if e.Clicked {
+					clicks++
+				}
+			}
+		}
+		return nil
+	})
+	for _, s := range c.byVideo {
+		slices.SortFunc(s, func(a, b shown) int { return int(min(max(a.at-b.at, -1), 1)) })
+	}
+	if n > 0 {
+		c.prior = float64(clicks) / float64(n)
+	}
+	return c, err
+}
+
+// before is the smoothed click-through rate of video from its impressions
+// strictly before at.
+func (c *clickRates) before(video, at int64) float64 {
+	s := c.byVideo[video]
+	k, _ := slices.BinarySearchFunc(s, at, func(x shown, t int64) int { return int(min(max(x.at-t, -1), 1)) })
+	clicks := 0
+	for _, x := range s[:k] {
+		if x.clicked {
+			clicks++
+		}
+	}
+	return (float64(clicks) + ctrPrior*c.prior) / (float64(k) + ctrPrior)
+}
+
+// rankTest is one held-out impression.
+type rankTest struct {
+	ex      feature.Example
+	clicked bool
+	watch   float64
+	group   int // index of its (user, day) group
+	ctr     float64
+}
+
+// collectRankTests gathers the impressions at or after after (users in the
+// log's order until max impressions), each with its features as the
+// layout builds them from the user's earlier events, its (user, day)
+// group, and the video's click-through rate so far.
+func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rates *clickRates, after int64, max int) ([]rankTest, error) {
+	var tests []rankTest
+	groups := map[[2]int64]int{}
+	err := lg.EachUser(ctx, func(evs []events.Event) error {
+		if len(tests) >= max {
+			return nil
+		}
+		l.Walk(evs, nil, func(u *layout.User, e *events.Event) {
+			if e.Time < after {
+				return
+			}
+			key := [2]int64{e.User, e.Time / 86_400_000}
+			g, ok := groups[key]
+			if !ok {
+				g = len(groups)
+				groups[key] = g
+			}
+			tests = append(tests, rankTest{
+				ex: l.RankExample(u, e.Item, e.Time), clicked: e.Clicked, watch: float64(e.WatchTime),
+				group: g, ctr: rates.before(e.Item, e.Time),
+			})
+		})
+		return nil
+	})
+	return tests, err
+}
+
+// rankMetrics scores predictions of the held-out impressions: click AUC,
+// the paper's weighted per-user loss and NDCG@10 of watch time with
+// impressions grouped by user and day.
+func rankMetrics(tests []rankTest, score []float64) map[string]float64 {
+	items := make([]eval.Scored, len(tests))
+	ng := 0
+	for _, t := range tests {
+		ng = max(ng, t.group+1)
+	}
+	groups := make([][]eval.Scored, ng)
+	for i, t := range tests {
+		items[i] = eval.Scored{Score: score[i], Clicked: t.clicked, WatchTime: t.watch}
+		if !t.clicked {
+			items[i].WatchTime = 0
+		}
+		groups[t.group] = append(groups[t.group], items[i])
+	}
+	return map[string]float64{
+		eval.MetricAUC.String():                 eval.AUC(items),
+		eval.MetricWeightedPerUserLoss.String(): eval.WeightedPerUserLoss(groups),
+		"watch_" + eval.MetricNDCG.At(10, ""):   eval.WatchNDCG(groups, 10),
+	}
+}
+
+// evaluateRanking scores the ranker (and its baselines: the video's
+// click-through rate so far and, when given, the same ranker trained
+// unweighted) on the held-out impressions, and the ranker's calibration
+// by decile of its prediction.
+func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[string]any, say func(string, ...any)) error {
+	if len(tests) == 0 {
+		return fmt.Errorf("pipe: no impression at or after the holdout time")
+	}
+	exs := make([]feature.Example, len(tests))
+	ctr := make([]float64, len(tests))
+	for i, t := range tests {
+		exs[i], ctr[i] = t.ex, t.ctr
+	}
+	pred, err := rk.ExpectedWatchTime(exs)
+	if err != nil {
+		return err
+	}
+	out["ranking_test_impressions"] = len(tests)
+	eval.Put(out, "ranking_", rankMetrics(tests, pred))
+	eval.Put(out, "ctr_", rankMetrics(tests, ctr))
+	if unweighted != nil {
+		up, err := unweighted.ExpectedWatchTime(exs)
+		if err != nil {
+			return err
+		}
+		eval.Put(out, "unweighted_", rankMetrics(tests, up))
+	}
+	items := make([]eval.Scored, len(tests))
+	for i, t := range tests {
+		items[i] = eval.Scored{Score: pred[i], Clicked: t.clicked, WatchTime: t.watch}
+	}
+	bins := eval.Calibration(items, 10)
+	var cal []map[string]float64
+	for _, b := range bins {
+		cal = append(cal, map[string]float64{"n": float64(b.N), "predicted": round4(b.Predicted), "observed": round4(b.Observed)})
+	}
+	out["ranking_calibration"] = cal
+	say("ranking on %d held-out impressions: AUC %.4f, weighted per-user loss %.4f, watch NDCG@10 %.4f; CTR so far: AUC %.4f, loss %.4f; unweighted: AUC %v, loss %v",
+		len(tests), out["ranking_auc"], out["ranking_weighted_per_user_loss"], out["ranking_watch_ndcg@10"],
+		out["ctr_auc"], out["ctr_weighted_per_user_loss"], out["unweighted_auc"], out["unweighted_weighted_per_user_loss"])
+	for _, b := range bins {
+		say("  calibration: predicted %.2f s, observed %.2f s (%d impressions)", b.Predicted, b.Observed, b.N)
+	}
+	if math.IsNaN(out["ranking_auc"].(float64)) {
+		say("  (AUC is NaN: the held-out impressions have no click, or no non-click)")
+	}
+	return nil
+}

@@ -1,0 +1,161 @@
+package pipe
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"time"
+
+	"github.com/ytdnn/ytdnn/events"
+	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/layout"
+)
+
+// Holdout says which events a run holds out of training to evaluate on.
+// The zero value holds out nothing.
+type Holdout struct {
+	// Last holds out each user's last watch (users with at least three
+	// watches are tested).
+	Last bool
+	// After (Unix ms, when not 0) holds out every event at or after it:
+	// both stages train on the events before it and are evaluated on the
+	// watches and impressions after it, each user's state replayed through
+	// every earlier event (earlier test-window events included: what a
+	// deployed model would have seen).
+	After int64
+}
+
+// Active reports whether anything is held out.
+func (h Holdout) Active() bool { return h.Last || h.After != 0 }
+
+// String is the flag form of h.
+func (h Holdout) String() string {
+	switch {
+	case h.Last:
+		return "last"
+	case h.After != 0:
+		return "after=" + time.UnixMilli(h.After).UTC().Format(time.RFC3339)
+	}
+	return ""
+}
+
+// ParseHoldout reads the -holdout flag: "" (none), "last", or "after=T"
+// with T a date (2022-04-29, midnight UTC) or an RFC 3339 time.
+func ParseHoldout(s string) (Holdout, error) {
+	switch {
+	case s == "":
+		return Holdout{}, nil
+	case s == "last":
+		return Holdout{Last: true}, nil
+	case strings.HasPrefix(s, "after="):
+		v := strings.TrimPrefix(s, "after=")
+		for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+			if t, err := time.Parse(layout, v); err == nil {
+				return Holdout{After: t.UnixMilli()}, nil
+			}
+		}
+		return Holdout{}, fmt.Errorf("holdout %q: the time is neither a date (2022-04-29) nor RFC 3339 (2022-04-29T00:00:00Z)", s)
+	}
+	return Holdout{}, fmt.Errorf("holdout %q: want \"last\" or \"after=TIME\"", s)
+}
+
+// trainEvents returns the events of one user that training may see.
+func trainEvents(evs []events.Event, h Holdout) []events.Event {
+	switch {
+	case h.Last:
+		for i := len(evs) - 1; i >= 0; i-- {
+			if evs[i].Kind == events.Watch {
+				return append(evs[:i:i], evs[i+1:]...)
+			}
+		}
+	case h.After != 0:
+		for i, e := range evs {
+			if e.Time >= h.After {
+				return evs[:i]
+			}
+		}
+	}
+	return evs
+}
+
+// Test is one held-out request: the user as known just before a watch,
+// and that watch.
+type Test struct {
+	User  layout.User
+	Label int64
+	At    int64 // Unix ms
+}
+
+// snapshot is u frozen: its slices end at their current length, so later
+// appends of the walk do not reach it.
+func snapshot(u *layout.User) layout.User {
+	return layout.User{
+		History: u.History[:len(u.History):len(u.History)],
+		Tokens:  u.Tokens[:len(u.Tokens):len(u.Tokens)],
+		Feats:   u.Feats,
+	}
+}
+
+// popularity counts the training labels for the most-popular baselines:
+// over the whole training window and over its last day.
+type popularity struct {
+	all, lastDay map[int64]int
+	lastDayFrom  int64 // Unix ms
+}
+
+func (p *popularity) add(video, at int64) {
+	p.all[video]++
+	if at >= p.lastDayFrom {
+		p.lastDay[video]++
+	}
+}
+
+// collectTests gathers the held-out requests of h (at most max, a
+// reservoir sample in a fixed order) and counts the training labels for
+// the most-popular baselines. With h.Last each user with at least three
+// watches gives one test; with h.After every watch at or after h.After by
+// a user with an earlier watch gives one.
+func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdout, max int) ([]Test, *popularity, error) {
+	var tests []Test
+	end := lg.End
+	if h.After != 0 {
+		end = h.After
+	}
+	pop := &popularity{all: map[int64]int{}, lastDay: map[int64]int{}, lastDayFrom: end - 86_400_000}
+	rng := rand.New(rand.NewPCG(7, 7))
+	seen := 0
+	keep := func(t Test) {
+		seen++
+		if len(tests) < max {
+			tests = append(tests, t)
+		} else if j := rng.IntN(seen); j < max { // reservoir sample
+			tests[j] = t
+		}
+	}
+	err := lg.EachUser(ctx, func(evs []events.Event) error {
+		train := trainEvents(evs, h)
+		l.Walk(train, func(u *layout.User, video, at int64) { pop.add(video, at) }, nil)
+		if h.Last {
+			nw := 0
+			var last events.Event
+			for _, e := range evs {
+				if e.Kind == events.Watch {
+					nw++
+					last = e
+				}
+			}
+			if nw >= 3 {
+				keep(Test{User: l.Walk(train, nil, nil), Label: last.Item, At: last.Time})
+			}
+			return nil
+		}
+		l.Walk(evs, func(u *layout.User, video, at int64) {
+			if at >= h.After {
+				keep(Test{User: snapshot(u), Label: video, At: at})
+			}
+		}, nil)
+		return nil
+	})
+	return tests, pop, err
+}
