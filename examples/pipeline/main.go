@@ -75,7 +75,9 @@ func trainCmd(ctx context.Context, args []string) error {
 	data := fs.String("data", "", "data folder (required)")
 	out := fs.String("out", "", "model directory to write (must not exist; empty: evaluate only)")
 	specFile := fs.String("spec", "", "column mapping (JSON); default: user_id, item_id, timestamp, clicked, watch_seconds")
-	epochs := fs.Int("epochs", 1, "epochs of both stages")
+	epochs := fs.Int("epochs", 0, "epochs of both stages (0: chosen by early stopping on the last eighth of the training window)")
+	maxEpochs := fs.Int("max-epochs", 20, "with -epochs 0: the most epochs tried")
+	patience := fs.Int("patience", 3, "with -epochs 0: epochs without a better validation score before stopping")
 	holdout := fs.String("holdout", "", `"last": hold out each user's last watch; "after=TIME" (a date or RFC 3339): train on the events before TIME, evaluate both stages on those after it`)
 	quiet := fs.Bool("quiet", false, "no progress or stage lines (the JSON line only)")
 	strict := fs.Bool("strict", false, "the first malformed row is an error")
@@ -92,7 +94,7 @@ func trainCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: -%w", err)
 	}
-	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, Holdout: h, Strict: *strict,
+	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, MaxEpochs: *maxEpochs, Patience: *patience, Holdout: h, Strict: *strict,
 		FromMemory: *fromMemory, HNSW: *hnsw, TempDir: *tmp, Seed: *seed, Candgen: pipe.DefaultCandgen()}
 	switch train.TableOptimizer(*tableOpt) {
 	case train.TableAdam:

@@ -85,19 +85,20 @@ type rankTest struct {
 	ctr     float64
 }
 
-// collectRankTests gathers the impressions at or after after (users in the
-// log's order until max impressions), each with its features as the
-// layout builds them from the user's earlier events, its (user, day)
-// group, and the video's click-through rate so far.
-func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rates *clickRates, after int64, max int) ([]rankTest, error) {
+// collectRankTests gathers the impressions at or after from among the
+// events visible under h (users in the log's order until max impressions),
+// each with its features as the layout builds them from the user's earlier
+// events, its (user, day) group, and the video's click-through rate so far
+// (rates may be nil: 0).
+func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rates *clickRates, h Holdout, from int64, max int) ([]rankTest, error) {
 	var tests []rankTest
 	groups := map[[2]int64]int{}
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
 		if len(tests) >= max {
 			return nil
 		}
-		l.Walk(evs, nil, func(u *layout.User, e *events.Event) {
-			if e.Time < after {
+		l.Walk(trainEvents(evs, h), nil, func(u *layout.User, e *events.Event) {
+			if e.Time < from {
 				return
 			}
 			key := [2]int64{e.User, e.Time / 86_400_000}
@@ -106,10 +107,11 @@ func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rat
 				g = len(groups)
 				groups[key] = g
 			}
-			tests = append(tests, rankTest{
-				ex: l.RankExample(u, e.Item, e.Time), clicked: e.Clicked, watch: float64(e.WatchTime),
-				group: g, ctr: rates.before(e.Item, e.Time),
-			})
+			t := rankTest{ex: l.RankExample(u, e.Item, e.Time), clicked: e.Clicked, watch: float64(e.WatchTime), group: g}
+			if rates != nil {
+				t.ctr = rates.before(e.Item, e.Time)
+			}
+			tests = append(tests, t)
 		})
 		return nil
 	})

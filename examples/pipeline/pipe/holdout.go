@@ -60,16 +60,20 @@ func ParseHoldout(s string) (Holdout, error) {
 	return Holdout{}, fmt.Errorf("holdout %q: want \"last\" or \"after=TIME\"", s)
 }
 
-// trainEvents returns the events of one user that training may see.
+// trainEvents returns the events of one user that training may see: with
+// Last, all but the user's last watch; with After, those before it (when
+// both are set, the last watch of the whole sequence is left out, then the
+// rest is cut at After).
 func trainEvents(evs []events.Event, h Holdout) []events.Event {
-	switch {
-	case h.Last:
+	if h.Last {
 		for i := len(evs) - 1; i >= 0; i-- {
 			if evs[i].Kind == events.Watch {
-				return append(evs[:i:i], evs[i+1:]...)
+				evs = append(evs[:i:i], evs[i+1:]...)
+				break
 			}
 		}
-	case h.After != 0:
+	}
+	if h.After != 0 {
 		for i, e := range evs {
 			if e.Time >= h.After {
 				return evs[:i]
@@ -158,4 +162,28 @@ func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdo
 		return nil
 	})
 	return tests, pop, err
+}
+
+// collectWindow gathers the requests of a validation window: every watch
+// at or after from among the events visible under h (a user with an
+// earlier visible watch gives one), at most max (a reservoir sample).
+func collectWindow(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdout, from int64, max int) ([]Test, error) {
+	var tests []Test
+	rng := rand.New(rand.NewPCG(11, 11))
+	seen := 0
+	err := lg.EachUser(ctx, func(evs []events.Event) error {
+		l.Walk(trainEvents(evs, h), func(u *layout.User, video, at int64) {
+			if at < from {
+				return
+			}
+			seen++
+			if len(tests) < max {
+				tests = append(tests, Test{User: snapshot(u), Label: video, At: at})
+			} else if j := rng.IntN(seen); j < max {
+				tests[j] = Test{User: snapshot(u), Label: video, At: at}
+			}
+		}, nil)
+		return nil
+	})
+	return tests, err
 }

@@ -128,6 +128,7 @@ func TestHoldoutDropsLastWatch(t *testing.T) {
 		{Kind: events.Impression, Item: 8, Time: 25},
 	}
 	assert.Equal(t, []events.Event{evs[0], evs[1], evs[3]}, trainEvents(evs, Holdout{Last: true}), "holdout drops the last watch")
+	assert.Equal(t, []events.Event{evs[0], evs[1]}, trainEvents(evs, Holdout{Last: true, After: 25}), "the last watch of the whole sequence, then the cut")
 	assert.Equal(t, evs, trainEvents(evs, Holdout{}))
 	assert.Equal(t, evs[:2], trainEvents(evs, Holdout{After: 20}), "no event at or after the time")
 	assert.Equal(t, evs[:3], trainEvents(evs, Holdout{After: 21}))
@@ -235,4 +236,22 @@ func TestHoldoutAfter(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+}
+
+// TestEpochsChosenOnValidation: with Epochs 0 candidate generation's epoch
+// count comes from early stopping on the last eighth of the training
+// window, and the final model trains that many epochs on the whole window.
+func TestEpochsChosenOnValidation(t *testing.T) {
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 500, Videos: 300, Events: 10_000, Seed: 6})
+	require.NoError(t, err)
+	m, err := smallRun(t, data, "", func(o *Options) { o.Epochs, o.MaxEpochs, o.Patience = 0, 6, 2 })
+	require.NoError(t, err)
+	chosen := m["candgen_epochs_chosen"].(int)
+	assert.GreaterOrEqual(t, chosen, 1)
+	assert.LessOrEqual(t, chosen, 6)
+	assert.Equal(t, chosen, m["candgen_epochs"], "the final model trains the chosen count")
+	assert.Greater(t, m["validation_requests"].(int), 100)
+	assert.Greater(t, m["candgen_val_hr@50"].(float64), 0.0)
+	assert.Greater(t, m["hr@50_all"].(float64), m["mostpop_hr@50_all"].(float64))
 }

@@ -34,8 +34,18 @@ type Options struct {
 	Out string
 	// Spec is the column mapping [ingest.DefaultSpec()].
 	Spec *ingest.Spec
-	// Epochs of both stages [1].
+	// Epochs of both stages [0: chosen by early stopping on a validation
+	// window, the last ValidationShare of the training window: each stage
+	// trains on the events before the window, scoring each epoch on it
+	// (candidate generation: mean of HR@50 all and history filtered; the
+	// ranker: minus the weighted per-user loss), stopping after Patience
+	// epochs without a better score (at most MaxEpochs); then it trains on
+	// the whole training window for the best epoch count].
 	Epochs int
+	// MaxEpochs [20], Patience [3] and ValidationShare [0.125] set the
+	// early stopping of Epochs 0.
+	MaxEpochs, Patience int
+	ValidationShare     float64
 	// Holdout holds out events to evaluate on (see Holdout): candidate
 	// generation's HR@10/50/100 and NDCG@10 at example age 0 beside most
 	// popular, and with Holdout.After the ranker's click AUC, weighted
@@ -111,6 +121,11 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		return nil, err
 	}
 	defer in.lg.Close()
+	if o.Epochs == 0 {
+		if err := o.chooseEpochs(ctx, &cc, &rc, in, out); err != nil {
+			return nil, err
+		}
+	}
 	cg, err := o.trainCandgen(ctx, cc, in, out)
 	if err != nil {
 		return nil, err
@@ -149,8 +164,14 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 }
 
 func (o *Options) defaults() {
-	if o.Epochs == 0 {
-		o.Epochs = 1
+	if o.MaxEpochs == 0 {
+		o.MaxEpochs = 20
+	}
+	if o.Patience == 0 {
+		o.Patience = 3
+	}
+	if o.ValidationShare == 0 {
+		o.ValidationShare = 0.125
 	}
 	if o.Seed == 0 {
 		o.Seed = 1
@@ -171,12 +192,12 @@ func (o *Options) configs(spec ingest.Spec) (train.CandgenConfig, train.RankingC
 	if cc.Tower == nil {
 		cc = DefaultCandgen()
 	}
-	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), layout.VideoSpace, true, o.Epochs, o.Seed, o.Progress
+	cc.Spec, cc.VideoSpace, cc.ExampleAge, cc.Epochs, cc.Seed, cc.Progress = l.CandgenSpec(), layout.VideoSpace, true, max(o.Epochs, 1), o.Seed, o.Progress
 	rc := o.Ranking
 	if rc.Tower == nil {
 		rc = DefaultRanking()
 	}
-	rc.Spec, rc.Epochs, rc.Seed, rc.Progress = l.RankingSpec(), o.Epochs, o.Seed, o.Progress
+	rc.Spec, rc.Epochs, rc.Seed, rc.Progress = l.RankingSpec(), max(o.Epochs, 1), o.Seed, o.Progress
 	if err := errors.Join(cc.Validate(), rc.Validate()); err != nil {
 		return cc, rc, fmt.Errorf("pipe: %w", err)
 	}
@@ -246,7 +267,7 @@ func (o *Options) trainCandgen(ctx context.Context, cc train.CandgenConfig, in *
 		return nil, err
 	}
 	o.say("candidate generation: %d examples × %d epochs at %.0f examples/s (%.1fs), %d videos", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds, cg.VideoVocab().Size()-1)
-	out["train_examples"], out["examples_per_sec"], out["candgen_seconds"] = st.Examples, math.Round(st.ExamplesPerSec), round1(st.Seconds)
+	out["train_examples"], out["examples_per_sec"], out["candgen_seconds"], out["candgen_epochs"] = st.Examples, math.Round(st.ExamplesPerSec), round1(st.Seconds), st.Epochs
 	out["videos"] = cg.VideoVocab().Size() - 1
 	return cg, nil
 }
@@ -319,7 +340,7 @@ func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, r
 	if err != nil {
 		return err
 	}
-	tests, err := collectRankTests(ctx, in.l, in.lg, rates, o.Holdout.After, o.MaxTests)
+	tests, err := collectRankTests(ctx, in.l, in.lg, rates, Holdout{}, o.Holdout.After, o.MaxTests)
 	if err != nil {
 		return err
 	}
@@ -510,4 +531,78 @@ func evaluateCandgen(ctx context.Context, cg *candgen.Model, l *layout.Layout, t
 		eval.Put(out, "mostpop_lastday_", mostPopDay.Metrics(mode))
 	}
 	return out, nil
+}
+
+// chooseEpochs sets each stage's epoch count by early stopping on the
+// validation window (see Options.Epochs): it trains on the events before
+// the window, scores every epoch on the window, and keeps the best count.
+func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc *train.RankingConfig, in *logs, out map[string]any) error {
+	end, start := in.l.End, in.lg.Start
+	from := end - int64(float64(end-start)*o.ValidationShare)
+	vl, err := layout.New(in.l.Config(), from, in.l.Catalogue)
+	if err != nil {
+		return err
+	}
+	fit := o.Holdout
+	fit.After = from // the events training sees before the window
+	const maxVal = 10_000
+	vtests, err := collectWindow(ctx, vl, in.lg, o.Holdout, from, maxVal)
+	if err != nil {
+		return err
+	}
+	out["validation_from_unix_ms"], out["validation_requests"] = from, len(vtests)
+	c := *cc
+	c.Epochs, c.Patience = o.MaxEpochs, o.Patience
+	c.Validation = func(ctx context.Context, _ int, m *candgen.Model) (float64, error) {
+		r, err := evaluateCandgen(ctx, m, vl, vtests, &popularity{all: map[int64]int{}, lastDay: map[int64]int{}})
+		if err != nil {
+			return 0, err
+		}
+		return (r["hr@50_all"].(float64) + r["hr@50_filtered"].(float64)) / 2, nil
+	}
+	if len(vtests) == 0 {
+		o.say("early stopping: the validation window holds no request; candidate generation trains 1 epoch")
+	} else {
+		_, st, err := train.CandgenSource(ctx, c, &exampleSource{l: vl, lg: in.lg, holdout: fit})
+		if err != nil {
+			return fmt.Errorf("pipe: choosing candidate generation's epochs: %w", err)
+		}
+		cc.Epochs = st.BestEpoch
+		out["candgen_epochs_chosen"], out["candgen_val_hr@50"] = st.BestEpoch, round4(st.BestScore)
+		o.say("early stopping: candidate generation %d epochs (validation mean HR@50 %.4f on %d requests after %s)",
+			st.BestEpoch, st.BestScore, len(vtests), time.UnixMilli(from).UTC().Format(time.RFC3339))
+	}
+	n, err := trainingImpressions(ctx, in.lg, fit)
+	if err != nil || n == 0 {
+		return err
+	}
+	rtests, err := collectRankTests(ctx, vl, in.lg, nil, o.Holdout, from, 50_000)
+	if err != nil || len(rtests) == 0 {
+		return err
+	}
+	r := *rc
+	r.Epochs, r.Patience = o.MaxEpochs, o.Patience
+	r.Validation = func(ctx context.Context, _ int, m *ranking.Model) (float64, error) {
+		exs := make([]feature.Example, len(rtests))
+		for i := range rtests {
+			exs[i] = rtests[i].ex
+		}
+		pred, err := m.ExpectedWatchTime(exs)
+		if err != nil {
+			return 0, err
+		}
+		loss := rankMetrics(rtests, pred)[eval.MetricWeightedPerUserLoss.String()]
+		if math.IsNaN(loss) {
+			return 0, errors.New("the validation window has no pair of a clicked and an unclicked impression of one user-day")
+		}
+		return -loss, nil
+	}
+	_, st, err := train.RankingSource(ctx, r, &impressionSource{l: vl, lg: in.lg, holdout: fit})
+	if err != nil {
+		return fmt.Errorf("pipe: choosing the ranker's epochs: %w", err)
+	}
+	rc.Epochs = st.BestEpoch
+	out["ranking_epochs_chosen"], out["ranking_val_weighted_per_user_loss"] = st.BestEpoch, round4(-st.BestScore)
+	o.say("early stopping: ranking %d epochs (validation weighted per-user loss %.4f on %d impressions)", st.BestEpoch, -st.BestScore, len(rtests))
+	return nil
 }
