@@ -35,6 +35,8 @@ func main() {
 		err = trainCmd(ctx, os.Args[2:])
 	case "export":
 		err = exportItems(os.Args[2:])
+	case "eval":
+		err = evalCmd(ctx, os.Args[2:])
 	default:
 		usage()
 	}
@@ -45,7 +47,10 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]\n       pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last] [-quiet]")
+	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]
+       pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet]
+       pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE]
+       pipeline export -model MODELDIR -format npy|parquet -out PATH`)
 	os.Exit(2)
 }
 
@@ -132,6 +137,41 @@ func writeJSON(w io.Writer, m map[string]any) error {
 	}
 	_, err = fmt.Fprintln(w, string(raw))
 	return err
+}
+
+func evalCmd(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("eval", flag.ExitOnError)
+	model := fs.String("model", "", "model directory (required)")
+	data := fs.String("data", "", "log folder (required)")
+	after := fs.String("after", "", "start of the evaluation window: a date (2022-04-29) or RFC 3339 (required)")
+	specFile := fs.String("spec", "", "column mapping (JSON; default: the default mapping)")
+	scores := fs.String("scores", "", "write one CSV row per evaluated impression: user_id, item_id, time_ms, score (expected watch time, s), clicked, watch_seconds")
+	quiet := fs.Bool("quiet", false, "no stage lines (the JSON line only)")
+	tmp := fs.String("tmp", "", "folder for the spill files (default: the system's)")
+	fs.Parse(args)
+	if *model == "" || *data == "" || *after == "" {
+		return errors.New("eval: -model, -data and -after are required")
+	}
+	h, err := pipe.ParseHoldout("after=" + *after)
+	if err != nil {
+		return fmt.Errorf("eval: -after: %w", err)
+	}
+	o := pipe.EvalOptions{Model: *model, Data: *data, After: h.After, Scores: *scores, TempDir: *tmp}
+	if *specFile != "" {
+		s, err := ingest.ReadSpec(*specFile)
+		if err != nil {
+			return err
+		}
+		o.Spec = &s
+	}
+	if !*quiet {
+		o.Log = os.Stderr
+	}
+	m, err := pipe.Eval(ctx, o)
+	if err != nil {
+		return err
+	}
+	return writeJSON(os.Stdout, m)
 }
 
 func exportItems(args []string) error {

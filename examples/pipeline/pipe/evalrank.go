@@ -78,11 +78,12 @@ func (c *clickRates) before(video, at int64) float64 {
 
 // rankTest is one held-out impression.
 type rankTest struct {
-	ex      feature.Example
-	clicked bool
-	watch   float64
-	group   int // index of its (user, day) group
-	ctr     float64
+	user, video, at int64
+	ex              feature.Example
+	clicked         bool
+	watch           float64
+	group           int // index of its (user, day) group
+	ctr             float64
 }
 
 // collectRankTests gathers the impressions at or after from among the
@@ -107,7 +108,7 @@ func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rat
 				g = len(groups)
 				groups[key] = g
 			}
-			t := rankTest{ex: l.RankExample(u, e.Item, e.Time), clicked: e.Clicked, watch: float64(e.WatchTime), group: g}
+			t := rankTest{user: e.User, video: e.Item, at: e.Time, ex: l.RankExample(u, e.Item, e.Time), clicked: e.Clicked, watch: float64(e.WatchTime), group: g}
 			if rates != nil {
 				t.ctr = rates.before(e.Item, e.Time)
 			}
@@ -147,8 +148,14 @@ func rankMetrics(tests []rankTest, score []float64) map[string]float64 {
 // unweighted) on the held-out impressions, and the ranker's calibration
 // by decile of its prediction.
 func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[string]any, say func(string, ...any)) error {
+	_, err := evaluateRankingScores(tests, rk, unweighted, out, say)
+	return err
+}
+
+// evaluateRankingScores is evaluateRanking returning the ranker's scores.
+func evaluateRankingScores(tests []rankTest, rk, unweighted *ranking.Model, out map[string]any, say func(string, ...any)) ([]float64, error) {
 	if len(tests) == 0 {
-		return fmt.Errorf("pipe: no impression at or after the holdout time")
+		return nil, fmt.Errorf("pipe: no impression at or after the holdout time")
 	}
 	exs := make([]feature.Example, len(tests))
 	ctr := make([]float64, len(tests))
@@ -157,7 +164,7 @@ func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[st
 	}
 	pred, err := rk.ExpectedWatchTime(exs)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	out["ranking_test_impressions"] = len(tests)
 	eval.Put(out, "ranking_", rankMetrics(tests, pred))
@@ -165,7 +172,7 @@ func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[st
 	if unweighted != nil {
 		up, err := unweighted.ExpectedWatchTime(exs)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		eval.Put(out, "unweighted_", rankMetrics(tests, up))
 	}
@@ -188,5 +195,5 @@ func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[st
 	if math.IsNaN(out["ranking_auc"].(float64)) {
 		say("  (AUC is NaN: the held-out impressions have no click, or no non-click)")
 	}
-	return nil
+	return pred, nil
 }

@@ -1,9 +1,12 @@
 package pipe
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -254,4 +257,41 @@ func TestEpochsChosenOnValidation(t *testing.T) {
 	assert.Greater(t, m["validation_requests"].(int), 100)
 	assert.Greater(t, m["candgen_val_hr@50"].(float64), 0.0)
 	assert.Greater(t, m["hr@50_all"].(float64), m["mostpop_hr@50_all"].(float64))
+}
+
+// TestEvalOnALaterLog: eval scores a trained model directory on a later
+// window with train's metrics, and writes one score row per impression.
+func TestEvalOnALaterLog(t *testing.T) {
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 400, Videos: 300, Events: 8_000, Seed: 7})
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "models")
+	after := GenStart.Add(100*24*time.Hour + 30*time.Minute).UnixMilli()
+	_, err = smallRun(t, data, out, func(o *Options) { o.Holdout = Holdout{After: after} })
+	require.NoError(t, err)
+	spec := GenSpec()
+	scores := filepath.Join(t.TempDir(), "scores.csv")
+	m, err := Eval(context.Background(), EvalOptions{Model: out, Data: data, Spec: &spec, After: after, Scores: scores, TempDir: t.TempDir()})
+	require.NoError(t, err)
+	n := m["ranking_test_impressions"].(int)
+	assert.Greater(t, n, 100)
+	for _, k := range []string{"ranking_auc", "ranking_weighted_per_user_loss", "ctr_auc", "ranking_calibration"} {
+		assert.Contains(t, m, k)
+	}
+	raw, err := os.ReadFile(scores)
+	require.NoError(t, err)
+	rows, err := csv.NewReader(bytes.NewReader(raw)).ReadAll()
+	require.NoError(t, err)
+	require.Len(t, rows, n+1)
+	assert.Equal(t, []string{"user_id", "item_id", "time_ms", "score", "clicked", "watch_seconds"}, rows[0])
+	for _, r := range rows[1:] {
+		at, err := strconv.ParseInt(r[2], 10, 64)
+		require.NoError(t, err)
+		assert.GreaterOrEqual(t, at, after, "only the evaluation window")
+		s, err := strconv.ParseFloat(r[3], 64)
+		require.NoError(t, err)
+		assert.Greater(t, s, 0.0, "exp(logit)")
+	}
+	_, err = Eval(context.Background(), EvalOptions{Model: out, Data: data, Spec: &spec})
+	assert.ErrorContains(t, err, "start of the evaluation window")
 }
