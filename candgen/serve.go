@@ -8,6 +8,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/internal/vec"
 	"github.com/ytdnn/ytdnn/retrieval"
 )
 
@@ -102,6 +103,28 @@ func (m *Model) SetIndex(idx retrieval.Index) error {
 		}
 	}
 	m.index = idx
+	return nil
+}
+
+// Scores writes into dst the logit v_j·u + b_j of each video of ids (raw
+// IDs) for one user vector u (D floats, from UserVectors): the score
+// retrieval ranks by. A video outside the vocabulary scores 0. dst and ids
+// of different lengths, or u not of D floats, are an error.
+func (m *Model) Scores(dst []float32, u []float32, ids []int64) error {
+	D := m.D()
+	if len(u) != D || len(dst) != len(ids) {
+		return fmt.Errorf("candgen: Scores: u has %d floats for D=%d, dst %d entries for %d IDs", len(u), D, len(dst), len(ids))
+	}
+	vocab := m.VideoVocab()
+	for i, id := range ids {
+		j := vocab.Index(id)
+		if j == embedding.OOV {
+			dst[i] = 0
+			continue
+		}
+		row := m.soft.Row(j)
+		dst[i] = vec.Dot(row[:D], u) + row[D]
+	}
 	return nil
 }
 

@@ -77,6 +77,9 @@ type Spec struct {
 	MaxHistory  int `json:"max_history,omitempty"`
 	RankHistory int `json:"rank_history,omitempty"`
 	MaxTokens   int `json:"max_tokens,omitempty"`
+	// RankingSignals declares the ranking signals derived from the events
+	// (a layout.Signals object, read by the feature layout, not by ingest).
+	RankingSignals json.RawMessage `json:"ranking_signals,omitempty"`
 }
 
 // DefaultSpec is the mapping used without a spec file: user_id, item_id,

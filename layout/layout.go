@@ -3,6 +3,7 @@ package layout
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
@@ -59,6 +60,9 @@ type Config struct {
 	// VideoFeatures are the catalogue columns (KindID, KindContinuous or
 	// KindTime), in the order of events.Catalogue.Items' values.
 	VideoFeatures []events.Column `json:"video_features"`
+	// Signals are the ranking signals derived from the events (none by
+	// default).
+	Signals Signals `json:"signals"`
 }
 
 // withDefaults returns c with its zero fields set.
@@ -72,6 +76,7 @@ func (c Config) withDefaults() Config {
 	if c.MaxTokens == 0 {
 		c.MaxTokens = DefaultMaxTokens
 	}
+	c.Signals = c.Signals.withDefaults()
 	return c
 }
 
@@ -109,6 +114,7 @@ func (c Config) Validate() error {
 	}
 	check("user_features", c.UserFeatures, false)
 	check("video_features", c.VideoFeatures, true)
+	errs = append(errs, c.Signals.validate(&c))
 	return errors.Join(errs...)
 }
 
@@ -125,6 +131,7 @@ type Layout struct {
 	// Config.VideoFeatures).
 	Catalogue *events.Catalogue
 	cg, rk    *feature.Builder
+	sameCols  []int // index in VideoFeatures of each Signals.SameAttribute column
 }
 
 // New returns the layout of cfg (defaults applied) for a training window
@@ -148,6 +155,9 @@ func New(cfg Config, end int64, cat *events.Catalogue) (*Layout, error) {
 		}
 	}
 	l := &Layout{cfg: cfg, End: end, Catalogue: cat}
+	for _, name := range cfg.Signals.SameAttribute {
+		l.sameCols = append(l.sameCols, slices.IndexFunc(cfg.VideoFeatures, func(c events.Column) bool { return c.Column == name }))
+	}
 	var err error
 	if l.cg, err = feature.NewBuilder(l.CandgenSpec()); err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
@@ -183,7 +193,7 @@ func (l *Layout) spaces() []feature.Space {
 			sp = append(sp, feature.Space{Name: videoSpace(c.Column), MaxVocab: c.MaxVocab})
 		}
 	}
-	return sp
+	return append(sp, l.cfg.Signals.spaces()...)
 }
 
 func (l *Layout) userFeatures() []feature.Feature {
@@ -228,6 +238,7 @@ func (l *Layout) RankingSpec() feature.Spec {
 			fs = append(fs, feature.Feature{Name: videoFeature(c.Column), Kind: feature.Continuous})
 		}
 	}
+	fs = append(fs, l.cfg.Signals.features(l.cfg.MaxTokens)...)
 	return feature.Spec{Spaces: l.spaces(), Features: fs}
 }
 
@@ -258,6 +269,19 @@ type User struct {
 	History []int64
 	Tokens  []int64
 	Feats   []events.Feat
+	sig     *state // the signals' counters (nil: none yet)
+}
+
+// Snapshot is u frozen at this moment: its slices end at their current
+// length and its counters are copied, so a walk that goes on does not
+// change it.
+func (u *User) Snapshot() User {
+	return User{
+		History: u.History[:len(u.History):len(u.History)],
+		Tokens:  u.Tokens[:len(u.Tokens):len(u.Tokens)],
+		Feats:   u.Feats,
+		sig:     u.sig.clone(),
+	}
 }
 
 func lastN(s []int64, n int) []int64 { return s[max(0, len(s)-n):] }
@@ -289,9 +313,10 @@ func (l *Layout) putUserFeats(b *feature.Builder, ex *feature.Example, feats []e
 }
 
 // RankExample is the ranker's input for showing video to u at time at
-// (Unix ms). A video outside the catalogue has OOV IDs, zero values and
-// age 0.
-func (l *Layout) RankExample(u *User, video int64, at int64) feature.Example {
+// (Unix ms), candidate generation scoring it score (its logit v·u + b; read
+// only with Signals.CandidateScore). A video outside the catalogue has OOV
+// IDs, zero values and age 0.
+func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Example {
 	b := l.rk
 	ex := b.New()
 	b.SetIDs(&ex, FeatureVideo, []int64{video})
@@ -314,6 +339,7 @@ func (l *Layout) RankExample(u *User, video int64, at int64) feature.Example {
 			b.SetNum(&ex, videoFeature(c.Column), f.Num)
 		}
 	}
+	l.putSignals(&ex, u, video, at, score)
 	return ex
 }
 
@@ -325,10 +351,11 @@ func (l *Layout) Age(at int64) float64 { return max(0, float64(l.End-at)/day) }
 // every watch after the first — a next-watch example: the user as known
 // before it, its video, its time — and onImp for every impression, with
 // the user as known before it. The user state holds the watches and the
-// search tokens that came with them (a search precedes its watch), and the
-// latest watch's user attributes. Either callback may be nil; the User
-// they get is reused, its slices are not modified afterwards. It returns
-// the user after every event.
+// search tokens that came with them (a search precedes its watch), the
+// latest watch's user attributes, and the signals' counters (every
+// impression counts as shown, clicked or not). Either callback may be nil;
+// the User they get is reused and changes as the walk goes on (keep a
+// Snapshot). It returns the user after every event.
 func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64), onImp func(u *User, e *events.Event)) User {
 	var u User
 	for i := range evs {
@@ -337,6 +364,7 @@ func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64)
 			if onImp != nil {
 				onImp(&u, e)
 			}
+			l.shownTo(&u, e)
 			continue
 		}
 		if len(u.History) > 0 && onWatch != nil {
@@ -345,6 +373,7 @@ func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64)
 		u.History = append(u.History, e.Item)
 		u.Tokens = append(u.Tokens, e.Tokens...)
 		u.Feats = e.Feats
+		l.watched(&u, e)
 	}
 	return u
 }

@@ -58,7 +58,7 @@ func writeDir(t *testing.T) string {
 		}
 		l.Walk(evs, func(u *layout.User, video, at int64) { cgEx = append(cgEx, l.CandgenExample(u, video, at)) },
 			func(u *layout.User, e *events.Event) {
-				imps = append(imps, ranking.Impression{Features: l.RankExample(u, e.Item, e.Time), Clicked: e.Clicked, WatchTime: float64(e.WatchTime)})
+				imps = append(imps, ranking.Impression{Features: l.RankExample(u, e.Item, e.Time, 0), Clicked: e.Clicked, WatchTime: float64(e.WatchTime)})
 			})
 	}
 	ctx := context.Background()

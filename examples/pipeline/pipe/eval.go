@@ -92,7 +92,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	rtests, err := collectRankTests(ctx, md.Layout, lg, rates, Holdout{}, o.After, o.MaxTests)
+	rtests, err := collectRankTests(ctx, md.Layout, lg, rates, Holdout{}, o.After, o.MaxTests, scoring(md.Layout, md.Candgen))
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 
+	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/feature"
@@ -91,29 +92,41 @@ type rankTest struct {
 // each with its features as the layout builds them from the user's earlier
 // events, its (user, day) group, and the video's click-through rate so far
 // (rates may be nil: 0).
-func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rates *clickRates, h Holdout, from int64, max int) ([]rankTest, error) {
+func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rates *clickRates, h Holdout, from int64, max int, cg *candgen.Model) ([]rankTest, error) {
 	var tests []rankTest
 	groups := map[[2]int64]int{}
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
 		if len(tests) >= max {
 			return nil
 		}
+		var sc scorer
+		first := len(tests)
 		l.Walk(trainEvents(evs, h), nil, func(u *layout.User, e *events.Event) {
 			if e.Time < from {
 				return
 			}
+			sc.add(l, u, e.Item)
 			key := [2]int64{e.User, e.Time / 86_400_000}
 			g, ok := groups[key]
 			if !ok {
 				g = len(groups)
 				groups[key] = g
 			}
-			t := rankTest{user: e.User, video: e.Item, at: e.Time, ex: l.RankExample(u, e.Item, e.Time), clicked: e.Clicked, watch: float64(e.WatchTime), group: g}
+			t := rankTest{user: e.User, video: e.Item, at: e.Time, ex: l.RankExample(u, e.Item, e.Time, 0), clicked: e.Clicked, watch: float64(e.WatchTime), group: g}
 			if rates != nil {
 				t.ctr = rates.before(e.Item, e.Time)
 			}
 			tests = append(tests, t)
 		})
+		if cg != nil && len(tests) > first {
+			scores, err := sc.scores(cg)
+			if err != nil {
+				return err
+			}
+			for i, s := range scores {
+				l.SetCandidateScore(&tests[first+i].ex, s)
+			}
+		}
 		return nil
 	})
 	return tests, err

@@ -91,16 +91,6 @@ type Test struct {
 	At    int64 // Unix ms
 }
 
-// snapshot is u frozen: its slices end at their current length, so later
-// appends of the walk do not reach it.
-func snapshot(u *layout.User) layout.User {
-	return layout.User{
-		History: u.History[:len(u.History):len(u.History)],
-		Tokens:  u.Tokens[:len(u.Tokens):len(u.Tokens)],
-		Feats:   u.Feats,
-	}
-}
-
 // popularity counts the training labels for the most-popular baselines:
 // over the whole training window and over its last day.
 type popularity struct {
@@ -156,7 +146,7 @@ func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdo
 		}
 		l.Walk(evs, func(u *layout.User, video, at int64) {
 			if at >= h.After {
-				keep(Test{User: snapshot(u), Label: video, At: at})
+				keep(Test{User: u.Snapshot(), Label: video, At: at})
 			}
 		}, nil)
 		return nil
@@ -178,9 +168,9 @@ func collectWindow(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Hold
 			}
 			seen++
 			if len(tests) < max {
-				tests = append(tests, Test{User: snapshot(u), Label: video, At: at})
+				tests = append(tests, Test{User: u.Snapshot(), Label: video, At: at})
 			} else if j := rng.IntN(seen); j < max {
-				tests[j] = Test{User: snapshot(u), Label: video, At: at}
+				tests[j] = Test{User: u.Snapshot(), Label: video, At: at}
 			}
 		}, nil)
 		return nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -66,7 +67,7 @@ func TestTrainFromGeneratedParquet(t *testing.T) {
 	ids := make([]int64, len(recs))
 	feats := make([]feature.Example, len(recs))
 	for i, r := range recs {
-		ids[i], feats[i] = r.ID, md.Layout.RankExample(u, r.ID, md.Layout.End)
+		ids[i], feats[i] = r.ID, md.Layout.RankExample(u, r.ID, md.Layout.End, float64(r.Score))
 	}
 	ranked, err := md.Ranking.Rank(ids, feats)
 	require.NoError(t, err)
@@ -173,7 +174,9 @@ func TestHoldoutAfter(t *testing.T) {
 	lg, err := ingest.Build(context.Background(), data, spec, ingest.Options{TempDir: t.TempDir()})
 	require.NoError(t, err)
 	defer lg.Close()
-	l, err := layout.New(LayoutConfig(spec), h.After, nil)
+	lc, err := LayoutConfig(spec)
+	require.NoError(t, err)
+	l, err := layout.New(lc, h.After, nil)
 	require.NoError(t, err)
 	var before, beforeImps, all int
 	require.NoError(t, lg.EachUser(context.Background(), func(evs []events.Event) error {
@@ -294,4 +297,30 @@ func TestEvalOnALaterLog(t *testing.T) {
 	}
 	_, err = Eval(context.Background(), EvalOptions{Model: out, Data: data, Spec: &spec})
 	assert.ErrorContains(t, err, "start of the evaluation window")
+}
+
+// TestRankingSignalsFromTheSpec: the spec's ranking_signals reach the
+// ranker (its stored spec has them, in the layout's order), and a spec
+// naming an unknown signal field is refused before any file is read.
+func TestRankingSignalsFromTheSpec(t *testing.T) {
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 400, Videos: 300, Events: 8_000, Seed: 8})
+	require.NoError(t, err)
+	out := filepath.Join(t.TempDir(), "models")
+	after := GenStart.Add(100*24*time.Hour + 30*time.Minute).UnixMilli()
+	m, err := smallRun(t, data, out, func(o *Options) { o.Holdout, o.Epochs, o.Ranking.LR = Holdout{After: after}, 10, 0.01 })
+	require.NoError(t, err)
+	t.Logf("with signals: ranking AUC %v, weighted per-user loss %v; CTR so far AUC %v", m["ranking_auc"], m["ranking_weighted_per_user_loss"], m["ctr_auc"])
+	md, err := modeldir.Load(out)
+	require.NoError(t, err)
+	spec := md.Ranking.Encoder().Spec
+	for _, name := range []string{"same_channel_id_watches", "same_topic_days", layout.FeatureShown, layout.FeatureHour, layout.FeatureLastSearch, layout.FeatureCandidateScore} {
+		assert.GreaterOrEqual(t, spec.Index(name), 0, name)
+	}
+	assert.Greater(t, m["ranking_auc"].(float64), 0.55)
+
+	bad := GenSpec()
+	bad.RankingSignals = json.RawMessage(`{"same_atribute": ["topic"]}`)
+	_, err = Run(context.Background(), Options{Data: filepath.Join(t.TempDir(), "none"), Spec: &bad})
+	assert.ErrorContains(t, err, `unknown field "same_atribute"`)
 }

@@ -1,7 +1,9 @@
 package pipe
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -144,11 +146,11 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		o.say("ranking: no impression before the holdout time; no ranker trained")
 	}
 	if n > 0 {
-		if rk, err = o.trainRanking(ctx, rc, in, out); err != nil {
+		if rk, err = o.trainRanking(ctx, rc, cg, in, out); err != nil {
 			return nil, err
 		}
 		if o.Holdout.After != 0 {
-			if err := o.evaluateRanking(ctx, rc, rk, in, out); err != nil {
+			if err := o.evaluateRanking(ctx, rc, cg, rk, in, out); err != nil {
 				return nil, err
 			}
 		}
@@ -184,7 +186,11 @@ func (o *Options) defaults() {
 // configs returns both stages' settings for the layout spec declares,
 // validated.
 func (o *Options) configs(spec ingest.Spec) (train.CandgenConfig, train.RankingConfig, error) {
-	l, err := layout.New(LayoutConfig(spec), 0, nil)
+	lc, err := LayoutConfig(spec)
+	if err != nil {
+		return train.CandgenConfig{}, train.RankingConfig{}, err
+	}
+	l, err := layout.New(lc, 0, nil)
 	if err != nil {
 		return train.CandgenConfig{}, train.RankingConfig{}, err
 	}
@@ -234,7 +240,12 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 	if o.Holdout.After != 0 {
 		end = min(end, o.Holdout.After)
 	}
-	l, err := layout.New(LayoutConfig(spec), end, cat)
+	lc, err := LayoutConfig(spec)
+	if err != nil {
+		lg.Close()
+		return nil, nil, err
+	}
+	l, err := layout.New(lc, end, cat)
 	if err != nil {
 		lg.Close()
 		return nil, nil, err
@@ -335,17 +346,17 @@ func trainingImpressions(ctx context.Context, lg *ingest.Log, h Holdout) (int, e
 // evaluateRanking scores the ranker on the impressions after the holdout
 // time, beside the video's click-through rate so far and the same ranker
 // trained unweighted (trained here, on the same impressions).
-func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, rk *ranking.Model, in *logs, out map[string]any) error {
+func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, cg *candgen.Model, rk *ranking.Model, in *logs, out map[string]any) error {
 	rates, err := readClickRates(ctx, in.lg, o.Holdout.After)
 	if err != nil {
 		return err
 	}
-	tests, err := collectRankTests(ctx, in.l, in.lg, rates, Holdout{}, o.Holdout.After, o.MaxTests)
+	tests, err := collectRankTests(ctx, in.l, in.lg, rates, Holdout{}, o.Holdout.After, o.MaxTests, scoring(in.l, cg))
 	if err != nil {
 		return err
 	}
 	rc.Unweighted = true
-	unweighted, _, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout})
+	unweighted, _, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cg: scoring(in.l, cg)})
 	if err != nil {
 		return fmt.Errorf("pipe: the unweighted ranker: %w", err)
 	}
@@ -353,8 +364,8 @@ func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, r
 }
 
 // trainRanking trains the ranker from the log's impressions, streamed.
-func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, in *logs, out map[string]any) (*ranking.Model, error) {
-	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout})
+func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, cg *candgen.Model, in *logs, out map[string]any) (*ranking.Model, error) {
+	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cg: scoring(in.l, cg)})
 	if err != nil {
 		return nil, err
 	}
@@ -380,12 +391,22 @@ func (o *Options) write(ctx context.Context, l *layout.Layout, cg *candgen.Model
 	return nil
 }
 
-// LayoutConfig is the feature layout a column mapping declares.
-func LayoutConfig(s ingest.Spec) layout.Config {
-	return layout.Config{
+// LayoutConfig is the feature layout a column mapping declares; its
+// ranking_signals object must be a layout.Signals (unknown fields are an
+// error).
+func LayoutConfig(s ingest.Spec) (layout.Config, error) {
+	c := layout.Config{
 		MaxVideos: s.MaxVideos, MaxHistory: s.MaxHistory, RankHistory: s.RankHistory, MaxTokens: s.MaxTokens,
 		SearchTokens: s.Watches.SearchTokens != "", UserFeatures: s.Watches.UserFeatures, VideoFeatures: s.Catalogue.Features,
 	}
+	if len(s.RankingSignals) > 0 {
+		dec := json.NewDecoder(bytes.NewReader(s.RankingSignals))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&c.Signals); err != nil {
+			return c, fmt.Errorf("pipe: spec ranking_signals: %w", err)
+		}
+	}
+	return c, nil
 }
 
 func round1(x float64) float64 { return math.Round(x*10) / 10 }
@@ -452,6 +473,7 @@ type impressionSource struct {
 	l       *layout.Layout
 	lg      *ingest.Log
 	holdout Holdout
+	cg      *candgen.Model // scores the candidates when the layout feeds candgen_score (else nil)
 }
 
 func (s *impressionSource) Open(ctx context.Context) (feature.Iterator[ranking.Impression], error) {
@@ -471,11 +493,22 @@ func (it *impressionIter) Next() (ranking.Impression, error) {
 			return ranking.Impression{}, err
 		}
 		it.queue = it.queue[:0]
+		var sc scorer
 		it.s.l.Walk(trainEvents(evs, it.s.holdout), nil, func(u *layout.User, e *events.Event) {
 			it.queue = append(it.queue, ranking.Impression{
-				Features: it.s.l.RankExample(u, e.Item, e.Time), Clicked: e.Clicked, WatchTime: float64(e.WatchTime),
+				Features: it.s.l.RankExample(u, e.Item, e.Time, 0), Clicked: e.Clicked, WatchTime: float64(e.WatchTime),
 			})
+			sc.add(it.s.l, u, e.Item)
 		})
+		if it.s.cg != nil {
+			scores, err := sc.scores(it.s.cg)
+			if err != nil {
+				return ranking.Impression{}, err
+			}
+			for i := range it.queue {
+				it.s.l.SetCandidateScore(&it.queue[i].Features, scores[i])
+			}
+		}
 	}
 	e := it.queue[0]
 	it.queue = it.queue[1:]
@@ -551,6 +584,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 		return err
 	}
 	out["validation_from_unix_ms"], out["validation_requests"] = from, len(vtests)
+	var vcg *candgen.Model // candidate generation of the validation fit, for candgen_score
 	c := *cc
 	c.Epochs, c.Patience = o.MaxEpochs, o.Patience
 	c.Validation = func(ctx context.Context, _ int, m *candgen.Model) (float64, error) {
@@ -563,7 +597,8 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	if len(vtests) == 0 {
 		o.say("early stopping: the validation window holds no request; candidate generation trains 1 epoch")
 	} else {
-		_, st, err := train.CandgenSource(ctx, c, &exampleSource{l: vl, lg: in.lg, holdout: fit})
+		m, st, err := train.CandgenSource(ctx, c, &exampleSource{l: vl, lg: in.lg, holdout: fit})
+		vcg = m
 		if err != nil {
 			return fmt.Errorf("pipe: choosing candidate generation's epochs: %w", err)
 		}
@@ -576,7 +611,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	if err != nil || n == 0 {
 		return err
 	}
-	rtests, err := collectRankTests(ctx, vl, in.lg, nil, o.Holdout, from, 50_000)
+	rtests, err := collectRankTests(ctx, vl, in.lg, nil, o.Holdout, from, 50_000, scoring(vl, vcg))
 	if err != nil || len(rtests) == 0 {
 		return err
 	}
@@ -597,12 +632,53 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 		}
 		return -loss, nil
 	}
-	_, st, err := train.RankingSource(ctx, r, &impressionSource{l: vl, lg: in.lg, holdout: fit})
+	_, st, err := train.RankingSource(ctx, r, &impressionSource{l: vl, lg: in.lg, holdout: fit, cg: scoring(vl, vcg)})
 	if err != nil {
 		return fmt.Errorf("pipe: choosing the ranker's epochs: %w", err)
 	}
 	rc.Epochs = st.BestEpoch
 	out["ranking_epochs_chosen"], out["ranking_val_weighted_per_user_loss"] = st.BestEpoch, round4(-st.BestScore)
 	o.say("early stopping: ranking %d epochs (validation weighted per-user loss %.4f on %d impressions)", st.BestEpoch, -st.BestScore, len(rtests))
+	return nil
+}
+
+// scorer collects the candidates of one user's walk to score them with
+// candidate generation in one batch: the user as known at each
+// impression, and the video.
+type scorer struct {
+	users  []feature.Example
+	videos []int64
+}
+
+func (s *scorer) add(l *layout.Layout, u *layout.User, video int64) {
+	s.users = append(s.users, l.UserExample(u))
+	s.videos = append(s.videos, video)
+}
+
+// scores returns candidate generation's logit v·u + b of each candidate,
+// the user vector served at example age 0 as at serving.
+func (s *scorer) scores(cg *candgen.Model) ([]float64, error) {
+	D := cg.D()
+	u := make([]float32, len(s.users)*D)
+	if err := cg.UserVectors(u, s.users); err != nil {
+		return nil, err
+	}
+	out := make([]float64, len(s.videos))
+	one := make([]float32, 1)
+	for i, v := range s.videos {
+		if err := cg.Scores(one, u[i*D:(i+1)*D], []int64{v}); err != nil {
+			return nil, err
+		}
+		out[i] = float64(one[0])
+	}
+	return out, nil
+}
+
+// scoring returns cg when the layout feeds candidate generation's score to
+// the ranker, nil otherwise.
+func scoring(l *layout.Layout, cg *candgen.Model) *candgen.Model {
+	if l.Config().Signals.CandidateScore {
+		return cg
+	}
 	return nil
 }

@@ -113,7 +113,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 		if i%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, l.End), r.Score
+		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, l.End, float64(r.Score)), r.Score
 	}
 	return m.rankTop(ctx, ids, feats, score, req.N)
 }
