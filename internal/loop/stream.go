@@ -95,13 +95,11 @@ func (s *Stream[E]) Run(ctx context.Context) (Result, error) {
 			return res, errors.New("loop: an epoch held no examples")
 		}
 		res.Epochs, res.Loss = ep+1, sum/float64(steps)
-		bar.Done(fmt.Sprintf("loss %.4f", res.Loss))
-		if s.OnEpoch != nil {
-			if err := s.OnEpoch(ep, res.Loss); errors.Is(err, ErrStop) {
-				break
-			} else if err != nil {
+		if stop, err := endEpoch(bar, s.OnEpoch, ep, res.Loss); stop || err != nil {
+			if err != nil {
 				return res, err
 			}
+			break
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()

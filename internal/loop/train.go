@@ -29,6 +29,21 @@ type Memory struct {
 // it had been the last.
 var ErrStop = errors.New("loop: stop")
 
+// endEpoch closes an epoch's progress bar and runs the OnEpoch hook; stop
+// is true when the hook asked to stop (ErrStop), err any other error.
+func endEpoch(bar *progress.Bar, onEpoch func(int, float64) error, ep int, loss float64) (stop bool, err error) {
+	bar.Done(fmt.Sprintf("loss %.4f", loss))
+	if onEpoch == nil {
+		return false, nil
+	}
+	if err := onEpoch(ep, loss); errors.Is(err, ErrStop) {
+		return true, nil
+	} else if err != nil {
+		return false, err
+	}
+	return false, nil
+}
+
 // Result summarizes a run.
 type Result struct {
 	Epochs, Steps  int
@@ -71,13 +86,11 @@ func (l *Memory) Run(ctx context.Context) (Result, error) {
 			bar.Set(b+1, fmt.Sprintf("loss %.4f", sum/float64(b+1)))
 		}
 		res.Epochs, res.Loss = ep+1, sum/float64(nb)
-		bar.Done(fmt.Sprintf("loss %.4f", res.Loss))
-		if l.OnEpoch != nil {
-			if err := l.OnEpoch(ep, res.Loss); errors.Is(err, ErrStop) {
-				break
-			} else if err != nil {
+		if stop, err := endEpoch(bar, l.OnEpoch, ep, res.Loss); stop || err != nil {
+			if err != nil {
 				return res, err
 			}
+			break
 		}
 	}
 	res.Seconds = time.Since(start).Seconds()
