@@ -37,6 +37,8 @@ func main() {
 		err = exportItems(os.Args[2:])
 	case "eval":
 		err = evalCmd(ctx, os.Args[2:])
+	case "metrics":
+		err = metricsCmd(os.Args[2:])
 	default:
 		usage()
 	}
@@ -50,6 +52,7 @@ func usage() {
 	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]
        pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet]
        pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE]
+       pipeline metrics -scores FILE
        pipeline export -model MODELDIR -format npy|parquet -out PATH`)
 	os.Exit(2)
 }
@@ -168,6 +171,22 @@ func evalCmd(ctx context.Context, args []string) error {
 		o.Log = os.Stderr
 	}
 	m, err := pipe.Eval(ctx, o)
+	if err != nil {
+		return err
+	}
+	return writeJSON(os.Stdout, m)
+}
+
+// metricsCmd measures a scores file (eval's -scores format, written by
+// ytdnn or any other tool for the same rows) with the ranking metrics.
+func metricsCmd(args []string) error {
+	fs := flag.NewFlagSet("metrics", flag.ExitOnError)
+	scores := fs.String("scores", "", "CSV: user_id,item_id,time_ms,score,clicked,watch_seconds (required)")
+	fs.Parse(args)
+	if *scores == "" {
+		return errors.New("metrics: -scores is required")
+	}
+	m, err := pipe.ScoreFile(*scores)
 	if err != nil {
 		return err
 	}

@@ -5,9 +5,12 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
+	"os"
 	"strconv"
 	"time"
 
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/modeldir"
@@ -130,4 +133,98 @@ func writeScores(path string, tests []rankTest, scores []float64) error {
 		cw.Flush()
 		return cw.Error()
 	})
+}
+
+// maxScoreRows bounds a scores file read by ScoreFile.
+const maxScoreRows = 50_000_000
+
+// ScoreFile computes the ranking metrics of a scores file in the format
+// eval writes (user_id, item_id, time_ms, score, clicked, watch_seconds;
+// a header first), so that the scores of any other tool on the same rows
+// are measured by the same code: click AUC, weighted per-user loss and
+// watch-time NDCG@10 with impressions grouped by user and day, and
+// calibration by decile (score read as expected watch time). Errors name
+// the file and line.
+func ScoreFile(path string) (map[string]any, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	r := csv.NewReader(f)
+	r.ReuseRecord = true
+	head, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("%s: header: %w", path, err)
+	}
+	want := []string{"user_id", "item_id", "time_ms", "score", "clicked", "watch_seconds"}
+	if len(head) < len(want) {
+		return nil, fmt.Errorf("%s: header %v, want the columns %v", path, head, want)
+	}
+	for i, c := range want {
+		if head[i] != c {
+			return nil, fmt.Errorf("%s: column %d is %q, want %q", path, i+1, head[i], c)
+		}
+	}
+	var tests []rankTest
+	var scores []float64
+	groups := map[[2]int64]int{}
+	for line := 2; ; line++ {
+		rec, err := r.Read()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if len(tests) >= maxScoreRows {
+			return nil, fmt.Errorf("%s: more than %d rows", path, maxScoreRows)
+		}
+		var t rankTest
+		var s float64
+		var clicked int64
+		for i, p := range []any{&t.user, &t.video, &t.at, &s, &clicked, &t.watch} {
+			var err error
+			switch p := p.(type) {
+			case *int64:
+				*p, err = strconv.ParseInt(rec[i], 10, 64)
+			case *float64:
+				*p, err = strconv.ParseFloat(rec[i], 64)
+				if err == nil && (math.IsNaN(*p) || math.IsInf(*p, 0)) {
+					err = fmt.Errorf("not finite")
+				}
+			}
+			if err != nil {
+				return nil, fmt.Errorf("%s: line %d: column %s: %q: %v", path, line, want[i], rec[i], err)
+			}
+		}
+		if clicked != 0 && clicked != 1 {
+			return nil, fmt.Errorf("%s: line %d: column clicked: %d is not 0 or 1", path, line, clicked)
+		}
+		t.clicked = clicked == 1
+		key := [2]int64{t.user, t.at / 86_400_000}
+		g, ok := groups[key]
+		if !ok {
+			g = len(groups)
+			groups[key] = g
+		}
+		t.group = g
+		tests = append(tests, t)
+		scores = append(scores, s)
+	}
+	if len(tests) == 0 {
+		return nil, fmt.Errorf("%s: no rows", path)
+	}
+	out := map[string]any{"rows": len(tests)}
+	eval.Put(out, "", rankMetrics(tests, scores))
+	items := make([]eval.Scored, len(tests))
+	for i, t := range tests {
+		items[i] = eval.Scored{Score: scores[i], Clicked: t.clicked, WatchTime: t.watch}
+	}
+	var cal []map[string]float64
+	for _, b := range eval.Calibration(items, 10) {
+		cal = append(cal, map[string]float64{"n": float64(b.N), "predicted": round4(b.Predicted), "observed": round4(b.Observed)})
+	}
+	out["calibration"] = cal
+	return out, nil
 }

@@ -297,6 +297,30 @@ func TestEvalOnALaterLog(t *testing.T) {
 	}
 	_, err = Eval(context.Background(), EvalOptions{Model: out, Data: data, Spec: &spec})
 	assert.ErrorContains(t, err, "start of the evaluation window")
+
+	// The scores file measured by ScoreFile gives eval's numbers.
+	sm, err := ScoreFile(scores)
+	require.NoError(t, err)
+	assert.Equal(t, n, sm["rows"])
+	for _, k := range []string{"auc", "weighted_per_user_loss", "watch_ndcg@10"} {
+		assert.Equal(t, m["ranking_"+k], sm[k], k)
+	}
+	dir := t.TempDir()
+	for _, c := range []struct{ name, body, want string }{
+		{"wrong header", "user,item\n", "want the columns"},
+		{"renamed column", "user_id,item_id,time_ms,logit,clicked,watch_seconds\n", `column 4 is "logit", want "score"`},
+		{"NaN score", "user_id,item_id,time_ms,score,clicked,watch_seconds\n1,2,3,NaN,0,0\n", "line 2: column score"},
+		{"clicked 2", "user_id,item_id,time_ms,score,clicked,watch_seconds\n1,2,3,0.5,2,0\n", "line 2: column clicked: 2 is not 0 or 1"},
+		{"no rows", "user_id,item_id,time_ms,score,clicked,watch_seconds\n", "no rows"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := filepath.Join(dir, c.name+".csv")
+			require.NoError(t, os.WriteFile(p, []byte(c.body), 0o644))
+			_, err := ScoreFile(p)
+			assert.ErrorContains(t, err, c.want)
+			assert.ErrorContains(t, err, p, "the error names the file")
+		})
+	}
 }
 
 // TestRankingSignalsFromTheSpec: the spec's ranking_signals reach the
