@@ -24,12 +24,17 @@ type HNSWConfig struct {
 	// EfSearch is the candidate-list size while searching [200]: the
 	// recall/speed knob at query time; a search uses max(EfSearch, n).
 	EfSearch int
-	// Seed draws the node levels.
+	// Seed draws the node levels, the build's only random choice. The
+	// graph, and so every search result and the saved file, is a function
+	// of the vectors (and their order), ids, M, EfConstruction and Seed:
+	// the same for any Workers and from run to run.
 	Seed uint64
-	// Workers builds in parallel [GOMAXPROCS].
+	// Workers is the number of goroutines the build runs on [GOMAXPROCS].
+	// It changes the build's speed only, never the graph.
 	Workers int
 	// Progress, if set, is called now and then during the build with the
-	// number of items inserted; never by two goroutines at once.
+	// number of items inserted; only ever by the goroutine that called
+	// NewHNSW.
 	Progress func(done, total int)
 }
 
@@ -63,8 +68,8 @@ var _ Index = (*HNSW)(nil)
 // Memory per item: its own copy of the vector (Dim·4 bytes), the layer-0
 // neighbour list (2·M·4 + 2 bytes), id and level (5 bytes) and the upper
 // layers (on average 1/(M-1) of a node has them); Bytes reports the total,
-// Overhead all but the vectors. Searches are
-// safe for concurrent use; the build is parallel over Workers goroutines.
+// Overhead all but the vectors. Searches are safe for concurrent use; the
+// build is parallel over Workers goroutines and reproducible (see Seed).
 type HNSW struct {
 	cfg      HNSWConfig
 	dim      int
@@ -79,9 +84,6 @@ type HNSW struct {
 	maxLevel int
 
 	efSearch atomic.Int64 // the search-time ef, changed by SetEfSearch
-	building bool
-	locks    []sync.Mutex
-	glock    sync.Mutex
 	visited  sync.Pool
 }
 
@@ -119,49 +121,9 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 		}
 	}
 	h.efSearch.Store(int64(cfg.EfSearch))
-	h.locks = make([]sync.Mutex, n)
-	h.building = true
-	h.entry, h.maxLevel = 0, int(h.level[0])
-	var next atomic.Int64
-	next.Store(1)
-	var progressMu sync.Mutex // Progress is called by one goroutine at a time
-	progress := func(done int) {
-		if cfg.Progress != nil {
-			progressMu.Lock()
-			cfg.Progress(done, n)
-			progressMu.Unlock()
-		}
-	}
-	var wg sync.WaitGroup
-	var failed atomic.Bool
-	for w := 0; w < cfg.Workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s := h.newScratch()
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if i%4096 == 0 {
-					if ctx.Err() != nil {
-						failed.Store(true)
-						return
-					}
-					progress(i)
-				}
-				h.insert(int32(i), s)
-			}
-		}()
-	}
-	wg.Wait()
-	if err := ctx.Err(); err != nil {
+	if err := h.build(ctx); err != nil {
 		return nil, err
 	}
-	progress(n)
-	h.building = false
-	h.locks = nil
 	return h, nil
 }
 
@@ -202,18 +164,6 @@ func (h *HNSW) Overhead() int {
 }
 
 func (h *HNSW) vec(i int32) []float32 { return h.vecs[int(i)*h.dim : (int(i)+1)*h.dim] }
-
-// neighbors returns node i's neighbour list at level l (a copy into buf
-// while building, so concurrent inserts can modify the original).
-func (h *HNSW) neighbors(i int32, l int, buf []int32) []int32 {
-	if !h.building {
-		return h.list(i, l)
-	}
-	h.locks[i].Lock()
-	buf = append(buf[:0], h.list(i, l)...)
-	h.locks[i].Unlock()
-	return buf
-}
 
 // list is node i's neighbour list at level l, aliasing the index.
 func (h *HNSW) list(i int32, l int) []int32 {

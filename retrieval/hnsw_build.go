@@ -1,6 +1,159 @@
 package retrieval
 
-import "github.com/ytdnn/ytdnn/internal/vec"
+import (
+	"cmp"
+	"context"
+	"slices"
+
+	"github.com/ytdnn/ytdnn/internal/par"
+	"github.com/ytdnn/ytdnn/internal/vec"
+)
+
+// The build inserts the items in order, in batches. Every item of a batch
+// searches the graph as it stood before the batch (read-only, so the
+// searches run in parallel) and also scores the batch's earlier items
+// directly, so it may link to them as a one-by-one insert would. The
+// batch's links are then written, its own lists first and then the links
+// back to it grouped by the node they change, each group in item order. No
+// step depends on which goroutine ran what: the graph is a function of the
+// items, M, EfConstruction and Seed, whatever Workers is.
+//
+// A batch is an eighth of the graph built so far, at most maxBatch items:
+// an item sees its batch's earlier items only by brute force (maxBatch/2
+// extra inner products on average), not through their links.
+const (
+	maxBatch   = 256
+	batchShare = 8
+)
+
+// progressEvery is how many items go by between two Progress calls.
+const progressEvery = 4096
+
+// build links every item into the graph (h.level drawn, lists empty).
+func (h *HNSW) build(ctx context.Context) error {
+	n := len(h.ids)
+	workers := h.cfg.Workers
+	scr := make([]*scratch, workers)
+	for w := range scr {
+		scr[w] = h.newScratch()
+	}
+	plans := make([][][]cand, maxBatch) // per batch item, per level: its neighbours
+	var links []backlink
+	h.entry, h.maxLevel = 0, int(h.level[0])
+	reported := 0
+	for lo := 1; lo < n; {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		hi := lo + min(maxBatch, max(1, lo/batchShare), n-lo)
+		par.ForN(workers, hi-lo, 2, func(w, a, z int) {
+			for k := a; k < z; k++ {
+				plans[k] = h.plan(int32(lo+k), int32(lo), scr[w], plans[k])
+			}
+		})
+		links = links[:0]
+		for k := range hi - lo {
+			i := int32(lo + k)
+			for l, sel := range plans[k] {
+				nb := make([]int32, len(sel))
+				for x, c := range sel {
+					nb[x] = c.id
+					links = append(links, backlink{to: c.id, from: i, sim: c.sim, level: uint8(l)})
+				}
+				h.setNeighbors(i, l, nb)
+			}
+		}
+		h.linkBack(links, workers)
+		for i := lo; i < hi; i++ {
+			if int(h.level[i]) > h.maxLevel {
+				h.entry, h.maxLevel = int32(i), int(h.level[i])
+			}
+		}
+		lo = hi
+		if h.cfg.Progress != nil && lo/progressEvery > reported/progressEvery {
+			h.cfg.Progress(lo, n)
+			reported = lo
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if h.cfg.Progress != nil {
+		h.cfg.Progress(n, n)
+	}
+	return nil
+}
+
+// plan chooses item i's neighbours on each of its levels (into out, reused):
+// the heuristic's pick among the nodes a search of the graph finds and the
+// batch's items before i (the batch starts at item lo). It only reads the
+// graph.
+func (h *HNSW) plan(i, lo int32, s *scratch, out [][]cand) [][]cand {
+	q := h.vec(i)
+	li := int(h.level[i])
+	top := h.maxLevel
+	out = slices.Grow(out[:0], li+1)[:li+1]
+	// The batch's earlier items, scored once for every level.
+	peers := s.peers[:0]
+	for j := lo; j < i; j++ {
+		peers = append(peers, cand{j, vec.Dot(q, h.vec(j))})
+	}
+	s.peers = peers
+	cur := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
+	for l := top; l > li; l-- {
+		cur = h.greedy(q, cur, l)
+	}
+	eps := []cand{cur}
+	for l := li; l >= 0; l-- {
+		var cs []cand
+		if l <= top { // above the graph's top level only the batch has nodes
+			res := h.searchLayer(q, eps, h.cfg.EfConstruction, l, s)
+			eps = append([]cand(nil), res...)
+			cs = append(cs, eps...)
+		}
+		for _, p := range peers {
+			if int(h.level[p.id]) >= l {
+				cs = append(cs, p)
+			}
+		}
+		sortDesc(cs)
+		out[l] = h.selectHeuristic(cs, h.cfg.M, out[l])
+	}
+	return out
+}
+
+// backlink is a link to add from node to back to a new node from, whose
+// similarity is sim, on a level.
+type backlink struct {
+	to, from int32
+	sim      float32
+	level    uint8
+}
+
+// linkBack adds the links, grouped by the list they change (level, node)
+// and each group in the order of the new nodes, over workers goroutines:
+// each list is changed by one goroutine, as a one-by-one insert would.
+func (h *HNSW) linkBack(links []backlink, workers int) {
+	slices.SortFunc(links, func(a, b backlink) int {
+		return cmp.Or(cmp.Compare(a.level, b.level), cmp.Compare(a.to, b.to), cmp.Compare(a.from, b.from))
+	})
+	var starts []int // where each group starts, then len(links)
+	for k := range links {
+		if k == 0 || links[k].to != links[k-1].to || links[k].level != links[k-1].level {
+			starts = append(starts, k)
+		}
+	}
+	starts = append(starts, len(links))
+	par.ForN(workers, len(starts)-1, 64, func(_, a, z int) {
+		for _, b := range links[starts[a]:starts[z]] {
+			mMax := h.cfg.M
+			if b.level == 0 {
+				mMax = 2 * h.cfg.M
+			}
+			h.link(b.to, b.from, b.sim, int(b.level), mMax)
+		}
+	})
+}
 
 // selectHeuristic keeps up to m of cs (sorted best first): a candidate is
 // kept if it is closer to the base than to every kept one; the rest fill
@@ -35,66 +188,17 @@ func (h *HNSW) selectHeuristic(cs []cand, m int, out []cand) []cand {
 	return out
 }
 
+// sortDesc sorts candidates best first, ties by id: a total order, so the
+// result does not depend on the input's order.
 func sortDesc(cs []cand) {
-	// insertion sort: lists are short (≤ ef)
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].sim > cs[j-1].sim; j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
-}
-
-func (h *HNSW) insert(i int32, s *scratch) {
-	q := h.vec(i)
-	li := int(h.level[i])
-	h.glock.Lock()
-	ep, top := h.entry, h.maxLevel
-	if li > top {
-		// A node that raises the top level is inserted under the global
-		// lock (as hnswlib does): two such inserts at once would otherwise
-		// both link against the old top, and the lower one would keep no
-		// links on the levels the higher one adds.
-		defer h.glock.Unlock()
-	} else {
-		h.glock.Unlock()
-	}
-	cur := cand{ep, vec.Dot(q, h.vec(ep))}
-	for l := top; l > li; l-- {
-		cur = h.greedy(q, cur, l, s)
-	}
-	eps := []cand{cur}
-	M := h.cfg.M
-	for l := min(li, top); l >= 0; l-- {
-		res := h.searchLayer(q, eps, h.cfg.EfConstruction, l, s)
-		w := append([]cand(nil), res...)
-		sortDesc(w)
-		mMax := M
-		if l == 0 {
-			mMax = 2 * M
-		}
-		s.sel = h.selectHeuristic(w, M, s.sel)
-		nb := make([]int32, len(s.sel))
-		for k, c := range s.sel {
-			nb[k] = c.id
-		}
-		h.locks[i].Lock()
-		h.setNeighbors(i, l, nb)
-		h.locks[i].Unlock()
-		for _, c := range s.sel {
-			h.link(c.id, i, c.sim, l, mMax, s)
-		}
-		eps = w
-	}
-	if li > top { // still holding the global lock
-		h.maxLevel, h.entry = li, i
-	}
+	slices.SortFunc(cs, func(a, b cand) int {
+		return cmp.Or(cmp.Compare(b.sim, a.sim), cmp.Compare(a.id, b.id))
+	})
 }
 
 // link adds node i to the neighbour list of node n at level l, shrinking it
 // with the heuristic when full.
-func (h *HNSW) link(n, i int32, sim float32, l, mMax int, s *scratch) {
-	h.locks[n].Lock()
-	defer h.locks[n].Unlock()
+func (h *HNSW) link(n, i int32, sim float32, l, mMax int) {
 	cur := h.list(n, l)
 	for _, x := range cur {
 		if x == i {

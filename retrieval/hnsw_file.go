@@ -34,9 +34,9 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 		}
 		bw.Bytes(cnt)
 		for i := range h.ids {
-			bw.Bytes(int32Bytes(h.neighbors(int32(i), 0, nil)))
+			bw.Bytes(int32Bytes(h.list(int32(i), 0)))
 			for l := 1; l <= int(h.level[i]); l++ {
-				nb := h.neighbors(int32(i), l, nil)
+				nb := h.list(int32(i), l)
 				bw.Bytes([]byte{byte(len(nb))})
 				bw.Bytes(int32Bytes(nb))
 			}

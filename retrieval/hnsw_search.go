@@ -15,10 +15,9 @@ type cand struct {
 type scratch struct {
 	visited []uint32
 	epoch   uint32
-	cands   []cand // to expand: min-heap by -sim (so best first)
-	res     []cand // min-heap by sim (best ef)
-	nbuf    []int32
-	sel     []cand
+	cands   []cand  // to expand: min-heap by -sim (so best first)
+	res     []cand  // min-heap by sim (best ef)
+	peers   []cand  // a batch's earlier items, scored (build only)
 	sink    float32 // keeps touch's loads from being optimized away
 }
 
@@ -94,16 +93,15 @@ func (h *HNSW) searchLayer(q []float32, eps []cand, ef, l int, s *scratch) []can
 		if len(s.res) >= ef && c.sim < s.res[0].sim {
 			break
 		}
-		s.nbuf = h.neighbors(c.id, l, s.nbuf)
-		h.touch(s.nbuf, s)
-		// The next candidate's list, while these are scored (searches only:
-		// while building, lists change under their locks).
-		if l == 0 && !h.building && len(s.cands) > 0 {
+		nbs := h.list(c.id, l)
+		h.touch(nbs, s)
+		// The next candidate's list, while these are scored.
+		if l == 0 && len(s.cands) > 0 {
 			nx := int(s.cands[0].id)
 			M0 := 2 * h.cfg.M
 			s.sink += float32(h.l0[nx*M0]) + float32(h.l0n[nx])
 		}
-		for _, nb := range s.nbuf {
+		for _, nb := range nbs {
 			if s.visited[nb] == s.epoch {
 				continue
 			}
@@ -141,11 +139,10 @@ func (h *HNSW) touch(nbs []int32, s *scratch) {
 }
 
 // greedy walks level l towards q from ep (ef = 1).
-func (h *HNSW) greedy(q []float32, ep cand, l int, s *scratch) cand {
+func (h *HNSW) greedy(q []float32, ep cand, l int) cand {
 	for changed := true; changed; {
 		changed = false
-		s.nbuf = h.neighbors(ep.id, l, s.nbuf)
-		for _, nb := range s.nbuf {
+		for _, nb := range h.list(ep.id, l) {
 			if sim := vec.Dot(q, h.vec(nb)); sim > ep.sim {
 				ep, changed = cand{nb, sim}, true
 			}
@@ -186,7 +183,7 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 	for {
 		cur := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
 		for l := h.maxLevel; l > 0; l-- {
-			cur = h.greedy(q, cur, l, s)
+			cur = h.greedy(q, cur, l)
 		}
 		res := h.searchLayer(q, []cand{cur}, ef, 0, s)
 		if filter == nil {
