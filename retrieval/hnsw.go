@@ -65,11 +65,18 @@ var _ Index = (*HNSW)(nil)
 // efSearch: recall@100 0.95 at ef 128 against 0.83. Scores returned are the
 // exact inner products q·x.
 //
+// Items with identical vectors (exact copies, as a catalogue of
+// placeholder or untrained embeddings has) share one graph node, the first
+// of them: copies would fill each other's neighbour lists, since the
+// heuristic cannot prefer one copy to another, and strand every other
+// item. A search returns all of a node's items, each with the node's score.
+//
 // Memory per item: its own copy of the vector (Dim·4 bytes), the layer-0
 // neighbour list (2·M·4 + 2 bytes), id and level (5 bytes) and the upper
-// layers (on average 1/(M-1) of a node has them); Bytes reports the total,
-// Overhead all but the vectors. Searches are safe for concurrent use; the
-// build is parallel over Workers goroutines and reproducible (see Seed).
+// layers (on average 1/(M-1) of a node has them), plus 4 bytes when the
+// index holds copies; Bytes reports the total, Overhead all but the
+// vectors. Searches are safe for concurrent use; the build is parallel over
+// Workers goroutines and reproducible (see Seed).
 type HNSW struct {
 	cfg      HNSWConfig
 	dim      int
@@ -82,6 +89,11 @@ type HNSW struct {
 	upn      [][]uint8
 	entry    int32
 	maxLevel int
+	// next chains the items of a node: next[i] is the next copy of item i's
+	// vector (ascending, starting at the node's own item), -1 after the
+	// last. nil when no two items are identical.
+	next  []int32
+	nodes int // items in the graph: all but the copies
 
 	efSearch atomic.Int64 // the search-time ef, changed by SetEfSearch
 	visited  sync.Pool
@@ -110,6 +122,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 		l := int(-math.Log(1-rng.Float64()) * mL)
 		h.level[i] = uint8(min(l, 30))
 	}
+	nodes := h.groupCopies()
 	h.l0 = make([]int32, n*2*M)
 	h.l0n = make([]uint16, n)
 	h.upper = make([][]int32, n)
@@ -121,7 +134,7 @@ func NewHNSW(ctx context.Context, vectors []float32, dim int, ids []int32, cfg H
 		}
 	}
 	h.efSearch.Store(int64(cfg.EfSearch))
-	if err := h.build(ctx); err != nil {
+	if err := h.build(ctx, nodes); err != nil {
 		return nil, err
 	}
 	return h, nil
@@ -156,7 +169,7 @@ func (h *HNSW) Bytes() int { return 4*len(h.vecs) + h.Overhead() }
 // neighbour lists. NewHNSW copies the vectors, so an index over a model's
 // items holds them a second time.
 func (h *HNSW) Overhead() int {
-	b := len(h.ids)*4 + len(h.level) + len(h.l0)*4 + 2*len(h.l0n)
+	b := len(h.ids)*4 + len(h.level) + len(h.l0)*4 + 2*len(h.l0n) + 4*len(h.next)
 	for i := range h.upper {
 		b += len(h.upper[i])*4 + len(h.upn[i]) + 48
 	}

@@ -3,6 +3,7 @@ package retrieval
 import (
 	"cmp"
 	"context"
+	"math"
 	"slices"
 
 	"github.com/ytdnn/ytdnn/internal/par"
@@ -29,8 +30,9 @@ const (
 // progressEvery is how many items go by between two Progress calls.
 const progressEvery = 4096
 
-// build links every item into the graph (h.level drawn, lists empty).
-func (h *HNSW) build(ctx context.Context) error {
+// build links the nodes (ascending item indices, the first being item 0)
+// into the graph: h.level drawn, lists empty.
+func (h *HNSW) build(ctx context.Context, nodes []int32) error {
 	n := len(h.ids)
 	workers := h.cfg.Workers
 	scr := make([]*scratch, workers)
@@ -41,19 +43,19 @@ func (h *HNSW) build(ctx context.Context) error {
 	var links []backlink
 	h.entry, h.maxLevel = 0, int(h.level[0])
 	reported := 0
-	for lo := 1; lo < n; {
+	for lo := 1; lo < len(nodes); {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		hi := lo + min(maxBatch, max(1, lo/batchShare), n-lo)
+		hi := lo + min(maxBatch, max(1, lo/batchShare), len(nodes)-lo)
 		par.ForN(workers, hi-lo, 2, func(w, a, z int) {
 			for k := a; k < z; k++ {
-				plans[k] = h.plan(int32(lo+k), int32(lo), scr[w], plans[k])
+				plans[k] = h.plan(nodes[lo+k], nodes[lo:lo+k], scr[w], plans[k])
 			}
 		})
 		links = links[:0]
 		for k := range hi - lo {
-			i := int32(lo + k)
+			i := nodes[lo+k]
 			for l, sel := range plans[k] {
 				nb := make([]int32, len(sel))
 				for x, c := range sel {
@@ -64,15 +66,21 @@ func (h *HNSW) build(ctx context.Context) error {
 			}
 		}
 		h.linkBack(links, workers)
-		for i := lo; i < hi; i++ {
+		for _, i := range nodes[lo:hi] {
 			if int(h.level[i]) > h.maxLevel {
-				h.entry, h.maxLevel = int32(i), int(h.level[i])
+				h.entry, h.maxLevel = i, int(h.level[i])
 			}
 		}
 		lo = hi
-		if h.cfg.Progress != nil && lo/progressEvery > reported/progressEvery {
-			h.cfg.Progress(lo, n)
-			reported = lo
+		// Every item before the next node is in the graph or a copy of a
+		// node that is.
+		done := n
+		if lo < len(nodes) {
+			done = int(nodes[lo])
+		}
+		if h.cfg.Progress != nil && done/progressEvery > reported/progressEvery {
+			h.cfg.Progress(done, n)
+			reported = done
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -84,18 +92,17 @@ func (h *HNSW) build(ctx context.Context) error {
 	return nil
 }
 
-// plan chooses item i's neighbours on each of its levels (into out, reused):
+// plan chooses node i's neighbours on each of its levels (into out, reused):
 // the heuristic's pick among the nodes a search of the graph finds and the
-// batch's items before i (the batch starts at item lo). It only reads the
-// graph.
-func (h *HNSW) plan(i, lo int32, s *scratch, out [][]cand) [][]cand {
+// batch's nodes before i (before). It only reads the graph.
+func (h *HNSW) plan(i int32, before []int32, s *scratch, out [][]cand) [][]cand {
 	q := h.vec(i)
 	li := int(h.level[i])
 	top := h.maxLevel
 	out = slices.Grow(out[:0], li+1)[:li+1]
 	// The batch's earlier items, scored once for every level.
 	peers := s.peers[:0]
-	for j := lo; j < i; j++ {
+	for _, j := range before {
 		peers = append(peers, cand{j, vec.Dot(q, h.vec(j))})
 	}
 	s.peers = peers
@@ -120,6 +127,66 @@ func (h *HNSW) plan(i, lo int32, s *scratch, out [][]cand) [][]cand {
 		out[l] = h.selectHeuristic(cs, h.cfg.M, out[l])
 	}
 	return out
+}
+
+// groupCopies finds the items whose vectors are identical to an earlier
+// item's (compared as values: -0 equals 0), chains each group in h.next
+// (nil when there are none), takes the copies' levels away and returns the
+// graph's nodes: the other items, ascending. Items are sorted by a hash of
+// their vectors and compared only within a run of equal hashes.
+func (h *HNSW) groupCopies() []int32 {
+	n := len(h.ids)
+	type keyed struct {
+		hash uint64
+		i    int32
+	}
+	keys := make([]keyed, n)
+	for i := range keys {
+		x := uint64(14695981039346656037) // FNV-1a over the components' bits
+		for _, v := range h.vec(int32(i)) {
+			if v == 0 {
+				v = 0 // -0 hashes as 0
+			}
+			x = (x ^ uint64(math.Float32bits(v))) * 1099511628211
+		}
+		keys[i] = keyed{x, int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b keyed) int { return cmp.Or(cmp.Compare(a.hash, b.hash), cmp.Compare(a.i, b.i)) })
+	var tail []int32 // tail[i]: the last item chained so far behind node i
+	var copies []bool
+	for a := 0; a < n; {
+		z := a + 1
+		for z < n && keys[z].hash == keys[a].hash {
+			z++
+		}
+		var heads []int32
+	run:
+		for _, k := range keys[a:z] {
+			for _, r := range heads {
+				if slices.Equal(h.vec(r), h.vec(k.i)) {
+					if h.next == nil {
+						h.next, tail, copies = make([]int32, n), make([]int32, n), make([]bool, n)
+						for j := range h.next {
+							h.next[j], tail[j] = -1, int32(j)
+						}
+					}
+					h.next[tail[r]], tail[r] = k.i, k.i
+					h.level[k.i], copies[k.i] = 0, true
+					continue run
+				}
+			}
+			heads = append(heads, k.i)
+		}
+		a = z
+	}
+	nodes := make([]int32, 0, n)
+	for i := range n {
+		if copies == nil || !copies[i] {
+			nodes = append(nodes, int32(i))
+		}
+	}
+	h.nodes = len(nodes)
+	return nodes
 }
 
 // backlink is a link to add from node to back to a new node from, whose

@@ -3,16 +3,30 @@ package retrieval
 import (
 	"fmt"
 	"io"
+	"slices"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
 
-// Version 2 stores the layer-0 neighbour counts as uint16 (version 1's
-// uint8 wrapped at M = 128); both are read.
-const hnswMagic, hnswVersion = "YTHN", 2
+// Version 3 adds the copies (identical items sharing a node). Version 2
+// stores the layer-0 neighbour counts as uint16 (version 1's uint8 wrapped
+// at M = 128). All three are read.
+const hnswMagic, hnswVersion = "YTHN", 3
 
-// WriteTo writes the index (binfmt container "YTHN": parameters, scale,
-// augmented vectors, ids, levels, neighbour lists, CRC-32C).
+// WriteTo writes the index as a binfmt container: "YTHN", version 3, then,
+// little-endian,
+//
+//	M, efConstruction, efSearch, dim, entry, maxLevel  int64 each
+//	vectors      uint64 N·dim, then N·dim float32
+//	ids          uint64 N, then N int64
+//	levels       N bytes
+//	list counts  N uint16: the layer-0 list lengths
+//	lists        per item: its layer-0 list (int32 each), then per level
+//	             1..level a length byte and the list (int32 each)
+//	copies       uint64 k, then k pairs of int32 (copy, node), ascending
+//	             by copy: items identical to an earlier one, outside the
+//	             graph (level 0, no links, linked by none)
+//	CRC-32C
 func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 	return binfmt.WriteContainer(w, hnswMagic, hnswVersion, func(bw *binfmt.Writer) {
 		bw.I64(int64(h.cfg.M))
@@ -41,7 +55,36 @@ func (h *HNSW) WriteTo(w io.Writer) (int64, error) {
 				bw.Bytes(int32Bytes(nb))
 			}
 		}
+		pairs := h.copyPairs()
+		bw.U64(uint64(len(pairs) / 2))
+		bw.Bytes(int32Bytes(pairs))
 	})
+}
+
+// copyPairs lists the copies as (copy, node) pairs, ascending by copy.
+func (h *HNSW) copyPairs() []int32 {
+	if h.next == nil {
+		return nil
+	}
+	node := make([]int32, len(h.ids))
+	for i := range node {
+		node[i] = -1
+	}
+	for i := range h.ids {
+		if node[i] >= 0 {
+			continue // a copy: its node, earlier, has chained it
+		}
+		for c := h.next[i]; c >= 0; c = h.next[c] {
+			node[c] = int32(i)
+		}
+	}
+	var pairs []int32
+	for c, r := range node {
+		if r >= 0 {
+			pairs = append(pairs, int32(c), r)
+		}
+	}
+	return pairs
 }
 
 func int32Bytes(v []int32) []byte {
@@ -138,6 +181,9 @@ func decodeHNSW(br *binfmt.Reader) (*HNSW, error) {
 	if err := br.Err(); err != nil {
 		return nil, err
 	}
+	if err := h.readCopies(br); err != nil {
+		return nil, err
+	}
 	if int(h.level[h.entry]) != h.maxLevel {
 		return nil, fmt.Errorf("%w: HNSW entry point is not on the top level", binfmt.ErrFormat)
 	}
@@ -153,6 +199,58 @@ func decodeHNSW(br *binfmt.Reader) (*HNSW, error) {
 		}
 	}
 	return h, nil
+}
+
+// readCopies reads the copies (version 3 on; none before) into h.next and
+// h.nodes, after the lists: a copy must be identical to its node, which is
+// not a copy, and lie outside the graph (level 0, no links, not the entry,
+// linked by no list), or a search would return it twice.
+func (h *HNSW) readCopies(br *binfmt.Reader) error {
+	n := len(h.ids)
+	h.nodes = n
+	if br.Version < 3 {
+		return nil
+	}
+	k := br.Len(n-1, "HNSW copies")
+	pairs := make([]int32, 2*k)
+	if !readInt32s(br, pairs, n) {
+		return br.Err()
+	}
+	if k == 0 {
+		return nil
+	}
+	h.next = make([]int32, n)
+	tail := make([]int32, n)
+	copies := make([]bool, n)
+	for i := range h.next {
+		h.next[i], tail[i] = -1, int32(i)
+	}
+	for p := 0; p < len(pairs); p += 2 {
+		c, r := pairs[p], pairs[p+1]
+		switch {
+		case p > 0 && c <= pairs[p-2]:
+			return fmt.Errorf("%w: HNSW copies not ascending at item %d", binfmt.ErrFormat, c)
+		case r >= c || copies[r]:
+			return fmt.Errorf("%w: HNSW copy %d of item %d, not an earlier node", binfmt.ErrFormat, c, r)
+		case !slices.Equal(h.vec(c), h.vec(r)):
+			return fmt.Errorf("%w: HNSW copy %d differs from its node %d", binfmt.ErrFormat, c, r)
+		case h.level[c] != 0 || h.l0n[c] != 0 || c == h.entry:
+			return fmt.Errorf("%w: HNSW copy %d is in the graph", binfmt.ErrFormat, c)
+		}
+		copies[c] = true
+		h.next[tail[r]], tail[r] = c, c
+	}
+	for i := range h.ids {
+		for l := 0; l <= int(h.level[i]); l++ {
+			for _, j := range h.list(int32(i), l) {
+				if copies[j] {
+					return fmt.Errorf("%w: HNSW node %d links to copy %d", binfmt.ErrFormat, i, j)
+				}
+			}
+		}
+	}
+	h.nodes = n - k
+	return nil
 }
 
 func readBytes(br *binfmt.Reader, n int) []byte {

@@ -3,12 +3,80 @@ package retrieval
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
+
+// withCopies draws n vectors of which every 20th (items 19, 39, ...) is
+// drawn from N(0, I) and all the others are one and the same vector.
+func withCopies(n, dim int, seed uint64) []float32 {
+	rng := rand.New(rand.NewPCG(seed, 13))
+	d := make([]float32, dim)
+	for j := range d {
+		d[j] = float32(rng.NormFloat64())
+	}
+	v := make([]float32, n*dim)
+	for i := 0; i < n; i++ {
+		for j := 0; j < dim; j++ {
+			if i%20 == 19 {
+				v[i*dim+j] = float32(rng.NormFloat64())
+			} else {
+				v[i*dim+j] = d[j]
+			}
+		}
+	}
+	return v
+}
+
+// TestHNSWCopiesTopN: with 1,900 of 2,000 items one identical vector, the
+// top 3 (and 30) of each query is the exact top 3: the exact scores, rank by
+// rank, each by a distinct item that has it. The copies never pruned each
+// other in the neighbour heuristic, filled every list, and the search
+// returned copies where distinct items scored higher.
+func TestHNSWCopiesTopN(t *testing.T) {
+	const n, dim = 2000, 8
+	items := withCopies(n, dim, 1)
+	h, err := NewHNSW(context.Background(), items, dim, nil, HNSWConfig{Seed: 1, Workers: 1})
+	require.NoError(t, err)
+	ex, err := NewExact(items, dim, nil)
+	require.NoError(t, err)
+	qs := gaussian(50, dim, 7)
+	for _, k := range []int{3, 30} {
+		want, err := ex.Search(context.Background(), qs, k, nil)
+		require.NoError(t, err)
+		got, err := h.Search(context.Background(), qs, k, nil)
+		require.NoError(t, err)
+		wrong, first := 0, ""
+		for q := range want {
+			require.Len(t, got[q], k)
+			seen := map[int32]bool{}
+			for j := range want[q] {
+				// Rank by rank the exact score, by an item that has it (copies
+				// tie: which of them is free, up to rounding).
+				w, g := want[q][j], got[q][j]
+				var true32 float32
+				for d := 0; d < dim; d++ {
+					true32 += qs[q*dim+d] * items[int(g.ID)*dim+d]
+				}
+				if seen[g.ID] || abs(w.Score-g.Score) > 1e-4 || abs(true32-g.Score) > 1e-4 {
+					if wrong == 0 {
+						first = fmt.Sprintf("query %d rank %d: want %v, got %v", q, j, w, g)
+					}
+					wrong++
+					break
+				}
+				seen[g.ID] = true
+			}
+		}
+		assert.Zero(t, wrong, "n %d: %d of %d queries differ from the exact top n; first: %s", k, wrong, len(want), first)
+	}
+}
 
 // TestHNSWWorkersReproducible: the graph depends on the seed, not on the
 // number of build workers: the saved bytes are the same for 1 to 8. The
@@ -30,6 +98,76 @@ func TestHNSWWorkersReproducible(t *testing.T) {
 			for run := 0; run < 2; run++ {
 				assert.True(t, bytes.Equal(want, build(w)), "run %d differs from the one-worker build", run)
 			}
+		})
+	}
+}
+
+// TestReadHNSWCopies: copies survive a save and load, and a file (with a
+// right checksum) whose copies are not identical items outside the graph is
+// an error naming the fault, never an index that returns an item twice.
+func TestReadHNSWCopies(t *testing.T) {
+	const n, dim = 200, 4
+	items := withCopies(n, dim, 2)
+	h, err := NewHNSW(context.Background(), items, dim, nil, HNSWConfig{M: 4, EfConstruction: 16, Seed: 1})
+	require.NoError(t, err)
+	pairs := h.copyPairs()
+	require.Len(t, pairs, 2*(n-n/20-1), "all but one of the repeated vector's items are copies")
+	var buf bytes.Buffer
+	_, err = h.WriteTo(&buf)
+	require.NoError(t, err)
+	h2, err := ReadHNSW(bytes.NewReader(buf.Bytes()))
+	require.NoError(t, err)
+	assert.Equal(t, h.next, h2.next)
+	assert.Equal(t, h.nodes, h2.nodes)
+	qs := gaussian(5, dim, 3)
+	a, _ := h.Search(context.Background(), qs, n, nil)
+	b, _ := h2.Search(context.Background(), qs, n, nil)
+	assert.Equal(t, a, b)
+
+	body := binfmt.Body(buf.Bytes())
+	m := len(body)
+	put := func(b []byte, at int, v int32) { binary.LittleEndian.PutUint32(b[at:], uint32(v)) }
+	c0, cLast := pairs[0], pairs[len(pairs)-2]
+	for _, tc := range []struct {
+		name, want string
+		edit       func(b []byte) []byte // the body
+		mutate     func(h *HNSW)         // or the index before writing
+	}{
+		{name: "copy_of_a_copy", want: "not an earlier node", edit: func(b []byte) []byte { put(b, m-4, c0); return b }},
+		{name: "copy_of_a_later_item", want: "not an earlier node", edit: func(b []byte) []byte { put(b, m-4, cLast); return b }},
+		{name: "not_ascending", want: "not ascending", edit: func(b []byte) []byte {
+			put(b, m-8, c0)
+			return b
+		}},
+		{name: "too_many_copies", want: "exceeds limit", edit: func(b []byte) []byte {
+			binary.LittleEndian.PutUint64(b[m-8*(len(pairs)/2)-8:], uint64(n))
+			return b
+		}},
+		{name: "truncated", want: "truncated", edit: func(b []byte) []byte { return b[:m-8] }},
+		{name: "copy_differs", want: "differs from its node", mutate: func(h *HNSW) { h.vecs[int(c0)*dim] += 1 }},
+		{name: "copy_has_links", want: "is in the graph", mutate: func(h *HNSW) { h.setNeighbors(c0, 0, []int32{0}) }},
+		{name: "copy_is_linked", want: "links to copy", mutate: func(h *HNSW) {
+			nb := append([]int32(nil), h.list(0, 0)...)
+			nb[0] = c0
+			h.setNeighbors(0, 0, nb)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			raw := buf.Bytes()
+			if tc.mutate != nil {
+				bad, err := ReadHNSW(bytes.NewReader(raw)) // a fresh index to spoil
+				require.NoError(t, err)
+				tc.mutate(bad)
+				var b bytes.Buffer
+				_, err = bad.WriteTo(&b)
+				require.NoError(t, err)
+				raw = b.Bytes()
+			} else {
+				raw = binfmt.Seal(hnswMagic, hnswVersion, tc.edit(bytes.Clone(body)))
+			}
+			_, err := ReadHNSW(bytes.NewReader(raw))
+			require.ErrorIs(t, err, binfmt.ErrFormat)
+			assert.ErrorContains(t, err, tc.want)
 		})
 	}
 }

@@ -151,9 +151,10 @@ func (h *HNSW) greedy(q []float32, ep cand, l int) cand {
 	return ep
 }
 
-// Search implements Index. It searches with ef = max(EfSearch, n) and, when
-// the filter leaves fewer than n hits, again with a doubled ef, until n hits
-// pass or the whole index was considered. ctx is checked before each query.
+// Search implements Index. It searches with ef = max(EfSearch, n) nodes
+// and, when the filter leaves fewer than n hits, again with a doubled ef,
+// until n hits pass or the whole index was considered. A node found stands
+// for all its items (identical vectors). ctx is checked before each query.
 func (h *HNSW) Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error) {
 	if err := checkQueries(queries, h.dim, n); err != nil {
 		return nil, err
@@ -195,15 +196,26 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 		}
 		hits := make([]Hit, 0, len(res))
 		for _, c := range res {
-			id := h.ids[c.id]
-			if filter != nil && filter(qi, id) {
-				continue
+			for i := c.id; i >= 0; i = h.nextCopy(i) {
+				id := h.ids[i]
+				if filter != nil && filter(qi, id) {
+					continue
+				}
+				hits = append(hits, Hit{ID: id, Score: c.sim})
 			}
-			hits = append(hits, Hit{ID: id, Score: c.sim})
 		}
-		if len(hits) >= n || ef >= len(h.ids) {
+		if len(hits) >= n || ef >= h.nodes {
 			return SortHits(hits, n)
 		}
-		ef = min(2*ef, len(h.ids))
+		ef = min(2*ef, h.nodes)
 	}
+}
+
+// nextCopy is the item after i in its node's chain of identical items, -1
+// after the last.
+func (h *HNSW) nextCopy(i int32) int32 {
+	if h.next == nil {
+		return -1
+	}
+	return h.next[i]
 }
