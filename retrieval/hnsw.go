@@ -71,6 +71,13 @@ var _ Index = (*HNSW)(nil)
 // heuristic cannot prefer one copy to another, and strand every other
 // item. A search returns all of a node's items, each with the node's score.
 //
+// Every node is reachable on layer 0 from the entry point: the build ends
+// by linking in the nodes its neighbour heuristic left without a path to
+// them (under the inner product, short vectors are nobody's best neighbour,
+// and a trained table had 4 of 474 items no query could retrieve). A
+// search whose ef reaches the number of nodes scores every item instead of
+// walking the graph, so asking for n ≥ Len items returns all of them.
+//
 // Memory per item: its own copy of the vector (Dim·4 bytes), the layer-0
 // neighbour list (2·M·4 + 2 bytes), id and level (5 bytes) and the upper
 // layers (on average 1/(M-1) of a node has them), plus 4 bytes when the

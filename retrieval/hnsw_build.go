@@ -86,6 +86,7 @@ func (h *HNSW) build(ctx context.Context, nodes []int32) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	h.repair(workers)
 	if h.cfg.Progress != nil {
 		h.cfg.Progress(n, n)
 	}

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/internal/par"
 )
 
 // Version 3 adds the copies (identical items sharing a node). Version 2
@@ -97,11 +98,21 @@ func int32Bytes(v []int32) []byte {
 }
 
 // ReadHNSW reads an index written by WriteTo; corrupted or truncated input
-// is an error, never a panic.
+// is an error, never a panic. An index from before version 3 gets what the
+// build now does after the batches (see HNSW): the nodes its build left
+// unreachable are linked in once the file has checked out, a walk over the
+// graph and a search per such node.
 func ReadHNSW(r io.Reader) (*HNSW, error) {
-	h, err := binfmt.ReadContainer(r, hnswMagic, hnswVersion, "HNSW index", decodeHNSW)
+	var old bool
+	h, err := binfmt.ReadContainer(r, hnswMagic, hnswVersion, "HNSW index", func(br *binfmt.Reader) (*HNSW, error) {
+		old = br.Version < 3
+		return decodeHNSW(br)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("retrieval: %w", err)
+	}
+	if old {
+		h.repair(par.Workers())
 	}
 	return h, nil
 }

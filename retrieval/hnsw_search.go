@@ -153,8 +153,10 @@ func (h *HNSW) greedy(q []float32, ep cand, l int) cand {
 
 // Search implements Index. It searches with ef = max(EfSearch, n) nodes
 // and, when the filter leaves fewer than n hits, again with a doubled ef,
-// until n hits pass or the whole index was considered. A node found stands
-// for all its items (identical vectors). ctx is checked before each query.
+// until n hits pass. A node found stands for all its items (identical
+// vectors). Once ef reaches the number of nodes the search is a scan that
+// scores every item (exact): a search for n ≥ Len items returns them all,
+// or all the filter lets through. ctx is checked before each query.
 func (h *HNSW) Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error) {
 	if err := checkQueries(queries, h.dim, n); err != nil {
 		return nil, err
@@ -182,6 +184,9 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 	}
 	ef = max(ef, n)
 	for {
+		if ef >= h.nodes {
+			return h.scan(q, qi, n, filter)
+		}
 		cur := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
 		for l := h.maxLevel; l > 0; l-- {
 			cur = h.greedy(q, cur, l)
@@ -204,11 +209,24 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 				hits = append(hits, Hit{ID: id, Score: c.sim})
 			}
 		}
-		if len(hits) >= n || ef >= h.nodes {
+		if len(hits) >= n {
 			return SortHits(hits, n)
 		}
 		ef = min(2*ef, h.nodes)
 	}
+}
+
+// scan is a search that considers every node: it scores every item
+// directly, without the graph, so nothing the graph cannot reach is missed.
+func (h *HNSW) scan(q []float32, qi, n int, filter Filter) []Hit {
+	t := topN{n: n, h: make([]Hit, 0, min(n, len(h.ids)))}
+	for i, id := range h.ids {
+		if filter != nil && filter(qi, id) {
+			continue
+		}
+		t.push(Hit{ID: id, Score: vec.Dot(q, h.vec(int32(i)))})
+	}
+	return SortHits(t.h, n)
 }
 
 // nextCopy is the item after i in its node's chain of identical items, -1
