@@ -10,17 +10,19 @@ import (
 	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
-// The build inserts the items in order, in batches. Every item of a batch
-// searches the graph as it stood before the batch (read-only, so the
-// searches run in parallel) and also scores the batch's earlier items
-// directly, so it may link to them as a one-by-one insert would. The
-// batch's links are then written, its own lists first and then the links
-// back to it grouped by the node they change, each group in item order. No
-// step depends on which goroutine ran what: the graph is a function of the
-// items, M, EfConstruction and Seed, whatever Workers is.
+// The build inserts the nodes (the items but copies) in item order, in
+// batches. Every node of a batch searches the graph as it stood before the
+// batch (read-only, so the searches run in parallel) and also scores the
+// batch's earlier nodes directly, so it may link to them as a one-by-one
+// insert would. The batch's links are then written: its own lists first,
+// then the links back to it, grouped by the list they change (one goroutine
+// per list), each group in item order. Then repair links in what the
+// batches left unreachable. No step depends on which goroutine ran what:
+// the graph is a function of the items, M, EfConstruction and Seed,
+// whatever Workers is.
 //
-// A batch is an eighth of the graph built so far, at most maxBatch items:
-// an item sees its batch's earlier items only by brute force (maxBatch/2
+// A batch is an eighth of the graph built so far, at most maxBatch nodes:
+// a node sees its batch's earlier nodes only by brute force (maxBatch/2
 // extra inner products on average), not through their links.
 const (
 	maxBatch   = 256
