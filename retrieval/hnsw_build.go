@@ -5,6 +5,7 @@ import (
 	"context"
 	"math"
 	"slices"
+	"sync"
 
 	"github.com/ytdnn/ytdnn/internal/par"
 	"github.com/ytdnn/ytdnn/internal/vec"
@@ -121,6 +122,10 @@ func (h *HNSW) plan(i int32, before []int32, s *scratch, out [][]cand) [][]cand 
 			eps = append([]cand(nil), res...)
 			cs = append(cs, eps...)
 		}
+		// All of them, even those a search would rank below its ef best:
+		// the heuristic may keep a short vector as a diverse neighbour,
+		// which links it both ways (on trained vectors this leaves a third
+		// as many nodes for repair to link in).
 		for _, p := range peers {
 			if int(h.level[p.id]) >= l {
 				cs = append(cs, p)
@@ -200,29 +205,36 @@ type backlink struct {
 	level    uint8
 }
 
-// linkBack adds the links, grouped by the list they change (level, node)
-// and each group in the order of the new nodes, over workers goroutines:
-// each list is changed by one goroutine, as a one-by-one insert would.
+// linkBack adds the links in their order (that of the new nodes) over
+// workers goroutines, each changing the lists of the nodes it owns (node
+// number modulo workers): every list is changed by one goroutine, in the
+// order a one-by-one insert would.
 func (h *HNSW) linkBack(links []backlink, workers int) {
-	slices.SortFunc(links, func(a, b backlink) int {
-		return cmp.Or(cmp.Compare(a.level, b.level), cmp.Compare(a.to, b.to), cmp.Compare(a.from, b.from))
-	})
-	var starts []int // where each group starts, then len(links)
-	for k := range links {
-		if k == 0 || links[k].to != links[k-1].to || links[k].level != links[k-1].level {
-			starts = append(starts, k)
-		}
+	if len(links) < 64 {
+		workers = 1
 	}
-	starts = append(starts, len(links))
-	par.ForN(workers, len(starts)-1, 64, func(_, a, z int) {
-		for _, b := range links[starts[a]:starts[z]] {
+	add := func(w int) {
+		for _, b := range links {
+			if int(b.to)%workers != w {
+				continue
+			}
 			mMax := h.cfg.M
 			if b.level == 0 {
 				mMax = 2 * h.cfg.M
 			}
 			h.link(b.to, b.from, b.sim, int(b.level), mMax)
 		}
-	})
+	}
+	var wg sync.WaitGroup
+	for w := 1; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			add(w)
+		}()
+	}
+	add(0)
+	wg.Wait()
 }
 
 // selectHeuristic keeps up to m of cs (sorted best first): a candidate is
@@ -262,7 +274,13 @@ func (h *HNSW) selectHeuristic(cs []cand, m int, out []cand) []cand {
 // result does not depend on the input's order.
 func sortDesc(cs []cand) {
 	slices.SortFunc(cs, func(a, b cand) int {
-		return cmp.Or(cmp.Compare(b.sim, a.sim), cmp.Compare(a.id, b.id))
+		switch {
+		case a.sim > b.sim:
+			return -1
+		case a.sim < b.sim:
+			return 1
+		}
+		return int(a.id) - int(b.id)
 	})
 }
 

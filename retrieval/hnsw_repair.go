@@ -14,7 +14,7 @@ import (
 //
 // A walk from the entry point marks what is reachable. Each stranded node u,
 // in item order, is then linked from the best reachable node of a search
-// for u's vector (the build's ef) that has room in its list. If none has
+// for u's vector (ef 64 at most) that has room in its list. If none has
 // room, u takes the place of the best one's weakest link x and links to x
 // itself, so x stays reachable through u. What u reaches is marked before
 // the next stranded node. The searches run in parallel on the graph as the
@@ -105,9 +105,9 @@ func (h *HNSW) repair(workers int) int {
 	return linked
 }
 
-// nearby returns the best nodes a layer-0 search for node u's vector finds
-// (the build's ef), best first, entering layer 0 both where the upper layers lead
-// and at the entry point.
+// nearby returns the nodes a layer-0 search for node u's vector finds (ef
+// nearbyKept, or the build's if smaller), best first, entering layer 0 both
+// where the upper layers lead and at the entry point.
 func (h *HNSW) nearby(u int32, s *scratch) []cand {
 	q := h.vec(u)
 	entry := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
@@ -115,14 +115,14 @@ func (h *HNSW) nearby(u int32, s *scratch) []cand {
 	for l := h.maxLevel; l > 0; l-- {
 		cur = h.greedy(q, cur, l)
 	}
-	ef := min(max(h.cfg.EfConstruction, 1), h.nodes) // a file's value is unchecked
+	ef := min(max(h.cfg.EfConstruction, 1), nearbyKept, h.nodes) // a file's value is unchecked
 	res := append([]cand(nil), h.searchLayer(q, []cand{cur, entry}, ef, 0, s)...)
 	sortDesc(res)
-	return res[:min(len(res), nearbyKept)]
+	return res
 }
 
-// nearbyKept is how many of a stranded node's candidates repair keeps: the
-// first reachable one with room is nearly always among them.
+// nearbyKept is how many candidates repair looks for to link a stranded
+// node from: a reachable one with room is nearly always among them.
 const nearbyKept = 64
 
 // linkIn adds a layer-0 link from node r to node u. When r's list is full,
