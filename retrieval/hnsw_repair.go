@@ -17,11 +17,12 @@ import (
 // for u's vector (ef 64 at most) that has room in its list. If none has
 // room, u takes the place of the best one's weakest link x and links to x
 // itself, so x stays reachable through u. What u reaches is marked before
-// the next stranded node. The searches run in parallel on the graph as the
-// build left it; the links are made in order, so the result does not
-// depend on workers either. This is the only step that adds links the
-// heuristic did not choose; upper layers are not repaired (a search enters
-// layer 0 from wherever they lead and covers what is reachable from there).
+// the next stranded node. The searches run in parallel, 4,096 nodes at a
+// time, on the graph as the links before them left it; the links are made
+// in order, so the result does not depend on workers either. This is the
+// only step that adds links the heuristic did not choose. Upper layers are
+// not repaired: a search enters layer 0 wherever they lead, and one that
+// is to cover every node scans instead (see Search).
 //
 // Cost: a walk over the graph, and a search per stranded node.
 func (h *HNSW) repair(workers int) int {
@@ -60,47 +61,55 @@ func (h *HNSW) repair(workers int) int {
 	if len(stranded) == 0 {
 		return 0
 	}
-	// The candidates for each, best first, from the graph as it is now.
-	cands := make([][]cand, len(stranded))
+	// In chunks (bounded memory): the candidates of the chunk's nodes that
+	// are still stranded, best first, found in parallel on the graph as it
+	// is; then the links, in order.
 	scr := make([]*scratch, workers)
-	par.ForN(workers, len(stranded), 2, func(w, a, z int) {
-		if scr[w] == nil {
-			scr[w] = h.newScratch()
-		}
-		for k := a; k < z; k++ {
-			cands[k] = h.nearby(stranded[k], scr[w])
-		}
-	})
+	cands := make([][]cand, min(len(stranded), repairChunk))
 	M0 := 2 * h.cfg.M
 	linked := 0
-	for k, u := range stranded {
-		if reached[u] {
-			continue // reachable through an earlier one
-		}
-		// The best reachable candidate with room, else the best reachable
-		// one, else the entry point.
-		r, best := int32(-1), int32(-1)
-		for _, c := range cands[k] {
-			if !reached[c.id] || c.id == u {
-				continue
+	for c0 := 0; c0 < len(stranded); c0 += repairChunk {
+		chunk := stranded[c0:min(c0+repairChunk, len(stranded))]
+		par.ForN(workers, len(chunk), 2, func(w, a, z int) {
+			if scr[w] == nil {
+				scr[w] = h.newScratch()
 			}
-			if int(h.l0n[c.id]) < M0 {
-				r = c.id
-				break
+			for k := a; k < z; k++ {
+				cands[k] = nil
+				if !reached[chunk[k]] {
+					cands[k] = h.nearby(chunk[k], scr[w])
+				}
 			}
-			if best < 0 {
-				best = c.id
+		})
+		for k, u := range chunk {
+			if reached[u] {
+				continue // reachable through an earlier one
 			}
+			// The best reachable candidate with room, else the best
+			// reachable one, else the entry point.
+			r, best := int32(-1), int32(-1)
+			for _, c := range cands[k] {
+				if !reached[c.id] || c.id == u {
+					continue
+				}
+				if int(h.l0n[c.id]) < M0 {
+					r = c.id
+					break
+				}
+				if best < 0 {
+					best = c.id
+				}
+			}
+			if r < 0 {
+				r = best
+			}
+			if r < 0 {
+				r = h.entry
+			}
+			h.linkIn(u, r)
+			mark(u)
+			linked++
 		}
-		if r < 0 {
-			r = best
-		}
-		if r < 0 {
-			r = h.entry
-		}
-		h.linkIn(u, r)
-		mark(u)
-		linked++
 	}
 	return linked
 }
@@ -120,6 +129,9 @@ func (h *HNSW) nearby(u int32, s *scratch) []cand {
 	sortDesc(res)
 	return res
 }
+
+// repairChunk is how many stranded nodes repair searches for at once.
+const repairChunk = 4096
 
 // nearbyKept is how many candidates repair looks for to link a stranded
 // node from: a reachable one with room is nearly always among them.
