@@ -241,3 +241,54 @@ func TestSketchBoundWithTies(t *testing.T) {
 	assert.InDelta(t, 0.25, transformNoErr(t, cdf, 0), 0.02, "ties map to the middle of the jump")
 	assert.Greater(t, naive, sampling, "the sampling-only bound does not hold with ties")
 }
+
+// TestTransformInterpolates checks exact values between distinct quantiles
+// of CDFs with few intervals, worked out by hand, so a step function (no
+// interpolation inside an interval) or a wrong interval fails. The probes
+// at fitted quantiles and the 1,000-interval tests cannot tell.
+func TestTransformInterpolates(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		values []float64
+		q      int
+		wantQ  []float64
+		x      []float64
+		want   []float64
+	}{
+		{
+			// One value per quantile: Q = [0, 1, 3, 6, 10], 4 intervals of 1/4.
+			name: "quantiles_are_values", values: []float64{6, 0, 10, 3, 1}, q: 4,
+			wantQ: []float64{0, 1, 3, 6, 10},
+			// 0.5 is half of [0,1]: (0+0.5)/4; 2 half of [1,3]: (1+0.5)/4;
+			// 4.5 half of [3,6]: (2+0.5)/4; 7 a quarter of [6,10]: (3+0.25)/4.
+			x: []float64{0.5, 2, 4.5, 7, 9.9}, want: []float64{0.125, 0.375, 0.625, 0.8125, (3 + 3.9/4) / 4},
+		},
+		{
+			// 7 values, 3 intervals: order statistics 0, 2, 4, 6 = Q [0, 2, 8, 32].
+			name: "fewer_quantiles_than_values", values: []float64{32, 0, 1, 2, 4, 8, 16}, q: 3,
+			wantQ: []float64{0, 2, 8, 32},
+			// 1 is half of [0,2]: 0.5/3; 5 half of [2,8]: 1.5/3; 20 half of
+			// [8,32]: 2.5/3; 3.5 a quarter of [2,8]: 1.25/3.
+			x: []float64{1, 5, 20, 3.5}, want: []float64{0.5 / 3, 1.5 / 3, 2.5 / 3, 1.25 / 3},
+		},
+		{
+			// 4 values, 2 intervals: the middle quantile is interpolated,
+			// h = 1.5 between 10 and 20: Q = [0, 15, 40].
+			name: "interpolated_quantile", values: []float64{0, 10, 20, 40}, q: 2,
+			wantQ: []float64{0, 15, 40},
+			// 5 is a third of [0,15]: (1/3)/2; 30 is 15/25 of [15,40]: (1+0.6)/2.
+			x: []float64{5, 30}, want: []float64{1.0 / 6, 0.8},
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Fit("x", tc.values, tc.q)
+			require.NoError(t, err)
+			require.InDeltaSlice(t, tc.wantQ, c.Q, 1e-12)
+			for i, x := range tc.x {
+				y, err := c.Transform(x)
+				require.NoError(t, err)
+				assert.InDelta(t, tc.want[i], y, 1e-12, "Transform(%g)", x)
+			}
+		})
+	}
+}

@@ -11,7 +11,9 @@
 //
 // # Concurrency
 //
-// Indexes are immutable once built and safe for concurrent searches.
+// Indexes are immutable once built and safe for concurrent searches. The
+// exceptions are settings: HNSW.SetEfSearch may be called during searches;
+// Exact.Workers must be set before the index is shared.
 //
 // # Example
 //

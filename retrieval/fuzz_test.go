@@ -10,7 +10,8 @@ import (
 )
 
 // FuzzReadHNSW: any index body with a correct checksum loads or fails with
-// an error; an index that loads answers searches without panicking.
+// an error; an index that loads answers searches without panicking, and a
+// search for all its items returns each once.
 func FuzzReadHNSW(f *testing.F) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	const n, dim = 60, 4
@@ -29,6 +30,16 @@ func FuzzReadHNSW(f *testing.F) {
 	body := binfmt.Body(buf.Bytes())
 	f.Add(body)
 	f.Add(body[:len(body)/2])
+	// An index with copies (identical items behind one node).
+	h, err = NewHNSW(context.Background(), withCopies(60, dim, 1), dim, nil, HNSWConfig{M: 4, EfConstruction: 16, Seed: 1})
+	if err != nil {
+		f.Fatal(err)
+	}
+	buf.Reset()
+	if _, err := h.WriteTo(&buf); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(binfmt.Body(buf.Bytes()))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		h, err := ReadHNSW(bytes.NewReader(binfmt.Seal(hnswMagic, hnswVersion, body)))
 		if err != nil {
@@ -38,6 +49,17 @@ func FuzzReadHNSW(f *testing.F) {
 		q[0] = 1
 		if _, err := h.Search(context.Background(), q, 3, nil); err != nil {
 			t.Fatal(err)
+		}
+		all, err := h.Search(context.Background(), q, h.Len(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen := map[int]bool{}
+		for _, hit := range all[0] {
+			if seen[int(hit.ID)] {
+				t.Fatalf("item %d returned twice", hit.ID)
+			}
+			seen[int(hit.ID)] = true
 		}
 	})
 }

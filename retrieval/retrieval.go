@@ -45,11 +45,17 @@ var _ Index = (*Exact)(nil)
 
 // Exact is brute-force search: queries are processed in blocks as a matrix
 // product against blocks of items, each query keeping a bounded min-heap of
-// its n best. Work is split over GOMAXPROCS goroutines by item range. Cost:
-// O(m·N·Dim) multiply-adds and O(m·N·log n) heap work for m queries over N
-// items; memory O(m·n) for the results plus 2 MiB of scratch per worker,
-// whatever m.
+// its n best. Work is split over goroutines by item range (see Workers).
+// Cost: O(m·N·Dim) multiply-adds and O(m·N·log n) heap work for m queries
+// over N items; memory O(m·n) for the results plus 2 MiB of scratch per
+// worker, whatever m.
 type Exact struct {
+	// Workers is the number of goroutines a search splits the items over,
+	// capped at one per item. 0 means the default: GOMAXPROCS, but no more
+	// than one per 2,048 items (and at least one). Set it before the index
+	// is shared: it is read, not synchronized, by every search.
+	Workers int
+
 	dim  int
 	ids  []int32
 	data []float32
@@ -80,9 +86,9 @@ const itemBlock = 2048
 const queryBlock = 256
 
 // Search implements Index. Queries go in blocks of 256; each block's items
-// are split over the workers by range, and each worker checks ctx between
-// item blocks. With one worker (one core, or fewer than 4,096 items) it all
-// runs on the calling goroutine.
+// are split over the workers (see Workers) by range, and each worker checks
+// ctx between item blocks. With one worker (by default: one core, or fewer
+// than 4,096 items) it all runs on the calling goroutine.
 func (e *Exact) Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error) {
 	if err := checkQueries(queries, e.dim, n); err != nil {
 		return nil, err
@@ -91,7 +97,7 @@ func (e *Exact) Search(ctx context.Context, queries []float32, n int, filter Fil
 		return nil, err
 	}
 	m := len(queries) / e.dim
-	workers := min(runtime.GOMAXPROCS(0), max(1, len(e.ids)/itemBlock))
+	workers := e.workers()
 	qb := min(queryBlock, m)
 	heaps := make([][]topN, workers)
 	blocks := make([][]float32, workers)
@@ -136,6 +142,14 @@ func (e *Exact) Search(ctx context.Context, queries []float32, n int, filter Fil
 		}
 	}
 	return out, nil
+}
+
+// workers is the number of item ranges a search splits the items into.
+func (e *Exact) workers() int {
+	if e.Workers > 0 {
+		return max(1, min(e.Workers, len(e.ids)))
+	}
+	return min(runtime.GOMAXPROCS(0), max(1, len(e.ids)/itemBlock))
 }
 
 // scan scores queries (qm of them, the first at position q0 of the batch)

@@ -123,3 +123,46 @@ func TestRecall(t *testing.T) {
 	assert.Equal(t, 0.25, Recall(truth, [][]Hit{{{ID: 2}}}), "a missing query finds nothing")
 	assert.Zero(t, Recall(nil, nil))
 }
+
+// TestExactUnevenSplit: with several workers forced and item counts that do
+// not divide evenly among them, every item is scored, including the best
+// one, placed last (splitting by N/workers dropped the tail). The other
+// multi-worker tests split evenly, and one core means one worker.
+func TestExactUnevenSplit(t *testing.T) {
+	const dim = 3
+	for _, tc := range []struct{ items, workers int }{
+		{7, 3},
+		{5, 8}, // more workers than items
+		{4097, 2},
+		{6001, 4}, // ranges over item blocks of 2,048
+		{10_001, 7},
+	} {
+		t.Run(fmt.Sprintf("%d_items_%d_workers", tc.items, tc.workers), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(uint64(tc.items), 3))
+			data := make([]float32, tc.items*dim)
+			for i := range data {
+				data[i] = float32(rng.NormFloat64())
+			}
+			q := []float32{1, 1, 1}
+			copy(data[(tc.items-1)*dim:], []float32{10, 10, 10}) // the best item, last
+			idx, err := NewExact(data, dim, nil)
+			require.NoError(t, err)
+			idx.Workers = tc.workers
+			require.Equal(t, min(tc.workers, tc.items), idx.workers())
+			n := min(5, tc.items)
+			got, err := idx.Search(context.Background(), q, n, nil)
+			require.NoError(t, err)
+			want := brute(data, dim, q, n, nil)
+			require.Len(t, got[0], n)
+			assert.Equal(t, int32(tc.items-1), got[0][0].ID, "the last item is the best")
+			for j := range want {
+				assert.Equal(t, want[j].ID, got[0][j].ID)
+				assert.InDelta(t, want[j].Score, got[0][j].Score, 1e-4)
+			}
+			// All of them: nothing is dropped from any range.
+			all, err := idx.Search(context.Background(), q, tc.items, nil)
+			require.NoError(t, err)
+			assert.Len(t, all[0], tc.items)
+		})
+	}
+}
