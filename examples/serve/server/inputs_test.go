@@ -398,6 +398,17 @@ func TestReloadVersionResolvesInsideRoot(t *testing.T) {
 			assert.Equal(t, uint64(1), s.Models().Generation, "nothing was loaded")
 		})
 	}
+	t.Run("relative root, absolute link inside it", func(t *testing.T) {
+		t.Chdir(filepath.Dir(root))
+		s.ModelRoot = filepath.Base(root)
+		defer func() { s.ModelRoot = root }()
+		g := s.Models().Generation
+		rec := post(t, h, "/admin/reload", `{"version":"current"}`)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.Equal(t, g+1, s.Models().Generation)
+		rec = post(t, h, "/admin/reload", `{"version":"escape"}`)
+		assert.Equal(t, http.StatusBadRequest, rec.Code, rec.Body.String())
+	})
 	for _, v := range []string{"current", "relative", "v7"} {
 		t.Run("inside the root: "+v, func(t *testing.T) {
 			g := s.Models().Generation

@@ -470,11 +470,14 @@ func (s *Server) Reload(version string) (err error) {
 	return nil
 }
 
-// resolveVersion returns the directory root/version resolves to, with
-// every link followed; one that resolves outside root (or to root itself)
-// is ErrBadVersion.
+// resolveVersion returns the absolute directory root/version resolves to,
+// with every link followed; one that resolves outside root (or to root
+// itself) is ErrBadVersion.
 func resolveVersion(root, version string) (string, error) {
-	r, err := filepath.EvalSymlinks(root)
+	r, err := filepath.Abs(root) // a link's absolute target compares with an absolute root
+	if err == nil {
+		r, err = filepath.EvalSymlinks(r)
+	}
 	if err != nil {
 		return "", fmt.Errorf("model root: %w", err)
 	}
