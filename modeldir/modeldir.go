@@ -2,14 +2,18 @@ package modeldir
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
@@ -21,12 +25,12 @@ import (
 
 // Files of a model directory.
 const (
-	ManifestFile      = "pipeline.json"    // Manifest: the layout and the window's end
+	ManifestFile      = "pipeline.json"    // Manifest: the layout, the window's end, every file's size and SHA-256
 	CandgenFile       = "candgen.model"    // candgen.Model
 	RankingFile       = "ranking.model"    // ranking.Model (when the logs had impressions)
 	CatalogueFile     = "catalogue.bin"    // the videos' catalogue features
 	IndexFile         = "index.hnsw"       // optional retrieval.HNSW over the candgen items
-	manifestFmt       = 2                  // Manifest.Format this build writes and reads
+	manifestFmt       = 3                  // Manifest.Format this build writes and reads
 	maxManifest       = 1 << 20            // bytes
 	maxCatalogueBytes = 16 << 30           // bytes
 	maxModelBytes     = 64 << 30           // bytes of one model or index file
@@ -50,6 +54,23 @@ type Manifest struct {
 	Ranking bool `json:"ranking"`
 	// Stats are the training run's numbers, for the record.
 	Stats map[string]any `json:"stats,omitempty"`
+	// Files binds every other file of the directory to this manifest: the
+	// size and SHA-256 of each file Write wrote, by name. Write fills it
+	// (whatever the caller set); Load refuses a file that differs, a
+	// required file it does not list, and a file of the format it does not
+	// list (an index copied in from another run).
+	Files map[string]FileSum `json:"files"`
+}
+
+// FileSum is what the manifest records of one file.
+type FileSum struct {
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"` // lower-case hex
+}
+
+// limits are the size bounds of the files a manifest may list.
+var limits = map[string]int64{
+	CandgenFile: maxModelBytes, RankingFile: maxModelBytes, CatalogueFile: maxCatalogueBytes, IndexFile: maxModelBytes,
 }
 
 // Model is a loaded model directory.
@@ -63,7 +84,9 @@ type Model struct {
 // Write writes m (and idx, when not nil) as a model directory at
 // out, atomically: everything goes to a temporary directory beside out,
 // which is renamed to out only when every file is written and synced, so a
-// failed run leaves no half-written directory. out must not exist.
+// failed run leaves no half-written directory. out must not exist. The
+// manifest, written last, records the size and SHA-256 of every other file
+// (whatever m.Manifest.Files held).
 func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 	if _, err := os.Stat(out); err == nil {
 		return fmt.Errorf("modeldir: %s exists; write new models to a new directory", out)
@@ -86,6 +109,42 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 	}
 	man := m.Manifest
 	man.Format = manifestFmt
+	man.Files = map[string]FileSum{}
+	// Each file is hashed as it is written; the manifest, written last,
+	// records them all.
+	save := func(name string, write func(io.Writer) error) error {
+		h := sha256.New()
+		cw := &countingHash{h: h}
+		if err := binfmt.WriteFileAtomic(filepath.Join(tmp, name), func(w io.Writer) error {
+			return write(io.MultiWriter(w, cw))
+		}); err != nil {
+			return err
+		}
+		man.Files[name] = FileSum{Size: cw.n, SHA256: hex.EncodeToString(h.Sum(nil))}
+		return nil
+	}
+	writerTo := func(v io.WriterTo) func(io.Writer) error {
+		return func(w io.Writer) error { _, err := v.WriteTo(w); return err }
+	}
+	if err := save(CandgenFile, writerTo(m.Candgen)); err != nil {
+		return err
+	}
+	if m.Ranking != nil {
+		if err := save(RankingFile, writerTo(m.Ranking)); err != nil {
+			return err
+		}
+	}
+	if err := save(CatalogueFile, func(w io.Writer) error {
+		_, err := writeCatalogue(w, m.Layout.Catalogue)
+		return err
+	}); err != nil {
+		return err
+	}
+	if idx != nil {
+		if err := save(IndexFile, writerTo(idx)); err != nil {
+			return err
+		}
+	}
 	raw, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return err
@@ -95,25 +154,6 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 		return err
 	}); err != nil {
 		return err
-	}
-	if err := m.Candgen.Save(filepath.Join(tmp, CandgenFile)); err != nil {
-		return err
-	}
-	if m.Ranking != nil {
-		if err := m.Ranking.Save(filepath.Join(tmp, RankingFile)); err != nil {
-			return err
-		}
-	}
-	if err := binfmt.WriteFileAtomic(filepath.Join(tmp, CatalogueFile), func(w io.Writer) error {
-		_, err := writeCatalogue(w, m.Layout.Catalogue)
-		return err
-	}); err != nil {
-		return err
-	}
-	if idx != nil {
-		if err := idx.Save(filepath.Join(tmp, IndexFile)); err != nil {
-			return err
-		}
 	}
 	if err := os.Rename(tmp, out); err != nil {
 		return err
@@ -126,105 +166,186 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 	return d.Sync()
 }
 
+// countingHash counts the bytes it hashes.
+type countingHash struct {
+	h hash.Hash
+	n int64
+}
+
+func (c *countingHash) Write(p []byte) (int, error) {
+	c.n += int64(len(p))
+	return c.h.Write(p)
+}
+
 // Load loads a model directory written by Write and checks that its parts
-// fit together: the manifest's format and layout, the catalogue's columns,
-// and each model's stored feature spec against the layout (a renamed,
-// reordered or re-shaped feature is refused, naming it). Every file is
-// read only if it is a regular file within its size bound.
+// fit together: the manifest's format; every file it lists, by size and
+// SHA-256, before the file is decoded (a file of another training run is
+// refused, naming it); the layout, the catalogue's columns, and each
+// model's stored feature spec against the layout (a renamed, reordered or
+// re-shaped feature is refused, naming it). Every file is read only if it
+// is a regular file (not a link, a device or a folder) within its size
+// bound.
 func Load(dir string) (*Model, error) {
-	raw, err := readBounded(filepath.Join(dir, ManifestFile), maxManifest)
-	if err != nil {
+	m := &Model{}
+	var err error
+	if m.Manifest, err = readManifest(dir); err != nil {
 		return nil, err
 	}
-	m := &Model{}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m.Manifest); err != nil {
-		return nil, fmt.Errorf("modeldir: %s: %w", ManifestFile, err)
-	}
-	if m.Manifest.Format != manifestFmt {
-		return nil, fmt.Errorf("modeldir: %s: format %d, this build reads %d (retrain the models)", ManifestFile, m.Manifest.Format, manifestFmt)
-	}
-	cat, err := loadFile(filepath.Join(dir, CatalogueFile), maxCatalogueBytes, readCatalogue)
+	files := m.Manifest.Files
+	cat, err := loadFile(dir, CatalogueFile, files[CatalogueFile], readCatalogue)
 	if err != nil {
 		return nil, err
 	}
 	if m.Layout, err = layout.New(m.Manifest.Layout, m.Manifest.End, cat); err != nil {
 		return nil, fmt.Errorf("modeldir: %s: %w", ManifestFile, err)
 	}
-	if m.Candgen, err = loadFile(filepath.Join(dir, CandgenFile), maxModelBytes, candgen.ReadModel); err != nil {
+	if m.Candgen, err = loadFile(dir, CandgenFile, files[CandgenFile], candgen.ReadModel); err != nil {
 		return nil, err
 	}
 	if err := m.Layout.CheckCandgen(m.Candgen); err != nil {
 		return nil, fmt.Errorf("modeldir: %s: %w", CandgenFile, err)
 	}
 	if m.Manifest.Ranking {
-		if m.Ranking, err = loadFile(filepath.Join(dir, RankingFile), maxModelBytes, ranking.ReadModel); err != nil {
+		if m.Ranking, err = loadFile(dir, RankingFile, files[RankingFile], ranking.ReadModel); err != nil {
 			return nil, err
 		}
 		if err := m.Layout.CheckRanking(m.Ranking); err != nil {
 			return nil, fmt.Errorf("modeldir: %s: %w", RankingFile, err)
 		}
 	}
-	if err := LoadIndex(m.Candgen, filepath.Join(dir, IndexFile)); err != nil {
-		return nil, err
+	if sum, ok := files[IndexFile]; ok {
+		idx, err := loadFile(dir, IndexFile, sum, retrieval.ReadHNSW)
+		if err != nil {
+			return nil, err
+		}
+		if err := m.Candgen.SetIndex(idx); err != nil {
+			return nil, fmt.Errorf("modeldir: %s: %w", IndexFile, err)
+		}
 	}
 	return m, nil
 }
 
-// regular opens path if it is a regular file (not a link, a device or a
-// folder) of at most limit bytes.
-func regular(path string, limit int64) (*os.File, error) {
-	fi, err := os.Lstat(path)
+// readManifest reads and checks dir's manifest: its format first (a
+// directory of another format is refused by its number, whatever else its
+// manifest holds), then its fields, then the files it lists against the
+// files of the format in dir.
+func readManifest(dir string) (Manifest, error) {
+	var man Manifest
+	f, _, err := regular(dir, ManifestFile, maxManifest)
 	if err != nil {
-		return nil, err
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, fmt.Errorf("modeldir: %s is not a regular file", filepath.Base(path))
-	}
-	if fi.Size() > limit {
-		return nil, fmt.Errorf("modeldir: %s holds %d bytes, more than the %d allowed", filepath.Base(path), fi.Size(), limit)
-	}
-	return os.Open(path)
-}
-
-// readBounded reads a regular file of at most limit bytes.
-func readBounded(path string, limit int64) ([]byte, error) {
-	f, err := regular(path, limit)
-	if err != nil {
-		return nil, err
+		return man, err
 	}
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit))
+	raw, err := io.ReadAll(io.LimitReader(f, maxManifest))
+	if err != nil {
+		return man, fmt.Errorf("modeldir: %s: %w", ManifestFile, err)
+	}
+	var probe struct {
+		Format int `json:"format"`
+	}
+	if err := json.Unmarshal(raw, &probe); err != nil {
+		return man, fmt.Errorf("modeldir: %s: %w", ManifestFile, err)
+	}
+	if probe.Format != manifestFmt {
+		return man, fmt.Errorf("modeldir: %s: format %d, this build reads %d (format 3 binds every file by size and SHA-256): retrain the models", ManifestFile, probe.Format, manifestFmt)
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&man); err != nil {
+		return man, fmt.Errorf("modeldir: %s: %w", ManifestFile, err)
+	}
+	var unknown []string
+	for name, sum := range man.Files {
+		limit, ok := limits[name]
+		switch {
+		case !ok:
+			unknown = append(unknown, name)
+		case sum.Size < 0 || sum.Size > limit:
+			return man, fmt.Errorf("modeldir: %s: %s of %d bytes, outside 0..%d", ManifestFile, name, sum.Size, limit)
+		case len(sum.SHA256) != 2*sha256.Size || strings.ToLower(sum.SHA256) != sum.SHA256:
+			return man, fmt.Errorf("modeldir: %s: the SHA-256 of %s is not %d lower-case hex digits", ManifestFile, name, 2*sha256.Size)
+		}
+	}
+	if len(unknown) > 0 {
+		slices.Sort(unknown)
+		return man, fmt.Errorf("modeldir: the manifest (%s) lists files this format does not have: %q", ManifestFile, unknown[:min(len(unknown), 5)])
+	}
+	need := []string{CandgenFile, CatalogueFile}
+	if man.Ranking {
+		need = append(need, RankingFile)
+	}
+	for _, name := range need {
+		if _, ok := man.Files[name]; !ok {
+			return man, fmt.Errorf("modeldir: the manifest (%s) does not list %s", ManifestFile, name)
+		}
+	}
+	for name := range limits {
+		if _, listed := man.Files[name]; listed {
+			continue
+		}
+		if _, err := os.Lstat(filepath.Join(dir, name)); !errors.Is(err, fs.ErrNotExist) {
+			return man, fmt.Errorf("modeldir: %s is in the directory but not in the manifest (%s): a file of another training run?", name, ManifestFile)
+		}
+	}
+	return man, nil
 }
 
-// loadFile decodes a regular file of at most limit bytes with read.
-func loadFile[T any](path string, limit int64, read func(io.Reader) (T, error)) (T, error) {
+// regular opens dir/name if it is a regular file (not a link, a device or
+// a folder) of at most limit bytes, and returns it with its size. The file
+// opened is checked to be the one inspected.
+func regular(dir, name string, limit int64) (*os.File, int64, error) {
+	path := filepath.Join(dir, name)
+	fi, err := os.Lstat(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, 0, fmt.Errorf("modeldir: %s is not a regular file", name)
+	}
+	if fi.Size() > limit {
+		return nil, 0, fmt.Errorf("modeldir: %s holds %d bytes, more than the %d allowed", name, fi.Size(), limit)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if st, err := f.Stat(); err != nil || !os.SameFile(fi, st) {
+		f.Close()
+		return nil, 0, fmt.Errorf("modeldir: %s changed while being opened", name)
+	}
+	return f, fi.Size(), nil
+}
+
+// loadFile decodes dir/name with read once it is known to be a regular
+// file of the size the manifest records with the SHA-256 it records: a file
+// of another training run is never decoded.
+func loadFile[T any](dir, name string, sum FileSum, read func(io.Reader) (T, error)) (T, error) {
 	var zero T
-	f, err := regular(path, limit)
+	f, size, err := regular(dir, name, limits[name])
 	if err != nil {
 		return zero, err
 	}
 	defer f.Close()
-	v, err := read(io.LimitReader(f, limit))
+	if size != sum.Size {
+		return zero, fmt.Errorf("modeldir: %s holds %d bytes, the manifest (%s) says %d: a file of another training run?", name, size, ManifestFile, sum.Size)
+	}
+	h := sha256.New()
+	if n, err := io.Copy(h, io.LimitReader(f, size+1)); err != nil {
+		return zero, fmt.Errorf("modeldir: %s: %w", name, err)
+	} else if n != size {
+		return zero, fmt.Errorf("modeldir: %s changed while being read", name)
+	}
+	if hex.EncodeToString(h.Sum(nil)) != sum.SHA256 {
+		return zero, fmt.Errorf("modeldir: %s: its SHA-256 differs from the manifest's (%s): a file of another training run?", name, ManifestFile)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return zero, fmt.Errorf("modeldir: %s: %w", name, err)
+	}
+	v, err := read(io.LimitReader(f, size))
 	if err != nil {
-		return zero, fmt.Errorf("%s: %w", filepath.Base(path), err)
+		return zero, fmt.Errorf("%s: %w", name, err)
 	}
 	return v, nil
-}
-
-// LoadIndex loads the HNSW index at path into cg when the file exists (a
-// model directory's index is optional); SetIndex checks that it holds
-// exactly cg's items.
-func LoadIndex(cg *candgen.Model, path string) error {
-	if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	idx, err := loadFile(path, maxModelBytes, retrieval.ReadHNSW)
-	if err != nil {
-		return err
-	}
-	return cg.SetIndex(idx)
 }
 
 // writeCatalogue writes the catalogue as a binfmt container: the feature
@@ -275,37 +396,44 @@ func readCatalogue(r io.Reader) (*events.Catalogue, error) {
 		if err := br.Err(); err != nil {
 			return nil, err
 		}
-		feats := make([][]events.Feat, len(ids))
-		for i := range feats {
-			feats[i] = make([]events.Feat, nf)
-		}
+		// Every column is read before anything is sized by items × columns:
+		// what is allocated grows with the bytes the file holds.
+		idCols := make([][]int64, nf)
+		numCols := make([][]float64, nf)
 		for k, f := range c.Features {
+			if br.Err() != nil {
+				break
+			}
+			var n int
 			switch f.Kind {
 			case events.KindID:
-				col := br.I64s(len(ids))
-				if br.Err() == nil && len(col) != len(ids) {
-					br.Fail("catalogue: column %q has %d values for %d items", f.Column, len(col), len(ids))
-				}
-				for i := range col {
-					feats[i][k].ID = col[i]
-				}
+				idCols[k] = br.I64s(len(ids))
+				n = len(idCols[k])
 			case events.KindContinuous, events.KindTime:
-				col := br.F64s(len(ids))
-				if br.Err() == nil && len(col) != len(ids) {
-					br.Fail("catalogue: column %q has %d values for %d items", f.Column, len(col), len(ids))
-				}
-				for i := range col {
-					feats[i][k].Num = col[i]
-				}
+				numCols[k] = br.F64s(len(ids))
+				n = len(numCols[k])
 			default:
 				br.Fail("catalogue: column %q has kind %q", f.Column, f.Kind)
+				continue
+			}
+			if br.Err() == nil && n != len(ids) {
+				br.Fail("catalogue: column %q has %d values for %d items", f.Column, n, len(ids))
 			}
 		}
 		if err := br.Err(); err != nil {
 			return nil, err
 		}
+		slab := make([]events.Feat, len(ids)*int(nf))
 		for i, id := range ids {
-			c.Items[id] = feats[i]
+			row := slab[i*int(nf) : (i+1)*int(nf) : (i+1)*int(nf)]
+			for k, f := range c.Features {
+				if f.Kind == events.KindID {
+					row[k].ID = idCols[k][i]
+				} else {
+					row[k].Num = numCols[k][i]
+				}
+			}
+			c.Items[id] = row
 		}
 		return c, nil
 	})

@@ -3,6 +3,7 @@ package modeldir_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/retrieval"
 	"github.com/ytdnn/ytdnn/train"
 )
 
@@ -37,10 +39,18 @@ func testConfig() layout.Config {
 // directory.
 func writeDir(t *testing.T) string {
 	t.Helper()
+	return writeRun(t, 1, false)
+}
+
+// writeRun is writeDir for one training run: seed seeds training and shifts
+// the catalogue's upload times (so every file of two runs differs), and
+// hnsw adds an index.
+func writeRun(t *testing.T, seed uint64, hnsw bool) string {
+	t.Helper()
 	rng := rand.New(rand.NewPCG(1, 1))
 	cat := &events.Catalogue{Features: testConfig().VideoFeatures, Items: map[int64][]events.Feat{}}
 	for v := int64(0); v < 40; v++ {
-		cat.Items[v] = []events.Feat{{ID: v % 5}, {Num: float64(v * 1000)}}
+		cat.Items[v] = []events.Feat{{ID: v % 5}, {Num: float64(v*1000) + float64(seed)}}
 	}
 	l, err := layout.New(testConfig(), 100_000, cat)
 	require.NoError(t, err)
@@ -63,15 +73,20 @@ func writeDir(t *testing.T) string {
 	}
 	ctx := context.Background()
 	cg, _, err := train.Candgen(ctx, train.CandgenConfig{
-		Spec: l.CandgenSpec(), ExampleAge: true, Tower: []int{8}, Negatives: 5, Options: train.Options{Batch: 64, Seed: 1},
+		Spec: l.CandgenSpec(), ExampleAge: true, Tower: []int{8}, Negatives: 5, Options: train.Options{Batch: 64, Seed: seed},
 	}, cgEx)
 	require.NoError(t, err)
-	rk, _, err := train.Ranking(ctx, train.RankingConfig{Spec: l.RankingSpec(), Tower: []int{8}, Options: train.Options{Batch: 64, Seed: 1}}, imps)
+	rk, _, err := train.Ranking(ctx, train.RankingConfig{Spec: l.RankingSpec(), Tower: []int{8}, Options: train.Options{Batch: 64, Seed: seed}}, imps)
 	require.NoError(t, err)
+	var idx *retrieval.HNSW
+	if hnsw {
+		idx, err = cg.BuildHNSW(ctx, retrieval.HNSWConfig{Seed: seed, Workers: 1})
+		require.NoError(t, err)
+	}
 	dir := filepath.Join(t.TempDir(), "v1")
 	require.NoError(t, modeldir.Write(dir, &modeldir.Model{
 		Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: true}, Layout: l, Candgen: cg, Ranking: rk,
-	}, nil))
+	}, idx))
 	return dir
 }
 
@@ -149,34 +164,131 @@ func TestLoadRefusesBadFiles(t *testing.T) {
 	dir := writeDir(t)
 	for _, c := range []struct {
 		name    string
-		breakIt func(d string)
+		breakIt func(t *testing.T, d string)
 		want    string
 	}{
-		{"old format", func(d string) { editManifest(t, d, `"format": 2`, `"format": 1`) }, "format 1, this build reads 2"},
-		{"manifest is a link", func(d string) {
+		{"old format", func(t *testing.T, d string) { editManifest(t, d, `"format": 3`, `"format": 1`) }, "format 1, this build reads 3"},
+		{"format 2 directory, files unbound", func(t *testing.T, d string) {
+			// What the previous build wrote: format 2, no "files".
+			p := filepath.Join(d, modeldir.ManifestFile)
+			raw, err := os.ReadFile(p)
+			require.NoError(t, err)
+			var man map[string]any
+			require.NoError(t, json.Unmarshal(raw, &man))
+			delete(man, "files")
+			man["format"] = 2
+			raw, err = json.Marshal(man)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p, raw, 0o644))
+		}, "format 2, this build reads 3"},
+		{"newer format with fields this build does not know", func(t *testing.T, d string) {
+			editManifest(t, d, `"format": 3,`, `"format": 4, "signature": "x",`)
+		}, "format 4, this build reads 3"},
+		{"manifest is a link to /dev/zero", func(t *testing.T, d string) {
+			p := filepath.Join(d, modeldir.ManifestFile)
+			require.NoError(t, os.Remove(p))
+			require.NoError(t, os.Symlink("/dev/zero", p))
+		}, "not a regular file"},
+		{"catalogue is a link to /dev/zero", func(t *testing.T, d string) {
+			p := filepath.Join(d, modeldir.CatalogueFile)
+			require.NoError(t, os.Remove(p))
+			require.NoError(t, os.Symlink("/dev/zero", p))
+		}, modeldir.CatalogueFile + " is not a regular file"},
+		{"ranker is a folder", func(t *testing.T, d string) {
+			p := filepath.Join(d, modeldir.RankingFile)
+			require.NoError(t, os.Remove(p))
+			require.NoError(t, os.Mkdir(p, 0o755))
+		}, modeldir.RankingFile + " is not a regular file"},
+		{"index is a dangling link", func(t *testing.T, d string) {
+			require.NoError(t, os.Symlink(filepath.Join(d, "nowhere"), filepath.Join(d, modeldir.IndexFile)))
+		}, modeldir.IndexFile},
+		{"ranker one byte longer", func(t *testing.T, d string) {
+			f, err := os.OpenFile(filepath.Join(d, modeldir.RankingFile), os.O_APPEND|os.O_WRONLY, 0)
+			require.NoError(t, err)
+			_, err = f.Write([]byte{0})
+			require.NoError(t, err)
+			require.NoError(t, f.Close())
+		}, modeldir.RankingFile},
+		{"one byte of the ranker changed", func(t *testing.T, d string) {
+			p := filepath.Join(d, modeldir.RankingFile)
+			raw, err := os.ReadFile(p)
+			require.NoError(t, err)
+			raw[len(raw)/2] ^= 1
+			require.NoError(t, os.WriteFile(p, raw, 0o644))
+		}, modeldir.RankingFile + ": its SHA-256 differs"},
+		{"manifest lists an unknown file", func(t *testing.T, d string) {
+			editManifest(t, d, `"files": {`, `"files": {"world.json": {"size": 1, "sha256": "00"},`)
+		}, `"world.json"`},
+		{"manifest does not list the candgen model", func(t *testing.T, d string) {
+			p := filepath.Join(d, modeldir.ManifestFile)
+			raw, err := os.ReadFile(p)
+			require.NoError(t, err)
+			var man map[string]any
+			require.NoError(t, json.Unmarshal(raw, &man))
+			delete(man["files"].(map[string]any), modeldir.CandgenFile)
+			raw, err = json.Marshal(man)
+			require.NoError(t, err)
+			require.NoError(t, os.WriteFile(p, raw, 0o644))
+		}, "does not list " + modeldir.CandgenFile},
+		{"manifest is a link", func(t *testing.T, d string) {
 			p := filepath.Join(d, modeldir.ManifestFile)
 			require.NoError(t, os.Rename(p, p+".real"))
 			require.NoError(t, os.Symlink(p+".real", p))
 		}, "not a regular file"},
-		{"oversize manifest", func(d string) {
+		{"oversize manifest", func(t *testing.T, d string) {
 			p := filepath.Join(d, modeldir.ManifestFile)
 			require.NoError(t, os.Truncate(p, 2<<20))
 		}, "more than"},
-		{"catalogue column renamed", func(d string) { editManifest(t, d, `"column": "channel"`, `"column": "chanel"`) }, `"channel"`},
-		{"truncated model", func(d string) {
+		{"catalogue column renamed", func(t *testing.T, d string) { editManifest(t, d, `"column": "channel"`, `"column": "chanel"`) }, `"channel"`},
+		{"truncated model", func(t *testing.T, d string) {
 			p := filepath.Join(d, modeldir.CandgenFile)
 			raw, err := os.ReadFile(p)
 			require.NoError(t, err)
 			require.NoError(t, os.WriteFile(p, raw[:len(raw)/2], 0o644))
 		}, modeldir.CandgenFile},
-		{"missing ranker", func(d string) { require.NoError(t, os.Remove(filepath.Join(d, modeldir.RankingFile))) }, modeldir.RankingFile},
+		{"missing ranker", func(t *testing.T, d string) { require.NoError(t, os.Remove(filepath.Join(d, modeldir.RankingFile))) }, modeldir.RankingFile},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			d := copyDir(t, dir)
-			c.breakIt(d)
+			c.breakIt(t, d)
 			_, err := modeldir.Load(d)
 			require.Error(t, err)
 			assert.True(t, strings.Contains(err.Error(), c.want), "%v does not say %q", err, c.want)
 		})
 	}
+}
+
+// TestLoadRefusesFilesOfAnotherRun: the manifest binds every file of its
+// directory (size and SHA-256): a file from another training run, or a
+// manifest from another run over this run's files, is refused, naming the
+// file; so is a known file the manifest does not list.
+func TestLoadRefusesFilesOfAnotherRun(t *testing.T) {
+	a, b := writeRun(t, 1, true), writeRun(t, 2, true)
+	_, err := modeldir.Load(a)
+	require.NoError(t, err)
+	for _, name := range []string{modeldir.CandgenFile, modeldir.RankingFile, modeldir.CatalogueFile, modeldir.IndexFile, modeldir.ManifestFile} {
+		t.Run(name+" from another run", func(t *testing.T) {
+			other, err := os.ReadFile(filepath.Join(b, name))
+			require.NoError(t, err)
+			mine, err := os.ReadFile(filepath.Join(a, name))
+			require.NoError(t, err)
+			require.NotEqual(t, mine, other, "the two runs wrote different %s", name)
+			d := copyDir(t, a)
+			require.NoError(t, os.WriteFile(filepath.Join(d, name), other, 0o644))
+			_, err = modeldir.Load(d)
+			require.Error(t, err)
+			if name != modeldir.ManifestFile {
+				assert.ErrorContains(t, err, name)
+			}
+			assert.ErrorContains(t, err, "manifest")
+		})
+	}
+	t.Run("index the manifest does not list", func(t *testing.T) {
+		d := copyDir(t, writeDir(t))
+		raw, err := os.ReadFile(filepath.Join(b, modeldir.IndexFile))
+		require.NoError(t, err)
+		require.NoError(t, os.WriteFile(filepath.Join(d, modeldir.IndexFile), raw, 0o644))
+		_, err = modeldir.Load(d)
+		assert.ErrorContains(t, err, modeldir.IndexFile)
+	})
 }

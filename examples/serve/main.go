@@ -13,6 +13,10 @@ import (
 	"github.com/ytdnn/ytdnn/examples/serve/server"
 )
 
+// beforeLoad runs once the SIGHUP handler is installed, before the model
+// directory is loaded (a test hook: a SIGHUP during start-up).
+var beforeLoad = func() {}
+
 func main() {
 	dir := flag.String("models", "models", "model directory")
 	root := flag.String("model-root", "", "directory whose subdirectories /admin/reload may load by name (default: reload -models only)")
@@ -23,6 +27,13 @@ func main() {
 	timeout := flag.Duration("timeout", 2*time.Second, "per-request work limit")
 	flag.Parse()
 	logger := log.New(os.Stderr, "serve: ", log.LstdFlags)
+	// SIGHUP is caught before anything else: its default action would kill
+	// a process still loading its models. One that comes during start-up
+	// reloads the directory once the server runs. SIGINT and SIGTERM keep
+	// their default action until then: they stop a slow load at once.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	beforeLoad()
 	m, err := server.Load(*dir)
 	if err != nil {
 		logger.Fatalf("loading %s: %v (train a model directory with: go run ./examples/pipeline gen -out DATA && go run ./examples/pipeline train -data DATA -spec DATA/spec.json -out MODELDIR)", *dir, err)
@@ -36,8 +47,6 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
 	go s.ReloadOnSignal(ctx, hup)
 
 	public := s.Handler()
@@ -58,7 +67,7 @@ func main() {
 	if err != nil {
 		logger.Fatal(err)
 	}
-	logger.Printf("serving %s on http://%s (admin routes %s)", *dir, *addr, adminState(s, *adminAddr))
+	logger.Printf("serving %s on http://%s (admin routes %s)", *dir, ln.Addr(), adminState(s, *adminAddr))
 	if err := server.Serve(ctx, ln, public, *timeout+5*time.Second, 10*time.Second); err != nil {
 		logger.Fatal(err)
 	}

@@ -54,9 +54,12 @@ func Load(dir string) (*Models, error) {
 	return m, nil
 }
 
+// maxUnknownNamed is how many unknown attribute names an error lists.
+const maxUnknownNamed = 3
+
 // user turns a request into the layout's user: its history and search
 // tokens, its attributes by column name. An attribute the layout does not
-// map is a request error naming it.
+// map, or a value its column cannot take, is a request error naming it.
 func (m *Models) user(req *Request) (*layout.User, error) {
 	var unknown []string
 	for k := range req.Attributes {
@@ -66,19 +69,65 @@ func (m *Models) user(req *Request) (*layout.User, error) {
 	}
 	if len(unknown) > 0 {
 		slices.Sort(unknown)
-		for i, k := range unknown {
-			if len(k) > 32 {
-				unknown[i] = k[:32] + "…"
-			}
+		names := make([]string, 0, maxUnknownNamed)
+		for _, k := range unknown[:min(len(unknown), maxUnknownNamed)] {
+			names = append(names, echo(k))
 		}
-		return nil, badRequest("unknown attributes %s", strings.Join(unknown[:min(len(unknown), 5)], ", "))
+		msg := "unknown attribute " + names[0]
+		if len(unknown) > 1 {
+			msg = "unknown attributes " + strings.Join(names, ", ")
+		}
+		if len(unknown) > maxUnknownNamed {
+			msg += fmt.Sprintf(" and %d more", len(unknown)-maxUnknownNamed)
+		}
+		return nil, badRequest("%s", msg)
 	}
 	u := &layout.User{History: req.History, Tokens: req.SearchTokens}
 	for _, c := range m.Layout.Config().UserFeatures {
-		v := req.Attributes[c.Column] // absent: 0, the OOV ID or the value 0
-		u.Feats = append(u.Feats, events.Feat{ID: int64(v), Num: v})
+		f, err := m.attr(c, req.Attributes[c.Column])
+		if err != nil {
+			return nil, err
+		}
+		u.Feats = append(u.Feats, f)
 	}
 	return u, nil
+}
+
+// attr is the layout's value of one attribute. Absent, null, and a text ID
+// the dictionary does not hold read as the zero Feat: what the layout makes
+// of a missing attribute.
+func (m *Models) attr(c events.Column, v Attr) (events.Feat, error) {
+	switch {
+	case v.null():
+		return events.Feat{}, nil
+	case c.Kind == events.KindID && v.IsText:
+		id, ok := m.textID(c.Column, v.Text)
+		if !ok {
+			return events.Feat{}, nil
+		}
+		return events.Feat{ID: id}, nil
+	case c.Kind == events.KindID:
+		id, ok := v.id()
+		if !ok {
+			return events.Feat{}, badRequest("attribute %s: want an integer ID or a string, got the number %s", echo(c.Column), echo(string(v.Number)))
+		}
+		return events.Feat{ID: id}, nil
+	case v.IsText:
+		return events.Feat{}, badRequest("attribute %s: want a number, got a string", echo(c.Column))
+	}
+	x, ok := v.num()
+	if !ok {
+		return events.Feat{}, badRequest("attribute %s: want a finite number", echo(c.Column))
+	}
+	return events.Feat{Num: x}, nil
+}
+
+// textID looks a text ID up in the model's ID dictionary (text to int64, as
+// training read the logs). The dictionary is not wired into model
+// directories yet: every text reads as unknown (ok false), exactly as an
+// absent attribute.
+func (m *Models) textID(column, text string) (id int64, ok bool) {
+	return 0, false
 }
 
 // Recommend runs both stages for one request, the request happening at the
@@ -102,7 +151,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	if m.Ranking == nil {
 		out := make([]Item, 0, req.N)
 		for _, r := range recs[:min(req.N, len(recs))] {
-			out = append(out, Item{Video: r.ID, CandidateScore: r.Score})
+			out = append(out, newItem(r.ID, 0, r.Score))
 		}
 		return out, nil
 	}
@@ -133,7 +182,7 @@ func (m *Models) rankTop(ctx context.Context, ids []int64, feats []feature.Examp
 	}
 	out := make([]Item, 0, n)
 	for _, r := range ranked[:min(n, len(ranked))] {
-		out = append(out, Item{Video: r.ID, ExpectedWatchTime: r.ExpectedWatchTime, CandidateScore: score[r.ID]})
+		out = append(out, newItem(r.ID, r.ExpectedWatchTime, score[r.ID]))
 	}
 	return out, nil
 }

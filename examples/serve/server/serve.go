@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -47,15 +48,38 @@ func (s *Server) ReloadOnSignal(ctx context.Context, sigs <-chan os.Signal) {
 	}
 }
 
-// MinTokenLen is the shortest admin token ReadToken accepts.
-const MinTokenLen = 16
+// Bounds of the admin token file.
+const (
+	// MinTokenLen is the shortest admin token ReadToken accepts.
+	MinTokenLen = 16
+	// MaxTokenFile is the largest admin token file ReadToken reads, in
+	// bytes.
+	MaxTokenFile = 4 << 10
+)
 
 // ReadToken reads an admin token from a file (surrounding whitespace
-// trimmed). A token shorter than MinTokenLen bytes is an error.
+// trimmed). The file must be a regular file (a link to one is followed:
+// secrets are often mounted as links) of at most MaxTokenFile bytes; a
+// token shorter than MinTokenLen bytes is an error.
 func ReadToken(path string) (string, error) {
-	raw, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
 	if err != nil {
 		return "", err
+	}
+	if !fi.Mode().IsRegular() || fi.Size() > MaxTokenFile {
+		return "", fmt.Errorf("admin token file %s is not a regular file of at most %d bytes", path, MaxTokenFile)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	raw, err := io.ReadAll(io.LimitReader(f, MaxTokenFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(raw) > MaxTokenFile {
+		return "", fmt.Errorf("admin token file %s holds more than %d bytes", path, MaxTokenFile)
 	}
 	tok := strings.TrimSpace(string(raw))
 	if len(tok) < MinTokenLen {

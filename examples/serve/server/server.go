@@ -12,14 +12,19 @@ import (
 	"log"
 	"math"
 	"mime"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,7 +41,20 @@ const (
 	MaxRequestHistory = 1000
 	MaxVersionLen     = 128
 	MaxAttributes     = 64
+	MaxAttributeName  = 128 // bytes of an attribute's name
+	MaxAttributeText  = 256 // bytes of a text attribute value
+	// MaxEcho is the most bytes of any one value from the request that an
+	// error message repeats (quoted, cut at a character boundary, "…" after
+	// the quote when cut).
+	MaxEcho = 64
 )
+
+// StatusClientClosedRequest is the status recorded (in the metrics and
+// the response, which nobody reads) when the client went away before its
+// answer: it closed the connection while sending the body or while its
+// request was being worked on. It is nginx's 499, so that client
+// disconnects are never counted as the server's 503 or 400.
+const StatusClientClosedRequest = 499
 
 // GenerationHeader names the response header that carries the generation
 // of the model set that served a request (1 for the models the server
@@ -50,19 +68,97 @@ type Request struct {
 	// SearchTokens are the user's search query tokens.
 	SearchTokens []int64 `json:"search_tokens"`
 	// Attributes are the user's attributes by the column names the model
-	// directory's layout maps (IDs as integers), at most MaxAttributes,
-	// finite; a name the layout does not map is an error naming it, an
-	// absent one reads as unknown (the OOV ID, or the value 0).
-	Attributes map[string]float64 `json:"attributes"`
+	// directory's layout maps, at most MaxAttributes (see Attr for the
+	// values). A name the layout does not map is an error naming it; an
+	// absent one (or null) reads as unknown, as the layout reads a missing
+	// attribute.
+	Attributes map[string]Attr `json:"attributes"`
 	// N is the number of recommendations, 1..MaxN.
 	N int `json:"n"`
 }
 
+// Attr is one user attribute's value as the request had it: a JSON number
+// or a JSON string. JSON null is the same as leaving the attribute out.
+//
+// An ID attribute takes an integer (exact over the whole int64 range when
+// written as an integer; a number with an exponent or a fraction only when
+// it is an integer of magnitude at most 2^53) or a string, a text ID
+// looked up in the model's ID dictionary. Until that dictionary is wired
+// into model directories, every text ID reads as unknown, exactly as an
+// absent attribute. A continuous attribute takes a finite number only.
+type Attr struct {
+	// Text is the value of a JSON string, when IsText.
+	Text   string
+	IsText bool
+	// Number is the literal of a JSON number (empty otherwise).
+	Number json.Number
+	// other names the JSON kind of any other value ("a boolean", "an
+	// array", "an object"): DecodeRequest refuses it.
+	other string
+}
+
+// UnmarshalJSON keeps any JSON value; DecodeRequest checks it, knowing
+// the attribute's name.
+func (a *Attr) UnmarshalJSON(b []byte) error {
+	*a = Attr{}
+	if len(b) == 0 {
+		return nil
+	}
+	switch b[0] {
+	case '"':
+		a.IsText = true
+		return json.Unmarshal(b, &a.Text)
+	case 'n': // null: absent
+	case 't', 'f':
+		a.other = "a boolean"
+	case '[':
+		a.other = "an array"
+	case '{':
+		a.other = "an object"
+	default:
+		a.Number = json.Number(b)
+	}
+	return nil
+}
+
+// null reports whether the value was JSON null.
+func (a Attr) null() bool { return !a.IsText && a.Number == "" && a.other == "" }
+
+// id returns the value as an exact int64 ID: an integer literal in int64
+// range, or a number whose value is an integer of magnitude at most 2^53.
+func (a Attr) id() (int64, bool) {
+	if v, err := strconv.ParseInt(string(a.Number), 10, 64); err == nil {
+		return v, true
+	}
+	f, err := strconv.ParseFloat(string(a.Number), 64)
+	if err != nil || f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return 0, false
+	}
+	return int64(f), true
+}
+
+// num returns the value as a finite float64.
+func (a Attr) num() (float64, bool) {
+	f, err := strconv.ParseFloat(string(a.Number), 64)
+	return f, err == nil && !math.IsInf(f, 0) && !math.IsNaN(f)
+}
+
 // Item is one recommended video.
 type Item struct {
-	Video             int64   `json:"video"`
+	// Video is the video's ID as a JSON number. It is exact as written,
+	// but clients that parse JSON numbers as float64 (JavaScript, jq) round
+	// IDs above 2^53: read VideoID instead.
+	Video int64 `json:"video"`
+	// VideoID is the same ID as a JSON string, exact in every client.
+	// (Once the ID dictionary is wired, the text the log had.)
+	VideoID           string  `json:"video_id"`
 	ExpectedWatchTime float64 `json:"expected_watch_time"`
 	CandidateScore    float32 `json:"candidate_score"`
+}
+
+// newItem is the item of video id.
+func newItem(id int64, expectedWatchTime float64, candidateScore float32) Item {
+	return Item{Video: id, VideoID: strconv.FormatInt(id, 10), ExpectedWatchTime: expectedWatchTime, CandidateScore: candidateScore}
 }
 
 // Response is the body of a successful recommendation.
@@ -75,53 +171,171 @@ type Response struct {
 }
 
 // RequestError is a client error with its HTTP status. Its message says
-// what was wrong with the request, never anything about the server.
+// what was wrong with the request, never anything about the server, and
+// repeats at most MaxEcho bytes of any value from the request. Cause, when
+// set, is what went wrong underneath (a read error of the body, with its
+// socket addresses): for the server's log, never for the client.
 type RequestError struct {
 	Status int
 	Msg    string
+	Cause  error
 }
 
 func (e *RequestError) Error() string { return e.Msg }
 
-func badRequest(format string, a ...any) error {
-	return &RequestError{http.StatusBadRequest, fmt.Sprintf(format, a...)}
+// Unwrap returns the cause.
+func (e *RequestError) Unwrap() error { return e.Cause }
+
+func badRequest(format string, a ...any) *RequestError {
+	return &RequestError{Status: http.StatusBadRequest, Msg: fmt.Sprintf(format, a...)}
+}
+
+// echo quotes a value from the request for an error message: at most
+// MaxEcho bytes of it, cut at a character boundary, "…" after the quote
+// when cut.
+func echo(s string) string {
+	if len(s) <= MaxEcho {
+		return strconv.Quote(s)
+	}
+	n := MaxEcho
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return strconv.Quote(s[:n]) + "…"
+}
+
+// bodyReader remembers the first error reading the body other than EOF,
+// so that a read error is never taken for a JSON error.
+type bodyReader struct {
+	r   io.Reader
+	err error
+}
+
+func (b *bodyReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // decodeJSON reads exactly one JSON object into v: no unknown fields, no
-// trailing data, at most the reader's byte limit.
+// trailing data, at most the reader's byte limit. Its errors are
+// RequestErrors: a read error of the body gets a generic message (its
+// details in Cause), a JSON error names the field and kinds involved in
+// JSON's terms, never a Go type.
 func decodeJSON(r io.Reader, v any) error {
-	dec := json.NewDecoder(r)
+	br := &bodyReader{r: r}
+	dec := json.NewDecoder(br)
 	dec.DisallowUnknownFields()
-	tooLarge := func(err error) error {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &RequestError{http.StatusRequestEntityTooLarge, fmt.Sprintf("body larger than %d bytes", mbe.Limit)}
-		}
-		return nil
-	}
 	if err := dec.Decode(v); err != nil {
-		var te *json.UnmarshalTypeError
-		switch {
-		case tooLarge(err) != nil:
-			return tooLarge(err)
-		case errors.As(err, &te):
-			return badRequest("field %q: want %s, got JSON %s", te.Field, te.Type, te.Value)
-		case errors.Is(err, io.EOF):
-			return badRequest("empty body")
+		if br.err != nil {
+			return readError(br.err)
 		}
-		return badRequest("malformed JSON: %v", err)
+		return jsonError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if e := tooLarge(err); e != nil {
-			return e
+		if br.err != nil {
+			return readError(br.err)
 		}
 		return badRequest("trailing data after the JSON object")
 	}
 	return nil
 }
 
+// readError is the client's answer to an error reading the body: the body
+// too large (413), a stall past the server's read timeout (408), a body
+// cut short by a client that went away (499), or any other read error
+// (400); never the error's text.
+func readError(err error) *RequestError {
+	var mbe *http.MaxBytesError
+	var ne net.Error
+	switch {
+	case errors.As(err, &mbe):
+		return &RequestError{Status: http.StatusRequestEntityTooLarge, Msg: fmt.Sprintf("body larger than %d bytes", mbe.Limit)}
+	case errors.Is(err, os.ErrDeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+		return &RequestError{Status: http.StatusRequestTimeout, Msg: "request body not received in time", Cause: err}
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, net.ErrClosed):
+		return &RequestError{Status: StatusClientClosedRequest, Msg: "request body cut short", Cause: err}
+	}
+	return &RequestError{Status: http.StatusBadRequest, Msg: "could not read the request body", Cause: err}
+}
+
+// jsonError is the client's answer to a JSON decoding error, in JSON's
+// terms, with every echoed value bounded.
+func jsonError(err error) *RequestError {
+	var te *json.UnmarshalTypeError
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &te) && te.Field == "":
+		return badRequest("the body must be a JSON object")
+	case errors.As(err, &te):
+		return badRequest("field %s: want %s, got %s", echo(te.Field), wantJSON(te.Type), gotJSON(te.Value))
+	case errors.As(err, &se):
+		return badRequest("malformed JSON at byte %d: %s", se.Offset, se.Error())
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badRequest("malformed JSON: the body ends inside a value")
+	case errors.Is(err, io.EOF):
+		return badRequest("empty body")
+	}
+	// encoding/json reports an unknown field only in its message:
+	// `json: unknown field "<name>"` (the name quoted by strconv.Quote).
+	if q, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		if name, err := strconv.Unquote(q); err == nil {
+			return badRequest("unknown field %s", echo(name))
+		}
+		return badRequest("unknown field")
+	}
+	return &RequestError{Status: http.StatusBadRequest, Msg: "malformed JSON", Cause: err}
+}
+
+// wantJSON names what a Go type takes in JSON's terms.
+func wantJSON(t reflect.Type) string {
+	if t == nil {
+		return "another value"
+	}
+	switch t.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "an integer"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.Map, reflect.Struct:
+		return "an object"
+	}
+	return "another value"
+}
+
+// gotJSON names what encoding/json's UnmarshalTypeError.Value describes:
+// a kind ("string", "array", …) or "number <literal>".
+func gotJSON(v string) string {
+	if lit, ok := strings.CutPrefix(v, "number "); ok {
+		return "the number " + echo(lit)
+	}
+	switch v {
+	case "string":
+		return "a string"
+	case "number":
+		return "a number"
+	case "array":
+		return "an array"
+	case "object":
+		return "an object"
+	case "bool":
+		return "a boolean"
+	}
+	return "another value"
+}
+
 // DecodeRequest reads and validates one request body: one JSON object, no
-// unknown fields, right types, values in range.
+// unknown fields, right types, values in range. Attribute names are
+// checked against a model's layout later (Models.Recommend).
 func DecodeRequest(r io.Reader) (*Request, error) {
 	var req Request
 	if err := decodeJSON(r, &req); err != nil {
@@ -136,8 +350,18 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 		return nil, badRequest("attributes hold at most %d entries", MaxAttributes)
 	}
 	for k, v := range req.Attributes {
-		if len(k) > 128 || math.IsNaN(v) || math.IsInf(v, 0) || math.Abs(v) > 1<<53 {
-			return nil, badRequest("attribute names are at most 128 bytes, values finite numbers below 2^53")
+		if len(k) > MaxAttributeName {
+			return nil, badRequest("attribute names are at most %d bytes", MaxAttributeName)
+		}
+		switch {
+		case v.other != "":
+			return nil, badRequest("attribute %s: want a number or a string, got %s", echo(k), v.other)
+		case v.IsText && len(v.Text) > MaxAttributeText:
+			return nil, badRequest("attribute %s: text longer than %d bytes", echo(k), MaxAttributeText)
+		case v.Number != "":
+			if _, ok := v.num(); !ok {
+				return nil, badRequest("attribute %s: want a finite number", echo(k))
+			}
 		}
 	}
 	return &req, nil
@@ -156,8 +380,8 @@ var versionName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
 var (
 	// ErrReloadBusy: another reload is running; this one was not started.
 	ErrReloadBusy = errors.New("a reload is already running")
-	// ErrBadVersion: the version name is not allowed, or no ModelRoot is
-	// configured to look it up in.
+	// ErrBadVersion: the version name is not allowed, no ModelRoot is
+	// configured to look it up in, or it resolves outside ModelRoot.
 	ErrBadVersion = errors.New("bad model version")
 )
 
@@ -179,8 +403,11 @@ type Server struct {
 	AdminToken string
 	// ModelRoot, when set, lets a reload name a version: {"version": "v2"}
 	// loads ModelRoot/v2. Versions are single path elements of letters,
-	// digits, '.', '_' and '-'; never a path. Empty: a reload reloads the
-	// current directory only.
+	// digits, '.', '_' and '-'; never a path. A version may be a link
+	// (current -> v7) if it resolves inside ModelRoot (both resolved with
+	// filepath.EvalSymlinks); the set is then loaded from, and named after,
+	// the directory it resolves to. Empty: a reload reloads the current
+	// directory only.
 	ModelRoot string
 
 	models   atomic.Pointer[Models]
@@ -229,7 +456,9 @@ func (s *Server) Reload(version string) (err error) {
 		if s.ModelRoot == "" || len(version) > MaxVersionLen || !versionName.MatchString(version) || strings.Contains(version, "..") {
 			return ErrBadVersion
 		}
-		dir = filepath.Join(s.ModelRoot, version)
+		if dir, err = resolveVersion(s.ModelRoot, version); err != nil {
+			return err
+		}
 	}
 	m, err := Load(dir)
 	if err != nil {
@@ -239,6 +468,28 @@ func (s *Server) Reload(version string) (err error) {
 	s.m.reloads.WithLabelValues("ok").Inc()
 	s.logf("reloaded models from %s (generation %d)", dir, m.Generation)
 	return nil
+}
+
+// resolveVersion returns the absolute directory root/version resolves to,
+// with every link followed; one that resolves outside root (or to root
+// itself) is ErrBadVersion.
+func resolveVersion(root, version string) (string, error) {
+	r, err := filepath.Abs(root) // a link's absolute target compares with an absolute root
+	if err == nil {
+		r, err = filepath.EvalSymlinks(r)
+	}
+	if err != nil {
+		return "", fmt.Errorf("model root: %w", err)
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Join(r, version))
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(r, dir)
+	if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) || filepath.IsAbs(rel) {
+		return "", fmt.Errorf("%w: %q resolves to %s, outside the model root %s", ErrBadVersion, version, dir, r)
+	}
+	return dir, nil
 }
 
 func (s *Server) logf(format string, a ...any) {
@@ -251,16 +502,20 @@ func (s *Server) logf(format string, a ...any) {
 // GET /metrics (Prometheus text format), plus POST /admin/reload when an
 // AdminToken is set (see AdminHandler to serve it on its own listener
 // instead, and PublicHandler for the public routes alone).
+//
+// Every response of every handler, errors and unknown routes included,
+// carries the GenerationHeader: the generation that served the request,
+// or for a request no model set served, the one in use when it came.
 func (s *Server) Handler() http.Handler {
 	mux := s.publicMux()
 	if s.AdminToken != "" {
 		s.adminRoutes(mux)
 	}
-	return mux
+	return s.withGeneration(mux)
 }
 
 // PublicHandler returns the public routes without any admin route.
-func (s *Server) PublicHandler() http.Handler { return s.publicMux() }
+func (s *Server) PublicHandler() http.Handler { return s.withGeneration(s.publicMux()) }
 
 // AdminHandler returns the admin routes alone (POST /admin/reload), for a
 // separate listener; without an AdminToken every request gets 404.
@@ -269,7 +524,20 @@ func (s *Server) AdminHandler() http.Handler {
 	if s.AdminToken != "" {
 		s.adminRoutes(mux)
 	}
-	return mux
+	return s.withGeneration(mux)
+}
+
+// withGeneration sets the GenerationHeader to the generation in use before
+// h runs; a handler that serves from a model set sets its own.
+func (s *Server) withGeneration(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		setGeneration(w, s.models.Load())
+		h.ServeHTTP(w, r)
+	})
+}
+
+func setGeneration(w http.ResponseWriter, m *Models) {
+	w.Header().Set(GenerationHeader, strconv.FormatUint(m.Generation, 10))
 }
 
 func (s *Server) publicMux() *http.ServeMux {
@@ -277,6 +545,7 @@ func (s *Server) publicMux() *http.ServeMux {
 	mux.Handle("POST /v1/recommend", s.instrument("recommend", http.HandlerFunc(s.recommend)))
 	mux.Handle("GET /healthz", s.instrument("healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m := s.models.Load()
+		setGeneration(w, m)
 		writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "model": m.Version(), "generation": m.Generation})
 	})))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.m.reg, promhttp.HandlerOpts{}))
@@ -293,7 +562,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 func (s *Server) authorized(h http.Handler) http.Handler {
 	want := sha256.Sum256([]byte(s.AdminToken))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		tok, ok := bearer(r.Header.Get("Authorization"))
 		got := sha256.Sum256([]byte(tok))
 		if !ok || subtle.ConstantTimeCompare(want[:], got[:]) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="ytdnn admin"`)
@@ -302,6 +571,19 @@ func (s *Server) authorized(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// bearer returns the token of an Authorization header of the Bearer
+// scheme: the scheme's name in any case (RFC 7235), then one or more
+// spaces, then the token. A bare token, another scheme or an empty token
+// is not one.
+func bearer(h string) (string, bool) {
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimLeft(tok, " ")
+	return tok, tok != ""
 }
 
 // instrument counts requests by status and times them; the recoverer sits
@@ -342,18 +624,23 @@ func (s *Server) recommend(w http.ResponseWriter, r *http.Request) {
 	}
 	req, err := DecodeRequest(http.MaxBytesReader(w, r.Body, MaxBody))
 	if err != nil {
-		writeRequestError(w, err)
+		s.writeRequestError(w, r, err)
 		return
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), s.Timeout)
 	defer cancel()
 	m := s.models.Load()
-	w.Header().Set(GenerationHeader, strconv.FormatUint(m.Generation, 10))
+	setGeneration(w, m)
 	items, err := m.Recommend(ctx, req, s.Candidates)
 	if err != nil {
 		var re *RequestError
 		if errors.As(err, &re) {
-			writeError(w, re.Status, re.Msg)
+			s.writeRequestError(w, r, re)
+			return
+		}
+		if r.Context().Err() != nil {
+			// The client went away: not the server's 503.
+			writeError(w, StatusClientClosedRequest, "client closed the request")
 			return
 		}
 		if ctx.Err() != nil {
@@ -375,7 +662,7 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if err := decodeJSON(http.MaxBytesReader(w, r.Body, MaxAdminBody), &body); err != nil {
-			writeRequestError(w, err)
+			s.writeRequestError(w, r, err)
 			return
 		}
 	}
@@ -389,17 +676,22 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusUnprocessableEntity, "reload rejected; the old models keep serving")
 	default:
 		m := s.models.Load()
+		setGeneration(w, m)
 		writeJSON(w, http.StatusOK, map[string]any{"status": "reloaded", "model": m.Version(), "generation": m.Generation})
 	}
 }
 
-func writeRequestError(w http.ResponseWriter, err error) {
+// writeRequestError answers a request error with its status and message;
+// its cause, if any, goes to the log with the client's address.
+func (s *Server) writeRequestError(w http.ResponseWriter, r *http.Request, err error) {
 	var re *RequestError
-	if errors.As(err, &re) {
-		writeError(w, re.Status, re.Msg)
-		return
+	if !errors.As(err, &re) {
+		re = &RequestError{Status: http.StatusBadRequest, Msg: "bad request", Cause: err}
 	}
-	writeError(w, http.StatusBadRequest, "bad request")
+	if re.Cause != nil {
+		s.logf("%s %s from %s: %s (%d): %v", r.Method, r.URL.Path, r.RemoteAddr, re.Msg, re.Status, re.Cause)
+	}
+	writeError(w, re.Status, re.Msg)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -427,7 +719,7 @@ func newMetrics() *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "ytdnn_http_requests_total", Help: "HTTP requests by handler and status code.",
+			Name: "ytdnn_http_requests_total", Help: "HTTP requests by handler and status code (499: the client went away before its answer).",
 		}, []string{"handler", "code"}),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "ytdnn_http_request_duration_seconds", Help: "HTTP request latency by handler.",

@@ -301,7 +301,9 @@ func TestReloadOnlyNamedVersions(t *testing.T) {
 
 	rec := post(t, h, "/admin/reload", `{"version":"b"}`)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	assert.Equal(t, b, s.Models().Dir)
+	resolved, err := filepath.EvalSymlinks(b)
+	require.NoError(t, err)
+	assert.Equal(t, resolved, s.Models().Dir, "the version's directory, links resolved")
 	_, isHNSW := s.Models().Candgen.Index().(interface{ Overhead() int })
 	assert.True(t, isHNSW, "directory b serves through its HNSW index")
 
@@ -628,7 +630,8 @@ func TestFileModes(t *testing.T) {
 }
 
 func FuzzDecodeRequest(f *testing.F) {
-	for _, s := range []string{`{"n":3}`, `{"history":[1,2],"n":1,"attributes":{"age":20}}`, `{"n":`, `[]`, `{"n":1e400}`, `{"attributes":{"region":-3},"n":5}`, ``} {
+	for _, s := range []string{`{"n":3}`, `{"history":[1,2],"n":1,"attributes":{"age":20}}`, `{"n":`, `[]`, `{"n":1e400}`, `{"attributes":{"region":-3},"n":5}`, ``,
+		`{"attributes":{"region":"US","age":null},"n":2}`, `{"attributes":{"region":[1]},"n":2}`, `{"n":2,"x":1}`} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, body string) {
