@@ -404,7 +404,7 @@ func (r *Reader) Close() error {
 }
 
 // FileMode is the permission of every file WriteFileAtomic writes (model
-// files, indexes, world.json, exports): readable by all, writable by the
+// files, indexes, manifests, exports): readable by all, writable by the
 // owner. Models hold no secrets, and serving replicas often run as another
 // user than the trainer.
 const FileMode = 0o644
