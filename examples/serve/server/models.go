@@ -82,15 +82,41 @@ func (m *Models) user(req *Request) (*layout.User, error) {
 		}
 		return nil, badRequest("%s", msg)
 	}
-	u := &layout.User{History: req.History, Tokens: req.SearchTokens}
+	var feats []events.Feat
 	for _, c := range m.Layout.Config().UserFeatures {
 		f, err := m.attr(c, req.Attributes[c.Column])
 		if err != nil {
 			return nil, err
 		}
-		u.Feats = append(u.Feats, f)
+		feats = append(feats, f)
 	}
+	u := &layout.User{History: req.History, Tokens: req.SearchTokens}
+	if len(req.Events) > 0 {
+		evs := make([]events.Event, len(req.Events))
+		for i, e := range req.Events {
+			evs[i] = events.Event{Item: e.Video, Time: e.Time, Kind: events.Impression, Clicked: e.Clicked, WatchTime: float32(e.WatchSeconds)}
+			if e.Kind == "watch" {
+				evs[i].Kind, evs[i].Tokens, evs[i].Feats = events.Watch, e.SearchTokens, feats
+			}
+		}
+		w := m.Layout.Walk(evs, nil, nil) // the user as training's walk knows them
+		u = &w
+	}
+	u.Feats = feats
 	return u, nil
+}
+
+// at is the moment a request is served: its Time, else the end of the
+// training window or the last event's time if later.
+func (m *Models) at(req *Request) int64 {
+	if req.Time != 0 {
+		return req.Time
+	}
+	at := m.Layout.End
+	if n := len(req.Events); n > 0 {
+		at = max(at, req.Events[n-1].Time)
+	}
+	return at
 }
 
 // attr is the layout's value of one attribute. Absent, null, and a text ID
@@ -141,7 +167,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	if err != nil {
 		return nil, err
 	}
-	recs, err := m.Candgen.Recommend(ctx, l.UserExample(u), max(candidates, req.N), req.History)
+	recs, err := m.Candgen.Recommend(ctx, l.UserExample(u), max(candidates, req.N), u.History)
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +188,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 		if i%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, l.End, float64(r.Score)), r.Score
+		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, m.at(req), float64(r.Score)), r.Score
 	}
 	return m.rankTop(ctx, ids, feats, score, req.N)
 }

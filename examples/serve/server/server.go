@@ -73,8 +73,33 @@ type Request struct {
 	// absent one (or null) reads as unknown, as the layout reads a missing
 	// attribute.
 	Attributes map[string]Attr `json:"attributes"`
+	// Events, instead of History and SearchTokens, are the user's recent
+	// events with their times, oldest first, at most MaxRequestHistory:
+	// the ranking signals of the model's layout (channel and topic
+	// history, videos shown before, the last search) are computed from
+	// them by the code that computed them at training. Watches make the
+	// history.
+	Events []Event `json:"events"`
+	// Time is the moment of the request (Unix ms) [the end of the model's
+	// training window, or the last event's time if later]: ranking features
+	// that count time (days since, hour, weekday) are read at it.
+	Time int64 `json:"time"`
 	// N is the number of recommendations, 1..MaxN.
 	N int `json:"n"`
+}
+
+// Event is one of the user's events in a request.
+type Event struct {
+	// Video is the video's ID; Time the event's time (Unix ms).
+	Video int64 `json:"video"`
+	Time  int64 `json:"time"`
+	// Kind is "watch" or "impression" (a video shown).
+	Kind string `json:"kind"`
+	// Clicked and WatchSeconds are an impression's outcome.
+	Clicked      bool    `json:"clicked"`
+	WatchSeconds float64 `json:"watch_seconds"`
+	// SearchTokens are the tokens of the search that led to a watch.
+	SearchTokens []int64 `json:"search_tokens"`
 }
 
 // Attr is one user attribute's value as the request had it: a JSON number
@@ -348,6 +373,24 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 		return nil, badRequest("history and search_tokens hold at most %d entries", MaxRequestHistory)
 	case len(req.Attributes) > MaxAttributes:
 		return nil, badRequest("attributes hold at most %d entries", MaxAttributes)
+	case len(req.Events) > MaxRequestHistory:
+		return nil, badRequest("events hold at most %d entries", MaxRequestHistory)
+	case len(req.Events) > 0 && (len(req.History) > 0 || len(req.SearchTokens) > 0):
+		return nil, badRequest("give either events or history and search_tokens, not both")
+	}
+	tokens := 0
+	for i, e := range req.Events {
+		tokens += len(e.SearchTokens)
+		switch {
+		case e.Kind != "watch" && e.Kind != "impression":
+			return nil, badRequest("events[%d].kind must be \"watch\" or \"impression\"", i)
+		case i > 0 && e.Time < req.Events[i-1].Time:
+			return nil, badRequest("events[%d] is older than the event before it: events go oldest first", i)
+		case math.IsNaN(e.WatchSeconds) || e.WatchSeconds < 0 || e.WatchSeconds > math.MaxFloat32:
+			return nil, badRequest("events[%d].watch_seconds must be a non-negative number", i)
+		case tokens > MaxRequestHistory:
+			return nil, badRequest("the events' search_tokens hold at most %d entries", MaxRequestHistory)
+		}
 	}
 	for k, v := range req.Attributes {
 		if len(k) > MaxAttributeName {

@@ -28,7 +28,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
+	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/retrieval"
@@ -723,4 +725,62 @@ func editManifest(t *testing.T, dir, old, new string) {
 	require.NoError(t, err)
 	require.Contains(t, string(raw), old)
 	require.NoError(t, os.WriteFile(path, bytes.Replace(raw, []byte(old), []byte(new), 1), 0o644))
+}
+
+// TestRequestEventsMatchTraining: a request carrying a user's events with
+// their times yields, for every recommended video, the expected watch time
+// the ranker gives the features training's walk builds from the same
+// events at that moment, the ranking signals included (train/serve
+// parity).
+func TestRequestEventsMatchTraining(t *testing.T) {
+	a, _ := dirs(t)
+	m, err := Load(a)
+	require.NoError(t, err)
+	require.True(t, m.Layout.Config().Signals.CandidateScore, "the generated spec declares the signals")
+	day := int64(86_400_000)
+	end := m.Layout.End
+	reqEvents := []Event{
+		{Video: 3, Time: end - 5*day, Kind: "watch", SearchTokens: []int64{41}},
+		{Video: 8, Time: end - 4*day, Kind: "impression"},
+		{Video: 8, Time: end - 3*day, Kind: "impression", Clicked: true, WatchSeconds: 40},
+		{Video: 8, Time: end - 3*day, Kind: "watch"},
+		{Video: 12, Time: end - 2*day, Kind: "watch"},
+	}
+	at := end - day/2
+	req := &Request{Events: reqEvents, Time: at, N: 10, Attributes: map[string]Attr{"region": {Number: "4"}}}
+	items, err := m.Recommend(context.Background(), req, 50)
+	require.NoError(t, err)
+	require.NotEmpty(t, items)
+
+	// Training's side: the same events walked by the layout, the region in
+	// the watches' user features as ingest reads it.
+	feats := []events.Feat{{ID: 4}, {}, {}}
+	var evs []events.Event
+	for _, e := range reqEvents {
+		ev := events.Event{Item: e.Video, Time: e.Time, Kind: events.Impression, Clicked: e.Clicked, WatchTime: float32(e.WatchSeconds)}
+		if e.Kind == "watch" {
+			ev.Kind, ev.Tokens, ev.Feats = events.Watch, e.SearchTokens, feats
+		}
+		evs = append(evs, ev)
+	}
+	u := m.Layout.Walk(evs, nil, nil)
+	for _, it := range items {
+		ex := m.Layout.RankExample(&u, it.Video, at, float64(it.CandidateScore))
+		want, err := m.Ranking.ExpectedWatchTime([]feature.Example{ex})
+		require.NoError(t, err)
+		// The ranker scores the candidates as one batch here and one by one
+		// there: float32 sums may round differently (relative 1e-6).
+		assert.InEpsilon(t, want[0], it.ExpectedWatchTime, 1e-5, "video %d", it.Video)
+	}
+	for _, bad := range []struct{ name, body, want string }{
+		{"events and history", `{"n":2,"history":[1],"events":[{"video":1,"time":5,"kind":"watch"}]}`, "not both"},
+		{"unknown kind", `{"n":2,"events":[{"video":1,"time":5,"kind":"click"}]}`, `events[0].kind`},
+		{"out of order", `{"n":2,"events":[{"video":1,"time":5,"kind":"watch"},{"video":2,"time":4,"kind":"watch"}]}`, "events[1] is older"},
+		{"negative watch", `{"n":2,"events":[{"video":1,"time":5,"kind":"impression","watch_seconds":-1}]}`, "events[0].watch_seconds"},
+	} {
+		t.Run(bad.name, func(t *testing.T) {
+			_, err := DecodeRequest(strings.NewReader(bad.body))
+			assert.ErrorContains(t, err, bad.want)
+		})
+	}
 }
