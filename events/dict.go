@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 )
@@ -46,6 +47,7 @@ func (d *Dict) Add(text string) int64 {
 	if len(text) > MaxIDText {
 		panic(fmt.Sprintf("events: a text ID of %d bytes (at most %d)", len(text), MaxIDText))
 	}
+	text = strings.Clone(text) // never pin a reader's line buffer
 	d.texts = append(d.texts, text)
 	id := int64(len(d.texts))
 	d.ids[text] = id
