@@ -46,7 +46,7 @@ func BenchmarkParquetRead(b *testing.B) {
 	b.ResetTimer()
 	var n int64
 	for i := 0; i < b.N; i++ {
-		rep, err := ingest.ReadWatches(context.Background(), dir, spec, true, func(*events.Event) error { return nil })
+		_, rep, err := ingest.ReadWatches(context.Background(), dir, spec, ingest.Options{Strict: true}, func(*events.Event) error { return nil })
 		if err != nil {
 			b.Fatal(err)
 		}

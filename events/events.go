@@ -25,10 +25,20 @@ type Column struct {
 	Kind string `json:"kind"`
 	// MaxVocab caps an ID feature's vocabulary (top-N by count; 0: no cap).
 	MaxVocab int `json:"max_vocab,omitempty"`
+	// IDType is how an ID-kind column's values are read: IDTypeInt
+	// (canonical integers), IDTypeText (exact text, through a Dict), or
+	// empty: from the files' column type (package ingest).
+	IDType string `json:"id_type,omitempty"`
 }
 
-// Feat is one mapped feature's value: ID for KindID, Num otherwise (a
-// KindTime value is Unix milliseconds).
+// ID types of an ID column (see Column.IDType).
+const (
+	IDTypeInt  = "int"
+	IDTypeText = "text"
+)
+
+// Feat is one mapped feature's value: ID for KindID (NullID when the value
+// was null), Num otherwise (a KindTime value is Unix milliseconds).
 type Feat struct {
 	ID  int64
 	Num float64

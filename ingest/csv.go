@@ -25,7 +25,11 @@ func openCSV(path string, cols []column, parts map[string]string, comma rune) (f
 	if err != nil {
 		return nil, err
 	}
-	r := csv.NewReader(bufio.NewReaderSize(f, 1<<16))
+	br := bufio.NewReaderSize(f, 1<<16)
+	if bom, err := br.Peek(3); err == nil && string(bom) == "\xEF\xBB\xBF" {
+		br.Discard(3) // a UTF-8 byte-order mark (Excel's, PowerShell's) is not part of the header
+	}
+	r := csv.NewReader(br)
 	r.Comma = comma
 	r.FieldsPerRecord = -1
 	r.ReuseRecord = true
@@ -42,11 +46,19 @@ func openCSV(path string, cols []column, parts map[string]string, comma rune) (f
 	}
 	at := map[string]int{}
 	for i, h := range head {
+		if _, dup := at[h]; dup {
+			at[h] = -2 // named twice: an error if mapped
+			continue
+		}
 		at[h] = i
 	}
 	c := &csvReader{path: path, f: f, r: r, cols: cols, idx: make([]int, len(cols)), parts: make([]string, len(cols))}
 	for i, col := range cols {
 		j, ok := at[col.name]
+		if j == -2 {
+			f.Close()
+			return nil, fmt.Errorf("ingest: %s: the header names column %q twice", path, col.name)
+		}
 		if !ok {
 			v, inPath := parts[col.name]
 			if !inPath {
@@ -73,29 +85,32 @@ func (c *csvReader) next(cells []cell) error {
 	if err != nil {
 		var pe *csv.ParseError
 		if errors.As(err, &pe) {
-			return &RowError{File: c.path, Row: c.rows, Msg: pe.Err.Error()}
+			return rowErr(ReasonRow, "%v", pe.Err)
 		}
 		return fmt.Errorf("ingest: %s: %w", c.path, err)
 	}
 	var bad *RowError
 	for i := range c.cols {
 		col, out := &c.cols[i], &cells[i]
-		out.null, out.toks, out.i, out.f = false, out.toks[:0], 0, 0
+		out.reset()
 		text := c.parts[i]
 		if j := c.idx[i]; j >= 0 {
 			if j >= len(rec) {
 				if bad == nil {
-					bad = &RowError{File: c.path, Row: c.rows, Column: col.name, Msg: fmt.Sprintf("row has %d fields", len(rec))}
+					bad = rowErr(ReasonRow, "the row has %d fields", len(rec))
+					bad.Column = col.name
 				}
 				continue
 			}
 			text = rec[j]
 		}
-		if err := parseText(col, text, out); err != nil && bad == nil {
-			bad = &RowError{File: c.path, Row: c.rows, Column: col.name, Msg: err.Error()}
+		e := col.text(text, out)
+		if e == nil {
+			e = col.checkNull(out)
 		}
-		if out.null && col.required && bad == nil {
-			bad = &RowError{File: c.path, Row: c.rows, Column: col.name, Msg: "null in a required column"}
+		if e != nil && bad == nil {
+			e.Column = col.name
+			bad = e
 		}
 	}
 	if bad != nil {

@@ -114,9 +114,12 @@ func TestBuildGroupsUsersInTimeOrder(t *testing.T) {
 	assert.Equal(t, 3, lg.WatchReport.Files, "the _SUCCESS marker is skipped")
 	assert.Zero(t, lg.WatchReport.Rejected)
 	assert.Greater(t, len(lg.parts), 4, "several partitions")
+	require.NotNil(t, lg.Dicts.Users, "text user IDs have a dictionary")
+	assert.Nil(t, lg.Dicts.Videos, "integer video IDs have none")
 	byUser := map[int64][]watchRow{}
 	for _, w := range want {
-		u := ParseID(w.UserID)
+		u, ok := lg.Dicts.Users.Lookup(w.UserID)
+		require.True(t, ok, w.UserID)
 		byUser[u] = append(byUser[u], w)
 	}
 	users := 0
@@ -167,7 +170,7 @@ func TestCSVAndMalformedRows(t *testing.T) {
 	csv := "user_id,item_id,timestamp\n" +
 		"1,10,2026-01-01T00:00:00Z\n" +
 		"1,11,1767225700\n" +
-		"2,abc,1767225800\n" + // text item id: hashed, fine
+		"2,abc,1767225800\n" + // text item id under the CSV default id_type int
 		"2,12,yesterday\n" + // unparseable time
 		",13,1767225900\n" + // null user
 		"3,14\n" + // short row
@@ -183,18 +186,20 @@ func TestCSVAndMalformedRows(t *testing.T) {
 	ipath := filepath.Join(dir, "impressions", "imps.tsv")
 	require.NoError(t, os.WriteFile(ipath, []byte(imps), 0o644))
 
-	lg, err := Build(context.Background(), dir, Spec{}, Options{TempDir: t.TempDir()})
+	lg, err := Build(context.Background(), dir, Spec{}, Options{TempDir: t.TempDir(), MaxRejected: 1})
 	require.NoError(t, err)
 	defer lg.Close()
-	assert.Equal(t, int64(4), lg.Watches)
-	assert.Equal(t, int64(3), lg.WatchReport.Rejected)
+	assert.Equal(t, int64(3), lg.Watches)
+	assert.Equal(t, int64(4), lg.WatchReport.Rejected)
 	rows := []int64{}
 	for _, e := range lg.WatchReport.First {
 		assert.Equal(t, path, e.File)
 		rows = append(rows, e.Row)
 	}
-	assert.Equal(t, []int64{4, 5, 6}, rows, "data rows, header excluded")
-	assert.Equal(t, "timestamp", lg.WatchReport.First[0].Column)
+	assert.Equal(t, []int64{3, 4, 5, 6}, rows, "data rows, header excluded")
+	assert.Equal(t, "item_id", lg.WatchReport.First[0].Column)
+	assert.Equal(t, "timestamp", lg.WatchReport.First[1].Column)
+	assert.Equal(t, map[Reason]int64{ReasonNotCanonical: 1, ReasonTimeSyntax: 1, ReasonNullID: 1, ReasonRow: 1}, lg.WatchReport.ByReason)
 	assert.Equal(t, int64(2), lg.Impressions)
 	require.Len(t, lg.ImpressionReport.First, 2)
 	assert.Equal(t, ipath, lg.ImpressionReport.First[0].File)
@@ -206,7 +211,7 @@ func TestCSVAndMalformedRows(t *testing.T) {
 	var re *RowError
 	require.ErrorAs(t, err, &re)
 	assert.Equal(t, path, re.File)
-	assert.Equal(t, int64(4), re.Row)
+	assert.Equal(t, int64(3), re.Row)
 }
 
 // TestBadFiles: a missing column names the column and the file; a truncated
@@ -221,14 +226,14 @@ func TestBadFiles(t *testing.T) {
 	assert.ErrorContains(t, err, `"device"`)
 	assert.ErrorContains(t, err, "part-00000-abc.c000.parquet")
 
-	files, err := listFiles(filepath.Join(dir, "watches"))
+	ds, err := listDataset(filepath.Join(dir, "watches"))
 	require.NoError(t, err)
+	files := ds.files
 	raw, err := os.ReadFile(files[1])
 	require.NoError(t, err)
 	for name, bad := range map[string][]byte{
 		"truncated":   raw[:len(raw)/2],
 		"not parquet": []byte("user_id,item_id\n1,2\n"),
-		"empty":       nil,
 		"bad footer":  append(append([]byte("PAR1"), make([]byte, 40)...), []byte{8, 0, 0, 0, 'P', 'A', 'R', '1'}...),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -251,7 +256,7 @@ func TestHugeFooterClaimCostsNothing(t *testing.T) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "watches", "part-0.parquet"), bad, 0o644))
 	var before, after runtime.MemStats
 	runtime.ReadMemStats(&before)
-	_, err := ReadWatches(context.Background(), dir, testSpec(), false, func(*events.Event) error { return nil })
+	_, _, err := ReadWatches(context.Background(), dir, testSpec(), Options{}, func(*events.Event) error { return nil })
 	runtime.ReadMemStats(&after)
 	assert.ErrorContains(t, err, "footer length 2147483648 exceeds the file")
 	assert.Less(t, after.TotalAlloc-before.TotalAlloc, uint64(64<<20), "bytes allocated for a 17-byte file")
@@ -315,10 +320,11 @@ func TestReadSpec(t *testing.T) {
 func FuzzReadFile(f *testing.F) {
 	dir := f.TempDir()
 	writeLog(f, dir, 3, 2)
-	files, err := listFiles(filepath.Join(dir, "watches"))
+	ds, err := listDataset(filepath.Join(dir, "watches"))
 	if err != nil {
 		f.Fatal(err)
 	}
+	files := ds.files
 	raw, err := os.ReadFile(files[0])
 	if err != nil {
 		f.Fatal(err)
@@ -335,7 +341,7 @@ func FuzzReadFile(f *testing.F) {
 		}
 		require.NoError(t, os.MkdirAll(filepath.Join(d, "watches"), 0o755))
 		require.NoError(t, os.WriteFile(filepath.Join(d, "watches", name), data, 0o644))
-		ReadWatches(context.Background(), d, spec, false, func(e *events.Event) error {
+		ReadWatches(context.Background(), d, spec, Options{MaxRejected: 1}, func(e *events.Event) error {
 			if len(e.Feats) != 2 {
 				t.Fatalf("event with %d features", len(e.Feats))
 			}

@@ -13,29 +13,66 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ytdnn/ytdnn/events"
 )
 
-// Options configure Build.
+// DefaultMaxRejected is the share of a file's rows that may be rejected
+// before a read fails (Options.MaxRejected).
+const DefaultMaxRejected = 0.01
+
+// DefaultFutureSlack is how far past the wall clock at the start of a read
+// the default Options.MaxTime lies.
+const DefaultFutureSlack = 24 * time.Hour
+
+// Options configure Build and ReadWatches.
 type Options struct {
 	// TempDir holds the spill files [os.TempDir()]; their size is in the
 	// package doc ("Grouping by user with bounded memory"). Log.Close
-	// removes them.
+	// removes them, and Build removes them itself when it fails.
 	TempDir string
 	// PartitionEvents is the number of events per spill partition [1<<19]:
 	// one partition is held in memory while it is sorted (about 100 bytes
 	// an event).
 	PartitionEvents int
-	// Strict makes the first malformed row an error instead of a counted
-	// rejection.
+	// Strict makes the first rejected row an error.
 	Strict bool
+	// MaxRejected is the share of any one file's rows that may be
+	// rejected: a file with more (a whole file or column unreadable, say)
+	// fails the read, naming the file and the top reason
+	// [DefaultMaxRejected, 1%]; 1 never fails. It must lie in [0, 1]; 0
+	// takes the default (use Strict to allow no rejected row).
+	MaxRejected float64
+	// MaxTime is the latest time a row may carry: later rows (a clock
+	// gone wrong, a year 2100 typo) are rejected as ReasonTimeFuture, so
+	// they never move the end of the window [the wall clock at the start
+	// of the read + DefaultFutureSlack]. Catalogue times (upload times)
+	// are held to it too.
+	MaxTime time.Time
 }
 
-// Log is a watch log and (optionally) an impression log, partitioned by
-// hash(user) into spill files on disk and sorted by (user, time) within
-// each, so every user's events can be read in time order with memory
-// bounded by one partition while sorting and one user while reading.
+func (o *Options) defaults() error {
+	if o.PartitionEvents <= 0 {
+		o.PartitionEvents = 1 << 19
+	}
+	if math.IsNaN(o.MaxRejected) || o.MaxRejected < 0 || o.MaxRejected > 1 {
+		return fmt.Errorf("ingest: MaxRejected %v must lie in [0, 1]", o.MaxRejected)
+	}
+	if o.MaxRejected == 0 {
+		o.MaxRejected = DefaultMaxRejected
+	}
+	if o.MaxTime.IsZero() {
+		o.MaxTime = time.Now().Add(DefaultFutureSlack)
+	}
+	return nil
+}
+
+// Log is a watch log, (optionally) an impression log and a catalogue: the
+// events partitioned by hash(user) into spill files on disk and sorted by
+// (user, time) within each, so every user's events can be read in time
+// order with memory bounded by one partition while sorting and one user
+// while reading; the catalogue and the text IDs' dictionaries in memory.
 // Close removes the files.
 type Log struct {
 	dir   string
@@ -44,52 +81,189 @@ type Log struct {
 	Watches, Impressions int64
 	// Start and End are the first and last event times (Unix ms).
 	Start, End int64
-	// WatchReport and ImpressionReport count what the readers saw.
-	WatchReport, ImpressionReport Report
+	// WatchReport, ImpressionReport and CatalogueReport count what the
+	// readers saw.
+	WatchReport, ImpressionReport, CatalogueReport Report
 	// HasImpressions is whether the data directory had an impression log.
 	HasImpressions bool
+	// Catalogue holds each video's features (empty without a catalogue
+	// folder).
+	Catalogue *events.Catalogue
+	// Dicts maps the text IDs of every text space to the IDs in the events
+	// and the catalogue, and back; store it with the model (see the
+	// package doc, # IDs).
+	Dicts *events.Dicts
 	// SpillBytes is the size of the sorted spill files.
 	SpillBytes int64
 }
 
-// Build reads the logs the spec maps under dataDir (the impression log only
-// if its folder exists), spills their events into partitions by
-// hash(user), and sorts each partition. Malformed rows are counted in the
-// reports (or, with Strict, the first is the error); a missing column, a
-// truncated or non-Parquet file is an error naming the file.
-func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log, err error) {
+// read is one read of a data directory: the spec, the options, the ID
+// spaces and the datasets.
+type read struct {
+	spec  *Spec
+	opt   Options
+	ids   *spaces
+	watch *dataset
+	imp   *dataset // nil without an impression log
+	cat   *dataset // nil without a catalogue
+}
+
+// newRead validates the spec and options, lists the datasets (the
+// impression log and the catalogue only if their folders exist), and
+// settles each ID space's type from the spec and every Parquet file's
+// column types before any row is read. It returns the rows the Parquet
+// footers count (CSV: 32 bytes a row).
+func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*read, int64, error) {
 	if err := spec.Validate(); err != nil {
+		return nil, 0, err
+	}
+	if err := opt.defaults(); err != nil {
+		return nil, 0, err
+	}
+	rd := &read{spec: &spec, opt: opt, ids: newSpaces(&spec)}
+	var err error
+	if rd.watch, err = listDataset(filepath.Join(dataDir, spec.Watches.Path)); err != nil {
+		return nil, 0, err
+	}
+	optional := func(path string) (*dataset, error) {
+		if _, err := os.Stat(path); err != nil {
+			return nil, nil
+		}
+		return listDataset(path)
+	}
+	if withImp {
+		if rd.imp, err = optional(filepath.Join(dataDir, spec.Impressions.Path)); err != nil {
+			return nil, 0, err
+		}
+	}
+	if withCat {
+		if rd.cat, err = optional(filepath.Join(dataDir, spec.Catalogue.Path)); err != nil {
+			return nil, 0, err
+		}
+	}
+	max := opt.MaxTime.UnixMilli()
+	rule := func(unit, layout, zone string) *timeRule {
+		r, _ := newTimeRule(unit, layout, zone, max) // Validate checked them
+		return r
+	}
+	w, im, c := &spec.Watches, &spec.Impressions, &spec.Catalogue
+	rd.watch.cols = []column{
+		{name: w.User, kind: kID, required: true, space: rd.ids.users},
+		{name: w.Item, kind: kID, required: true, space: rd.ids.videos},
+		{name: w.Time, kind: kTime, required: true, time: rule(w.TimeUnit, w.TimeLayout, w.TimeZone)},
+	}
+	if w.SearchTokens != "" {
+		rd.watch.cols = append(rd.watch.cols, column{name: w.SearchTokens, kind: kTokens, space: rd.ids.tokens})
+	}
+	rd.watch.cols = append(rd.watch.cols, rd.featureColumns(w.UserFeatures, nil)...)
+	if rd.imp != nil {
+		rd.imp.cols = []column{
+			{name: im.User, kind: kID, required: true, space: rd.ids.users},
+			{name: im.Item, kind: kID, required: true, space: rd.ids.videos},
+			{name: im.Time, kind: kTime, required: true, time: rule(im.TimeUnit, im.TimeLayout, im.TimeZone)},
+			{name: im.Clicked, kind: kBool, required: true},
+			{name: im.WatchTime, kind: kWatch},
+		}
+	}
+	if rd.cat != nil {
+		rd.cat.cols = append([]column{{name: c.Item, kind: kID, required: true, space: rd.ids.videos}},
+			rd.featureColumns(c.Features, rule(c.TimeUnit, c.TimeLayout, c.TimeZone))...)
+	}
+	est, err := rd.prescan()
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := rd.ids.resolve(); err != nil {
+		return nil, 0, err
+	}
+	return rd, est, nil
+}
+
+func (rd *read) featureColumns(fs []events.Column, tr *timeRule) []column {
+	var out []column
+	for _, f := range fs {
+		c := column{name: f.Column}
+		switch f.Kind {
+		case events.KindID:
+			c.kind, c.space = kID, rd.ids.feats[f.Column]
+		case events.KindTime:
+			c.kind, c.time = kTime, tr
+		default:
+			c.kind = kNum
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// prescan reads every Parquet footer: it counts the rows and records each
+// ID column's type in its space.
+func (rd *read) prescan() (int64, error) {
+	var n int64
+	for _, ds := range []*dataset{rd.watch, rd.imp, rd.cat} {
+		if ds == nil {
+			continue
+		}
+		for _, f := range ds.files {
+			st, err := os.Stat(f)
+			if err != nil {
+				return 0, err
+			}
+			if !strings.HasSuffix(f, ".parquet") {
+				n += st.Size() / 32
+				continue
+			}
+			fh, err := os.Open(f)
+			if err != nil {
+				return 0, err
+			}
+			pf, err := openParquetFile(fh, st.Size())
+			fh.Close()
+			if err != nil {
+				return 0, fmt.Errorf("ingest: %s is not a readable Parquet file: %w", f, err)
+			}
+			n += pf.NumRows()
+			for _, c := range ds.cols {
+				if c.space == nil || c.space.declared {
+					continue
+				}
+				if top := pf.Root().Column(c.name); top != nil {
+					if t := idTypeOf(top, c.kind); t != idUnknown {
+						c.space.observe(t, f, c.name)
+					}
+				}
+			}
+		}
+	}
+	return n, nil
+}
+
+// Build reads the logs the spec maps under dataDir — the watch log, the
+// impression log and the catalogue, the last two only if their folders
+// exist —, spills the events into partitions by hash(user), and sorts
+// each partition. Rejected rows are counted in the reports (or, with
+// Strict, the first is the error); a file with more than
+// Options.MaxRejected of its rows rejected, a missing column, a column of
+// the wrong type, a truncated or non-Parquet file is an error naming the
+// file, and so is a log where no watch remains (with the count of each
+// reason). On any error, the spill files are removed.
+func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log, err error) {
+	rd, est, err := newRead(dataDir, spec, opt, true, true)
+	if err != nil {
 		return nil, err
 	}
-	if opt.PartitionEvents <= 0 {
-		opt.PartitionEvents = 1 << 19
-	}
+	opt = rd.opt
 	dir, err := os.MkdirTemp(opt.TempDir, "ytdnn-spill-")
 	if err != nil {
 		return nil, err
 	}
-	lg = &Log{dir: dir, Start: math.MaxInt64, End: math.MinInt64}
+	lg = &Log{dir: dir, Start: math.MaxInt64, End: math.MinInt64, HasImpressions: rd.imp != nil}
 	cleanup := lg
 	defer func() {
 		if err != nil {
 			cleanup.Close()
 		}
 	}()
-	watchPath := filepath.Join(dataDir, spec.Watches.Path)
-	impPath := filepath.Join(dataDir, spec.Impressions.Path)
-	_, statErr := os.Stat(impPath)
-	lg.HasImpressions = statErr == nil
-	est, err := estimateRows(watchPath)
-	if err != nil {
-		return nil, err
-	}
-	if lg.HasImpressions {
-		n, err := estimateRows(impPath)
-		if err != nil {
-			return nil, err
-		}
-		est += n
-	}
 	p := int(min(max((est+int64(opt.PartitionEvents)-1)/int64(opt.PartitionEvents), 1), 1024))
 	sp, err := newSpiller(dir, p)
 	if err != nil {
@@ -100,14 +274,14 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		lg.Start, lg.End = min(lg.Start, e.Time), max(lg.End, e.Time)
 		return sp.add(e)
 	}
-	if lg.WatchReport, err = readWatches(ctx, watchPath, &spec, opt.Strict, func(e *events.Event) error {
+	if err := rd.readWatches(ctx, &lg.WatchReport, func(e *events.Event) error {
 		lg.Watches++
 		return add(e)
 	}); err != nil {
 		return nil, err
 	}
-	if lg.HasImpressions {
-		if lg.ImpressionReport, err = readImpressions(ctx, impPath, &spec, opt.Strict, func(e *events.Event) error {
+	if rd.imp != nil {
+		if err := rd.readImpressions(ctx, &lg.ImpressionReport, func(e *events.Event) error {
 			lg.Impressions++
 			return add(e)
 		}); err != nil {
@@ -115,7 +289,10 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		}
 	}
 	if lg.Watches == 0 {
-		return nil, fmt.Errorf("ingest: no watch in %s", watchPath)
+		return nil, fmt.Errorf("ingest: no watch in %s: %s", rd.watch.path, lg.WatchReport.Summary())
+	}
+	if lg.Catalogue, err = rd.readCatalogue(ctx, &lg.CatalogueReport); err != nil {
+		return nil, err
 	}
 	if err := sp.close(); err != nil {
 		return nil, err
@@ -135,6 +312,7 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 			return nil, err
 		}
 	}
+	lg.Dicts = rd.ids.dicts()
 	return lg, nil
 }
 
@@ -235,97 +413,68 @@ func (it *UserIter) Close() error {
 	return nil
 }
 
-// estimateRows guesses a dataset's rows: Parquet footers' counts, 32 bytes
-// a row of CSV.
-func estimateRows(path string) (int64, error) {
-	files, err := listFiles(path)
-	if err != nil {
-		return 0, err
-	}
-	var n int64
-	for _, f := range files {
-		st, err := os.Stat(f)
-		if err != nil {
-			return 0, err
-		}
-		if !strings.HasSuffix(f, ".parquet") {
-			n += st.Size() / 32
-			continue
-		}
-		fh, err := os.Open(f)
-		if err != nil {
-			return 0, err
-		}
-		pf, err := openParquetFile(fh, st.Size())
-		fh.Close()
-		if err != nil {
-			return 0, fmt.Errorf("ingest: %s is not a readable Parquet file: %w", f, err)
-		}
-		n += pf.NumRows()
-	}
-	return n, nil
-}
-
 // ReadWatches reads the watch log the spec maps under dataDir, calling fn
-// with each well-formed row's event (reused after fn returns). Malformed
-// rows are counted in the report, or with strict the first is the error.
-func ReadWatches(ctx context.Context, dataDir string, spec Spec, strict bool, fn func(*events.Event) error) (Report, error) {
-	if err := spec.Validate(); err != nil {
-		return Report{}, err
+// with each well-formed row's event (reused after fn returns), and returns
+// the dictionaries of its text IDs. Rejected rows are counted in the
+// report, or with Strict the first is the error; MaxRejected and MaxTime
+// apply as in Build.
+func ReadWatches(ctx context.Context, dataDir string, spec Spec, opt Options, fn func(*events.Event) error) (*events.Dicts, Report, error) {
+	var rep Report
+	rd, _, err := newRead(dataDir, spec, opt, false, false)
+	if err != nil {
+		return nil, rep, err
 	}
-	return readWatches(ctx, filepath.Join(dataDir, spec.Watches.Path), &spec, strict, fn)
+	err = rd.readWatches(ctx, &rep, fn)
+	return rd.ids.dicts(), rep, err
 }
 
 // readWatches reads the watch log into events.
-func readWatches(ctx context.Context, path string, s *Spec, strict bool, emit func(*events.Event) error) (Report, error) {
-	w := &s.Watches
-	cols := []column{{name: w.User, kind: kID, required: true}, {name: w.Item, kind: kID, required: true}, {name: w.Time, kind: kTime, required: true, unit: w.TimeUnit}}
+func (rd *read) readWatches(ctx context.Context, rep *Report, emit func(*events.Event) error) error {
+	w := &rd.spec.Watches
 	tok := -1
 	if w.SearchTokens != "" {
-		tok = len(cols)
-		cols = append(cols, column{name: w.SearchTokens, kind: kTokens})
+		tok = 3
 	}
-	first := len(cols)
-	for _, f := range w.UserFeatures {
-		k := kID
-		if f.Kind == events.KindContinuous {
-			k = kNum
-		}
-		cols = append(cols, column{name: f.Column, kind: k})
-	}
+	first := len(rd.watch.cols) - len(w.UserFeatures)
 	e := events.Event{Kind: events.Watch}
-	return scan(ctx, path, cols, strict, func(c []cell) error {
+	return scan(ctx, rd.watch, rd.opt.Strict, rd.opt.MaxRejected, rep, func(c []cell) error {
 		e.User, e.Item, e.Time = c[0].i, c[1].i, c[2].i
 		e.Tokens = e.Tokens[:0]
 		if tok >= 0 {
 			e.Tokens = append(e.Tokens, c[tok].toks...)
 		}
 		e.Feats = e.Feats[:0]
-		for i := first; i < len(cols); i++ {
-			e.Feats = append(e.Feats, events.Feat{ID: c[i].i, Num: c[i].f}) // a null reads as 0 (OOV, or the value 0)
+		for i := first; i < len(c); i++ {
+			e.Feats = append(e.Feats, feat(&rd.watch.cols[i], &c[i]))
 		}
 		return emit(&e)
 	})
 }
 
-// readImpressions reads the impression log into events.
-func readImpressions(ctx context.Context, path string, s *Spec, strict bool, emit func(*events.Event) error) (Report, error) {
-	m := &s.Impressions
-	cols := []column{
-		{name: m.User, kind: kID, required: true}, {name: m.Item, kind: kID, required: true},
-		{name: m.Time, kind: kTime, required: true, unit: m.TimeUnit}, {name: m.Clicked, kind: kBool, required: true},
-		{name: m.WatchTime, kind: kNum},
+// feat is a feature cell's value: a null ID is events.NullID, a null
+// number 0.
+func feat(col *column, c *cell) events.Feat {
+	switch {
+	case col.kind == kID && c.null:
+		return events.Feat{ID: events.NullID}
+	case col.kind == kID:
+		return events.Feat{ID: c.i}
+	case col.kind == kTime:
+		return events.Feat{Num: float64(c.i)}
 	}
+	return events.Feat{Num: c.f}
+}
+
+// readImpressions reads the impression log into events.
+func (rd *read) readImpressions(ctx context.Context, rep *Report, emit func(*events.Event) error) error {
+	m := &rd.spec.Impressions
 	e := events.Event{Kind: events.Impression}
-	return scan(ctx, path, cols, strict, func(c []cell) error {
+	return scan(ctx, rd.imp, rd.opt.Strict, rd.opt.MaxRejected, rep, func(c []cell) error {
 		e.User, e.Item, e.Time, e.Clicked = c[0].i, c[1].i, c[2].i, c[3].i != 0
 		e.WatchTime = 0
 		if e.Clicked {
 			if c[4].null {
-				return &RowError{Column: m.WatchTime, Msg: "a clicked impression without a watch time"}
-			}
-			if c[4].f < 0 {
-				return &RowError{Column: m.WatchTime, Msg: fmt.Sprintf("negative watch time %g", c[4].f)}
+				return &RowError{Column: m.WatchTime, Reason: ReasonNoWatchTime, Msg: string(ReasonNoWatchTime)}
 			}
 			e.WatchTime = float32(c[4].f)
 		}
@@ -333,40 +482,22 @@ func readImpressions(ctx context.Context, path string, s *Spec, strict bool, emi
 	})
 }
 
-// ReadCatalogue reads the catalogue the spec maps under dataDir; a missing
-// catalogue folder gives an empty catalogue (videos without features).
-func ReadCatalogue(ctx context.Context, dataDir string, spec Spec, strict bool) (*events.Catalogue, Report, error) {
-	if err := spec.Validate(); err != nil {
-		return nil, Report{}, err
+// readCatalogue reads the catalogue (empty without one).
+func (rd *read) readCatalogue(ctx context.Context, rep *Report) (*events.Catalogue, error) {
+	c := &events.Catalogue{Features: rd.spec.Catalogue.Features, Items: map[int64][]events.Feat{}}
+	if rd.cat == nil {
+		return c, nil
 	}
-	c := &events.Catalogue{Features: spec.Catalogue.Features, Items: map[int64][]events.Feat{}}
-	path := filepath.Join(dataDir, spec.Catalogue.Path)
-	if _, err := os.Stat(path); err != nil {
-		return c, Report{}, nil
-	}
-	cols := []column{{name: spec.Catalogue.Item, kind: kID, required: true}}
-	for _, f := range spec.Catalogue.Features {
-		k := kID
-		switch f.Kind {
-		case events.KindContinuous:
-			k = kNum
-		case events.KindTime:
-			k = kTime
-		}
-		cols = append(cols, column{name: f.Column, kind: k, unit: spec.Catalogue.TimeUnit})
-	}
-	rep, err := scan(ctx, path, cols, strict, func(cells []cell) error {
+	cols := rd.cat.cols
+	err := scan(ctx, rd.cat, rd.opt.Strict, rd.opt.MaxRejected, rep, func(cells []cell) error {
 		fs := make([]events.Feat, len(cells)-1)
 		for i := range fs {
-			fs[i] = events.Feat{ID: cells[i+1].i, Num: cells[i+1].f}
-			if cols[i+1].kind == kTime {
-				fs[i] = events.Feat{Num: float64(cells[i+1].i)}
-			}
+			fs[i] = feat(&cols[i+1], &cells[i+1])
 		}
 		c.Items[cells[0].i] = fs
 		return nil
 	})
-	return c, rep, err
+	return c, err
 }
 
 // spiller writes events into partition files by hash(user).

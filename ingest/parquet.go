@@ -2,15 +2,34 @@ package ingest
 
 import (
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"math"
+	"math/big"
 	"os"
 
 	"github.com/parquet-go/parquet-go"
-	"github.com/parquet-go/parquet-go/deprecated"
 	"github.com/parquet-go/parquet-go/format"
+)
+
+// valType is how a Parquet leaf's values are read, from its physical and
+// logical types.
+type valType uint8
+
+const (
+	vOther     valType = iota // nothing ingest reads (TIME, INTERVAL, JSON, ...)
+	vInt                      // INT32/INT64, signed
+	vUint                     // INT32/INT64 annotated unsigned
+	vText                     // BYTE_ARRAY: STRING, ENUM or unannotated
+	vUUID                     // FIXED_LEN_BYTE_ARRAY(16) UUID: its canonical text
+	vFloat                    // FLOAT, DOUBLE
+	vBool                     // BOOLEAN
+	vInt96                    // Spark's legacy INT96 timestamp
+	vDate                     // DATE: days since 1970-01-01
+	vTimestamp                // TIMESTAMP(MILLIS|MICROS|NANOS)
+	vDecimal                  // DECIMAL(p, s) of any physical type
 )
 
 // pqColumn is a mapped column's leaf in a Parquet file, or a value from
@@ -18,8 +37,10 @@ import (
 type pqColumn struct {
 	leaf     *parquet.Column
 	fromPath string // the partition value when the file has no such column
-	msUnit   int64  // for TIMESTAMP columns: divisor to milliseconds (0: not one)
-	isInt96  bool
+	vt       valType
+	div      int64           // vTimestamp: units per millisecond
+	local    bool            // vTimestamp: not adjusted to UTC (a wall clock)
+	scale    int32           // vDecimal
 	vals     []parquet.Value // the current row group's values
 	pos      int             // next value
 }
@@ -59,21 +80,26 @@ func openParquet(path string, cols []column, parts map[string]string) (fileReade
 		return nil, fmt.Errorf("ingest: %s is not a readable Parquet file: %w", path, err)
 	}
 	r := &pqReader{path: path, f: f, pf: pf, cols: cols, pcols: make([]pqColumn, len(cols))}
-	for i, c := range cols {
-		leaf, err := findLeaf(pf.Root(), c.name)
-		if err != nil {
+	for i := range cols {
+		c, pc := &cols[i], &r.pcols[i]
+		top := pf.Root().Column(c.name)
+		if top == nil {
 			if v, ok := parts[c.name]; ok {
-				r.pcols[i].fromPath = v
+				pc.fromPath = v
 				continue
 			}
 			f.Close()
 			return nil, fmt.Errorf("ingest: %s: %w %q", path, ErrMissingColumn, c.name)
 		}
-		r.pcols[i].leaf = leaf
-		if leaf.Type().Kind() == parquet.Int96 {
-			r.pcols[i].isInt96 = true
+		leaf, err := leafFor(top, c.kind)
+		if err == nil {
+			pc.leaf = leaf
+			err = pc.classify(c.kind)
 		}
-		r.pcols[i].msUnit = timestampDivisor(leaf)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("ingest: %s: column %q: %w: %v", path, c.name, ErrColumnType, err)
+		}
 	}
 	return r, nil
 }
@@ -102,49 +128,132 @@ func openParquetFile(f *os.File, size int64) (pf *parquet.File, err error) {
 	return parquet.OpenFile(f, size, parquet.SkipPageIndex(true), parquet.SkipBloomFilters(true))
 }
 
-// findLeaf finds a top-level field by name and descends to its single
-// leaf (a LIST's element, say).
-func findLeaf(root *parquet.Column, name string) (*parquet.Column, error) {
-	c := root.Column(name)
-	if c == nil {
-		return nil, ErrMissingColumn
+// leafFor returns the leaf a column of kind k is read from: the column
+// itself, a single value per row, for every kind but tokens, which may also
+// be a LIST (or a repeated leaf). A list, map or struct where one value is
+// wanted is an error saying what the column is.
+func leafFor(top *parquet.Column, k kind) (*parquet.Column, error) {
+	if top.Leaf() {
+		if top.Repeated() && k != kTokens {
+			return nil, fmt.Errorf("a repeated %v (a list), not one value per row", top.Type())
+		}
+		return top, nil
 	}
+	what := "a struct"
+	if lt := top.Type().LogicalType(); lt != nil {
+		switch lt.Value.(type) {
+		case *format.ListType:
+			what = "a list"
+		case *format.MapType:
+			what = "a map"
+		}
+	}
+	if k != kTokens || what == "a map" {
+		return nil, fmt.Errorf("%s, not one value per row", what)
+	}
+	// Tokens: a LIST, or a legacy list (a group around a repeated leaf).
+	c := top
 	for !c.Leaf() {
 		kids := c.Columns()
 		if len(kids) != 1 {
-			return nil, fmt.Errorf("column %q is a group of %d fields, not a value or a list", name, len(kids))
+			return nil, fmt.Errorf("a list of structs of %d fields, not of values", len(kids))
 		}
 		c = kids[0]
+	}
+	if c.MaxRepetitionLevel() == 0 {
+		return nil, fmt.Errorf("%s, not a list of tokens", what)
 	}
 	return c, nil
 }
 
-// timestampDivisor is what divides a TIMESTAMP column's integers into
-// milliseconds (1 for MILLIS, 1000 for MICROS, 10⁶ for NANOS), 0 when the
-// column is not a timestamp.
-func timestampDivisor(c *parquet.Column) int64 {
-	t := c.Type()
-	if lt := t.LogicalType(); lt != nil {
-		if ts, ok := lt.Value.(*format.TimestampType); ok {
-			switch ts.Unit.Value.(type) {
-			case *format.MilliSeconds:
-				return 1
-			case *format.MicroSeconds:
-				return 1000
-			case *format.NanoSeconds:
-				return 1_000_000
+// classify sets how the leaf's values are read and checks that a column of
+// kind k can hold them.
+func (pc *pqColumn) classify(k kind) error {
+	t := pc.leaf.Type()
+	pc.vt = vOther
+	switch t.Kind() {
+	case parquet.Boolean:
+		pc.vt = vBool
+	case parquet.Int32, parquet.Int64:
+		pc.vt = vInt
+	case parquet.Int96:
+		pc.vt = vInt96
+	case parquet.Float, parquet.Double:
+		pc.vt = vFloat
+	case parquet.ByteArray:
+		pc.vt = vText
+	}
+	if lt := t.LogicalType(); lt != nil && lt.Value != nil {
+		switch v := lt.Value.(type) {
+		case *format.StringType, *format.EnumType:
+		case *format.IntType:
+			if !v.IsSigned {
+				pc.vt = vUint
 			}
+		case *format.UUIDType:
+			pc.vt = vUUID
+		case *format.DecimalType:
+			pc.vt, pc.scale = vDecimal, v.Scale
+		case *format.DateType:
+			pc.vt = vDate
+		case *format.TimestampType:
+			pc.vt, pc.local = vTimestamp, !v.IsAdjustedToUTC
+			switch v.Unit.Value.(type) {
+			case *format.MilliSeconds:
+				pc.div = 1
+			case *format.MicroSeconds:
+				pc.div = 1000
+			case *format.NanoSeconds:
+				pc.div = 1_000_000
+			default:
+				pc.vt = vOther
+			}
+		default: // TIME, JSON, BSON, INTERVAL, NULL, ...
+			pc.vt = vOther
 		}
 	}
-	if ct := t.ConvertedType(); ct != nil {
-		switch *ct {
-		case deprecated.TimestampMillis:
-			return 1
-		case deprecated.TimestampMicros:
-			return 1000
-		}
+	ok := false
+	switch k {
+	case kID, kTokens:
+		ok = pc.vt == vInt || pc.vt == vUint || pc.vt == vText || pc.vt == vUUID
+	case kTime:
+		ok = pc.vt == vInt || pc.vt == vUint || pc.vt == vText || pc.vt == vFloat || pc.vt == vInt96 || pc.vt == vDate || pc.vt == vTimestamp
+	case kNum, kWatch:
+		ok = pc.vt == vInt || pc.vt == vUint || pc.vt == vText || pc.vt == vFloat || pc.vt == vDecimal || pc.vt == vBool
+	case kBool:
+		ok = pc.vt == vBool || pc.vt == vInt || pc.vt == vUint || pc.vt == vText
 	}
-	return 0
+	if !ok {
+		return fmt.Errorf("%v, not %s", t, kindWant[k])
+	}
+	return nil
+}
+
+var kindWant = map[kind]string{
+	kID:     "an ID (an integer or text column)",
+	kTokens: "tokens (integers or text, or a list of them)",
+	kTime:   "a time (TIMESTAMP, DATE, INT96, an integer or number in time_unit, or text)",
+	kNum:    "a number",
+	kWatch:  "a number",
+	kBool:   "a click (BOOLEAN, 0/1 or text)",
+}
+
+// idTypeOf is what a Parquet column says of the IDs it holds: integers,
+// text, or nothing (the column cannot hold IDs: reading it fails later,
+// naming it).
+func idTypeOf(top *parquet.Column, k kind) idType {
+	leaf, err := leafFor(top, k)
+	if err != nil {
+		return idUnknown
+	}
+	pc := pqColumn{leaf: leaf}
+	if pc.classify(k) != nil {
+		return idUnknown
+	}
+	if pc.vt == vInt || pc.vt == vUint {
+		return idInt
+	}
+	return idText
 }
 
 func (r *pqReader) row() int64 { return r.rows }
@@ -228,29 +337,29 @@ func (r *pqReader) next(cells []cell) error {
 	for i := range r.pcols {
 		pc, c := &r.pcols[i], &r.cols[i]
 		out := &cells[i]
-		out.null, out.toks, out.i, out.f = false, out.toks[:0], 0, 0
+		out.reset()
+		var e *RowError
 		if pc.leaf == nil {
-			if err := parseText(c, pc.fromPath, out); err != nil && bad == nil {
-				bad = &RowError{File: r.path, Row: r.rows, Column: c.name, Msg: err.Error()}
+			e = c.text(pc.fromPath, out)
+		} else {
+			// The row's values: the first, then those continuing it
+			// (repetition level > 0) for lists.
+			if pc.pos >= len(pc.vals) {
+				return fmt.Errorf("ingest: %s: column %q ends before row %d", r.path, c.name, r.rows)
 			}
-			continue
-		}
-		// The row's values: the first, then those continuing it
-		// (repetition level > 0) for lists.
-		if pc.pos >= len(pc.vals) {
-			return fmt.Errorf("ingest: %s: column %q ends before row %d", r.path, c.name, r.rows)
-		}
-		first := pc.pos
-		pc.pos++
-		for pc.pos < len(pc.vals) && pc.vals[pc.pos].RepetitionLevel() > 0 {
+			first := pc.pos
 			pc.pos++
+			for pc.pos < len(pc.vals) && pc.vals[pc.pos].RepetitionLevel() > 0 {
+				pc.pos++
+			}
+			e = r.convert(pc, c, pc.vals[first:pc.pos], out)
 		}
-		vals := pc.vals[first:pc.pos]
-		if err := r.convert(pc, c, vals, out); err != nil && bad == nil {
-			bad = &RowError{File: r.path, Row: r.rows, Column: c.name, Msg: err.Error()}
+		if e == nil {
+			e = c.checkNull(out)
 		}
-		if out.null && c.required && bad == nil {
-			bad = &RowError{File: r.path, Row: r.rows, Column: c.name, Msg: "null in a required column"}
+		if e != nil && bad == nil {
+			e.Column = c.name
+			bad = e
 		}
 	}
 	if bad != nil {
@@ -260,20 +369,29 @@ func (r *pqReader) next(cells []cell) error {
 }
 
 // convert reads a row's values of one column into a cell.
-func (r *pqReader) convert(pc *pqColumn, c *column, vals []parquet.Value, out *cell) error {
+func (r *pqReader) convert(pc *pqColumn, c *column, vals []parquet.Value, out *cell) *RowError {
 	if c.kind == kTokens && pc.leaf.MaxRepetitionLevel() > 0 {
+		// A list: each element is one token.
 		for _, v := range vals {
 			if v.IsNull() {
 				continue
 			}
-			switch v.Kind() {
-			case parquet.Int32, parquet.Int64:
-				out.toks = append(out.toks, v.Int64())
-			case parquet.ByteArray:
-				out.toks = append(out.toks, ParseID(string(v.ByteArray())))
+			var id int64
+			var bad *RowError
+			switch pc.vt {
+			case vInt:
+				id, bad = c.space.fromInt(intOf(v))
+			case vUint:
+				id, bad = c.space.fromUint(uintOf(v))
+			case vUUID:
+				id, bad = c.space.fromText(uuidText(v.ByteArray()))
 			default:
-				return fmt.Errorf("tokens of type %v", v.Kind())
+				id, bad = c.space.fromText(string(v.ByteArray()))
 			}
+			if bad != nil {
+				return bad
+			}
+			out.toks = append(out.toks, id)
 		}
 		return nil
 	}
@@ -282,64 +400,139 @@ func (r *pqReader) convert(pc *pqColumn, c *column, vals []parquet.Value, out *c
 		out.null = true
 		return nil
 	}
-	if v.Kind() == parquet.ByteArray {
-		return parseText(c, string(v.ByteArray()), out)
+	if pc.vt == vText {
+		return c.text(string(v.ByteArray()), out)
 	}
+	var bad *RowError
 	switch c.kind {
+	case kTokens: // one integer token
+		var id int64
+		switch pc.vt {
+		case vInt:
+			id, bad = c.space.fromInt(intOf(v))
+		case vUint:
+			id, bad = c.space.fromUint(uintOf(v))
+		case vUUID:
+			id, bad = c.space.fromText(uuidText(v.ByteArray()))
+		}
+		out.toks = append(out.toks, id)
 	case kID:
-		switch v.Kind() {
-		case parquet.Int32, parquet.Int64:
-			out.i = v.Int64()
-		default:
-			return fmt.Errorf("an ID of type %v", v.Kind())
+		switch pc.vt {
+		case vInt:
+			out.i, bad = c.space.fromInt(intOf(v))
+		case vUint:
+			out.i, bad = c.space.fromUint(uintOf(v))
+		case vUUID:
+			out.i, bad = c.space.fromText(uuidText(v.ByteArray()))
 		}
 	case kTime:
-		switch {
-		case pc.isInt96:
-			out.i = int96Millis(v.Int96())
-		case v.Kind() == parquet.Int32 || v.Kind() == parquet.Int64:
-			if pc.msUnit > 0 {
-				out.i = floorDiv(v.Int64(), pc.msUnit)
-			} else {
-				out.i = toMillis(v.Int64(), c.unit)
+		switch pc.vt {
+		case vInt:
+			out.i, bad = c.time.integer(intOf(v))
+		case vUint:
+			u := uintOf(v)
+			if u > math.MaxInt64 {
+				return rowErr(ReasonTimeRange, "%d is outside int64", u)
 			}
-		default:
-			return fmt.Errorf("a time of type %v", v.Kind())
+			out.i, bad = c.time.integer(int64(u))
+		case vFloat:
+			out.i, bad = c.time.float(floatOf(v))
+		case vInt96:
+			w := v.Int96()
+			out.i, bad = c.time.check(int96Millis(w[0], w[1], w[2]))
+		case vDate:
+			out.i, bad = c.time.date(intOf(v))
+		case vTimestamp:
+			ms := floorDiv(intOf(v), pc.div)
+			if pc.local {
+				ms = c.time.inZone(ms)
+			}
+			out.i, bad = c.time.check(ms)
 		}
-	case kNum:
-		switch v.Kind() {
-		case parquet.Int32, parquet.Int64:
-			out.f = float64(v.Int64())
-		case parquet.Float:
-			out.f = float64(v.Float())
-		case parquet.Double:
-			out.f = v.Double()
-		case parquet.Boolean:
-			out.f = b2f(v.Boolean())
-		default:
-			return fmt.Errorf("a number of type %v", v.Kind())
+	case kNum, kWatch:
+		var f float64
+		switch pc.vt {
+		case vInt:
+			f = float64(intOf(v))
+		case vUint:
+			f = float64(uintOf(v))
+		case vFloat:
+			f = floatOf(v)
+		case vBool:
+			f = b2f(v.Boolean())
+		case vDecimal:
+			f = decimalOf(v, pc.scale)
 		}
-		if math.IsNaN(out.f) || math.IsInf(out.f, 0) {
-			return fmt.Errorf("%v is not finite", out.f)
-		}
+		return c.number(f, out)
 	case kBool:
-		switch v.Kind() {
-		case parquet.Boolean:
+		switch pc.vt {
+		case vBool:
 			out.i = int64(b2f(v.Boolean()))
-		case parquet.Int32, parquet.Int64:
-			out.i = int64(b2f(v.Int64() != 0))
-		default:
-			return fmt.Errorf("a boolean of type %v", v.Kind())
-		}
-	case kTokens:
-		switch v.Kind() {
-		case parquet.Int32, parquet.Int64:
-			out.toks = append(out.toks, v.Int64())
-		default:
-			return fmt.Errorf("tokens of type %v", v.Kind())
+		case vInt:
+			return c.boolean(intOf(v), out)
+		case vUint:
+			u := uintOf(v)
+			if u > 1 {
+				return rowErr(ReasonBool, "%d", u)
+			}
+			out.i = int64(u)
 		}
 	}
-	return nil
+	return bad
+}
+
+// intOf reads a signed INT32 or INT64 value.
+func intOf(v parquet.Value) int64 {
+	if v.Kind() == parquet.Int32 {
+		return int64(v.Int32())
+	}
+	return v.Int64()
+}
+
+// uintOf reads an unsigned INT32 or INT64 value.
+func uintOf(v parquet.Value) uint64 {
+	if v.Kind() == parquet.Int32 {
+		return uint64(v.Uint32())
+	}
+	return v.Uint64()
+}
+
+func floatOf(v parquet.Value) float64 {
+	if v.Kind() == parquet.Float {
+		return float64(v.Float())
+	}
+	return v.Double()
+}
+
+// decimalOf reads a DECIMAL value (an integer, or big-endian two's
+// complement bytes, scaled by 10^-scale) as the nearest float64.
+func decimalOf(v parquet.Value, scale int32) float64 {
+	var n big.Int
+	switch v.Kind() {
+	case parquet.Int32, parquet.Int64:
+		n.SetInt64(intOf(v))
+	default:
+		b := v.ByteArray()
+		n.SetBytes(b)
+		if len(b) > 0 && b[0]&0x80 != 0 { // negative: subtract 2^(8·len)
+			n.Sub(&n, new(big.Int).Lsh(big.NewInt(1), uint(8*len(b))))
+		}
+	}
+	q := new(big.Rat).SetInt(&n)
+	if scale > 0 {
+		q.Quo(q, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
+	}
+	f, _ := q.Float64()
+	return f
+}
+
+// uuidText is a UUID's canonical text (lower-case 8-4-4-4-12 hex).
+func uuidText(b []byte) string {
+	if len(b) != 16 {
+		return hex.EncodeToString(b)
+	}
+	h := hex.EncodeToString(b)
+	return h[:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
 }
 
 func b2f(b bool) float64 {
@@ -347,20 +540,4 @@ func b2f(b bool) float64 {
 		return 1
 	}
 	return 0
-}
-
-func floorDiv(a, b int64) int64 {
-	q := a / b
-	if (a%b != 0) && ((a < 0) != (b < 0)) {
-		q--
-	}
-	return q
-}
-
-// int96Millis converts Spark's legacy INT96 timestamp (nanoseconds of the
-// day, then the Julian day) to Unix milliseconds.
-func int96Millis(v deprecated.Int96) int64 {
-	nanos := int64(v[0]) | int64(v[1])<<32
-	day := int64(v[2]) - 2_440_588 // Julian day of 1970-01-01
-	return day*86_400_000 + nanos/1_000_000
 }

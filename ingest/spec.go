@@ -3,8 +3,10 @@ package ingest
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 
 	"github.com/ytdnn/ytdnn/events"
 )
@@ -18,13 +20,27 @@ type WatchColumns struct {
 	User string `json:"user"`
 	Item string `json:"item"`
 	Time string `json:"time"`
-	// TimeUnit is the unit of integer times: "s", "ms", "us", "ns", or
-	// "auto" (by magnitude) ["auto"]. Parquet TIMESTAMP and INT96 columns
-	// carry their own unit; CSV also takes RFC 3339 text.
+	// UserIDType and ItemIDType are how the user and video IDs are read:
+	// "int", "text" or empty (from the files' column type). See the
+	// package doc, # IDs.
+	UserIDType string `json:"user_id_type,omitempty"`
+	ItemIDType string `json:"item_id_type,omitempty"`
+	// TimeUnit is the unit of integer (and decimal) times: "s", "ms",
+	// "us", "ns", or "auto" (by magnitude, see the package doc) ["auto"].
+	// Parquet TIMESTAMP, DATE and INT96 columns carry their own unit.
 	TimeUnit string `json:"time_unit,omitempty"`
+	// TimeLayout, when set, is the Go time layout (as in time.Parse) every
+	// text time of the log is read with; TimeZone the IANA zone of text
+	// times and dates without one (and of Parquet DATE and local
+	// TIMESTAMP values) ["UTC"].
+	TimeLayout string `json:"time_layout,omitempty"`
+	TimeZone   string `json:"time_zone,omitempty"`
 	// SearchTokens optionally names a column of search-query tokens (a
-	// list, or text of space-separated tokens) that came with the watch.
-	SearchTokens string `json:"search_tokens,omitempty"`
+	// list, or text of space-separated tokens) that came with the watch;
+	// SearchTokensIDType is how they are read ("int", "text" or empty:
+	// integer columns are int, text ones text).
+	SearchTokens       string `json:"search_tokens,omitempty"`
+	SearchTokensIDType string `json:"search_tokens_id_type,omitempty"`
 	// UserFeatures are user attributes on each row (the latest one of a
 	// user is the one served).
 	UserFeatures []events.Column `json:"user_features,omitempty"`
@@ -33,16 +49,23 @@ type WatchColumns struct {
 // ImpressionColumns maps the impression log: one row per video shown.
 type ImpressionColumns struct {
 	// Path is the log's folder under the data directory ["impressions"].
-	Path     string `json:"path"`
-	User     string `json:"user"`
-	Item     string `json:"item"`
-	Time     string `json:"time"`
-	TimeUnit string `json:"time_unit,omitempty"`
-	// Clicked names the click column (boolean, 0/1 or "true"/"false")
-	// ["clicked"].
+	Path string `json:"path"`
+	// User, Item, Time and their types and time settings as in
+	// WatchColumns.
+	User       string `json:"user"`
+	Item       string `json:"item"`
+	Time       string `json:"time"`
+	UserIDType string `json:"user_id_type,omitempty"`
+	ItemIDType string `json:"item_id_type,omitempty"`
+	TimeUnit   string `json:"time_unit,omitempty"`
+	TimeLayout string `json:"time_layout,omitempty"`
+	TimeZone   string `json:"time_zone,omitempty"`
+	// Clicked names the click column (boolean, or exactly 0, 1, true,
+	// false) ["clicked"].
 	Clicked string `json:"clicked"`
-	// WatchTime names the watch-time column (seconds, ≥ 0; read only on
-	// clicked rows) ["watch_seconds"].
+	// WatchTime names the watch-time column (seconds: null, or finite,
+	// ≥ 0 and within float32 on every row; required on clicked rows)
+	// ["watch_seconds"].
 	WatchTime string `json:"watch_time"`
 }
 
@@ -51,10 +74,15 @@ type CatalogueColumns struct {
 	// Path is the catalogue's folder or file under the data directory
 	// ["catalogue"].
 	Path string `json:"path"`
-	// Item names the video column ["item_id"].
-	Item string `json:"item"`
-	// TimeUnit is the unit of integer events.KindTime columns ["auto"].
-	TimeUnit string `json:"time_unit,omitempty"`
+	// Item names the video column ["item_id"]; ItemIDType as in
+	// WatchColumns (the video space is shared by all three).
+	Item       string `json:"item"`
+	ItemIDType string `json:"item_id_type,omitempty"`
+	// TimeUnit, TimeLayout and TimeZone read the events.KindTime columns,
+	// as in WatchColumns ["auto", none, "UTC"].
+	TimeUnit   string `json:"time_unit,omitempty"`
+	TimeLayout string `json:"time_layout,omitempty"`
+	TimeZone   string `json:"time_zone,omitempty"`
 	// Features are the video's features the ranker reads.
 	Features []events.Column `json:"features,omitempty"`
 }
@@ -114,13 +142,24 @@ func (s *Spec) defaults() {
 	def(&s.Catalogue.TimeUnit, "auto")
 }
 
-// Validate applies the defaults and checks the spec.
+// Validate applies the defaults and checks the spec: time units, zones and
+// layouts, ID types (one per space: the user space, the video space shared
+// by all three logs, each feature column), feature kinds and sizes.
 func (s *Spec) Validate() error {
 	s.defaults()
 	units := map[string]bool{"auto": true, "s": true, "ms": true, "us": true, "ns": true}
-	for _, u := range []string{s.Watches.TimeUnit, s.Impressions.TimeUnit, s.Catalogue.TimeUnit} {
-		if !units[u] {
-			return fmt.Errorf("ingest: time_unit %q: want auto, s, ms, us or ns", u)
+	for _, t := range []struct {
+		where, unit, layout, zone string
+	}{
+		{"watches", s.Watches.TimeUnit, s.Watches.TimeLayout, s.Watches.TimeZone},
+		{"impressions", s.Impressions.TimeUnit, s.Impressions.TimeLayout, s.Impressions.TimeZone},
+		{"catalogue", s.Catalogue.TimeUnit, s.Catalogue.TimeLayout, s.Catalogue.TimeZone},
+	} {
+		if !units[t.unit] {
+			return fmt.Errorf("ingest: %s.time_unit %q: want auto, s, ms, us or ns", t.where, t.unit)
+		}
+		if _, err := newTimeRule(t.unit, t.layout, t.zone, 0); err != nil {
+			return fmt.Errorf("ingest: %s.%w", t.where, err)
 		}
 	}
 	for _, n := range []struct {
@@ -134,6 +173,23 @@ func (s *Spec) Validate() error {
 	if s.MaxVideos < 0 {
 		return fmt.Errorf("ingest: max_videos %d must be non-negative", s.MaxVideos)
 	}
+	if s.Watches.SearchTokensIDType != "" && s.Watches.SearchTokens == "" {
+		return errors.New("ingest: watches.search_tokens_id_type without search_tokens")
+	}
+	if _, err := declaredType("watches.search_tokens_id_type", s.Watches.SearchTokensIDType); err != nil {
+		return err
+	}
+	if _, err := agreedType("user IDs", map[string]string{
+		"watches.user_id_type": s.Watches.UserIDType, "impressions.user_id_type": s.Impressions.UserIDType,
+	}); err != nil {
+		return err
+	}
+	if _, err := agreedType("video IDs", map[string]string{
+		"watches.item_id_type": s.Watches.ItemIDType, "impressions.item_id_type": s.Impressions.ItemIDType,
+		"catalogue.item_id_type": s.Catalogue.ItemIDType,
+	}); err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	check := func(where string, cols []events.Column, allowTime bool) error {
 		for _, c := range cols {
@@ -144,8 +200,13 @@ func (s *Spec) Validate() error {
 				return fmt.Errorf("ingest: %s: column %q has kind %q", where, c.Column, c.Kind)
 			case c.MaxVocab < 0:
 				return fmt.Errorf("ingest: %s: column %q has a negative max_vocab", where, c.Column)
+			case c.IDType != "" && c.Kind != events.KindID:
+				return fmt.Errorf("ingest: %s: column %q has an id_type but kind %q", where, c.Column, c.Kind)
 			case seen[c.Column]:
 				return fmt.Errorf("ingest: feature column %q mapped twice", c.Column)
+			}
+			if _, err := declaredType(fmt.Sprintf("%s: column %q: id_type", where, c.Column), c.IDType); err != nil {
+				return err
 			}
 			seen[c.Column] = true
 		}
@@ -155,6 +216,44 @@ func (s *Spec) Validate() error {
 		return err
 	}
 	return check("catalogue.features", s.Catalogue.Features, true)
+}
+
+// declaredType reads an id_type field.
+func declaredType(field, v string) (idType, error) {
+	switch v {
+	case "":
+		return idUnknown, nil
+	case events.IDTypeInt:
+		return idInt, nil
+	case events.IDTypeText:
+		return idText, nil
+	}
+	return idUnknown, fmt.Errorf("ingest: %s %q: want \"int\", \"text\" or none (from the files)", field, v)
+}
+
+// agreedType is the type the fields of one ID space declare: they must
+// agree (unset fields follow the set ones).
+func agreedType(space string, fields map[string]string) (idType, error) {
+	t, by := idUnknown, ""
+	names := make([]string, 0, len(fields))
+	for f := range fields {
+		names = append(names, f)
+	}
+	slices.Sort(names)
+	for _, f := range names {
+		ft, err := declaredType(f, fields[f])
+		if err != nil {
+			return idUnknown, err
+		}
+		if ft == idUnknown {
+			continue
+		}
+		if t != idUnknown && ft != t {
+			return idUnknown, fmt.Errorf("ingest: %s are one space: %s %q and %s %q disagree", space, by, fields[by], f, fields[f])
+		}
+		t, by = ft, f
+	}
+	return t, nil
 }
 
 // ReadSpec reads a spec file (JSON; unknown fields are an error) and

@@ -263,8 +263,9 @@ func (l *Layout) CheckRanking(m *ranking.Model) error {
 
 // User is what is known of a user at some moment: watches and search
 // tokens before it (oldest first) and the latest user attributes (in the
-// order of Config.UserFeatures; missing ones read as 0: the OOV ID or the
-// value 0).
+// order of Config.UserFeatures; a missing one, or an ID of
+// events.NullID, reads as unknown: no ID, which the encoder reads as OOV,
+// or the value 0).
 type User struct {
 	History []int64
 	Tokens  []int64
@@ -300,22 +301,30 @@ func (l *Layout) UserExample(u *User) feature.Example {
 
 func (l *Layout) putUserFeats(b *feature.Builder, ex *feature.Example, feats []events.Feat) {
 	for i, c := range l.cfg.UserFeatures {
-		var f events.Feat
+		f := events.Feat{ID: events.NullID}
 		if i < len(feats) {
 			f = feats[i]
 		}
 		if c.Kind == events.KindID {
-			b.SetIDs(ex, userFeature(c.Column), []int64{f.ID})
+			b.SetIDs(ex, userFeature(c.Column), idOf(f))
 		} else {
 			b.SetNum(ex, userFeature(c.Column), f.Num)
 		}
 	}
 }
 
+// idOf is an ID feature's IDs: none (OOV) for a null.
+func idOf(f events.Feat) []int64 {
+	if f.ID == events.NullID {
+		return nil
+	}
+	return []int64{f.ID}
+}
+
 // RankExample is the ranker's input for showing video to u at time at
 // (Unix ms), candidate generation scoring it score (its logit v·u + b; read
 // only with Signals.CandidateScore). A video outside the catalogue has OOV
-// IDs, zero values and age 0.
+// IDs (never those of a real category 0), zero values and age 0.
 func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Example {
 	b := l.rk
 	ex := b.New()
@@ -330,7 +339,9 @@ func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Ex
 		}
 		switch c.Kind {
 		case events.KindID:
-			b.SetIDs(&ex, videoFeature(c.Column), []int64{f.ID})
+			if len(cat) > 0 { // unknown videos: unknown IDs
+				b.SetIDs(&ex, videoFeature(c.Column), idOf(f))
+			}
 		case events.KindTime:
 			if len(cat) > 0 { // unknown videos: age 0
 				b.SetNum(&ex, videoAge(c.Column), (float64(at)-f.Num)/day)

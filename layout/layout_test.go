@@ -40,3 +40,63 @@ func TestWalkHasNoLeakage(t *testing.T) {
 		{[]int64{1, 2}, []int64{100, 200}, 3, 2},
 	}, got, "the label's own search and features are not in its example")
 }
+
+// TestNullIDIsUnknown: a user attribute or video feature that is null
+// (events.NullID) or missing, and every ID feature of a video outside the
+// catalogue, carry no ID (OOV): none shares the embedding of the real
+// category 0, which stays an ID.
+func TestNullIDIsUnknown(t *testing.T) {
+	cat := &events.Catalogue{Features: []events.Column{{Column: "channel", Kind: events.KindID}}, Items: map[int64][]events.Feat{
+		1: {{ID: 0}}, 2: {{ID: events.NullID}},
+	}}
+	l, err := layout.New(layout.Config{
+		UserFeatures:  []events.Column{{Column: "region", Kind: events.KindID}},
+		VideoFeatures: cat.Features,
+	}, 0, cat)
+	require.NoError(t, err)
+	slot := func(names []string, name string) int {
+		for i, n := range names {
+			if n == name {
+				return i
+			}
+		}
+		t.Fatalf("no feature %q", name)
+		return -1
+	}
+	var cgNames, rkNames []string
+	for _, f := range l.CandgenSpec().Features {
+		cgNames = append(cgNames, f.Name)
+	}
+	for _, f := range l.RankingSpec().Features {
+		rkNames = append(rkNames, f.Name)
+	}
+	region, channel := slot(cgNames, "user_region"), slot(rkNames, "video_channel")
+	for _, tc := range []struct {
+		name  string
+		feats []events.Feat
+		want  []int64
+	}{
+		{"real category 0", []events.Feat{{ID: 0}}, []int64{0}},
+		{"null", []events.Feat{{ID: events.NullID}}, nil},
+		{"missing", nil, nil},
+	} {
+		t.Run("user "+tc.name, func(t *testing.T) {
+			ex := l.UserExample(&layout.User{History: []int64{1}, Feats: tc.feats})
+			assert.Equal(t, tc.want, ex.IDs[region])
+		})
+	}
+	for _, tc := range []struct {
+		name  string
+		video int64
+		want  []int64
+	}{
+		{"video of channel 0", 1, []int64{0}},
+		{"video of a null channel", 2, nil},
+		{"video outside the catalogue", 3, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ex := l.RankExample(&layout.User{Feats: []events.Feat{{ID: 4}}}, tc.video, 0, 0)
+			assert.Equal(t, tc.want, ex.IDs[channel])
+		})
+	}
+}

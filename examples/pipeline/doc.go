@@ -1,7 +1,7 @@
 // Command pipeline is the road from your own logs to a served model.
 //
 //	go run ./examples/pipeline gen -out DIR -users U -videos V -events N -seed S
-//	go run ./examples/pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last] [-quiet]
+//	go run ./examples/pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
 //	go run ./examples/pipeline export -model MODELDIR -format npy|parquet -out PATH
 //
 // gen writes a generated world's watch log, impression log and catalogue as
@@ -9,7 +9,12 @@
 // mapping. train reads a data folder (watches/, and impressions/ and
 // catalogue/ when present; Parquet or CSV/TSV), streams it through both
 // stages and writes one model directory, atomically; examples/serve serves
-// it. With -holdout last each user's last watch is held out and the run
+// it. Rows that break the input rules (README, "Input rules") are counted
+// by reason; -strict makes the first one an error, and a file with more
+// than -max-rejected of its rows rejected (default 0.01) fails the run,
+// naming the file and the top reason. Rows later than -max-time (RFC 3339
+// or a date; default now + 24h) are rejected. SIGINT and SIGTERM stop a
+// run and remove its spill files. With -holdout last each user's last watch is held out and the run
 // reports HR@10/50/100 and NDCG@10, history-filtered and not. The run ends
 // with one JSON line of metrics. export writes the model's item vectors and
 // their video IDs for FAISS, Milvus or Qdrant: -format npy writes

@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/ytdnn/ytdnn/eval"
@@ -25,7 +26,7 @@ func main() {
 	if len(os.Args) < 2 {
 		usage()
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), stopSignals...)
 	defer stop()
 	var err error
 	switch os.Args[1] {
@@ -48,9 +49,14 @@ func main() {
 	}
 }
 
+// stopSignals cancel a run: its spill files and any half-written model
+// directory are removed before the process exits (SIGINT from a terminal,
+// SIGTERM from a scheduler, systemd or a container runtime).
+var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
+
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]
-       pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet]
+       pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
        pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE]
        pipeline metrics -scores FILE
        pipeline export -model MODELDIR -format npy|parquet -out PATH`)
@@ -88,7 +94,9 @@ func trainCmd(ctx context.Context, args []string) error {
 	patience := fs.Int("patience", 3, "with -epochs 0: epochs without a better validation score before stopping")
 	holdout := fs.String("holdout", "", `"last": hold out each user's last watch; "after=TIME" (a date or RFC 3339): train on the events before TIME, evaluate both stages on those after it`)
 	quiet := fs.Bool("quiet", false, "no progress or stage lines (the JSON line only)")
-	strict := fs.Bool("strict", false, "the first malformed row is an error")
+	strict := fs.Bool("strict", false, "the first rejected row is an error")
+	maxRejected := fs.Float64("max-rejected", ingest.DefaultMaxRejected, "share of any one file's rows that may be rejected before the run fails (1: never)")
+	maxTime := fs.String("max-time", "", "latest time a row may carry, RFC 3339 or 2006-01-02 (default: now + 24h); later rows are rejected")
 	fromMemory := fs.Bool("from-memory", false, "build all examples in memory first (to compare with streaming)")
 	tableOpt := fs.String("table-optimizer", "adam", "embedding/softmax table optimizer: adam or rowwise-adagrad")
 	hnsw := fs.Bool("hnsw", false, "also build an HNSW index into the model directory")
@@ -102,7 +110,19 @@ func trainCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("train: -%w", err)
 	}
-	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, MaxEpochs: *maxEpochs, Patience: *patience, Holdout: h, Strict: *strict,
+	if *maxRejected <= 0 || *maxRejected > 1 {
+		return fmt.Errorf("train: -max-rejected %v must lie in (0, 1] (use -strict to reject nothing)", *maxRejected)
+	}
+	var until time.Time
+	if *maxTime != "" {
+		var err error
+		if until, err = time.Parse(time.RFC3339, *maxTime); err != nil {
+			if until, err = time.Parse(time.DateOnly, *maxTime); err != nil {
+				return fmt.Errorf("train: -max-time %q: want RFC 3339 (2026-01-02T15:04:05Z) or a date (2026-01-02)", *maxTime)
+			}
+		}
+	}
+	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, MaxEpochs: *maxEpochs, Patience: *patience, Holdout: h, Strict: *strict, MaxRejected: *maxRejected, MaxTime: until,
 		FromMemory: *fromMemory, HNSW: *hnsw, TempDir: *tmp, Seed: *seed, Candgen: pipe.DefaultCandgen()}
 	switch train.TableOptimizer(*tableOpt) {
 	case train.TableAdam:

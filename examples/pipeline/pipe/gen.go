@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"time"
 
 	"github.com/parquet-go/parquet-go"
@@ -38,7 +39,9 @@ type WatchRow struct {
 }
 
 // ImpressionRow is a row of the generated impression log (user IDs as
-// text, times as INT64 seconds, as many exports have them).
+// decimal text, read as the watch log's integers because GenSpec declares
+// "user_id_type": "int"; times as INT64 seconds, as many exports have
+// them).
 type ImpressionRow struct {
 	UserID       string  `parquet:"user_id,dict"`
 	ItemID       int64   `parquet:"item_id"`
@@ -62,6 +65,7 @@ func GenSpec() ingest.Spec {
 		Watches: ingest.WatchColumns{SearchTokens: "search_tokens", UserFeatures: []events.Column{
 			{Column: "region", Kind: events.KindID}, {Column: "device", Kind: events.KindID}, {Column: "age", Kind: events.KindContinuous},
 		}},
+		Impressions: ingest.ImpressionColumns{UserIDType: events.IDTypeInt},
 		Catalogue: ingest.CatalogueColumns{Features: []events.Column{
 			{Column: "channel_id", Kind: events.KindID}, {Column: "topic", Kind: events.KindID}, {Column: "upload_time", Kind: events.KindTime},
 		}},
@@ -135,7 +139,7 @@ func Generate(dir string, o GenOptions) (*world.World, error) {
 		u := &w.Users[i]
 		for p, page := range u.Pages {
 			for _, im := range page {
-				imps = append(imps, ImpressionRow{UserID: fmt.Sprintf("u%d", u.ID), ItemID: im.Video,
+				imps = append(imps, ImpressionRow{UserID: strconv.FormatInt(u.ID, 10), ItemID: im.Video,
 					Timestamp: ms(end+float64(p)/24) / 1000, Clicked: im.Clicked, WatchSeconds: im.WatchTime * 60})
 			}
 		}

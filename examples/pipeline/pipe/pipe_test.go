@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -95,8 +97,16 @@ func TestFailedRunWritesNothing(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, entries, "nothing written")
 
-	m, err := smallRun(t, data, out, nil)
-	require.NoError(t, err, "without -strict the row is counted and skipped")
+	_, err = smallRun(t, data, out, nil)
+	require.ErrorIs(t, err, ingest.ErrTooManyRejected, "by default a file with every row rejected fails the run")
+	assert.ErrorContains(t, err, "extra.csv")
+	assert.ErrorContains(t, err, string(ingest.ReasonTimeSyntax))
+	entries, err = os.ReadDir(parent)
+	require.NoError(t, err)
+	assert.Empty(t, entries, "nothing written")
+
+	m, err := smallRun(t, data, out, func(o *Options) { o.MaxRejected = 1 })
+	require.NoError(t, err, "with -max-rejected 1 and without -strict the row is counted and skipped")
 	assert.Equal(t, int64(1), m["rows_rejected"])
 
 	spec := GenSpec()
@@ -347,4 +357,85 @@ func TestRankingSignalsFromTheSpec(t *testing.T) {
 	bad.RankingSignals = json.RawMessage(`{"same_atribute": ["topic"]}`)
 	_, err = Run(context.Background(), Options{Data: filepath.Join(t.TempDir(), "none"), Spec: &bad})
 	assert.ErrorContains(t, err, `unknown field "same_atribute"`)
+}
+
+// cancelOnWrite cancels a run when it writes its first log line (after
+// the logs are read and spilled).
+type cancelOnWrite struct{ cancel context.CancelFunc }
+
+func (c cancelOnWrite) Write(p []byte) (int, error) { c.cancel(); return len(p), nil }
+
+// TestRunRejections: a run whose input breaks the rules ends with the
+// reason, naming the file, and leaves neither a model directory nor spill
+// files; a cancelled run (SIGINT, SIGTERM) removes its spill files.
+func TestRunRejections(t *testing.T) {
+	watches := "user_id,item_id,timestamp\n"
+	for u := 1; u <= 3; u++ {
+		for k := 1; k <= 4; k++ {
+			watches += fmt.Sprintf("%d,%d,%d\n", u, k, 1_767_225_600+u*100+k)
+		}
+	}
+	write := func(t *testing.T, dir, name, text string) string {
+		p := filepath.Join(dir, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+		return p
+	}
+	run := func(t *testing.T, data string, spec ingest.Spec, mutate func(*Options)) (string, string, error) {
+		parent, tmp := t.TempDir(), t.TempDir()
+		o := Options{Data: data, Out: filepath.Join(parent, "models"), Spec: &spec, TempDir: tmp, Seed: 1,
+			Candgen: train.CandgenConfig{Tower: []int{8}, Negatives: 2, Options: train.Options{Batch: 4, LR: 0.01}}, Ranking: DefaultRanking()}
+		if mutate != nil {
+			mutate(&o)
+		}
+		_, err := Run(context.Background(), o)
+		return parent, tmp, err
+	}
+	assertNothingLeft := func(t *testing.T, dirs ...string) {
+		for _, d := range dirs {
+			left, err := os.ReadDir(d)
+			require.NoError(t, err)
+			assert.Empty(t, left, d)
+		}
+	}
+	t.Run("every watch rejected for one reason: the run ends with it", func(t *testing.T) {
+		data := t.TempDir()
+		path := write(t, data, "watches/w.csv", strings.ReplaceAll(watches, ",1,", ",1.0,"))
+		good := write(t, data, "watches/x.csv", "user_id,item_id,timestamp\n9,9,1767225600\n")
+		_, _, err := run(t, data, ingest.DefaultSpec(), nil)
+		require.ErrorIs(t, err, ingest.ErrTooManyRejected)
+		assert.ErrorContains(t, err, path)
+		assert.ErrorContains(t, err, string(ingest.ReasonNotCanonical))
+		require.NoError(t, os.Remove(good))
+		require.NoError(t, os.WriteFile(path, []byte("user_id,item_id,timestamp\n1,1.0,1767225600\n2,2.0,1767225601\n"), 0o644))
+		parent, tmp, err := run(t, data, ingest.DefaultSpec(), func(o *Options) { o.MaxRejected = 1 })
+		require.Error(t, err)
+		assert.ErrorContains(t, err, "2 "+string(ingest.ReasonNotCanonical), "without -strict, the reason and its count")
+		assertNothingLeft(t, parent, tmp)
+	})
+	t.Run("a whole catalogue rejected fails the run", func(t *testing.T) {
+		data := t.TempDir()
+		write(t, data, "watches/w.csv", watches)
+		path := write(t, data, "catalogue/c.csv", "item_id,uploaded\n1,yesterday\n2,yesterday\n3,yesterday\n4,yesterday\n")
+		spec := ingest.DefaultSpec()
+		spec.Catalogue.Features = []events.Column{{Column: "uploaded", Kind: events.KindTime}}
+		parent, tmp, err := run(t, data, spec, nil)
+		require.ErrorIs(t, err, ingest.ErrTooManyRejected)
+		assert.ErrorContains(t, err, path)
+		assert.ErrorContains(t, err, string(ingest.ReasonTimeSyntax))
+		assertNothingLeft(t, parent, tmp)
+	})
+	t.Run("a cancelled run removes its spill files", func(t *testing.T) {
+		data := t.TempDir()
+		write(t, data, "watches/w.csv", watches)
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		spec := ingest.DefaultSpec()
+		parent, tmp := t.TempDir(), t.TempDir()
+		o := Options{Data: data, Out: filepath.Join(parent, "models"), Spec: &spec, TempDir: tmp, Log: cancelOnWrite{cancel},
+			Candgen: train.CandgenConfig{Tower: []int{8}, Negatives: 2, Options: train.Options{Batch: 4, LR: 0.01}}, Ranking: DefaultRanking()}
+		_, err := Run(ctx, o)
+		require.ErrorIs(t, err, context.Canceled)
+		assertNothingLeft(t, parent, tmp)
+	})
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -60,8 +61,15 @@ type Options struct {
 	// FromMemory builds every next-watch example into memory first and
 	// trains from that slice (for comparison with streaming).
 	FromMemory bool
-	// Strict makes the first malformed row an error.
+	// Strict makes the first rejected row an error.
 	Strict bool
+	// MaxRejected is the share of any one file's rows that may be
+	// rejected before the run fails, naming the file and the top reason
+	// [ingest.DefaultMaxRejected, 1%]; 1 never fails.
+	MaxRejected float64
+	// MaxTime is the latest time a row may carry; later rows are rejected
+	// [the wall clock at the start of the run + ingest.DefaultFutureSlack].
+	MaxTime time.Time
 	// TempDir holds the spill files [os.TempDir()].
 	TempDir string
 	// Candgen and Ranking carry the stages' settings (Spec, ExampleAge,
@@ -219,22 +227,27 @@ type logs struct {
 
 // read reads the logs and the catalogue and reports what it read.
 func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (*logs, map[string]any, error) {
-	lg, err := ingest.Build(ctx, o.Data, spec, ingest.Options{TempDir: o.TempDir, Strict: o.Strict})
+	lg, err := ingest.Build(ctx, o.Data, spec, ingest.Options{TempDir: o.TempDir, Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime})
 	if err != nil {
 		return nil, nil, err
 	}
 	rep := lg.WatchReport
 	rep.Add(lg.ImpressionReport)
-	cat, catRep, err := ingest.ReadCatalogue(ctx, o.Data, spec, o.Strict)
-	if err != nil {
-		lg.Close()
-		return nil, nil, err
-	}
-	rep.Add(catRep)
+	rep.Add(lg.CatalogueReport)
+	cat := lg.Catalogue
 	o.say("read %d watches and %d impressions from %d files (%d rows rejected) in %.1fs; %d catalogue videos; spill %.0f MiB",
 		lg.Watches, lg.Impressions, rep.Files, rep.Rejected, time.Since(start).Seconds(), len(cat.Items), float64(lg.SpillBytes)/(1<<20))
+	for _, r := range rep.Reasons() {
+		o.say("  rejected: %d rows: %s", rep.ByReason[r], r)
+	}
 	for _, e := range rep.First {
 		o.say("  rejected: %v", &e)
+	}
+	for _, f := range rep.EmptyFiles {
+		o.say("  skipped: %s (0 bytes)", f)
+	}
+	if d := lg.Dicts; !d.Empty() {
+		o.say("text IDs kept exact through dictionaries: %s", dictSizes(d))
 	}
 	end := lg.End // the training window's end: ages count from it, serving happens at it
 	if o.Holdout.After != 0 {
@@ -250,8 +263,13 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 		lg.Close()
 		return nil, nil, err
 	}
+	byReason := map[string]int64{}
+	for r, n := range rep.ByReason {
+		byReason[string(r)] = n
+	}
 	out := map[string]any{
-		"events_read": rep.Rows, "rows_rejected": rep.Rejected, "watches": lg.Watches, "impressions": lg.Impressions,
+		"events_read": rep.Rows, "rows_rejected": rep.Rejected, "rejected_by_reason": byReason, "empty_files_skipped": rep.Empty,
+		"watches": lg.Watches, "impressions": lg.Impressions,
 		"catalogue_videos": len(cat.Items), "spill_mib": round1(float64(lg.SpillBytes) / (1 << 20)),
 	}
 	return &logs{lg: lg, l: l}, out, nil
@@ -389,6 +407,28 @@ func (o *Options) write(ctx context.Context, l *layout.Layout, cg *candgen.Model
 	}
 	o.say("wrote %s", o.Out)
 	return nil
+}
+
+// dictSizes names each text space and its distinct IDs.
+func dictSizes(d *events.Dicts) string {
+	var parts []string
+	for _, s := range []struct {
+		name string
+		d    *events.Dict
+	}{{"users", d.Users}, {"videos", d.Videos}, {"search tokens", d.Tokens}} {
+		if s.d != nil {
+			parts = append(parts, fmt.Sprintf("%s %d", s.name, s.d.Len()))
+		}
+	}
+	cols := make([]string, 0, len(d.Features))
+	for c := range d.Features {
+		cols = append(cols, c)
+	}
+	slices.Sort(cols)
+	for _, c := range cols {
+		parts = append(parts, fmt.Sprintf("%s %d", c, d.Features[c].Len()))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // LayoutConfig is the feature layout a column mapping declares; its
