@@ -30,6 +30,7 @@ const (
 	RankingFile       = "ranking.model"    // ranking.Model (when the logs had impressions)
 	CatalogueFile     = "catalogue.bin"    // the videos' catalogue features
 	IndexFile         = "index.hnsw"       // optional retrieval.HNSW over the candgen items
+	DictsFile         = "ids.dict"         // optional events.Dicts: the text IDs of the log, kept exact
 	manifestFmt       = 3                  // Manifest.Format this build writes and reads
 	maxManifest       = 1 << 20            // bytes
 	maxCatalogueBytes = 16 << 30           // bytes
@@ -71,6 +72,7 @@ type FileSum struct {
 // limits are the size bounds of the files a manifest may list.
 var limits = map[string]int64{
 	CandgenFile: maxModelBytes, RankingFile: maxModelBytes, CatalogueFile: maxCatalogueBytes, IndexFile: maxModelBytes,
+	DictsFile: maxCatalogueBytes,
 }
 
 // Model is a loaded model directory.
@@ -79,6 +81,9 @@ type Model struct {
 	Layout   *layout.Layout
 	Candgen  *candgen.Model
 	Ranking  *ranking.Model // nil without impressions
+	// Dicts map the log's text IDs to the int64 IDs the models use and
+	// back (nil, or empty: every space had integer IDs).
+	Dicts *events.Dicts
 }
 
 // Write writes m (and idx, when not nil) as a model directory at
@@ -139,6 +144,11 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 		return err
 	}); err != nil {
 		return err
+	}
+	if m.Dicts != nil && !m.Dicts.Empty() {
+		if err := save(DictsFile, writerTo(m.Dicts)); err != nil {
+			return err
+		}
 	}
 	if idx != nil {
 		if err := save(IndexFile, writerTo(idx)); err != nil {
@@ -213,6 +223,14 @@ func Load(dir string) (*Model, error) {
 			return nil, fmt.Errorf("modeldir: %s: %w", RankingFile, err)
 		}
 	}
+	if sum, ok := files[DictsFile]; ok {
+		if m.Dicts, err = loadFile(dir, DictsFile, sum, events.ReadDicts); err != nil {
+			return nil, err
+		}
+		if err := checkDicts(m.Dicts, &m.Manifest.Layout); err != nil {
+			return nil, fmt.Errorf("modeldir: %s: %w", DictsFile, err)
+		}
+	}
 	if sum, ok := files[IndexFile]; ok {
 		idx, err := loadFile(dir, IndexFile, sum, retrieval.ReadHNSW)
 		if err != nil {
@@ -223,6 +241,23 @@ func Load(dir string) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// checkDicts refuses dictionaries of feature columns the layout does not
+// map as IDs.
+func checkDicts(d *events.Dicts, c *layout.Config) error {
+	ids := map[string]bool{}
+	for _, col := range append(slices.Clone(c.UserFeatures), c.VideoFeatures...) {
+		if col.Kind == events.KindID {
+			ids[col.Column] = true
+		}
+	}
+	for col := range d.Features {
+		if !ids[col] {
+			return fmt.Errorf("a dictionary of column %q, which the layout does not map as an ID", col)
+		}
+	}
+	return nil
 }
 
 // readManifest reads and checks dir's manifest: its format first (a

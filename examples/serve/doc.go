@@ -9,10 +9,15 @@
 //	GET  /metrics        (Prometheus text format)
 //	POST /admin/reload   {} or {"version": "v2"}   (only with -admin-token-file)
 //
-// Attribute values are JSON numbers or strings; a string is a text ID,
-// which reads as unknown (as an absent attribute) until the ID dictionary
-// is wired into model directories. Items carry "video" (a number) and
-// "video_id" (the same ID as a string, exact beyond 2^53). Error messages
+// IDs (history, search tokens, event videos, ID attributes) are JSON
+// integers for a model trained on integer IDs and JSON strings for one
+// trained on text IDs, mapped through the model directory's dictionary
+// (text the log never had reads as unknown); an absent attribute is
+// unknown, never category 0. Requests may carry the user's timed events
+// ("events", "time") instead of a history, so the ranking signals are
+// computed as at training. Items carry "video" (the model's int64 ID) and
+// "video_id" (the ID as the log had it: its text, or the integer as a
+// string, exact beyond 2^53). Error messages
 // never hold server details (socket addresses, paths, Go types) and repeat
 // at most 64 bytes of any request value.
 //

@@ -166,7 +166,7 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	out["peak_rss_mib"] = PeakRSSMiB()
 	out["seconds"] = round1(time.Since(start).Seconds())
 	if o.Out != "" {
-		if err := o.write(ctx, in.l, cg, rk, out); err != nil {
+		if err := o.write(ctx, in, cg, rk, out); err != nil {
 			return nil, err
 		}
 	}
@@ -393,7 +393,8 @@ func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, cg *
 }
 
 // write writes the model directory (with an HNSW index when asked).
-func (o *Options) write(ctx context.Context, l *layout.Layout, cg *candgen.Model, rk *ranking.Model, out map[string]any) error {
+func (o *Options) write(ctx context.Context, in *logs, cg *candgen.Model, rk *ranking.Model, out map[string]any) error {
+	l := in.l
 	var idx *retrieval.HNSW
 	if o.HNSW {
 		var err error
@@ -401,7 +402,7 @@ func (o *Options) write(ctx context.Context, l *layout.Layout, cg *candgen.Model
 			return err
 		}
 	}
-	m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk}
+	m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk, Dicts: in.lg.Dicts}
 	if err := modeldir.Write(o.Out, m, idx); err != nil {
 		return err
 	}

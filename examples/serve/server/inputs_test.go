@@ -89,7 +89,7 @@ func TestRequestErrorsBounded(t *testing.T) {
 		{"n is a string", `{"n":"three"}`, 400, `field "n": want an integer, got a string`},
 		{"n is a 1 MB number", `{"n":1` + strings.Repeat("0", 1_000_000) + `}`, 400, `field "n": want an integer, got the number "1000`},
 		{"n is a fraction", `{"n":2.5}`, 400, `field "n": want an integer`},
-		{"history holds a string", `{"n":3,"history":["a"]}`, 400, `field "history": want an integer, got a string`},
+		{"history holds a string", `{"n":3,"history":["a"]}`, 400, `history: this model's IDs are integers, got a string`},
 		{"history is an object", `{"n":3,"history":{}}`, 400, `field "history": want an array, got an object`},
 		{"attributes is an array", `{"n":3,"attributes":[]}`, 400, `field "attributes": want an object, got an array`},
 		{"syntax error", `{"n":3,}`, 400, "malformed JSON"},
@@ -285,11 +285,11 @@ func TestAdminAuthScheme(t *testing.T) {
 	}
 }
 
-// TestAttributeValues: attribute values are JSON numbers or strings. A
-// string is a text ID: until the ID dictionary is wired it reads as
-// unknown, exactly as an absent attribute; an integer ID is exact across
-// the whole int64 range; a value the column cannot take is a 400 naming
-// the attribute.
+// TestAttributeValues: attribute values are JSON numbers or strings; this
+// model's region IDs are integers, so a string is refused; an integer ID
+// is exact across the whole int64 range; null reads as an absent
+// attribute; a value the column cannot take is a 400 naming the attribute.
+// (Text IDs through the dictionary: TestTextIDsEndToEnd.)
 func TestAttributeValues(t *testing.T) {
 	h := newTestServer(t).Handler()
 	items := func(t *testing.T, body string) []map[string]any {
@@ -303,8 +303,6 @@ func TestAttributeValues(t *testing.T) {
 	const base = `{"history":[3,8,12],"search_tokens":[41],"n":5,"attributes":{"device":1,"age":33`
 	absent := items(t, base+`}}`)
 	for _, c := range []struct{ name, attr string }{
-		{"text region", `"region":"US"`},
-		{"empty text", `"region":""`},
 		{"null region", `"region":null`},
 	} {
 		t.Run(c.name+" reads as unknown", func(t *testing.T) {
@@ -329,6 +327,8 @@ func TestAttributeValues(t *testing.T) {
 		{"object", `"region":{}`, `attribute "region": want a number or a string, got an object`},
 		{"infinite number", `"age":1e400`, `attribute "age": want a finite number`},
 		{"1 MB text", `"region":"` + strings.Repeat("x", 1_000_000) + `"`, `attribute "region": text longer than`},
+		{"text for integer IDs", `"region":"US"`, `attribute "region": this model's IDs are integers, got a string`},
+		{"empty text for integer IDs", `"region":""`, `attribute "region": this model's IDs are integers, got a string`},
 	} {
 		t.Run(c.name+" refused", func(t *testing.T) {
 			msg := errorOf(t, post(t, h, "/v1/recommend", base+`,`+c.attr+`}}`), 400)

@@ -27,6 +27,8 @@ type Models struct {
 	// by their retrieval score.
 	Candgen *candgen.Model
 	Ranking *ranking.Model
+	// Dicts map the log's text IDs (nil: every ID is an integer).
+	Dicts *events.Dicts
 	// Generation is set by the Server when the set goes into service.
 	Generation uint64
 	// attrs are the layout's user attribute columns, by name.
@@ -44,11 +46,15 @@ func Load(dir string) (*Models, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Models{Dir: dir, Layout: md.Layout, Candgen: md.Candgen, Ranking: md.Ranking, attrs: map[string]int{}}
+	m := &Models{Dir: dir, Layout: md.Layout, Candgen: md.Candgen, Ranking: md.Ranking, Dicts: md.Dicts, attrs: map[string]int{}}
 	for i, c := range md.Layout.Config().UserFeatures {
 		m.attrs[c.Column] = i
 	}
-	if _, err := m.Recommend(context.Background(), &Request{History: []int64{1}, N: 1}, 10); err != nil {
+	probe := ID{Int: 1}
+	if m.dicts().Videos != nil {
+		probe = ID{Text: "1", IsText: true}
+	}
+	if _, err := m.Recommend(context.Background(), &Request{History: []ID{probe}, N: 1}, 10); err != nil {
 		return nil, fmt.Errorf("model directory %s fails a probe request: %w", dir, err)
 	}
 	return m, nil
@@ -90,13 +96,29 @@ func (m *Models) user(req *Request) (*layout.User, error) {
 		}
 		feats = append(feats, f)
 	}
-	u := &layout.User{History: req.History, Tokens: req.SearchTokens}
+	d := m.dicts()
+	history, err := m.ids(d.Videos, req.History, "history")
+	if err != nil {
+		return nil, err
+	}
+	tokens, err := m.ids(d.Tokens, req.SearchTokens, "search_tokens")
+	if err != nil {
+		return nil, err
+	}
+	u := &layout.User{History: history, Tokens: tokens}
 	if len(req.Events) > 0 {
 		evs := make([]events.Event, len(req.Events))
 		for i, e := range req.Events {
-			evs[i] = events.Event{Item: e.Video, Time: e.Time, Kind: events.Impression, Clicked: e.Clicked, WatchTime: float32(e.WatchSeconds)}
+			video, err := m.id(d.Videos, e.Video, "events.video")
+			if err != nil {
+				return nil, err
+			}
+			evs[i] = events.Event{Item: video, Time: e.Time, Kind: events.Impression, Clicked: e.Clicked, WatchTime: float32(e.WatchSeconds)}
 			if e.Kind == "watch" {
-				evs[i].Kind, evs[i].Tokens, evs[i].Feats = events.Watch, e.SearchTokens, feats
+				if evs[i].Tokens, err = m.ids(d.Tokens, e.SearchTokens, "events.search_tokens"); err != nil {
+					return nil, err
+				}
+				evs[i].Kind, evs[i].Feats = events.Watch, feats
 			}
 		}
 		w := m.Layout.Walk(evs, nil, nil) // the user as training's walk knows them
@@ -123,15 +145,22 @@ func (m *Models) at(req *Request) int64 {
 // the dictionary does not hold read as the zero Feat: what the layout makes
 // of a missing attribute.
 func (m *Models) attr(c events.Column, v Attr) (events.Feat, error) {
+	dict := m.dicts().Feature(c.Column)
 	switch {
+	case v.null() && c.Kind == events.KindID:
+		return events.Feat{ID: events.NullID}, nil // unknown, never the real category 0
 	case v.null():
 		return events.Feat{}, nil
+	case c.Kind == events.KindID && v.IsText && dict == nil:
+		return events.Feat{}, badRequest("attribute %s: this model's IDs are integers, got a string", echo(c.Column))
 	case c.Kind == events.KindID && v.IsText:
-		id, ok := m.textID(c.Column, v.Text)
+		id, ok := dict.Lookup(v.Text)
 		if !ok {
-			return events.Feat{}, nil
+			return events.Feat{ID: events.NullID}, nil // text the log never had: unknown
 		}
 		return events.Feat{ID: id}, nil
+	case c.Kind == events.KindID && dict != nil:
+		return events.Feat{}, badRequest("attribute %s: this model's IDs are text, got a number", echo(c.Column))
 	case c.Kind == events.KindID:
 		id, ok := v.id()
 		if !ok {
@@ -148,12 +177,56 @@ func (m *Models) attr(c events.Column, v Attr) (events.Feat, error) {
 	return events.Feat{Num: x}, nil
 }
 
-// textID looks a text ID up in the model's ID dictionary (text to int64, as
-// training read the logs). The dictionary is not wired into model
-// directories yet: every text reads as unknown (ok false), exactly as an
-// absent attribute.
-func (m *Models) textID(column, text string) (id int64, ok bool) {
-	return 0, false
+// dicts returns the model's ID dictionaries (empty when every space has
+// integer IDs).
+func (m *Models) dicts() *events.Dicts {
+	if m.Dicts == nil {
+		return &events.Dicts{}
+	}
+	return m.Dicts
+}
+
+// id maps a request's ID through a space's dictionary d (nil: integer
+// IDs): text the dictionary does not hold is unknown (events.NullID, out
+// of every vocabulary); a string for integer IDs, or a number for text
+// ones, is a request error.
+func (m *Models) id(d *events.Dict, x ID, what string) (int64, error) {
+	switch {
+	case d == nil && x.IsText:
+		return 0, badRequest("%s: this model's IDs are integers, got a string", what)
+	case d == nil:
+		return x.Int, nil
+	case !x.IsText:
+		return 0, badRequest("%s: this model's IDs are text, got a number", what)
+	}
+	if id, ok := d.Lookup(x.Text); ok {
+		return id, nil
+	}
+	return events.NullID, nil
+}
+
+// ids maps a list of IDs (see id).
+func (m *Models) ids(d *events.Dict, xs []ID, what string) ([]int64, error) {
+	out := make([]int64, len(xs))
+	for i, x := range xs {
+		var err error
+		if out[i], err = m.id(d, x, what); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// item is the response item of video id: its ID as the log had it (text
+// through the dictionary), its scores.
+func (m *Models) item(id int64, expectedWatchTime float64, candidateScore float32) Item {
+	it := newItem(id, expectedWatchTime, candidateScore)
+	if d := m.dicts().Videos; d != nil {
+		if text, ok := d.Text(id); ok {
+			it.VideoID = text
+		}
+	}
+	return it
 }
 
 // Recommend runs both stages for one request, the request happening at the
@@ -177,7 +250,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	if m.Ranking == nil {
 		out := make([]Item, 0, req.N)
 		for _, r := range recs[:min(req.N, len(recs))] {
-			out = append(out, newItem(r.ID, 0, r.Score))
+			out = append(out, m.item(r.ID, 0, r.Score))
 		}
 		return out, nil
 	}
@@ -208,7 +281,7 @@ func (m *Models) rankTop(ctx context.Context, ids []int64, feats []feature.Examp
 	}
 	out := make([]Item, 0, n)
 	for _, r := range ranked[:min(n, len(ranked))] {
-		out = append(out, newItem(r.ID, r.ExpectedWatchTime, score[r.ID]))
+		out = append(out, m.item(r.ID, r.ExpectedWatchTime, score[r.ID]))
 	}
 	return out, nil
 }

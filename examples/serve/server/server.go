@@ -64,9 +64,9 @@ const GenerationHeader = "X-Model-Generation"
 // Request is the body of POST /v1/recommend.
 type Request struct {
 	// History is the user's watched video IDs, oldest first.
-	History []int64 `json:"history"`
+	History []ID `json:"history"`
 	// SearchTokens are the user's search query tokens.
-	SearchTokens []int64 `json:"search_tokens"`
+	SearchTokens []ID `json:"search_tokens"`
 	// Attributes are the user's attributes by the column names the model
 	// directory's layout maps, at most MaxAttributes (see Attr for the
 	// values). A name the layout does not map is an error naming it; an
@@ -91,7 +91,7 @@ type Request struct {
 // Event is one of the user's events in a request.
 type Event struct {
 	// Video is the video's ID; Time the event's time (Unix ms).
-	Video int64 `json:"video"`
+	Video ID    `json:"video"`
 	Time  int64 `json:"time"`
 	// Kind is "watch" or "impression" (a video shown).
 	Kind string `json:"kind"`
@@ -99,7 +99,33 @@ type Event struct {
 	Clicked      bool    `json:"clicked"`
 	WatchSeconds float64 `json:"watch_seconds"`
 	// SearchTokens are the tokens of the search that led to a watch.
-	SearchTokens []int64 `json:"search_tokens"`
+	SearchTokens []ID `json:"search_tokens"`
+}
+
+// ID is a video or search-token ID as a request gives it: a JSON integer
+// (exact over the whole int64 range), or a JSON string, a text ID of a
+// model trained on a log with text IDs (the model directory's dictionary
+// maps it; text it does not hold reads as unknown). A model of integer IDs
+// refuses a string, and a model of text IDs a number.
+type ID struct {
+	Int    int64
+	Text   string
+	IsText bool
+}
+
+// UnmarshalJSON reads an integer or a string.
+func (x *ID) UnmarshalJSON(b []byte) error {
+	*x = ID{}
+	if len(b) > 0 && b[0] == '"' {
+		x.IsText = true
+		return json.Unmarshal(b, &x.Text)
+	}
+	v, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		return errors.New("an ID must be an integer or a string")
+	}
+	x.Int = v
+	return nil
 }
 
 // Attr is one user attribute's value as the request had it: a JSON number
@@ -378,8 +404,18 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 	case len(req.Events) > 0 && (len(req.History) > 0 || len(req.SearchTokens) > 0):
 		return nil, badRequest("give either events or history and search_tokens, not both")
 	}
+	for _, ids := range [][]ID{req.History, req.SearchTokens} {
+		for _, x := range ids {
+			if len(x.Text) > MaxAttributeText {
+				return nil, badRequest("text IDs are at most %d bytes", MaxAttributeText)
+			}
+		}
+	}
 	tokens := 0
 	for i, e := range req.Events {
+		if len(e.Video.Text) > MaxAttributeText {
+			return nil, badRequest("text IDs are at most %d bytes", MaxAttributeText)
+		}
 		tokens += len(e.SearchTokens)
 		switch {
 		case e.Kind != "watch" && e.Kind != "impression":

@@ -31,6 +31,7 @@ import (
 	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
 	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/retrieval"
@@ -740,11 +741,11 @@ func TestRequestEventsMatchTraining(t *testing.T) {
 	day := int64(86_400_000)
 	end := m.Layout.End
 	reqEvents := []Event{
-		{Video: 3, Time: end - 5*day, Kind: "watch", SearchTokens: []int64{41}},
-		{Video: 8, Time: end - 4*day, Kind: "impression"},
-		{Video: 8, Time: end - 3*day, Kind: "impression", Clicked: true, WatchSeconds: 40},
-		{Video: 8, Time: end - 3*day, Kind: "watch"},
-		{Video: 12, Time: end - 2*day, Kind: "watch"},
+		{Video: ID{Int: 3}, Time: end - 5*day, Kind: "watch", SearchTokens: []ID{{Int: 41}}},
+		{Video: ID{Int: 8}, Time: end - 4*day, Kind: "impression"},
+		{Video: ID{Int: 8}, Time: end - 3*day, Kind: "impression", Clicked: true, WatchSeconds: 40},
+		{Video: ID{Int: 8}, Time: end - 3*day, Kind: "watch"},
+		{Video: ID{Int: 12}, Time: end - 2*day, Kind: "watch"},
 	}
 	at := end - day/2
 	req := &Request{Events: reqEvents, Time: at, N: 10, Attributes: map[string]Attr{"region": {Number: "4"}}}
@@ -754,12 +755,15 @@ func TestRequestEventsMatchTraining(t *testing.T) {
 
 	// Training's side: the same events walked by the layout, the region in
 	// the watches' user features as ingest reads it.
-	feats := []events.Feat{{ID: 4}, {}, {}}
+	feats := []events.Feat{{ID: 4}, {ID: events.NullID}, {}} // device absent: unknown; age absent: 0
 	var evs []events.Event
 	for _, e := range reqEvents {
-		ev := events.Event{Item: e.Video, Time: e.Time, Kind: events.Impression, Clicked: e.Clicked, WatchTime: float32(e.WatchSeconds)}
+		ev := events.Event{Item: e.Video.Int, Time: e.Time, Kind: events.Impression, Clicked: e.Clicked, WatchTime: float32(e.WatchSeconds)}
 		if e.Kind == "watch" {
-			ev.Kind, ev.Tokens, ev.Feats = events.Watch, e.SearchTokens, feats
+			ev.Kind, ev.Feats = events.Watch, feats
+			for _, tok := range e.SearchTokens {
+				ev.Tokens = append(ev.Tokens, tok.Int)
+			}
 		}
 		evs = append(evs, ev)
 	}
@@ -783,4 +787,57 @@ func TestRequestEventsMatchTraining(t *testing.T) {
 			assert.ErrorContains(t, err, bad.want)
 		})
 	}
+}
+
+// TestTextIDsEndToEnd: a log with text user, video and attribute IDs
+// trains a model directory holding the ID dictionary (bound by the
+// manifest); the service takes the texts in requests and answers with the
+// videos' texts, exact.
+func TestTextIDsEndToEnd(t *testing.T) {
+	data := t.TempDir()
+	var b strings.Builder
+	b.WriteString("user_id,item_id,timestamp,region\n")
+	regions := []string{"US", "FR", "JP"}
+	for u := 0; u < 60; u++ {
+		for k := 0; k < 8; k++ {
+			v := (u%3)*10 + (u+k)%7
+			fmt.Fprintf(&b, "user-%d,clip/%03d,%d,%s\n", u, v, 1_767_225_600+u*1000+k*60, regions[u%3])
+		}
+	}
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "watches"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(data, "watches", "w.csv"), []byte(b.String()), 0o644))
+	spec := ingest.DefaultSpec()
+	spec.Watches.UserIDType, spec.Watches.ItemIDType = "text", "text"
+	spec.Watches.UserFeatures = []events.Column{{Column: "region", Kind: events.KindID, IDType: "text"}}
+	out := filepath.Join(t.TempDir(), "v1")
+	_, err := pipe.Run(context.Background(), pipe.Options{Data: data, Out: out, Spec: &spec, TempDir: t.TempDir(), Seed: 1, Epochs: 2,
+		Candgen: train.CandgenConfig{Tower: []int{8}, Negatives: 5, Options: train.Options{Batch: 32, LR: 0.01}}})
+	require.NoError(t, err)
+	man, err := os.ReadFile(filepath.Join(out, modeldir.ManifestFile))
+	require.NoError(t, err)
+	assert.Contains(t, string(man), `"`+modeldir.DictsFile+`"`, "the manifest binds the dictionary")
+
+	m, err := Load(out)
+	require.NoError(t, err)
+	h := New(m).Handler()
+	rec := post(t, h, "/v1/recommend", `{"history":["clip/010","clip/011"],"attributes":{"region":"FR"},"n":5}`)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var resp Response
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+	require.Len(t, resp.Items, 5)
+	for _, it := range resp.Items {
+		assert.Regexp(t, `^clip/\d{3}$`, it.VideoID, "the video's text as the log had it")
+		assert.NotContains(t, []string{"clip/010", "clip/011"}, it.VideoID, "watched videos are excluded")
+	}
+	for _, c := range []struct{ name, body, want string }{
+		{"number for text videos", `{"history":[10],"n":2}`, "history: this model's IDs are text, got a number"},
+		{"number for a text attribute", `{"attributes":{"region":3},"n":2}`, `attribute "region": this model's IDs are text, got a number`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Contains(t, errorOf(t, post(t, h, "/v1/recommend", c.body), 400), c.want)
+		})
+	}
+	// Unknown text reads as unknown: served, like an absent value.
+	rec = post(t, h, "/v1/recommend", `{"history":["clip/999"],"attributes":{"region":"XX"},"n":3}`)
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }
