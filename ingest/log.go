@@ -459,6 +459,8 @@ func feat(col *column, c *cell) events.Feat {
 		return events.Feat{ID: events.NullID}
 	case col.kind == kID:
 		return events.Feat{ID: c.i}
+	case col.kind == kTime && c.null:
+		return events.Feat{ID: events.NullID} // unknown: the layout reads age 0, never 1970
 	case col.kind == kTime:
 		return events.Feat{Num: float64(c.i)}
 	}
@@ -490,6 +492,9 @@ func (rd *read) readCatalogue(ctx context.Context, rep *Report) (*events.Catalog
 	}
 	cols := rd.cat.cols
 	err := scan(ctx, rd.cat, rd.opt.Strict, rd.opt.MaxRejected, rep, func(cells []cell) error {
+		if _, dup := c.Items[cells[0].i]; dup {
+			return rowErr(ReasonDuplicate, "video %d has a row already", cells[0].i)
+		}
 		fs := make([]events.Feat, len(cells)-1)
 		for i := range fs {
 			fs[i] = feat(&cols[i+1], &cells[i+1])

@@ -681,3 +681,27 @@ func TestSpillRemovedOnError(t *testing.T) {
 		})
 	}
 }
+
+// TestCatalogueRows: a second row of one video is a rejected row (the
+// first kept), never a silent overwrite; a null upload time is unknown
+// (events.NullID), never 1970.
+func TestCatalogueRows(t *testing.T) {
+	data := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(data, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	}
+	write("watches/w.csv", "user_id,item_id,timestamp\n1,1,1767225600\n1,2,1767225700\n")
+	write("catalogue/c.csv", "item_id,channel,uploaded\n1,5,1767000000\n2,6,\n1,7,1767000001\n")
+	spec := DefaultSpec()
+	spec.Catalogue.Features = []events.Column{{Column: "channel", Kind: events.KindID}, {Column: "uploaded", Kind: events.KindTime}}
+	lg, err := Build(context.Background(), data, spec, Options{TempDir: t.TempDir(), MaxRejected: 1})
+	require.NoError(t, err)
+	defer lg.Close()
+	assert.Equal(t, int64(5), lg.Catalogue.Items[1][0].ID, "the first row of video 1 is kept")
+	assert.Equal(t, int64(1), lg.CatalogueReport.ByReason[ReasonDuplicate])
+	assert.Equal(t, events.NullID, lg.Catalogue.Items[2][1].ID, "a null upload time is unknown")
+	assert.Zero(t, lg.Catalogue.Items[2][1].Num)
+}

@@ -343,7 +343,7 @@ func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Ex
 				b.SetIDs(&ex, videoFeature(c.Column), idOf(f))
 			}
 		case events.KindTime:
-			if len(cat) > 0 { // unknown videos: age 0
+			if len(cat) > 0 && f.ID != events.NullID { // unknown videos and times: age 0
 				b.SetNum(&ex, videoAge(c.Column), (float64(at)-f.Num)/day)
 			}
 		default:
