@@ -108,7 +108,8 @@ func TestNullUploadTimeIsAgeZero(t *testing.T) {
 	cat := &events.Catalogue{Features: cfg.VideoFeatures, Items: map[int64][]events.Feat{1: {{ID: events.NullID}}, 2: {{Num: 0}}}}
 	l, err := layout.New(cfg, 0, cat)
 	require.NoError(t, err)
-	i := l.RankingSpec().Index("video_age_uploaded")
+	spec := l.RankingSpec()
+	i := spec.Index("video_age_uploaded")
 	at := int64(10 * 86_400_000)
 	assert.Equal(t, 0.0, l.RankExample(&layout.User{}, 1, at, 0).Nums[i], "null time")
 	assert.Equal(t, 10.0, l.RankExample(&layout.User{}, 2, at, 0).Nums[i], "a real time at the epoch")
