@@ -89,7 +89,7 @@ func newSpaces(s *Spec) *spaces {
 		tokens: mk("search tokens", "watches.search_tokens_id_type", s.Watches.SearchTokensIDType, idText),
 		feats:  map[string]*idSpace{},
 	}
-	for _, c := range append(append([]events.Column(nil), s.Watches.UserFeatures...), s.Catalogue.Features...) {
+	for _, c := range append(append(append([]events.Column(nil), s.Watches.UserFeatures...), s.Impressions.Features...), s.Catalogue.Features...) {
 		if c.Kind == events.KindID {
 			sp.feats[c.Column] = mk(fmt.Sprintf("values of column %q", c.Column), fmt.Sprintf("the id_type of column %q", c.Column), c.IDType, idInt)
 		}

@@ -122,8 +122,10 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 	}
 	rd := &read{spec: &spec, opt: opt, ids: newSpaces(&spec)}
 	var err error
-	if rd.watch, err = listDataset(filepath.Join(dataDir, spec.Watches.Path)); err != nil {
-		return nil, 0, err
+	if !spec.Watches.FromImpressions {
+		if rd.watch, err = listDataset(filepath.Join(dataDir, spec.Watches.Path)); err != nil {
+			return nil, 0, err
+		}
 	}
 	optional := func(path string) (*dataset, error) {
 		if _, err := os.Stat(path); err != nil {
@@ -131,7 +133,12 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 		}
 		return listDataset(path)
 	}
-	if withImp {
+	switch {
+	case spec.Watches.FromImpressions:
+		if rd.imp, err = listDataset(filepath.Join(dataDir, spec.Impressions.Path)); err != nil {
+			return nil, 0, err
+		}
+	case withImp:
 		if rd.imp, err = optional(filepath.Join(dataDir, spec.Impressions.Path)); err != nil {
 			return nil, 0, err
 		}
@@ -147,15 +154,17 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 		return r
 	}
 	w, im, c := &spec.Watches, &spec.Impressions, &spec.Catalogue
-	rd.watch.cols = []column{
-		{name: w.User, kind: kID, required: true, space: rd.ids.users},
-		{name: w.Item, kind: kID, required: true, space: rd.ids.videos},
-		{name: w.Time, kind: kTime, required: true, time: rule(w.TimeUnit, w.TimeLayout, w.TimeZone)},
+	if rd.watch != nil {
+		rd.watch.cols = []column{
+			{name: w.User, kind: kID, required: true, space: rd.ids.users},
+			{name: w.Item, kind: kID, required: true, space: rd.ids.videos},
+			{name: w.Time, kind: kTime, required: true, time: rule(w.TimeUnit, w.TimeLayout, w.TimeZone)},
+		}
+		if w.SearchTokens != "" {
+			rd.watch.cols = append(rd.watch.cols, column{name: w.SearchTokens, kind: kTokens, space: rd.ids.tokens})
+		}
+		rd.watch.cols = append(rd.watch.cols, rd.featureColumns(w.UserFeatures, nil)...)
 	}
-	if w.SearchTokens != "" {
-		rd.watch.cols = append(rd.watch.cols, column{name: w.SearchTokens, kind: kTokens, space: rd.ids.tokens})
-	}
-	rd.watch.cols = append(rd.watch.cols, rd.featureColumns(w.UserFeatures, nil)...)
 	if rd.imp != nil {
 		rd.imp.cols = []column{
 			{name: im.User, kind: kID, required: true, space: rd.ids.users},
@@ -164,6 +173,7 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 			{name: im.Clicked, kind: kBool, required: true},
 			{name: im.WatchTime, kind: kWatch},
 		}
+		rd.imp.cols = append(rd.imp.cols, rd.featureColumns(im.Features, nil)...)
 	}
 	if rd.cat != nil {
 		rd.cat.cols = append([]column{{name: c.Item, kind: kID, required: true, space: rd.ids.videos}},
@@ -274,21 +284,35 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		lg.Start, lg.End = min(lg.Start, e.Time), max(lg.End, e.Time)
 		return sp.add(e)
 	}
-	if err := rd.readWatches(ctx, &lg.WatchReport, func(e *events.Event) error {
-		lg.Watches++
-		return add(e)
-	}); err != nil {
-		return nil, err
-	}
-	if rd.imp != nil {
-		if err := rd.readImpressions(ctx, &lg.ImpressionReport, func(e *events.Event) error {
-			lg.Impressions++
+	if rd.watch != nil {
+		if err := rd.readWatches(ctx, &lg.WatchReport, func(e *events.Event) error {
+			lg.Watches++
 			return add(e)
 		}); err != nil {
 			return nil, err
 		}
 	}
+	if rd.imp != nil {
+		w := &rd.spec.Watches
+		watch := events.Event{Kind: events.Watch}
+		if err := rd.readImpressions(ctx, &lg.ImpressionReport, func(e *events.Event) error {
+			lg.Impressions++
+			if err := add(e); err != nil || !w.FromImpressions || !e.Clicked || float64(e.WatchTime) < w.MinWatchSeconds {
+				return err
+			}
+			// A watch made of a clicked impression: after it at the same
+			// time (impressions sort first).
+			watch.User, watch.Item, watch.Time = e.User, e.Item, e.Time
+			lg.Watches++
+			return add(&watch)
+		}); err != nil {
+			return nil, err
+		}
+	}
 	if lg.Watches == 0 {
+		if w := &rd.spec.Watches; w.FromImpressions {
+			return nil, fmt.Errorf("ingest: no clicked impression with at least %g s of watch time in %s: %s", w.MinWatchSeconds, rd.imp.path, lg.ImpressionReport.Summary())
+		}
 		return nil, fmt.Errorf("ingest: no watch in %s: %s", rd.watch.path, lg.WatchReport.Summary())
 	}
 	if lg.Catalogue, err = rd.readCatalogue(ctx, &lg.CatalogueReport); err != nil {
@@ -420,6 +444,9 @@ func (it *UserIter) Close() error {
 // apply as in Build.
 func ReadWatches(ctx context.Context, dataDir string, spec Spec, opt Options, fn func(*events.Event) error) (*events.Dicts, Report, error) {
 	var rep Report
+	if spec.Watches.FromImpressions {
+		return nil, rep, errors.New("ingest: ReadWatches: the spec's watches come from the impressions (use Build)")
+	}
 	rd, _, err := newRead(dataDir, spec, opt, false, false)
 	if err != nil {
 		return nil, rep, err
@@ -471,6 +498,10 @@ func feat(col *column, c *cell) events.Feat {
 func (rd *read) readImpressions(ctx context.Context, rep *Report, emit func(*events.Event) error) error {
 	m := &rd.spec.Impressions
 	e := events.Event{Kind: events.Impression}
+	scale := 1.0
+	if m.WatchTimeUnit == "ms" {
+		scale = 1e-3
+	}
 	return scan(ctx, rd.imp, rd.opt.Strict, rd.opt.MaxRejected, rep, func(c []cell) error {
 		e.User, e.Item, e.Time, e.Clicked = c[0].i, c[1].i, c[2].i, c[3].i != 0
 		e.WatchTime = 0
@@ -478,7 +509,11 @@ func (rd *read) readImpressions(ctx context.Context, rep *Report, emit func(*eve
 			if c[4].null {
 				return &RowError{Column: m.WatchTime, Reason: ReasonNoWatchTime, Msg: string(ReasonNoWatchTime)}
 			}
-			e.WatchTime = float32(c[4].f)
+			e.WatchTime = float32(c[4].f * scale)
+		}
+		e.Feats = e.Feats[:0]
+		for i := 5; i < len(c); i++ {
+			e.Feats = append(e.Feats, feat(&rd.imp.cols[i], &c[i]))
 		}
 		return emit(&e)
 	})

@@ -705,3 +705,56 @@ func TestCatalogueRows(t *testing.T) {
 	assert.Equal(t, events.NullID, lg.Catalogue.Items[2][1].ID, "a null upload time is unknown")
 	assert.Zero(t, lg.Catalogue.Items[2][1].Num)
 }
+
+// TestImpressionOnlyLog: with watches.from_impressions the impression log
+// alone feeds both stages: every impression is kept, the clicked ones with
+// at least min_watch_seconds also become watches (right after their
+// impression), watch times in ms are read as seconds, and the impression
+// row's context columns reach the events.
+func TestImpressionOnlyLog(t *testing.T) {
+	data := t.TempDir()
+	p := filepath.Join(data, "impressions", "i.csv")
+	require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+	require.NoError(t, os.WriteFile(p, []byte("user_id,video_id,time_ms,is_click,play_time_ms,tab\n"+
+		"1,10,1767225600000,1,12000,2\n"+ // clicked, 12 s: a watch
+		"1,11,1767225601000,0,500,2\n"+ // not clicked
+		"1,12,1767225602000,1,3000,4\n"+ // clicked, 3 s: under the threshold
+		"2,10,1767225603000,1,60000,1\n"), 0o644))
+	spec := DefaultSpec()
+	spec.Watches.FromImpressions, spec.Watches.MinWatchSeconds = true, 7
+	spec.Impressions = ImpressionColumns{Path: "impressions", User: "user_id", Item: "video_id", Time: "time_ms", TimeUnit: "ms",
+		Clicked: "is_click", WatchTime: "play_time_ms", WatchTimeUnit: "ms", Features: []events.Column{{Column: "tab", Kind: events.KindID}}}
+	lg, err := Build(context.Background(), data, spec, Options{TempDir: t.TempDir()})
+	require.NoError(t, err)
+	defer lg.Close()
+	assert.Equal(t, int64(4), lg.Impressions)
+	assert.Equal(t, int64(2), lg.Watches, "two clicks of 7 s or more")
+	var got []events.Event
+	require.NoError(t, lg.EachUser(context.Background(), func(evs []events.Event) error {
+		if evs[0].User == 1 {
+			got = append(got, evs...)
+		}
+		return nil
+	}))
+	require.Len(t, got, 4)
+	assert.Equal(t, events.Impression, got[0].Kind)
+	assert.Equal(t, events.Watch, got[1].Kind, "the watch right after its impression")
+	assert.Equal(t, got[0].Time, got[1].Time)
+	assert.InDelta(t, 12.0, got[0].WatchTime, 1e-6, "ms read as seconds")
+	assert.Equal(t, []events.Feat{{ID: 2}}, got[0].Feats, "the tab of the impression row")
+	for name, mutate := range map[string]func(*Spec){
+		"user features need a watch log": func(s *Spec) {
+			s.Watches.UserFeatures = []events.Column{{Column: "region", Kind: events.KindID}}
+		},
+		"negative threshold":   func(s *Spec) { s.Watches.MinWatchSeconds = -1 },
+		"unknown watch unit":   func(s *Spec) { s.Impressions.WatchTimeUnit = "min" },
+		"no impression folder": func(s *Spec) { s.Impressions.Path = "nowhere" },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s := spec
+			mutate(&s)
+			_, err := Build(context.Background(), data, s, Options{TempDir: t.TempDir()})
+			assert.Error(t, err)
+		})
+	}
+}

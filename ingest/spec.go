@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 
@@ -44,6 +45,12 @@ type WatchColumns struct {
 	// UserFeatures are user attributes on each row (the latest one of a
 	// user is the one served).
 	UserFeatures []events.Column `json:"user_features,omitempty"`
+	// FromImpressions says the log holds impressions only: the watches are
+	// the impression log's clicked rows with a watch time of at least
+	// MinWatchSeconds (one log feeds both stages; no watch folder is read,
+	// and the watch columns above are unused).
+	FromImpressions bool    `json:"from_impressions,omitempty"`
+	MinWatchSeconds float64 `json:"min_watch_seconds,omitempty"`
 }
 
 // ImpressionColumns maps the impression log: one row per video shown.
@@ -63,10 +70,15 @@ type ImpressionColumns struct {
 	// Clicked names the click column (boolean, or exactly 0, 1, true,
 	// false) ["clicked"].
 	Clicked string `json:"clicked"`
-	// WatchTime names the watch-time column (seconds: null, or finite,
-	// ≥ 0 and within float32 on every row; required on clicked rows)
-	// ["watch_seconds"].
-	WatchTime string `json:"watch_time"`
+	// WatchTime names the watch-time column (null, or finite, ≥ 0 and
+	// within float32 on every row; required on clicked rows)
+	// ["watch_seconds"], in WatchTimeUnit: "s" or "ms" ["s"].
+	WatchTime     string `json:"watch_time"`
+	WatchTimeUnit string `json:"watch_time_unit,omitempty"`
+	// Features are columns of the impression row itself, the context of
+	// the showing (the app surface or tab, say): id or continuous. The
+	// ranker reads them as "impression_C".
+	Features []events.Column `json:"features,omitempty"`
 }
 
 // CatalogueColumns maps the video catalogue: one row per video.
@@ -212,7 +224,19 @@ func (s *Spec) Validate() error {
 		}
 		return nil
 	}
+	if u := s.Impressions.WatchTimeUnit; u != "" && u != "s" && u != "ms" {
+		return fmt.Errorf("ingest: impressions.watch_time_unit %q: want s or ms", u)
+	}
+	if m := s.Watches.MinWatchSeconds; !(m >= 0) || math.IsInf(m, 0) {
+		return fmt.Errorf("ingest: watches.min_watch_seconds %v must be a non-negative number", m)
+	}
+	if s.Watches.FromImpressions && (len(s.Watches.UserFeatures) > 0 || s.Watches.SearchTokens != "") {
+		return errors.New("ingest: watches.from_impressions: the watches come from the impression rows, which carry no user_features or search_tokens")
+	}
 	if err := check("watches.user_features", s.Watches.UserFeatures, false); err != nil {
+		return err
+	}
+	if err := check("impressions.features", s.Impressions.Features, false); err != nil {
 		return err
 	}
 	return check("catalogue.features", s.Catalogue.Features, true)

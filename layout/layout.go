@@ -60,6 +60,10 @@ type Config struct {
 	// VideoFeatures are the catalogue columns (KindID, KindContinuous or
 	// KindTime), in the order of events.Catalogue.Items' values.
 	VideoFeatures []events.Column `json:"video_features"`
+	// ImpressionFeatures are columns of the impression row itself, the
+	// context of a showing (KindID or KindContinuous), in the order of an
+	// impression event's Feats; the ranker reads each as "impression_C".
+	ImpressionFeatures []events.Column `json:"impression_features"`
 	// Signals are the ranking signals derived from the events (none by
 	// default).
 	Signals Signals `json:"signals"`
@@ -114,6 +118,7 @@ func (c Config) Validate() error {
 	}
 	check("user_features", c.UserFeatures, false)
 	check("video_features", c.VideoFeatures, true)
+	check("impression_features", c.ImpressionFeatures, false)
 	errs = append(errs, c.Signals.validate(&c))
 	return errors.Join(errs...)
 }
@@ -177,6 +182,9 @@ func userFeature(col string) string  { return "user_" + col }
 func videoFeature(col string) string { return "video_" + col }
 func videoAge(col string) string     { return "video_age_" + col }
 
+func impressionSpace(col string) string   { return "impression:" + col }
+func impressionFeature(col string) string { return "impression_" + col }
+
 // spaces declares the ID spaces both stages use.
 func (l *Layout) spaces() []feature.Space {
 	sp := []feature.Space{{Name: VideoSpace, MaxVocab: l.cfg.MaxVideos}}
@@ -191,6 +199,11 @@ func (l *Layout) spaces() []feature.Space {
 	for _, c := range l.cfg.VideoFeatures {
 		if c.Kind == events.KindID {
 			sp = append(sp, feature.Space{Name: videoSpace(c.Column), MaxVocab: c.MaxVocab})
+		}
+	}
+	for _, c := range l.cfg.ImpressionFeatures {
+		if c.Kind == events.KindID {
+			sp = append(sp, feature.Space{Name: impressionSpace(c.Column), MaxVocab: c.MaxVocab})
 		}
 	}
 	return append(sp, l.cfg.Signals.spaces()...)
@@ -238,6 +251,13 @@ func (l *Layout) RankingSpec() feature.Spec {
 			fs = append(fs, feature.Feature{Name: videoFeature(c.Column), Kind: feature.Continuous})
 		}
 	}
+	for _, c := range l.cfg.ImpressionFeatures {
+		if c.Kind == events.KindID {
+			fs = append(fs, feature.Feature{Name: impressionFeature(c.Column), Kind: feature.ID, Space: impressionSpace(c.Column)})
+		} else {
+			fs = append(fs, feature.Feature{Name: impressionFeature(c.Column), Kind: feature.Continuous})
+		}
+	}
 	fs = append(fs, l.cfg.Signals.features(l.cfg.MaxTokens)...)
 	return feature.Spec{Spaces: l.spaces(), Features: fs}
 }
@@ -270,6 +290,10 @@ type User struct {
 	History []int64
 	Tokens  []int64
 	Feats   []events.Feat
+	// Context is the context of the showing being ranked: the impression
+	// row's feature values, in the order of Config.ImpressionFeatures
+	// (Walk sets it for each impression; a server from the request).
+	Context []events.Feat
 	sig     *state // the signals' counters (nil: none yet)
 }
 
@@ -281,6 +305,7 @@ func (u *User) Snapshot() User {
 		History: u.History[:len(u.History):len(u.History)],
 		Tokens:  u.Tokens[:len(u.Tokens):len(u.Tokens)],
 		Feats:   u.Feats,
+		Context: u.Context,
 		sig:     u.sig.clone(),
 	}
 }
@@ -350,6 +375,19 @@ func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Ex
 			b.SetNum(&ex, videoFeature(c.Column), f.Num)
 		}
 	}
+	for i, c := range l.cfg.ImpressionFeatures {
+		var f events.Feat
+		if i < len(u.Context) {
+			f = u.Context[i]
+		} else if c.Kind == events.KindID {
+			f.ID = events.NullID // no context given: unknown
+		}
+		if c.Kind == events.KindID {
+			b.SetIDs(&ex, impressionFeature(c.Column), idOf(f))
+		} else {
+			b.SetNum(&ex, impressionFeature(c.Column), f.Num)
+		}
+	}
 	l.putSignals(&ex, u, video, at, score)
 	return ex
 }
@@ -372,9 +410,11 @@ func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64)
 	for i := range evs {
 		e := &evs[i]
 		if e.Kind == events.Impression {
+			u.Context = e.Feats
 			if onImp != nil {
 				onImp(&u, e)
 			}
+			u.Context = nil
 			l.shownTo(&u, e)
 			continue
 		}

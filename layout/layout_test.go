@@ -114,3 +114,29 @@ func TestNullUploadTimeIsAgeZero(t *testing.T) {
 	assert.Equal(t, 0.0, l.RankExample(&layout.User{}, 1, at, 0).Nums[i], "null time")
 	assert.Equal(t, 10.0, l.RankExample(&layout.User{}, 2, at, 0).Nums[i], "a real time at the epoch")
 }
+
+// TestImpressionContext: the impression row's context columns reach the
+// ranker's example of that impression only; without a context (a request
+// that gives none) they read as unknown.
+func TestImpressionContext(t *testing.T) {
+	cfg := layout.Config{ImpressionFeatures: []events.Column{{Column: "tab", Kind: events.KindID}, {Column: "position", Kind: events.KindContinuous}}}
+	l, err := layout.New(cfg, 0, nil)
+	require.NoError(t, err)
+	spec := l.RankingSpec()
+	tab, pos := spec.Index("impression_tab"), spec.Index("impression_position")
+	require.GreaterOrEqual(t, tab, 0)
+	require.GreaterOrEqual(t, pos, 0)
+	evs := []events.Event{
+		{Kind: events.Impression, Item: 1, Time: 1, Feats: []events.Feat{{ID: 3}, {Num: 2}}},
+		{Kind: events.Watch, Item: 1, Time: 2},
+		{Kind: events.Impression, Item: 2, Time: 3, Feats: []events.Feat{{ID: 0}, {Num: 5}}},
+	}
+	var got [][2]any
+	u := l.Walk(evs, nil, func(u *layout.User, e *events.Event) {
+		ex := l.RankExample(u, e.Item, e.Time, 0)
+		got = append(got, [2]any{ex.IDs[tab], ex.Nums[pos]})
+	})
+	assert.Equal(t, [][2]any{{[]int64{3}, 2.0}, {[]int64{0}, 5.0}}, got, "each impression its own context; a real 0 stays 0")
+	ex := l.RankExample(&u, 9, 4, 0)
+	assert.Nil(t, ex.IDs[tab], "no context: unknown")
+}

@@ -439,6 +439,7 @@ func LayoutConfig(s ingest.Spec) (layout.Config, error) {
 	c := layout.Config{
 		MaxVideos: s.MaxVideos, MaxHistory: s.MaxHistory, RankHistory: s.RankHistory, MaxTokens: s.MaxTokens,
 		SearchTokens: s.Watches.SearchTokens != "", UserFeatures: s.Watches.UserFeatures, VideoFeatures: s.Catalogue.Features,
+		ImpressionFeatures: s.Impressions.Features,
 	}
 	if len(s.RankingSignals) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(s.RankingSignals))

@@ -125,7 +125,30 @@ func (m *Models) user(req *Request) (*layout.User, error) {
 		u = &w
 	}
 	u.Feats = feats
+	if u.Context, err = m.context(req.Context); err != nil {
+		return nil, err
+	}
 	return u, nil
+}
+
+// context is the request's context of the showing, in the layout's
+// impression-feature order; an unknown name is a request error naming it.
+func (m *Models) context(ctx map[string]Attr) ([]events.Feat, error) {
+	cols := m.Layout.Config().ImpressionFeatures
+	for k := range ctx {
+		if !slices.ContainsFunc(cols, func(c events.Column) bool { return c.Column == k }) {
+			return nil, badRequest("unknown context %s", echo(k))
+		}
+	}
+	out := make([]events.Feat, 0, len(cols))
+	for _, c := range cols {
+		f, err := m.attr(c, ctx[c.Column])
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, f)
+	}
+	return out, nil
 }
 
 // at is the moment a request is served: its Time, else the end of the

@@ -80,6 +80,11 @@ type Request struct {
 	// them by the code that computed them at training. Watches make the
 	// history.
 	Events []Event `json:"events"`
+	// Context is the context of this showing by the columns of the
+	// layout's impression features (the app surface or tab, say), valued
+	// as Attributes are; an unknown name is an error naming it, an absent
+	// one reads as unknown.
+	Context map[string]Attr `json:"context"`
 	// Time is the moment of the request (Unix ms) [the end of the model's
 	// training window, or the last event's time if later]: ranking features
 	// that count time (days since, hour, weekday) are read at it.
@@ -397,8 +402,8 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 		return nil, badRequest("n must be in 1..%d, got %d", MaxN, req.N)
 	case len(req.History) > MaxRequestHistory || len(req.SearchTokens) > MaxRequestHistory:
 		return nil, badRequest("history and search_tokens hold at most %d entries", MaxRequestHistory)
-	case len(req.Attributes) > MaxAttributes:
-		return nil, badRequest("attributes hold at most %d entries", MaxAttributes)
+	case len(req.Attributes) > MaxAttributes || len(req.Context) > MaxAttributes:
+		return nil, badRequest("attributes and context hold at most %d entries each", MaxAttributes)
 	case len(req.Events) > MaxRequestHistory:
 		return nil, badRequest("events hold at most %d entries", MaxRequestHistory)
 	case len(req.Events) > 0 && (len(req.History) > 0 || len(req.SearchTokens) > 0):
@@ -426,6 +431,11 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 			return nil, badRequest("events[%d].watch_seconds must be a non-negative number", i)
 		case tokens > MaxRequestHistory:
 			return nil, badRequest("the events' search_tokens hold at most %d entries", MaxRequestHistory)
+		}
+	}
+	for k, v := range req.Context {
+		if len(k) > MaxAttributeName || (v.IsText && len(v.Text) > MaxAttributeText) || v.other != "" {
+			return nil, badRequest("context %s: names are at most %d bytes, values numbers or strings of at most %d bytes", echo(k), MaxAttributeName, MaxAttributeText)
 		}
 	}
 	for k, v := range req.Attributes {

@@ -841,3 +841,11 @@ func TestTextIDsEndToEnd(t *testing.T) {
 	rec = post(t, h, "/v1/recommend", `{"history":["clip/999"],"attributes":{"region":"XX"},"n":3}`)
 	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 }
+
+// TestContextByName: the showing's context goes by the layout's impression
+// columns; this model maps none, so any name is a 400 naming it.
+func TestContextByName(t *testing.T) {
+	h := newTestServer(t).Handler()
+	assert.Contains(t, errorOf(t, post(t, h, "/v1/recommend", `{"n":2,"context":{"tab":3}}`), 400), `unknown context "tab"`)
+	assert.Equal(t, http.StatusOK, post(t, h, "/v1/recommend", `{"n":2,"context":{}}`).Code)
+}
