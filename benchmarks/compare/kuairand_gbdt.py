@@ -1,4 +1,4 @@
-#!/usr/bin/env python3
+#!/usr/bin/python3
 """A gradient-boosted-trees ranker on KuaiRand-Pure, beside ytdnn's ranker.
 
 It reads the log itself (impressions converted to CSV by parquet2csv.mjs,
@@ -16,7 +16,8 @@ estimates. The output has the scores file's format, so
 
   go run ./examples/pipeline metrics -scores OUT.csv
 
-measures both with the same code. Usage:
+measures both with the same code. Debian's python3-sklearn and
+python3-numpy (run with /usr/bin/python3). Usage:
 
   kuairand_gbdt.py IMPRESSIONS.csv USERS.csv VIDEOS.csv T_MS YTDNN_SCORES.csv OUT.csv [SEED]
 """

@@ -3,7 +3,8 @@
 // scripts read the log without ytdnn's reader.
 //
 //   npm install --prefix /tmp/duckdb @duckdb/node-api
-//   NODE_PATH=/tmp/duckdb/node_modules node benchmarks/compare/parquet2csv.mjs IN.parquet OUT.csv
+//   cp benchmarks/compare/parquet2csv.mjs /tmp/duckdb/   # ES modules resolve packages beside the script
+//   node /tmp/duckdb/parquet2csv.mjs IN.parquet OUT.csv
 import { DuckDBInstance } from '@duckdb/node-api';
 
 const [input, output] = process.argv.slice(2);
