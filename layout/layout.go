@@ -135,8 +135,13 @@ type Layout struct {
 	// Catalogue holds the videos' features (its Features are
 	// Config.VideoFeatures).
 	Catalogue *events.Catalogue
-	cg, rk    *feature.Builder
-	sameCols  []int // index in VideoFeatures of each Signals.SameAttribute column
+	// Stats answers the running statistics of Signals.ItemStats and
+	// AttributeStats (nil: no showing of anything): at training a
+	// RunningStats over the log, at serving the counts at the window's end.
+	Stats    StatsSource
+	cg, rk   *feature.Builder
+	sameCols []int // index in VideoFeatures of each Signals.SameAttribute column
+	statCols []int // index in VideoFeatures of each Signals.AttributeStats column
 }
 
 // New returns the layout of cfg (defaults applied) for a training window
@@ -160,8 +165,14 @@ func New(cfg Config, end int64, cat *events.Catalogue) (*Layout, error) {
 		}
 	}
 	l := &Layout{cfg: cfg, End: end, Catalogue: cat}
+	col := func(name string) int {
+		return slices.IndexFunc(cfg.VideoFeatures, func(c events.Column) bool { return c.Column == name })
+	}
 	for _, name := range cfg.Signals.SameAttribute {
-		l.sameCols = append(l.sameCols, slices.IndexFunc(cfg.VideoFeatures, func(c events.Column) bool { return c.Column == name }))
+		l.sameCols = append(l.sameCols, col(name))
+	}
+	for _, name := range cfg.Signals.AttributeStats {
+		l.statCols = append(l.statCols, col(name))
 	}
 	var err error
 	if l.cg, err = feature.NewBuilder(l.CandgenSpec()); err != nil {
@@ -389,6 +400,7 @@ func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Ex
 		}
 	}
 	l.putSignals(&ex, u, video, at, score)
+	l.putStats(&ex, video, at)
 	return ex
 }
 

@@ -39,6 +39,15 @@ type Signals struct {
 	// v·u + b of the video for the user at that moment: the score of the
 	// source that nominated the candidate.
 	CandidateScore bool `json:"candidate_score,omitempty"`
+	// ItemStats adds running statistics of the video over every user, from
+	// the impressions strictly before the one ranked: "stats_video_"
+	// impressions, ctr (click-through rate smoothed toward the overall one
+	// with a weight of 10 impressions) and watch_per_click (watch seconds
+	// per click, smoothed likewise). AttributeStats adds the same over
+	// every video sharing the impressed video's value of each catalogue ID
+	// column named ("stats_C_…"). The counts come from Layout.Stats.
+	ItemStats      bool     `json:"item_stats,omitempty"`
+	AttributeStats []string `json:"attribute_stats,omitempty"`
 	// MaxState bounds each user's counters: at most MaxState attribute
 	// values per column and MaxState shown videos are remembered, the
 	// least recently seen forgotten first [DefaultMaxState].
@@ -94,6 +103,16 @@ func (s Signals) validate(c *Config) error {
 		}
 		seen[col] = true
 	}
+	seen = map[string]bool{}
+	for _, col := range s.AttributeStats {
+		switch {
+		case !ids[col]:
+			errs = append(errs, fmt.Errorf("signals: attribute_stats %q is not an id column of the catalogue", col))
+		case seen[col]:
+			errs = append(errs, fmt.Errorf("signals: attribute_stats %q named twice", col))
+		}
+		seen[col] = true
+	}
 	if s.LastSearch && !c.SearchTokens {
 		errs = append(errs, errors.New("signals: last_search needs the watches' search tokens"))
 	}
@@ -133,7 +152,7 @@ func (s Signals) features(maxTokens int) []feature.Feature {
 	if s.CandidateScore {
 		fs = append(fs, feature.Feature{Name: FeatureCandidateScore, Kind: feature.Continuous})
 	}
-	return fs
+	return append(fs, s.statsFeatures()...)
 }
 
 // seen is one remembered value: how often, how many of those skipped, and

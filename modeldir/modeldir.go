@@ -31,6 +31,7 @@ const (
 	CatalogueFile     = "catalogue.bin"    // the videos' catalogue features
 	IndexFile         = "index.hnsw"       // optional retrieval.HNSW over the candgen items
 	DictsFile         = "ids.dict"         // optional events.Dicts: the text IDs of the log, kept exact
+	StatsFile         = "stats.bin"        // optional layout.FixedStats: the running statistics at the window's end
 	manifestFmt       = 3                  // Manifest.Format this build writes and reads
 	maxManifest       = 1 << 20            // bytes
 	maxCatalogueBytes = 16 << 30           // bytes
@@ -72,7 +73,7 @@ type FileSum struct {
 // limits are the size bounds of the files a manifest may list.
 var limits = map[string]int64{
 	CandgenFile: maxModelBytes, RankingFile: maxModelBytes, CatalogueFile: maxCatalogueBytes, IndexFile: maxModelBytes,
-	DictsFile: maxCatalogueBytes,
+	DictsFile: maxCatalogueBytes, StatsFile: maxCatalogueBytes,
 }
 
 // Model is a loaded model directory.
@@ -84,6 +85,10 @@ type Model struct {
 	// Dicts map the log's text IDs to the int64 IDs the models use and
 	// back (nil, or empty: every space had integer IDs).
 	Dicts *events.Dicts
+	// Stats are the running statistics at the end of the training window,
+	// when the layout's signals read them (Load sets them as the layout's
+	// Stats).
+	Stats *layout.FixedStats
 }
 
 // Write writes m (and idx, when not nil) as a model directory at
@@ -144,6 +149,11 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 		return err
 	}); err != nil {
 		return err
+	}
+	if m.Stats != nil {
+		if err := save(StatsFile, func(w io.Writer) error { _, err := writeStats(w, m.Stats); return err }); err != nil {
+			return err
+		}
 	}
 	if m.Dicts != nil && !m.Dicts.Empty() {
 		if err := save(DictsFile, writerTo(m.Dicts)); err != nil {
@@ -222,6 +232,14 @@ func Load(dir string) (*Model, error) {
 		if err := m.Layout.CheckRanking(m.Ranking); err != nil {
 			return nil, fmt.Errorf("modeldir: %s: %w", RankingFile, err)
 		}
+	}
+	if sum, ok := files[StatsFile]; ok {
+		if m.Stats, err = loadFile(dir, StatsFile, sum, readStats); err != nil {
+			return nil, err
+		}
+		m.Layout.Stats = m.Stats
+	} else if m.Layout.WantsStats() {
+		return nil, fmt.Errorf("modeldir: the layout reads running statistics but the manifest (%s) lists no %s", ManifestFile, StatsFile)
 	}
 	if sum, ok := files[DictsFile]; ok {
 		if m.Dicts, err = loadFile(dir, DictsFile, sum, events.ReadDicts); err != nil {

@@ -13,6 +13,7 @@ import (
 	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
+	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
 )
 
@@ -73,6 +74,15 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	}
 	defer lg.Close()
 	out := map[string]any{"model_window_end": time.UnixMilli(md.Layout.End).UTC().Format(time.RFC3339)}
+	if md.Layout.WantsStats() {
+		// The counts so far: the model's at its window's end plus the later
+		// log's from then on, before each impression.
+		later, err := runningStats(ctx, md.Layout, lg, md.Layout.End, o.After)
+		if err != nil {
+			return nil, err
+		}
+		md.Layout.Stats = layout.SumStats{Base: md.Stats, Later: later}
+	}
 	h := Holdout{After: o.After}
 	tests, pop, err := collectTests(ctx, md.Layout, lg, h, o.MaxTests)
 	if err != nil {

@@ -69,7 +69,7 @@ func GenSpec() ingest.Spec {
 		Catalogue: ingest.CatalogueColumns{Features: []events.Column{
 			{Column: "channel_id", Kind: events.KindID}, {Column: "topic", Kind: events.KindID}, {Column: "upload_time", Kind: events.KindTime},
 		}},
-		RankingSignals: json.RawMessage(`{"same_attribute": ["channel_id", "topic"], "exposure": true, "context": true, "last_search": true, "candidate_score": true}`),
+		RankingSignals: json.RawMessage(`{"same_attribute": ["channel_id", "topic"], "exposure": true, "context": true, "last_search": true, "candidate_score": true, "item_stats": true, "attribute_stats": ["channel_id"]}`),
 	}
 	if err := s.Validate(); err != nil { // fills the defaults
 		panic("pipe: GenSpec is invalid: " + err.Error()) // a programmer error, caught by every test run

@@ -348,9 +348,13 @@ func TestRankingSignalsFromTheSpec(t *testing.T) {
 	md, err := modeldir.Load(out)
 	require.NoError(t, err)
 	spec := md.Ranking.Encoder().Spec
-	for _, name := range []string{"same_channel_id_watches", "same_topic_days", layout.FeatureShown, layout.FeatureHour, layout.FeatureLastSearch, layout.FeatureCandidateScore} {
+	for _, name := range []string{"same_channel_id_watches", "same_topic_days", layout.FeatureShown, layout.FeatureHour, layout.FeatureLastSearch, layout.FeatureCandidateScore,
+		"stats_video_ctr", "stats_channel_id_watch_per_click"} {
 		assert.GreaterOrEqual(t, spec.Index(name), 0, name)
 	}
+	require.NotNil(t, md.Stats, "the running statistics at the window's end are in the directory")
+	assert.Same(t, md.Stats, md.Layout.Stats.(*layout.FixedStats))
+	assert.NotEmpty(t, md.Stats.Videos)
 	assert.Greater(t, m["ranking_auc"].(float64), 0.55)
 
 	bad := GenSpec()

@@ -267,6 +267,12 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 	for r, n := range rep.ByReason {
 		byReason[string(r)] = n
 	}
+	if l.WantsStats() {
+		if l.Stats, err = runningStats(ctx, l, lg, math.MinInt64, end); err != nil {
+			lg.Close()
+			return nil, nil, err
+		}
+	}
 	out := map[string]any{
 		"events_read": rep.Rows, "rows_rejected": rep.Rejected, "rejected_by_reason": byReason, "empty_files_skipped": rep.Empty,
 		"watches": lg.Watches, "impressions": lg.Impressions,
@@ -403,6 +409,9 @@ func (o *Options) write(ctx context.Context, in *logs, cg *candgen.Model, rk *ra
 		}
 	}
 	m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk, Dicts: in.lg.Dicts}
+	if rs, ok := l.Stats.(*layout.RunningStats); ok {
+		m.Stats = rs.Snapshot(l.End)
+	}
 	if err := modeldir.Write(o.Out, m, idx); err != nil {
 		return err
 	}
@@ -618,6 +627,11 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	if err != nil {
 		return err
 	}
+	if vl.WantsStats() {
+		if vl.Stats, err = runningStats(ctx, vl, in.lg, math.MinInt64, from); err != nil {
+			return err
+		}
+	}
 	fit := o.Holdout
 	fit.After = from // the events training sees before the window
 	const maxVal = 10_000
@@ -723,4 +737,20 @@ func scoring(l *layout.Layout, cg *candgen.Model) *candgen.Model {
 		return cg
 	}
 	return nil
+}
+
+// runningStats indexes the impressions of the log at or after from by time
+// for the layout's running statistics; the prior counts those before until.
+func runningStats(ctx context.Context, l *layout.Layout, lg *ingest.Log, from, until int64) (*layout.RunningStats, error) {
+	rs := layout.NewRunningStats(l, until)
+	err := lg.EachUser(ctx, func(evs []events.Event) error {
+		for i := range evs {
+			if evs[i].Kind == events.Impression && evs[i].Time >= from {
+				rs.Add(&evs[i])
+			}
+		}
+		return nil
+	})
+	rs.Seal()
+	return rs, err
 }
