@@ -15,6 +15,7 @@ const (
 	KindID         = "id"         // a categorical value: its own embedding space
 	KindContinuous = "continuous" // a number, normalized by its CDF
 	KindTime       = "time"       // catalogue only: a timestamp; the feature is the video's age at the event
+	KindIDs        = "ids"        // catalogue only: several values (a list column, or text like "12,60"): a bag in its own space
 )
 
 // Column maps one feature column of the logs.
@@ -38,9 +39,11 @@ const (
 )
 
 // Feat is one mapped feature's value: ID for KindID (NullID when the value
-// was null), Num otherwise (a KindTime value is Unix milliseconds).
+// was null), IDs for KindIDs (none when null), Num otherwise (a KindTime
+// value is Unix milliseconds; a null time has ID NullID).
 type Feat struct {
 	ID  int64
+	IDs []int64
 	Num float64
 }
 

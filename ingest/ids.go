@@ -90,7 +90,7 @@ func newSpaces(s *Spec) *spaces {
 		feats:  map[string]*idSpace{},
 	}
 	for _, c := range append(append(append([]events.Column(nil), s.Watches.UserFeatures...), s.Impressions.Features...), s.Catalogue.Features...) {
-		if c.Kind == events.KindID {
+		if c.Kind == events.KindID || c.Kind == events.KindIDs {
 			sp.feats[c.Column] = mk(fmt.Sprintf("values of column %q", c.Column), fmt.Sprintf("the id_type of column %q", c.Column), c.IDType, idInt)
 		}
 	}

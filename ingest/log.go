@@ -196,6 +196,8 @@ func (rd *read) featureColumns(fs []events.Column, tr *timeRule) []column {
 		switch f.Kind {
 		case events.KindID:
 			c.kind, c.space = kID, rd.ids.feats[f.Column]
+		case events.KindIDs:
+			c.kind, c.space, c.commas = kTokens, rd.ids.feats[f.Column], true
 		case events.KindTime:
 			c.kind, c.time = kTime, tr
 		default:
@@ -482,6 +484,10 @@ func (rd *read) readWatches(ctx context.Context, rep *Report, emit func(*events.
 // number 0.
 func feat(col *column, c *cell) events.Feat {
 	switch {
+	case col.kind == kTokens && c.null:
+		return events.Feat{}
+	case col.kind == kTokens:
+		return events.Feat{IDs: slices.Clone(c.toks)}
 	case col.kind == kID && c.null:
 		return events.Feat{ID: events.NullID}
 	case col.kind == kID:

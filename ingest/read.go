@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // kind is how a mapped column is read.
@@ -30,6 +31,7 @@ type column struct {
 	kind     kind
 	required bool      // a null is a rejected row
 	space    *idSpace  // kID, kTokens
+	commas   bool      // kTokens: text splits at commas as well as spaces (a catalogue "ids" column)
 	time     *timeRule // kTime
 }
 
@@ -213,7 +215,8 @@ func (c *column) text(s string, out *cell) *RowError {
 			out.null = true
 			return nil
 		}
-		for _, f := range strings.Fields(s) {
+		sep := func(r rune) bool { return unicode.IsSpace(r) || (c.commas && r == ',') }
+		for _, f := range strings.FieldsFunc(s, sep) {
 			id, bad := c.space.fromText(f)
 			if bad != nil {
 				return bad

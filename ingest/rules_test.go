@@ -758,3 +758,26 @@ func TestImpressionOnlyLog(t *testing.T) {
 		})
 	}
 }
+
+// TestMultiValuedCatalogueColumn: an "ids" catalogue column holds several
+// values (text like "12,60" or "12 60"), each an ID of its own space, not
+// one hashed value per combination; a null cell holds none.
+func TestMultiValuedCatalogueColumn(t *testing.T) {
+	data := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(data, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	}
+	write("watches/w.csv", "user_id,item_id,timestamp\n1,1,1767225600\n1,2,1767225700\n")
+	write("catalogue/c.csv", "item_id,tags\n1,\"12,60\"\n2,60 7\n3,\n")
+	spec := DefaultSpec()
+	spec.Catalogue.Features = []events.Column{{Column: "tags", Kind: events.KindIDs}}
+	lg, err := Build(context.Background(), data, spec, Options{TempDir: t.TempDir()})
+	require.NoError(t, err)
+	defer lg.Close()
+	assert.Equal(t, []int64{12, 60}, lg.Catalogue.Items[1][0].IDs)
+	assert.Equal(t, []int64{60, 7}, lg.Catalogue.Items[2][0].IDs)
+	assert.Empty(t, lg.Catalogue.Items[3][0].IDs, "a null cell holds no value")
+}

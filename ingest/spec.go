@@ -208,11 +208,11 @@ func (s *Spec) Validate() error {
 			switch {
 			case c.Column == "":
 				return fmt.Errorf("ingest: %s: a feature without a column name", where)
-			case c.Kind != events.KindID && c.Kind != events.KindContinuous && !(allowTime && c.Kind == events.KindTime):
+			case c.Kind != events.KindID && c.Kind != events.KindContinuous && !(allowTime && (c.Kind == events.KindTime || c.Kind == events.KindIDs)):
 				return fmt.Errorf("ingest: %s: column %q has kind %q", where, c.Column, c.Kind)
 			case c.MaxVocab < 0:
 				return fmt.Errorf("ingest: %s: column %q has a negative max_vocab", where, c.Column)
-			case c.IDType != "" && c.Kind != events.KindID:
+			case c.IDType != "" && c.Kind != events.KindID && c.Kind != events.KindIDs:
 				return fmt.Errorf("ingest: %s: column %q has an id_type but kind %q", where, c.Column, c.Kind)
 			case seen[c.Column]:
 				return fmt.Errorf("ingest: feature column %q mapped twice", c.Column)

@@ -106,7 +106,7 @@ func (c Config) Validate() error {
 			switch {
 			case col.Column == "":
 				bad("%s: a column without a name", where)
-			case col.Kind != events.KindID && col.Kind != events.KindContinuous && !(allowTime && col.Kind == events.KindTime):
+			case col.Kind != events.KindID && col.Kind != events.KindContinuous && !(allowTime && (col.Kind == events.KindTime || col.Kind == events.KindIDs)):
 				bad("%s: column %q has kind %q", where, col.Column, col.Kind)
 			case col.MaxVocab < 0:
 				bad("%s: column %q has a negative max_vocab", where, col.Column)
@@ -208,7 +208,7 @@ func (l *Layout) spaces() []feature.Space {
 		}
 	}
 	for _, c := range l.cfg.VideoFeatures {
-		if c.Kind == events.KindID {
+		if c.Kind == events.KindID || c.Kind == events.KindIDs {
 			sp = append(sp, feature.Space{Name: videoSpace(c.Column), MaxVocab: c.MaxVocab})
 		}
 	}
@@ -256,6 +256,8 @@ func (l *Layout) RankingSpec() feature.Spec {
 		switch c.Kind {
 		case events.KindID:
 			fs = append(fs, feature.Feature{Name: videoFeature(c.Column), Kind: feature.ID, Space: videoSpace(c.Column)})
+		case events.KindIDs:
+			fs = append(fs, feature.Feature{Name: videoFeature(c.Column), Kind: feature.Bag, Space: videoSpace(c.Column)})
 		case events.KindTime:
 			fs = append(fs, feature.Feature{Name: videoAge(c.Column), Kind: feature.Continuous})
 		default:
@@ -378,6 +380,8 @@ func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Ex
 			if len(cat) > 0 { // unknown videos: unknown IDs
 				b.SetIDs(&ex, videoFeature(c.Column), idOf(f))
 			}
+		case events.KindIDs:
+			b.SetIDs(&ex, videoFeature(c.Column), f.IDs) // a bag: every value, averaged
 		case events.KindTime:
 			if len(cat) > 0 && f.ID != events.NullID { // unknown videos and times: age 0
 				b.SetNum(&ex, videoAge(c.Column), (float64(at)-f.Num)/day)

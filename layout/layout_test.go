@@ -6,6 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"github.com/ytdnn/ytdnn/events"
+	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/layout"
 )
 
@@ -139,4 +140,20 @@ func TestImpressionContext(t *testing.T) {
 	assert.Equal(t, [][2]any{{[]int64{3}, 2.0}, {[]int64{0}, 5.0}}, got, "each impression its own context; a real 0 stays 0")
 	ex := l.RankExample(&u, 9, 4, 0)
 	assert.Nil(t, ex.IDs[tab], "no context: unknown")
+}
+
+// TestMultiValuedAttributeIsABag: a catalogue "ids" column is one bag
+// feature of every value in its own space.
+func TestMultiValuedAttributeIsABag(t *testing.T) {
+	cfg := layout.Config{VideoFeatures: []events.Column{{Column: "tags", Kind: events.KindIDs}}}
+	cat := &events.Catalogue{Features: cfg.VideoFeatures, Items: map[int64][]events.Feat{1: {{IDs: []int64{12, 60}}}}}
+	l, err := layout.New(cfg, 0, cat)
+	require.NoError(t, err)
+	spec := l.RankingSpec()
+	i := spec.Index("video_tags")
+	require.GreaterOrEqual(t, i, 0)
+	assert.Equal(t, feature.Bag, spec.Features[i].Kind)
+	assert.Equal(t, "video:tags", spec.Features[i].Space)
+	assert.Equal(t, []int64{12, 60}, l.RankExample(&layout.User{}, 1, 0, 0).IDs[i])
+	assert.Empty(t, l.RankExample(&layout.User{}, 2, 0, 0).IDs[i], "a video outside the catalogue")
 }

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -418,16 +419,30 @@ func writeCatalogue(w io.Writer, c *events.Catalogue) (int64, error) {
 		slices.Sort(ids)
 		bw.I64s(ids)
 		for k, f := range c.Features {
-			if f.Kind == events.KindID {
+			switch f.Kind {
+			case events.KindID:
 				col := make([]int64, len(ids))
 				for i, id := range ids {
 					col[i] = c.Items[id][k].ID
 				}
 				bw.I64s(col)
-			} else {
+			case events.KindIDs: // lengths, then every value
+				lens := make([]int64, len(ids))
+				var flat []int64
+				for i, id := range ids {
+					lens[i] = int64(len(c.Items[id][k].IDs))
+					flat = append(flat, c.Items[id][k].IDs...)
+				}
+				bw.I64s(lens)
+				bw.I64s(flat)
+			default:
 				col := make([]float64, len(ids))
 				for i, id := range ids {
-					col[i] = c.Items[id][k].Num
+					x := c.Items[id][k]
+					col[i] = x.Num
+					if f.Kind == events.KindTime && x.ID == events.NullID {
+						col[i] = math.NaN() // a null time
+					}
 				}
 				bw.F64s(col)
 			}
@@ -453,6 +468,7 @@ func readCatalogue(r io.Reader) (*events.Catalogue, error) {
 		// what is allocated grows with the bytes the file holds.
 		idCols := make([][]int64, nf)
 		numCols := make([][]float64, nf)
+		bags := make([][][]int64, nf)
 		for k, f := range c.Features {
 			if br.Err() != nil {
 				break
@@ -465,6 +481,22 @@ func readCatalogue(r io.Reader) (*events.Catalogue, error) {
 			case events.KindContinuous, events.KindTime:
 				numCols[k] = br.F64s(len(ids))
 				n = len(numCols[k])
+			case events.KindIDs:
+				lens := br.I64s(len(ids))
+				flat := br.I64s(maxCatalogue)
+				n = len(lens)
+				var total int64
+				for _, m := range lens {
+					if m < 0 || total+m > int64(len(flat)) {
+						br.Fail("catalogue: column %q: lengths past its %d values", f.Column, len(flat))
+						break
+					}
+					bags[k] = append(bags[k], flat[total:total+m:total+m])
+					total += m
+				}
+				if br.Err() == nil && total != int64(len(flat)) {
+					br.Fail("catalogue: column %q: %d values for lengths summing to %d", f.Column, len(flat), total)
+				}
 			default:
 				br.Fail("catalogue: column %q has kind %q", f.Column, f.Kind)
 				continue
@@ -480,9 +512,14 @@ func readCatalogue(r io.Reader) (*events.Catalogue, error) {
 		for i, id := range ids {
 			row := slab[i*int(nf) : (i+1)*int(nf) : (i+1)*int(nf)]
 			for k, f := range c.Features {
-				if f.Kind == events.KindID {
+				switch {
+				case f.Kind == events.KindID:
 					row[k].ID = idCols[k][i]
-				} else {
+				case f.Kind == events.KindIDs:
+					row[k].IDs = bags[k][i]
+				case f.Kind == events.KindTime && math.IsNaN(numCols[k][i]):
+					row[k].ID = events.NullID // a null time
+				default:
 					row[k].Num = numCols[k][i]
 				}
 			}

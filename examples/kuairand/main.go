@@ -76,6 +76,7 @@ func run(ctx context.Context, data, specFile, after, out string, seeds int) erro
 		{"+ exposure (shown, skipped)", only(func(s *layout.Signals) { s.Exposure = true }), tower},
 		{"+ hour and weekday", only(func(s *layout.Signals) { s.Context = true }), tower},
 		{"+ candidate generation's score", only(func(s *layout.Signals) { s.CandidateScore = true }), tower},
+		{"+ running video, author and tag statistics", only(func(s *layout.Signals) { s.ItemStats, s.AttributeStats = all.ItemStats, all.AttributeStats }), tower},
 		{"all signals", all, tower},
 		{"all signals, no hidden layer", all, []int{}},
 		{"all signals, 1 hidden layer (256)", all, []int{256}},
