@@ -62,6 +62,14 @@ type Event struct {
 	Feats  []Feat
 }
 
+// UserTable is a table of user attributes, one row per user (activity
+// level, account age, counts), joined to the events by user ID: each
+// user's values, in the order of Features.
+type UserTable struct {
+	Features []Column
+	Items    map[int64][]Feat
+}
+
 // Catalogue is the video catalogue: each video's features, in the order of
 // Features.
 type Catalogue struct {

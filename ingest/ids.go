@@ -81,7 +81,7 @@ func newSpaces(s *Spec) *spaces {
 		t, _ := declaredType(field, declared) // Validate checked it
 		return &idSpace{what: what, field: field, typ: t, declared: t != idUnknown, def: def}
 	}
-	users, _ := agreedType("", map[string]string{"w": s.Watches.UserIDType, "i": s.Impressions.UserIDType})
+	users, _ := agreedType("", map[string]string{"w": s.Watches.UserIDType, "i": s.Impressions.UserIDType, "u": s.Users.UserIDType})
 	videos, _ := agreedType("", map[string]string{"w": s.Watches.ItemIDType, "i": s.Impressions.ItemIDType, "c": s.Catalogue.ItemIDType})
 	sp := &spaces{
 		users:  mk("user IDs", "user_id_type", users.String(), idInt),
@@ -89,7 +89,7 @@ func newSpaces(s *Spec) *spaces {
 		tokens: mk("search tokens", "watches.search_tokens_id_type", s.Watches.SearchTokensIDType, idText),
 		feats:  map[string]*idSpace{},
 	}
-	for _, c := range append(append(append([]events.Column(nil), s.Watches.UserFeatures...), s.Impressions.Features...), s.Catalogue.Features...) {
+	for _, c := range append(append(append(append([]events.Column(nil), s.Watches.UserFeatures...), s.Impressions.Features...), s.Catalogue.Features...), s.Users.Features...) {
 		if c.Kind == events.KindID || c.Kind == events.KindIDs {
 			sp.feats[c.Column] = mk(fmt.Sprintf("values of column %q", c.Column), fmt.Sprintf("the id_type of column %q", c.Column), c.IDType, idInt)
 		}

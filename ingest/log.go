@@ -83,12 +83,15 @@ type Log struct {
 	Start, End int64
 	// WatchReport, ImpressionReport and CatalogueReport count what the
 	// readers saw.
-	WatchReport, ImpressionReport, CatalogueReport Report
+	WatchReport, ImpressionReport, CatalogueReport, UsersReport Report
 	// HasImpressions is whether the data directory had an impression log.
 	HasImpressions bool
 	// Catalogue holds each video's features (empty without a catalogue
 	// folder).
 	Catalogue *events.Catalogue
+	// UserTable holds each user's attributes from the user table (empty
+	// without one).
+	UserTable *events.UserTable
 	// Dicts maps the text IDs of every text space to the IDs in the events
 	// and the catalogue, and back; store it with the model (see the
 	// package doc, # IDs).
@@ -106,6 +109,7 @@ type read struct {
 	watch *dataset
 	imp   *dataset // nil without an impression log
 	cat   *dataset // nil without a catalogue
+	users *dataset // nil without a user table
 }
 
 // newRead validates the spec and options, lists the datasets (the
@@ -147,6 +151,9 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 		if rd.cat, err = optional(filepath.Join(dataDir, spec.Catalogue.Path)); err != nil {
 			return nil, 0, err
 		}
+		if rd.users, err = optional(filepath.Join(dataDir, spec.Users.Path)); err != nil {
+			return nil, 0, err
+		}
 	}
 	max := opt.MaxTime.UnixMilli()
 	rule := func(unit, layout, zone string) *timeRule {
@@ -174,6 +181,10 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 			{name: im.WatchTime, kind: kWatch},
 		}
 		rd.imp.cols = append(rd.imp.cols, rd.featureColumns(im.Features, nil)...)
+	}
+	if rd.users != nil {
+		rd.users.cols = append([]column{{name: spec.Users.User, kind: kID, required: true, space: rd.ids.users}},
+			rd.featureColumns(spec.Users.Features, nil)...)
 	}
 	if rd.cat != nil {
 		rd.cat.cols = append([]column{{name: c.Item, kind: kID, required: true, space: rd.ids.videos}},
@@ -212,7 +223,7 @@ func (rd *read) featureColumns(fs []events.Column, tr *timeRule) []column {
 // ID column's type in its space.
 func (rd *read) prescan() (int64, error) {
 	var n int64
-	for _, ds := range []*dataset{rd.watch, rd.imp, rd.cat} {
+	for _, ds := range []*dataset{rd.watch, rd.imp, rd.cat, rd.users} {
 		if ds == nil {
 			continue
 		}
@@ -320,6 +331,11 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 	if lg.Catalogue, err = rd.readCatalogue(ctx, &lg.CatalogueReport); err != nil {
 		return nil, err
 	}
+	users, err := rd.readTable(ctx, rd.users, rd.spec.Users.Features, &lg.UsersReport, "user")
+	if err != nil {
+		return nil, err
+	}
+	lg.UserTable = &events.UserTable{Features: users.Features, Items: users.Items}
 	if err := sp.close(); err != nil {
 		return nil, err
 	}
@@ -527,14 +543,21 @@ func (rd *read) readImpressions(ctx context.Context, rep *Report, emit func(*eve
 
 // readCatalogue reads the catalogue (empty without one).
 func (rd *read) readCatalogue(ctx context.Context, rep *Report) (*events.Catalogue, error) {
-	c := &events.Catalogue{Features: rd.spec.Catalogue.Features, Items: map[int64][]events.Feat{}}
-	if rd.cat == nil {
+	return rd.readTable(ctx, rd.cat, rd.spec.Catalogue.Features, rep, "video")
+}
+
+// readTable reads a table of one row per key (the catalogue, the user
+// table; empty when ds is nil): a second row of a key is a rejected row,
+// the first kept.
+func (rd *read) readTable(ctx context.Context, ds *dataset, features []events.Column, rep *Report, what string) (*events.Catalogue, error) {
+	c := &events.Catalogue{Features: features, Items: map[int64][]events.Feat{}}
+	if ds == nil {
 		return c, nil
 	}
-	cols := rd.cat.cols
-	err := scan(ctx, rd.cat, rd.opt.Strict, rd.opt.MaxRejected, rep, func(cells []cell) error {
+	cols := ds.cols
+	err := scan(ctx, ds, rd.opt.Strict, rd.opt.MaxRejected, rep, func(cells []cell) error {
 		if _, dup := c.Items[cells[0].i]; dup {
-			return rowErr(ReasonDuplicate, "video %d has a row already", cells[0].i)
+			return rowErr(ReasonDuplicate, "%s %d has a row already", what, cells[0].i)
 		}
 		fs := make([]events.Feat, len(cells)-1)
 		for i := range fs {

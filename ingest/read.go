@@ -65,7 +65,7 @@ const (
 	ReasonBool          Reason = "click not 0, 1, true or false" //
 	ReasonNoWatchTime   Reason = "clicked without a watch time"  //
 	ReasonRow           Reason = "malformed row"                 // CSV quoting, too few fields
-	ReasonDuplicate     Reason = "video listed again"            // a second catalogue row of one video (the first is kept)
+	ReasonDuplicate     Reason = "listed again"                  // a second row of one video in the catalogue, or of one user in the user table (the first is kept)
 )
 
 // RowError is a rejected row: its file, its 1-based row number in that

@@ -781,3 +781,25 @@ func TestMultiValuedCatalogueColumn(t *testing.T) {
 	assert.Equal(t, []int64{60, 7}, lg.Catalogue.Items[2][0].IDs)
 	assert.Empty(t, lg.Catalogue.Items[3][0].IDs, "a null cell holds no value")
 }
+
+// TestUserTable: the user table is read by user ID into Log.UserTable; a
+// second row of one user is a rejected row (the first kept).
+func TestUserTable(t *testing.T) {
+	data := t.TempDir()
+	write := func(name, text string) {
+		t.Helper()
+		p := filepath.Join(data, name)
+		require.NoError(t, os.MkdirAll(filepath.Dir(p), 0o755))
+		require.NoError(t, os.WriteFile(p, []byte(text), 0o644))
+	}
+	write("watches/w.csv", "user_id,item_id,timestamp\n1,1,1767225600\n1,2,1767225700\n")
+	write("users/u.csv", "user_id,activity,days\n1,3,800\n2,,5\n1,4,9\n")
+	spec := DefaultSpec()
+	spec.Users.Features = []events.Column{{Column: "activity", Kind: events.KindID}, {Column: "days", Kind: events.KindContinuous}}
+	lg, err := Build(context.Background(), data, spec, Options{TempDir: t.TempDir(), MaxRejected: 1})
+	require.NoError(t, err)
+	defer lg.Close()
+	assert.Equal(t, []events.Feat{{ID: 3}, {Num: 800}}, lg.UserTable.Items[1], "the first row kept")
+	assert.Equal(t, events.NullID, lg.UserTable.Items[2][0].ID, "a null attribute is unknown")
+	assert.Equal(t, int64(1), lg.UsersReport.ByReason[ReasonDuplicate])
+}

@@ -81,6 +81,21 @@ type ImpressionColumns struct {
 	Features []events.Column `json:"features,omitempty"`
 }
 
+// UserColumns maps a table of user attributes: one row per user, joined
+// to the events by user ID.
+type UserColumns struct {
+	// Path is the table's folder or file under the data directory
+	// ["users"]; read only if it exists.
+	Path string `json:"path"`
+	// User names the user column ["user_id"]; UserIDType as in
+	// WatchColumns (the user space is shared).
+	User       string `json:"user"`
+	UserIDType string `json:"user_id_type,omitempty"`
+	// Features are the user's attributes (id or continuous); the models
+	// read each as "user_C", like the watch rows' user features.
+	Features []events.Column `json:"features,omitempty"`
+}
+
 // CatalogueColumns maps the video catalogue: one row per video.
 type CatalogueColumns struct {
 	// Path is the catalogue's folder or file under the data directory
@@ -107,6 +122,8 @@ type Spec struct {
 	Watches     WatchColumns      `json:"watches"`
 	Impressions ImpressionColumns `json:"impressions"`
 	Catalogue   CatalogueColumns  `json:"catalogue"`
+	// Users maps an optional table of user attributes, one row per user.
+	Users UserColumns `json:"users"`
 	// MaxVideos caps the video vocabulary (top-N by count; 0: no cap).
 	MaxVideos int `json:"max_videos,omitempty"`
 	// MaxHistory is how many recent watches candidate generation sees
@@ -150,6 +167,8 @@ func (s *Spec) defaults() {
 	def(&s.Impressions.Clicked, "clicked")
 	def(&s.Impressions.WatchTime, "watch_seconds")
 	def(&s.Catalogue.Path, "catalogue")
+	def(&s.Users.Path, "users")
+	def(&s.Users.User, "user_id")
 	def(&s.Catalogue.Item, "item_id")
 	def(&s.Catalogue.TimeUnit, "auto")
 }
@@ -193,6 +212,7 @@ func (s *Spec) Validate() error {
 	}
 	if _, err := agreedType("user IDs", map[string]string{
 		"watches.user_id_type": s.Watches.UserIDType, "impressions.user_id_type": s.Impressions.UserIDType,
+		"users.user_id_type": s.Users.UserIDType,
 	}); err != nil {
 		return err
 	}
@@ -237,6 +257,9 @@ func (s *Spec) Validate() error {
 		return err
 	}
 	if err := check("impressions.features", s.Impressions.Features, false); err != nil {
+		return err
+	}
+	if err := check("users.features", s.Users.Features, false); err != nil {
 		return err
 	}
 	return check("catalogue.features", s.Catalogue.Features, true)

@@ -60,6 +60,10 @@ type Config struct {
 	// VideoFeatures are the catalogue columns (KindID, KindContinuous or
 	// KindTime), in the order of events.Catalogue.Items' values.
 	VideoFeatures []events.Column `json:"video_features"`
+	// UserTableFeatures are the columns of a table of user attributes, one
+	// row per user joined by user ID (KindID or KindContinuous), read as
+	// "user_C" like UserFeatures (a column may not be in both).
+	UserTableFeatures []events.Column `json:"user_table_features"`
 	// ImpressionFeatures are columns of the impression row itself, the
 	// context of a showing (KindID or KindContinuous), in the order of an
 	// impression event's Feats; the ranker reads each as "impression_C".
@@ -119,6 +123,12 @@ func (c Config) Validate() error {
 	check("user_features", c.UserFeatures, false)
 	check("video_features", c.VideoFeatures, true)
 	check("impression_features", c.ImpressionFeatures, false)
+	for _, col := range c.UserTableFeatures {
+		if slices.ContainsFunc(c.UserFeatures, func(u events.Column) bool { return u.Column == col.Column }) {
+			bad("user_table_features: column %q is a user feature of the watches too", col.Column)
+		}
+	}
+	check("user_table_features", c.UserTableFeatures, false)
 	errs = append(errs, c.Signals.validate(&c))
 	return errors.Join(errs...)
 }
@@ -135,6 +145,9 @@ type Layout struct {
 	// Catalogue holds the videos' features (its Features are
 	// Config.VideoFeatures).
 	Catalogue *events.Catalogue
+	// Users holds the user table's rows (nil: no user has any; its
+	// Features are Config.UserTableFeatures).
+	Users *events.UserTable
 	// Stats answers the running statistics of Signals.ItemStats and
 	// AttributeStats (nil: no showing of anything): at training a
 	// RunningStats over the log, at serving the counts at the window's end.
@@ -202,7 +215,7 @@ func (l *Layout) spaces() []feature.Space {
 	if l.cfg.SearchTokens {
 		sp = append(sp, feature.Space{Name: TokenSpace})
 	}
-	for _, c := range l.cfg.UserFeatures {
+	for _, c := range append(slices.Clone(l.cfg.UserFeatures), l.cfg.UserTableFeatures...) {
 		if c.Kind == events.KindID {
 			sp = append(sp, feature.Space{Name: userSpace(c.Column), MaxVocab: c.MaxVocab})
 		}
@@ -222,7 +235,7 @@ func (l *Layout) spaces() []feature.Space {
 
 func (l *Layout) userFeatures() []feature.Feature {
 	var fs []feature.Feature
-	for _, c := range l.cfg.UserFeatures {
+	for _, c := range append(slices.Clone(l.cfg.UserFeatures), l.cfg.UserTableFeatures...) {
 		if c.Kind == events.KindID {
 			fs = append(fs, feature.Feature{Name: userFeature(c.Column), Kind: feature.ID, Space: userSpace(c.Column)})
 		} else {
@@ -300,6 +313,9 @@ func (l *Layout) CheckRanking(m *ranking.Model) error {
 // events.NullID, reads as unknown: no ID, which the encoder reads as OOV,
 // or the value 0).
 type User struct {
+	// ID is the user's ID (Walk sets it from the events; a server from the
+	// request): the key of the user table.
+	ID      int64
 	History []int64
 	Tokens  []int64
 	Feats   []events.Feat
@@ -315,6 +331,7 @@ type User struct {
 // change it.
 func (u *User) Snapshot() User {
 	return User{
+		ID:      u.ID,
 		History: u.History[:len(u.History):len(u.History)],
 		Tokens:  u.Tokens[:len(u.Tokens):len(u.Tokens)],
 		Feats:   u.Feats,
@@ -333,21 +350,31 @@ func (l *Layout) UserExample(u *User) feature.Example {
 	if l.cfg.SearchTokens {
 		b.SetIDs(&ex, FeatureSearches, lastN(u.Tokens, l.cfg.MaxTokens))
 	}
-	l.putUserFeats(b, &ex, u.Feats)
+	l.putUserFeats(b, &ex, u)
 	return ex
 }
 
-func (l *Layout) putUserFeats(b *feature.Builder, ex *feature.Example, feats []events.Feat) {
-	for i, c := range l.cfg.UserFeatures {
-		f := events.Feat{ID: events.NullID}
-		if i < len(feats) {
-			f = feats[i]
+func (l *Layout) putUserFeats(b *feature.Builder, ex *feature.Example, u *User) {
+	put := func(cols []events.Column, feats []events.Feat) {
+		for i, c := range cols {
+			f := events.Feat{ID: events.NullID}
+			if i < len(feats) {
+				f = feats[i]
+			}
+			if c.Kind == events.KindID {
+				b.SetIDs(ex, userFeature(c.Column), idOf(f))
+			} else {
+				b.SetNum(ex, userFeature(c.Column), f.Num)
+			}
 		}
-		if c.Kind == events.KindID {
-			b.SetIDs(ex, userFeature(c.Column), idOf(f))
-		} else {
-			b.SetNum(ex, userFeature(c.Column), f.Num)
+	}
+	put(l.cfg.UserFeatures, u.Feats)
+	if len(l.cfg.UserTableFeatures) > 0 {
+		var row []events.Feat
+		if l.Users != nil {
+			row = l.Users.Items[u.ID]
 		}
+		put(l.cfg.UserTableFeatures, row) // a user outside the table: unknown
 	}
 }
 
@@ -368,7 +395,7 @@ func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Ex
 	ex := b.New()
 	b.SetIDs(&ex, FeatureVideo, []int64{video})
 	b.SetIDs(&ex, FeatureLastWatches, lastN(u.History, l.cfg.RankHistory))
-	l.putUserFeats(b, &ex, u.Feats)
+	l.putUserFeats(b, &ex, u)
 	cat := l.Catalogue.Items[video]
 	for i, c := range l.cfg.VideoFeatures {
 		var f events.Feat
@@ -426,6 +453,7 @@ func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64)
 	for i := range evs {
 		e := &evs[i]
 		if e.Kind == events.Impression {
+			u.ID = e.User
 			u.Context = e.Feats
 			if onImp != nil {
 				onImp(&u, e)
@@ -434,6 +462,7 @@ func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64)
 			l.shownTo(&u, e)
 			continue
 		}
+		u.ID = e.User
 		if len(u.History) > 0 && onWatch != nil {
 			onWatch(&u, e.Item, e.Time)
 		}

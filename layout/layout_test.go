@@ -157,3 +157,24 @@ func TestMultiValuedAttributeIsABag(t *testing.T) {
 	assert.Equal(t, []int64{12, 60}, l.RankExample(&layout.User{}, 1, 0, 0).IDs[i])
 	assert.Empty(t, l.RankExample(&layout.User{}, 2, 0, 0).IDs[i], "a video outside the catalogue")
 }
+
+// TestUserTableJoinsByUserID: the user table's attributes reach both
+// stages' examples by the user's ID; a user outside the table reads as
+// unknown; a column in the watches' user features too is refused.
+func TestUserTableJoinsByUserID(t *testing.T) {
+	cfg := layout.Config{UserTableFeatures: []events.Column{{Column: "activity", Kind: events.KindID}, {Column: "days", Kind: events.KindContinuous}}}
+	l, err := layout.New(cfg, 0, nil)
+	require.NoError(t, err)
+	l.Users = &events.UserTable{Features: cfg.UserTableFeatures, Items: map[int64][]events.Feat{7: {{ID: 3}, {Num: 800}}}}
+	cg, rk := l.CandgenSpec(), l.RankingSpec()
+	u := l.Walk([]events.Event{{User: 7, Kind: events.Watch, Item: 1, Time: 1}}, nil, nil)
+	assert.Equal(t, int64(7), u.ID)
+	assert.Equal(t, []int64{3}, l.UserExample(&u).IDs[cg.Index("user_activity")])
+	assert.Equal(t, 800.0, l.RankExample(&u, 1, 2, 0).Nums[rk.Index("user_days")])
+	stranger := layout.User{ID: 8}
+	assert.Nil(t, l.UserExample(&stranger).IDs[cg.Index("user_activity")], "a user outside the table: unknown")
+	bad := cfg
+	bad.UserFeatures = []events.Column{{Column: "activity", Kind: events.KindID}}
+	_, err = layout.New(bad, 0, nil)
+	assert.ErrorContains(t, err, `column "activity" is a user feature of the watches too`)
+}

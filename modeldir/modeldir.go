@@ -33,6 +33,7 @@ const (
 	IndexFile         = "index.hnsw"       // optional retrieval.HNSW over the candgen items
 	DictsFile         = "ids.dict"         // optional events.Dicts: the text IDs of the log, kept exact
 	StatsFile         = "stats.bin"        // optional layout.FixedStats: the running statistics at the window's end
+	UsersFile         = "users.bin"        // optional events.UserTable: the user attribute table
 	manifestFmt       = 3                  // Manifest.Format this build writes and reads
 	maxManifest       = 1 << 20            // bytes
 	maxCatalogueBytes = 16 << 30           // bytes
@@ -74,7 +75,7 @@ type FileSum struct {
 // limits are the size bounds of the files a manifest may list.
 var limits = map[string]int64{
 	CandgenFile: maxModelBytes, RankingFile: maxModelBytes, CatalogueFile: maxCatalogueBytes, IndexFile: maxModelBytes,
-	DictsFile: maxCatalogueBytes, StatsFile: maxCatalogueBytes,
+	DictsFile: maxCatalogueBytes, StatsFile: maxCatalogueBytes, UsersFile: maxCatalogueBytes,
 }
 
 // Model is a loaded model directory.
@@ -86,6 +87,9 @@ type Model struct {
 	// Dicts map the log's text IDs to the int64 IDs the models use and
 	// back (nil, or empty: every space had integer IDs).
 	Dicts *events.Dicts
+	// Users is the user attribute table, when the layout maps one (Load
+	// sets it as the layout's Users).
+	Users *events.UserTable
 	// Stats are the running statistics at the end of the training window,
 	// when the layout's signals read them (Load sets them as the layout's
 	// Stats).
@@ -150,6 +154,12 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 		return err
 	}); err != nil {
 		return err
+	}
+	if len(m.Layout.Config().UserTableFeatures) > 0 && m.Users != nil {
+		table := &events.Catalogue{Features: m.Users.Features, Items: m.Users.Items}
+		if err := save(UsersFile, func(w io.Writer) error { _, err := writeCatalogue(w, table); return err }); err != nil {
+			return err
+		}
 	}
 	if m.Stats != nil {
 		if err := save(StatsFile, func(w io.Writer) error { _, err := writeStats(w, m.Stats); return err }); err != nil {
@@ -234,6 +244,23 @@ func Load(dir string) (*Model, error) {
 			return nil, fmt.Errorf("modeldir: %s: %w", RankingFile, err)
 		}
 	}
+	if sum, ok := files[UsersFile]; ok {
+		t, err := loadFile(dir, UsersFile, sum, readCatalogue)
+		if err != nil {
+			return nil, err
+		}
+		want := m.Manifest.Layout.UserTableFeatures
+		if len(t.Features) != len(want) {
+			return nil, fmt.Errorf("modeldir: %s has %d columns, the layout maps %d", UsersFile, len(t.Features), len(want))
+		}
+		for i, c := range t.Features {
+			if c.Column != want[i].Column || c.Kind != want[i].Kind {
+				return nil, fmt.Errorf("modeldir: %s: column %d is %q (%s), the layout maps %q (%s)", UsersFile, i, c.Column, c.Kind, want[i].Column, want[i].Kind)
+			}
+		}
+		m.Users = &events.UserTable{Features: t.Features, Items: t.Items}
+		m.Layout.Users = m.Users
+	}
 	if sum, ok := files[StatsFile]; ok {
 		if m.Stats, err = loadFile(dir, StatsFile, sum, readStats); err != nil {
 			return nil, err
@@ -266,8 +293,8 @@ func Load(dir string) (*Model, error) {
 // map as IDs.
 func checkDicts(d *events.Dicts, c *layout.Config) error {
 	ids := map[string]bool{}
-	for _, col := range append(slices.Clone(c.UserFeatures), c.VideoFeatures...) {
-		if col.Kind == events.KindID {
+	for _, col := range slices.Concat(c.UserFeatures, c.VideoFeatures, c.UserTableFeatures, c.ImpressionFeatures) {
+		if col.Kind == events.KindID || col.Kind == events.KindIDs {
 			ids[col.Column] = true
 		}
 	}

@@ -234,6 +234,7 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 	rep := lg.WatchReport
 	rep.Add(lg.ImpressionReport)
 	rep.Add(lg.CatalogueReport)
+	rep.Add(lg.UsersReport)
 	cat := lg.Catalogue
 	o.say("read %d watches and %d impressions from %d files (%d rows rejected) in %.1fs; %d catalogue videos; spill %.0f MiB",
 		lg.Watches, lg.Impressions, rep.Files, rep.Rejected, time.Since(start).Seconds(), len(cat.Items), float64(lg.SpillBytes)/(1<<20))
@@ -263,6 +264,7 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 		lg.Close()
 		return nil, nil, err
 	}
+	l.Users = lg.UserTable
 	byReason := map[string]int64{}
 	for r, n := range rep.ByReason {
 		byReason[string(r)] = n
@@ -408,7 +410,7 @@ func (o *Options) write(ctx context.Context, in *logs, cg *candgen.Model, rk *ra
 			return err
 		}
 	}
-	m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk, Dicts: in.lg.Dicts}
+	m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk, Dicts: in.lg.Dicts, Users: l.Users}
 	if rs, ok := l.Stats.(*layout.RunningStats); ok {
 		m.Stats = rs.Snapshot(l.End)
 	}
@@ -448,7 +450,7 @@ func LayoutConfig(s ingest.Spec) (layout.Config, error) {
 	c := layout.Config{
 		MaxVideos: s.MaxVideos, MaxHistory: s.MaxHistory, RankHistory: s.RankHistory, MaxTokens: s.MaxTokens,
 		SearchTokens: s.Watches.SearchTokens != "", UserFeatures: s.Watches.UserFeatures, VideoFeatures: s.Catalogue.Features,
-		ImpressionFeatures: s.Impressions.Features,
+		ImpressionFeatures: s.Impressions.Features, UserTableFeatures: s.Users.Features,
 	}
 	if len(s.RankingSignals) > 0 {
 		dec := json.NewDecoder(bytes.NewReader(s.RankingSignals))
@@ -627,6 +629,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	if err != nil {
 		return err
 	}
+	vl.Users = in.l.Users
 	if vl.WantsStats() {
 		if vl.Stats, err = runningStats(ctx, vl, in.lg, math.MinInt64, from); err != nil {
 			return err

@@ -125,6 +125,12 @@ func (m *Models) user(req *Request) (*layout.User, error) {
 		u = &w
 	}
 	u.Feats = feats
+	u.ID = 0
+	if req.UserID != nil {
+		if u.ID, err = m.id(d.Users, *req.UserID, "user_id"); err != nil {
+			return nil, err
+		}
+	}
 	if u.Context, err = m.context(req.Context); err != nil {
 		return nil, err
 	}

@@ -73,6 +73,10 @@ type Request struct {
 	// absent one (or null) reads as unknown, as the layout reads a missing
 	// attribute.
 	Attributes map[string]Attr `json:"attributes"`
+	// UserID identifies the user in the model's user table (its
+	// attributes join the request's; an integer or a text ID, as the log
+	// had it). Absent: the table's attributes read as unknown.
+	UserID *ID `json:"user_id"`
 	// Events, instead of History and SearchTokens, are the user's recent
 	// events with their times, oldest first, at most MaxRequestHistory:
 	// the ranking signals of the model's layout (channel and topic

@@ -806,9 +806,17 @@ func TestTextIDsEndToEnd(t *testing.T) {
 	}
 	require.NoError(t, os.MkdirAll(filepath.Join(data, "watches"), 0o755))
 	require.NoError(t, os.WriteFile(filepath.Join(data, "watches", "w.csv"), []byte(b.String()), 0o644))
+	var users strings.Builder
+	users.WriteString("user_id,activity,days\n")
+	for u := 0; u < 60; u++ {
+		fmt.Fprintf(&users, "user-%d,%s,%d\n", u, []string{"high", "low"}[u%2], 100+u)
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(data, "users.csv"), []byte(users.String()), 0o644))
 	spec := ingest.DefaultSpec()
 	spec.Watches.UserIDType, spec.Watches.ItemIDType = "text", "text"
 	spec.Watches.UserFeatures = []events.Column{{Column: "region", Kind: events.KindID, IDType: "text"}}
+	spec.Users = ingest.UserColumns{Path: "users.csv", User: "user_id", Features: []events.Column{
+		{Column: "activity", Kind: events.KindID, IDType: "text"}, {Column: "days", Kind: events.KindContinuous}}}
 	out := filepath.Join(t.TempDir(), "v1")
 	_, err := pipe.Run(context.Background(), pipe.Options{Data: data, Out: out, Spec: &spec, TempDir: t.TempDir(), Seed: 1, Epochs: 2,
 		Candgen: train.CandgenConfig{Tower: []int{8}, Negatives: 5, Options: train.Options{Batch: 32, LR: 0.01}}})
@@ -840,6 +848,26 @@ func TestTextIDsEndToEnd(t *testing.T) {
 	// Unknown text reads as unknown: served, like an absent value.
 	rec = post(t, h, "/v1/recommend", `{"history":["clip/999"],"attributes":{"region":"XX"},"n":3}`)
 	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+
+	// The user table joins by the user's text ID: its attributes reach the
+	// user's features; an unknown user's read as unknown.
+	assert.Contains(t, string(man), `"`+modeldir.UsersFile+`"`, "the manifest binds the user table")
+	spec2 := m.Layout.CandgenSpec()
+	act, days := spec2.Index("user_activity"), spec2.Index("user_days")
+	for _, c := range []struct {
+		id       string
+		known    bool
+		wantDays float64
+	}{{"user-7", true, 107}, {"user-unknown", false, 0}} {
+		req, err := DecodeRequest(strings.NewReader(`{"user_id":"` + c.id + `","history":["clip/010"],"n":3}`))
+		require.NoError(t, err)
+		u, err := m.user(req)
+		require.NoError(t, err)
+		ex := m.Layout.UserExample(u)
+		assert.Equal(t, c.wantDays, ex.Nums[days], c.id)
+		assert.Equal(t, c.known, len(ex.IDs[act]) == 1, c.id)
+	}
+	assert.Contains(t, errorOf(t, post(t, h, "/v1/recommend", `{"user_id":7,"n":2}`), 400), "user_id: this model's IDs are text, got a number")
 }
 
 // TestContextByName: the showing's context goes by the layout's impression
