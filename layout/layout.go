@@ -445,13 +445,25 @@ func (l *Layout) Age(at int64) float64 { return max(0, float64(l.End-at)/day) }
 // the user as known before it. The user state holds the watches and the
 // search tokens that came with them (a search precedes its watch), the
 // latest watch's user attributes, and the signals' counters (every
-// impression counts as shown, clicked or not). Either callback may be nil;
+// impression counts as shown, clicked or not, once the walk moves past its
+// time: impressions at one moment do not see each other). Either callback
+// may be nil;
 // the User they get is reused and changes as the walk goes on (keep a
 // Snapshot). It returns the user after every event.
 func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64), onImp func(u *User, e *events.Event)) User {
 	var u User
+	var pending []int // impressions at the current moment, shown from the next one on
+	flush := func() {
+		for _, j := range pending {
+			l.shownTo(&u, &evs[j])
+		}
+		pending = pending[:0]
+	}
 	for i := range evs {
 		e := &evs[i]
+		if len(pending) > 0 && e.Time != evs[pending[0]].Time {
+			flush()
+		}
 		if e.Kind == events.Impression {
 			u.ID = e.User
 			u.Context = e.Feats
@@ -459,7 +471,7 @@ func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64)
 				onImp(&u, e)
 			}
 			u.Context = nil
-			l.shownTo(&u, e)
+			pending = append(pending, i)
 			continue
 		}
 		u.ID = e.User
@@ -471,6 +483,7 @@ func (l *Layout) Walk(evs []events.Event, onWatch func(u *User, video, at int64)
 		u.Feats = e.Feats
 		l.watched(&u, e)
 	}
+	flush()
 	return u
 }
 

@@ -200,10 +200,11 @@ func bound(m map[int64]seen, max int) {
 }
 
 // attrValue returns the value of catalogue column col (an index into
-// Config.VideoFeatures) for video, and whether the video has one.
+// Config.VideoFeatures) for video, and whether the video has one (a null
+// value is none: two videos without a channel share nothing).
 func (l *Layout) attrValue(video int64, col int) (int64, bool) {
 	f := l.Catalogue.Items[video]
-	if col >= len(f) {
+	if col >= len(f) || f[col].ID == events.NullID {
 		return 0, false
 	}
 	return f[col].ID, true

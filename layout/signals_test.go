@@ -167,3 +167,40 @@ func TestSignalsConfigErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestExposureEqualTimestamps: two showings of one video at the same
+// millisecond (a duplicated row, a multi-slot feed) do not see each other
+// (neither is strictly before the other); a later showing sees both.
+func TestExposureEqualTimestamps(t *testing.T) {
+	l := signalLayout(t, 0)
+	evs := []events.Event{
+		{Kind: events.Impression, Item: 2, Time: 5 * dayMs},
+		{Kind: events.Impression, Item: 2, Time: 5 * dayMs, Clicked: true},
+		{Kind: events.Impression, Item: 2, Time: 6 * dayMs},
+	}
+	var shown, skipped []float64
+	u := l.Walk(evs, nil, func(u *layout.User, e *events.Event) {
+		ex := l.RankExample(u, e.Item, e.Time, 0)
+		shown = append(shown, num(t, l, ex, layout.FeatureShown))
+		skipped = append(skipped, num(t, l, ex, layout.FeatureSkipped))
+	})
+	assert.Equal(t, []float64{0, 0, 2}, shown)
+	assert.Equal(t, []float64{0, 0, 1}, skipped)
+	ex := l.RankExample(&u, 2, 7*dayMs, 0)
+	assert.Equal(t, 3.0, num(t, l, ex, layout.FeatureShown), "the walk's user counts its last moment's showings")
+}
+
+// TestNullAttributeIsNoMatch: two videos whose channel is null share no
+// channel: watching one does not count toward the other's same_channel.
+func TestNullAttributeIsNoMatch(t *testing.T) {
+	l := signalLayout(t, 0)
+	l.Catalogue.Items[4] = []events.Feat{{ID: events.NullID}}
+	l.Catalogue.Items[5] = []events.Feat{{ID: events.NullID}}
+	evs := []events.Event{
+		{Kind: events.Watch, Item: 4, Time: 1 * dayMs},
+		{Kind: events.Watch, Item: 1, Time: 2 * dayMs},
+	}
+	u := l.Walk(evs, nil, nil)
+	assert.Equal(t, 0.0, num(t, l, l.RankExample(&u, 5, 3*dayMs, 0), "same_channel_watches"), "null is not a channel")
+	assert.Equal(t, 1.0, num(t, l, l.RankExample(&u, 2, 3*dayMs, 0), "same_channel_watches"), "channel 7 is")
+}
