@@ -61,6 +61,10 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
+	if o.After < md.Layout.End {
+		return nil, fmt.Errorf("pipe: the start of the evaluation window (%s) is before the end of the model's training window (%s): the model learnt the events in between; evaluate from %s or later",
+			time.UnixMilli(o.After).UTC().Format(time.RFC3339), time.UnixMilli(md.Layout.End).UTC().Format(time.RFC3339), time.UnixMilli(md.Layout.End).UTC().Format(time.RFC3339))
+	}
 	spec := ingest.DefaultSpec()
 	if o.Spec != nil {
 		spec = *o.Spec
