@@ -6,6 +6,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -307,6 +308,8 @@ func TestEvalOnALaterLog(t *testing.T) {
 	}
 	_, err = Eval(context.Background(), EvalOptions{Model: out, Data: data, Spec: &spec})
 	assert.ErrorContains(t, err, "start of the evaluation window")
+	_, err = Eval(context.Background(), EvalOptions{Model: out, Data: data, Spec: &spec, After: after - 1})
+	assert.ErrorContains(t, err, "before the end of the model's training window", "a window the model trained on")
 
 	// The scores file measured by ScoreFile gives eval's numbers.
 	sm, err := ScoreFile(scores)
@@ -442,4 +445,74 @@ func TestRunRejections(t *testing.T) {
 		require.ErrorIs(t, err, context.Canceled)
 		assertNothingLeft(t, parent, tmp)
 	})
+}
+
+// TestCandidateScoreCrossFitted: a training impression's candidate score
+// comes from the candidate generation trained on the other half of the
+// users, never from one that learnt the user's own watches (and so the
+// impression's own click); the two halves partition the examples.
+func TestCandidateScoreCrossFitted(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 200, Videos: 150, Events: 4_000, Seed: 3})
+	require.NoError(t, err)
+	spec := GenSpec()
+	o := Options{Data: data, Spec: &spec, Epochs: 1, TempDir: t.TempDir(), Seed: 1}
+	o.defaults()
+	cc, _, err := o.configs(spec)
+	require.NoError(t, err)
+	cc.Tower, cc.Negatives = []int{16}, 50
+	in, _, err := o.read(ctx, spec, time.Now())
+	require.NoError(t, err)
+	defer in.lg.Close()
+	cf, err := o.crossFit(ctx, cc, in.l, in.lg, Holdout{})
+	require.NoError(t, err)
+	require.NotNil(t, cf[0])
+	require.NotNil(t, cf[1])
+
+	count := func(fold int) int {
+		all, err := collect(ctx, &exampleSource{l: in.l, lg: in.lg, fold: fold})
+		require.NoError(t, err)
+		return len(all)
+	}
+	half1, half2 := count(1), count(2)
+	var byFold [2]int // next-watch examples of each half's users, counted here
+	require.NoError(t, in.lg.EachUser(ctx, func(evs []events.Event) error {
+		in.l.Walk(evs, func(*layout.User, int64, int64) { byFold[userFold(evs[0].User)]++ }, nil)
+		return nil
+	}))
+	require.NotEqual(t, byFold[0], byFold[1], "the halves must differ in size for this test to tell them apart")
+	assert.Equal(t, byFold[0], half1, "model 0 learns the users of half 0 only")
+	assert.Equal(t, byFold[1], half2)
+
+	got, err := collect(ctx, &impressionSource{l: in.l, lg: in.lg, cf: cf})
+	require.NoError(t, err)
+	var want, own []float64
+	require.NoError(t, in.lg.EachUser(ctx, func(evs []events.Event) error {
+		var sc scorer
+		in.l.Walk(evs, nil, func(u *layout.User, e *events.Event) { sc.add(in.l, u, e.Item) })
+		if len(sc.videos) == 0 {
+			return nil
+		}
+		f := userFold(evs[0].User)
+		other, err := sc.scores(cf[1-f])
+		if err != nil {
+			return err
+		}
+		mine, err := sc.scores(cf[f])
+		want, own = append(want, other...), append(own, mine...)
+		return err
+	}))
+	require.Len(t, got, len(want))
+	rs := in.l.RankingSpec()
+	i := rs.Index(layout.FeatureCandidateScore)
+	require.GreaterOrEqual(t, i, 0)
+	differ := 0
+	for k := range got {
+		require.InDelta(t, want[k], got[k].Features.Nums[i], 1e-6, "impression %d", k)
+		if math.Abs(own[k]-want[k]) > 1e-3 {
+			differ++
+		}
+	}
+	assert.Greater(t, differ, len(got)/2, "the two halves' models score differently")
 }

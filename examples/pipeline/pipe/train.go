@@ -154,11 +154,15 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		o.say("ranking: no impression before the holdout time; no ranker trained")
 	}
 	if n > 0 {
-		if rk, err = o.trainRanking(ctx, rc, cg, in, out); err != nil {
+		cf, err := o.crossFit(ctx, cc, in.l, in.lg, o.Holdout)
+		if err != nil {
+			return nil, err
+		}
+		if rk, err = o.trainRanking(ctx, rc, cf, in, out); err != nil {
 			return nil, err
 		}
 		if o.Holdout.After != 0 {
-			if err := o.evaluateRanking(ctx, rc, cg, rk, in, out); err != nil {
+			if err := o.evaluateRanking(ctx, rc, cg, cf, rk, in, out); err != nil {
 				return nil, err
 			}
 		}
@@ -372,7 +376,7 @@ func trainingImpressions(ctx context.Context, lg *ingest.Log, h Holdout) (int, e
 // evaluateRanking scores the ranker on the impressions after the holdout
 // time, beside the video's click-through rate so far and the same ranker
 // trained unweighted (trained here, on the same impressions).
-func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, cg *candgen.Model, rk *ranking.Model, in *logs, out map[string]any) error {
+func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, cg *candgen.Model, cf *crossFit, rk *ranking.Model, in *logs, out map[string]any) error {
 	rates, err := readClickRates(ctx, in.lg, o.Holdout.After)
 	if err != nil {
 		return err
@@ -382,7 +386,7 @@ func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, c
 		return err
 	}
 	rc.Unweighted = true
-	unweighted, _, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cg: scoring(in.l, cg)})
+	unweighted, _, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cf: cf})
 	if err != nil {
 		return fmt.Errorf("pipe: the unweighted ranker: %w", err)
 	}
@@ -390,8 +394,8 @@ func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, c
 }
 
 // trainRanking trains the ranker from the log's impressions, streamed.
-func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, cg *candgen.Model, in *logs, out map[string]any) (*ranking.Model, error) {
-	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cg: scoring(in.l, cg)})
+func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, cf *crossFit, in *logs, out map[string]any) (*ranking.Model, error) {
+	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cf: cf})
 	if err != nil {
 		return nil, err
 	}
@@ -490,6 +494,7 @@ type exampleSource struct {
 	l       *layout.Layout
 	lg      *ingest.Log
 	holdout Holdout
+	fold    int // 1 or 2: only the users of fold 0 or 1 (userFold); 0: every user
 }
 
 func (s *exampleSource) Open(ctx context.Context) (feature.Iterator[candgen.Example], error) {
@@ -509,6 +514,9 @@ func (it *exampleIter) Next() (candgen.Example, error) {
 			return candgen.Example{}, err
 		}
 		it.queue = it.queue[:0]
+		if it.s.fold != 0 && len(evs) > 0 && userFold(evs[0].User) != it.s.fold-1 {
+			continue
+		}
 		it.s.l.Walk(trainEvents(evs, it.s.holdout), func(u *layout.User, video, at int64) {
 			it.queue = append(it.queue, it.s.l.CandgenExample(u, video, at))
 		}, nil)
@@ -526,7 +534,7 @@ type impressionSource struct {
 	l       *layout.Layout
 	lg      *ingest.Log
 	holdout Holdout
-	cg      *candgen.Model // scores the candidates when the layout feeds candgen_score (else nil)
+	cf      *crossFit // scores the candidates when the layout feeds candgen_score (else nil)
 }
 
 func (s *impressionSource) Open(ctx context.Context) (feature.Iterator[ranking.Impression], error) {
@@ -553,8 +561,8 @@ func (it *impressionIter) Next() (ranking.Impression, error) {
 			})
 			sc.add(it.s.l, u, e.Item)
 		})
-		if it.s.cg != nil {
-			scores, err := sc.scores(it.s.cg)
+		if it.s.cf != nil && len(evs) > 0 && it.s.cf.scorer(evs[0].User) != nil {
+			scores, err := sc.scores(it.s.cf.scorer(evs[0].User))
 			if err != nil {
 				return ranking.Impression{}, err
 			}
@@ -674,6 +682,10 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	if err != nil || len(rtests) == 0 {
 		return err
 	}
+	cf, err := o.crossFit(ctx, *cc, vl, in.lg, fit)
+	if err != nil {
+		return err
+	}
 	r := *rc
 	r.Epochs, r.Patience = o.MaxEpochs, o.Patience
 	r.Validation = func(ctx context.Context, _ int, m *ranking.Model) (float64, error) {
@@ -691,7 +703,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 		}
 		return -loss, nil
 	}
-	_, st, err := train.RankingSource(ctx, r, &impressionSource{l: vl, lg: in.lg, holdout: fit, cg: scoring(vl, vcg)})
+	_, st, err := train.RankingSource(ctx, r, &impressionSource{l: vl, lg: in.lg, holdout: fit, cf: cf})
 	if err != nil {
 		return fmt.Errorf("pipe: choosing the ranker's epochs: %w", err)
 	}
@@ -731,6 +743,73 @@ func (s *scorer) scores(cg *candgen.Model) ([]float64, error) {
 		out[i] = float64(one[0])
 	}
 	return out, nil
+}
+
+// crossFit is candidate generation cross-fitted for the candidate score of
+// the ranker's training impressions (Signals.CandidateScore): two models,
+// each trained on the next-watch examples of one half of the users
+// (userFold), and a user's impressions scored by the model trained on the
+// other half. The model trained on every user has learnt each training
+// impression's own click (a clicked impression's watch is one of its
+// examples), so its score would be in-sample at training and out of
+// sample at evaluation and serving, where the model scores events it was
+// not trained on; the cross-fitted score is out of sample at training too.
+type crossFit [2]*candgen.Model
+
+// scorer is the model that never saw user's watches (nil when the other
+// half had no example: the score stays 0).
+func (cf *crossFit) scorer(user int64) *candgen.Model { return cf[1-userFold(user)] }
+
+// userFold is user's half of the users (0 or 1), by a hash of the ID.
+func userFold(user int64) int {
+	x := uint64(user) + 0x9e3779b97f4a7c15 // splitmix64's finaliser
+	x = (x ^ x>>30) * 0xbf58476d1ce4e5b9
+	x = (x ^ x>>27) * 0x94d049bb133111eb
+	return int((x ^ x>>31) & 1)
+}
+
+// crossFit trains the two halves' models with cc's settings on the
+// examples h lets training see; nil when the layout feeds no candidate
+// score. When one half has no example, the other half's impressions keep
+// a score of 0, as a model scores a video it does not know.
+func (o *Options) crossFit(ctx context.Context, cc train.CandgenConfig, l *layout.Layout, lg *ingest.Log, h Holdout) (*crossFit, error) {
+	if !l.Config().Signals.CandidateScore {
+		return nil, nil
+	}
+	cc.Validation, cc.Patience = nil, 0
+	var cf crossFit
+	for f := range cf {
+		src := &exampleSource{l: l, lg: lg, holdout: h, fold: f + 1}
+		empty, err := isEmpty(ctx, src)
+		if err != nil {
+			return nil, err
+		}
+		if empty {
+			o.say("candidate score: half %d of the users has no next-watch example; the other half's impressions score 0", f+1)
+			continue
+		}
+		m, st, err := train.CandgenSource(ctx, cc, src)
+		if err != nil {
+			return nil, fmt.Errorf("pipe: candidate generation for the candidate score, half %d of the users: %w", f+1, err)
+		}
+		cf[f] = m
+		o.say("candidate score: half %d of the users, %d examples × %d epochs (%.1fs)", f+1, st.Examples, st.Epochs, st.Seconds)
+	}
+	return &cf, nil
+}
+
+// isEmpty says whether src yields no example.
+func isEmpty[T any](ctx context.Context, src feature.Source[T]) (bool, error) {
+	it, err := src.Open(ctx)
+	if err != nil {
+		return false, err
+	}
+	defer it.Close()
+	_, err = it.Next()
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
 }
 
 // scoring returns cg when the layout feeds candidate generation's score to
