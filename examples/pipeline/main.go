@@ -171,6 +171,7 @@ func evalCmd(ctx context.Context, args []string) error {
 	scores := fs.String("scores", "", "write one CSV row per evaluated impression: user_id, item_id, time_ms, score (expected watch time, s), clicked, watch_seconds")
 	quiet := fs.Bool("quiet", false, "no stage lines (the JSON line only)")
 	tmp := fs.String("tmp", "", "folder for the spill files (default: the system's)")
+	frozen := fs.Bool("frozen-stats", false, "score with the running video statistics frozen at the model's window end, as the server holds them (default: updated by the later log)")
 	fs.Parse(args)
 	if *model == "" || *data == "" || *after == "" {
 		return errors.New("eval: -model, -data and -after are required")
@@ -179,7 +180,7 @@ func evalCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("eval: -after: %w", err)
 	}
-	o := pipe.EvalOptions{Model: *model, Data: *data, After: h.After, Scores: *scores, TempDir: *tmp}
+	o := pipe.EvalOptions{Model: *model, Data: *data, After: h.After, Scores: *scores, TempDir: *tmp, FrozenStats: *frozen}
 	if *specFile != "" {
 		s, err := ingest.ReadSpec(*specFile)
 		if err != nil {

@@ -33,6 +33,12 @@ type EvalOptions struct {
 	Scores string
 	// MaxTests caps the watches and impressions evaluated [50,000].
 	MaxTests int
+	// FrozenStats scores with the running statistics (item_stats,
+	// attribute_stats) as a server holds them: frozen at the model's window
+	// end (stats.bin), never updated by the later log. Default: the
+	// model's counts plus the later log's up to each impression, as a
+	// pipeline that refreshes them would serve.
+	FrozenStats bool
 	// TempDir holds the spill files; Strict makes the first malformed row an
 	// error; Log receives a line per stage (may be nil).
 	TempDir string
@@ -78,7 +84,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	}
 	defer lg.Close()
 	out := map[string]any{"model_window_end": time.UnixMilli(md.Layout.End).UTC().Format(time.RFC3339)}
-	if md.Layout.WantsStats() {
+	if md.Layout.WantsStats() && !o.FrozenStats {
 		// The counts so far: the model's at its window's end plus the later
 		// log's from then on, before each impression.
 		later, err := runningStats(ctx, md.Layout, lg, md.Layout.End, o.After)

@@ -516,3 +516,49 @@ func TestCandidateScoreCrossFitted(t *testing.T) {
 	}
 	assert.Greater(t, differ, len(got)/2, "the two halves' models score differently")
 }
+
+// TestEvalFrozenStats: on a later window whose impressions span days,
+// eval's running statistics (the model's counts plus the later log's up to
+// each impression) score differently from the counts frozen at the model's
+// window end, which -frozen-stats uses as a server does.
+func TestEvalFrozenStats(t *testing.T) {
+	ctx := context.Background()
+	data := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "impressions"), 0o755))
+	var b strings.Builder
+	b.WriteString("user_id,item_id,timestamp,clicked,watch_seconds\n")
+	day := int64(86_400_000)
+	start := int64(1_700_000_000_000)
+	for u := range 60 {
+		for k := range 40 {
+			item := (u*7 + k*3) % 25
+			clicked, watch := 0, 0
+			if (item+u)%4 == 0 || (item < 5 && k%3 == 0) {
+				clicked, watch = 1, 30+item
+			}
+			fmt.Fprintf(&b, "%d,%d,%d,%d,%d\n", u, item, start+int64(k)*day/4+int64(u)*1000, clicked, watch)
+		}
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(data, "impressions", "log.csv"), []byte(b.String()), 0o644))
+	spec := ingest.DefaultSpec()
+	spec.Watches.FromImpressions = true
+	spec.RankingSignals = json.RawMessage(`{"item_stats": true}`)
+	after := start + 6*day
+	out := filepath.Join(t.TempDir(), "models")
+	o := Options{Data: data, Out: out, Spec: &spec, Epochs: 2, Holdout: Holdout{After: after}, TempDir: t.TempDir(), Seed: 1}
+	o.Candgen = train.CandgenConfig{Tower: []int{16}, Negatives: 10, Options: train.Options{Batch: 64, LR: 0.01}}
+	o.Ranking = DefaultRanking()
+	o.Ranking.Tower = []int{8}
+	_, err := Run(ctx, o)
+	require.NoError(t, err)
+	read := func(frozen bool) string {
+		p := filepath.Join(t.TempDir(), "scores.csv")
+		m, err := Eval(ctx, EvalOptions{Model: out, Data: data, Spec: &spec, After: after, Scores: p, FrozenStats: frozen, TempDir: t.TempDir()})
+		require.NoError(t, err)
+		require.Greater(t, m["ranking_test_impressions"].(int), 100)
+		raw, err := os.ReadFile(p)
+		require.NoError(t, err)
+		return string(raw)
+	}
+	assert.NotEqual(t, read(false), read(true), "counts updated by the later log score differently from frozen ones")
+}
