@@ -431,6 +431,8 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 			return nil, badRequest("events[%d].kind must be \"watch\" or \"impression\"", i)
 		case i > 0 && e.Time < req.Events[i-1].Time:
 			return nil, badRequest("events[%d] is older than the event before it: events go oldest first", i)
+		case req.Time != 0 && e.Time > req.Time:
+			return nil, badRequest("events[%d] is later than the request's time: the features are read at time, after every event", i)
 		case math.IsNaN(e.WatchSeconds) || e.WatchSeconds < 0 || e.WatchSeconds > math.MaxFloat32:
 			return nil, badRequest("events[%d].watch_seconds must be a non-negative number", i)
 		case tokens > MaxRequestHistory:
