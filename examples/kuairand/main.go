@@ -153,34 +153,35 @@ func writeTable(path string, variants []variant, results []map[string][]float64,
 }
 
 // barPlot draws the weighted per-user loss of the weighted and the
-// unweighted ranker for each variant, with ± SE bars.
+// unweighted ranker for each variant: the mean of the seeds as a point
+// with ± one standard error, the two rankers side by side.
 func barPlot(path string, variants []variant, results []map[string][]float64) error {
+	if len(variants) == 0 {
+		return errors.New("no variant")
+	}
 	p := plot.New()
 	p.Title.Text = "KuaiRand-Pure: ranking by variant (lower is better)"
-	p.Y.Label.Text = "weighted per-user loss"
-	w := vg.Points(8)
+	p.Y.Label.Text = "weighted per-user loss (mean ± SE over seeds)"
+	hi := math.Inf(-1)
 	for j, k := range []string{"ranking_weighted_per_user_loss", "unweighted_weighted_per_user_loss"} {
-		vals := make(plotter.Values, len(variants))
+		pts := make(plotter.XYs, len(variants))
 		errs := make(plotter.YErrors, len(variants))
 		for i := range variants {
 			m, se := eval.MeanSE(results[i][k])
-			vals[i] = m
-			if !math.IsNaN(se) {
-				errs[i].Low, errs[i].High = se, se
+			if math.IsNaN(se) {
+				se = 0
 			}
+			pts[i].X, pts[i].Y = float64(i)+0.3*float64(j)-0.15, m
+			errs[i].Low, errs[i].High = se, se
+			hi = max(hi, m+se)
 		}
-		bars, err := plotter.NewBarChart(vals, w)
+		sc, err := plotter.NewScatter(pts)
 		if err != nil {
 			return err
 		}
-		bars.Color = plotutil.Color(j)
-		bars.Offset = vg.Length(j-1) * w
-		p.Add(bars)
-		p.Legend.Add(strings.TrimSuffix(k, "_weighted_per_user_loss"), bars)
-		pts := make(plotter.XYs, len(variants))
-		for i := range variants {
-			pts[i].X, pts[i].Y = float64(i), vals[i]
-		}
+		sc.Color = plotutil.Color(j)
+		sc.Shape = plotutil.Shape(j)
+		sc.Radius = vg.Points(3)
 		eb, err := plotter.NewYErrorBars(struct {
 			plotter.XYs
 			plotter.YErrors
@@ -188,7 +189,9 @@ func barPlot(path string, variants []variant, results []map[string][]float64) er
 		if err != nil {
 			return err
 		}
-		p.Add(eb)
+		eb.Color = plotutil.Color(j)
+		p.Add(sc, eb)
+		p.Legend.Add(map[int]string{0: "weighted by watch time", 1: "unweighted (clicks)"}[j], sc)
 	}
 	names := make([]string, len(variants))
 	for i := range variants {
@@ -196,9 +199,8 @@ func barPlot(path string, variants []variant, results []map[string][]float64) er
 	}
 	p.NominalX(names...)
 	p.X.Label.Text = "variant (rows of RESULTS.md, in order)"
+	p.Add(plotter.NewGrid())
+	p.Y.Max = hi + (hi-p.Y.Min)*0.35 // room for the legend above the points
 	p.Legend.Top = true
-	if len(variants) == 0 {
-		return errors.New("no variant")
-	}
-	return p.Save(7*vg.Inch, 4*vg.Inch, path)
+	return p.Save(8*vg.Inch, 4*vg.Inch, path)
 }
