@@ -1,7 +1,9 @@
 // Command pipeline is the road from your own logs to a served model.
 //
 //	go run ./examples/pipeline gen -out DIR -users U -videos V -events N -seed S
-//	go run ./examples/pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
+//	go run ./examples/pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
+//	go run ./examples/pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE] [-frozen-stats]
+//	go run ./examples/pipeline metrics -scores FILE
 //	go run ./examples/pipeline export -model MODELDIR -format npy|parquet -out PATH
 //
 // gen writes a generated world's watch log, impression log and catalogue as
@@ -14,9 +16,18 @@
 // than -max-rejected of its rows rejected (default 0.01) fails the run,
 // naming the file and the top reason. Rows later than -max-time (RFC 3339
 // or a date; default now + 24h) are rejected. SIGINT and SIGTERM stop a
-// run and remove its spill files. With -holdout last each user's last watch is held out and the run
-// reports HR@10/50/100 and NDCG@10, history-filtered and not. The run ends
-// with one JSON line of metrics. export writes the model's item vectors and
+// run and remove its spill files. Epochs are chosen by early stopping on
+// the last eighth of the training window unless -epochs is set. With
+// -holdout last each user's last watch is held out and the run reports
+// HR@10/50/100 and NDCG@10, history-filtered and not; with -holdout
+// after=TIME both stages train on the events before TIME and are measured
+// on those after it (candidate generation beside most popular; the ranker's
+// click AUC, weighted per-user loss, watch-time NDCG@10 and calibration
+// beside the click-through rate so far and an unweighted ranker). The run
+// ends with one JSON line of metrics. eval gives those metrics for a
+// trained model directory on a later log (-scores: one CSV row per
+// impression; -frozen-stats: the running video statistics as the server
+// holds them); metrics scores any such CSV with the same code. export writes the model's item vectors and
 // their video IDs for FAISS, Milvus or Qdrant: -format npy writes
 // PATH/items.npy (float32, n×(D+1)) and PATH/ids.npy (int64), -format
 // parquet the file PATH (id INT64, vector LIST<FLOAT>). Queries are [u, 1].
