@@ -24,8 +24,9 @@
 // on those after it (candidate generation beside most popular; the ranker's
 // click AUC, weighted per-user loss, watch-time NDCG@10 and calibration
 // beside the click-through rate so far and an unweighted ranker). The run
-// ends with one JSON line of metrics. eval gives those metrics for a
-// trained model directory on a later log (-scores: one CSV row per
+// ends with one JSON line of metrics. eval gives those metrics, all but the
+// unweighted ranker's (it trains nothing), for a trained model directory on
+// a later log (-scores: one CSV row per
 // impression; -frozen-stats: the running video statistics as the server
 // holds them); metrics scores any such CSV with the same code. export writes the model's item vectors and
 // their video IDs for FAISS, Milvus or Qdrant: -format npy writes

@@ -561,4 +561,51 @@ func TestEvalFrozenStats(t *testing.T) {
 		return string(raw)
 	}
 	assert.NotEqual(t, read(false), read(true), "counts updated by the later log score differently from frozen ones")
+
+	// A model trained without a holdout learnt the events at its window's
+	// last moment: an evaluation window starting there is refused.
+	all := filepath.Join(t.TempDir(), "all")
+	o.Out, o.Holdout = all, Holdout{}
+	_, err = Run(ctx, o)
+	require.NoError(t, err)
+	md, err := modeldir.Load(all)
+	require.NoError(t, err)
+	_, err = Eval(ctx, EvalOptions{Model: all, Data: data, Spec: &spec, After: md.Layout.End, TempDir: t.TempDir()})
+	assert.ErrorContains(t, err, "before the end of the model's training window")
+}
+
+// TestCrossFitSmallHalf: a half of the users too small to train a model on
+// (one user who clicked one video twice) leaves the other half's candidate
+// scores at 0 instead of failing the run.
+func TestCrossFitSmallHalf(t *testing.T) {
+	data := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "impressions"), 0o755))
+	var b strings.Builder
+	b.WriteString("user_id,item_id,timestamp,clicked,watch_seconds\n")
+	start := int64(1_700_000_000_000)
+	lone := int64(-1)
+	for u := int64(0); u < 200; u++ {
+		if userFold(u) == 1 {
+			if lone < 0 {
+				lone = u
+				fmt.Fprintf(&b, "%d,7,%d,1,30\n%d,7,%d,1,30\n%d,8,%d,0,0\n", u, start, u, start+1000, u, start+2000)
+			}
+			continue
+		}
+		for k := range 6 {
+			fmt.Fprintf(&b, "%d,%d,%d,%d,%d\n", u, (u+int64(k)*5)%30, start+int64(k)*3_600_000+u, (u+int64(k))%2, 20)
+		}
+	}
+	require.NoError(t, os.WriteFile(filepath.Join(data, "impressions", "log.csv"), []byte(b.String()), 0o644))
+	spec := ingest.DefaultSpec()
+	spec.Watches.FromImpressions = true
+	spec.RankingSignals = json.RawMessage(`{"candidate_score": true}`)
+	var log bytes.Buffer
+	o := Options{Data: data, Spec: &spec, Epochs: 1, TempDir: t.TempDir(), Seed: 1, Log: &log}
+	o.Candgen = train.CandgenConfig{Tower: []int{8}, Negatives: 5, Options: train.Options{Batch: 32, LR: 0.01}}
+	o.Ranking = DefaultRanking()
+	o.Ranking.Tower = []int{8}
+	_, err := Run(context.Background(), o)
+	require.NoError(t, err)
+	assert.Contains(t, log.String(), "half 2 of the users could not be trained")
 }

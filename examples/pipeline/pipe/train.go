@@ -131,6 +131,12 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		return nil, err
 	}
 	defer in.lg.Close()
+	// The first moment training saw nothing of: the holdout time, else
+	// just after the last event (pipeline eval starts no earlier).
+	out["trained_before_unix_ms"] = in.l.End + 1
+	if o.Holdout.After != 0 && in.l.End == o.Holdout.After {
+		out["trained_before_unix_ms"] = o.Holdout.After
+	}
 	if o.Epochs == 0 {
 		if err := o.chooseEpochs(ctx, &cc, &rc, in, out); err != nil {
 			return nil, err
@@ -682,9 +688,11 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	if err != nil || len(rtests) == 0 {
 		return err
 	}
-	cf, err := o.crossFit(ctx, *cc, vl, in.lg, fit)
-	if err != nil {
-		return err
+	var cf *crossFit // with no validation model the window's impressions score 0, and so do the fit's
+	if vcg != nil {
+		if cf, err = o.crossFit(ctx, *cc, vl, in.lg, fit); err != nil {
+			return err
+		}
 	}
 	r := *rc
 	r.Epochs, r.Patience = o.MaxEpochs, o.Patience
@@ -770,8 +778,9 @@ func userFold(user int64) int {
 
 // crossFit trains the two halves' models with cc's settings on the
 // examples h lets training see; nil when the layout feeds no candidate
-// score. When one half has no example, the other half's impressions keep
-// a score of 0, as a model scores a video it does not know.
+// score. When one half has no example, or too few to train on, the other
+// half's impressions keep a score of 0, as a model scores a video it does
+// not know (and the log says so).
 func (o *Options) crossFit(ctx context.Context, cc train.CandgenConfig, l *layout.Layout, lg *ingest.Log, h Holdout) (*crossFit, error) {
 	if !l.Config().Signals.CandidateScore {
 		return nil, nil
@@ -790,7 +799,13 @@ func (o *Options) crossFit(ctx context.Context, cc train.CandgenConfig, l *layou
 		}
 		m, st, err := train.CandgenSource(ctx, cc, src)
 		if err != nil {
-			return nil, fmt.Errorf("pipe: candidate generation for the candidate score, half %d of the users: %w", f+1, err)
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			// Too little for a model of its own (a handful of users
+			// watching one video, say): like an empty half.
+			o.say("candidate score: half %d of the users could not be trained (%v); the other half's impressions score 0", f+1, err)
+			continue
 		}
 		cf[f] = m
 		o.say("candidate score: half %d of the users, %d examples × %d epochs (%.1fs)", f+1, st.Examples, st.Epochs, st.Seconds)

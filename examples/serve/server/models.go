@@ -158,14 +158,15 @@ func (m *Models) context(ctx map[string]Attr) ([]events.Feat, error) {
 }
 
 // at is the moment a request is served: its Time, else the end of the
-// training window or the last event's time if later.
+// training window, or just after the last event if that is later (the
+// features of a moment see only the events strictly before it).
 func (m *Models) at(req *Request) int64 {
 	if req.Time != 0 {
 		return req.Time
 	}
 	at := m.Layout.End
 	if n := len(req.Events); n > 0 {
-		at = max(at, req.Events[n-1].Time)
+		at = max(at, req.Events[n-1].Time+1)
 	}
 	return at
 }

@@ -89,9 +89,10 @@ type Request struct {
 	// as Attributes are; an unknown name is an error naming it, an absent
 	// one reads as unknown.
 	Context map[string]Attr `json:"context"`
-	// Time is the moment of the request (Unix ms) [the end of the model's
-	// training window, or the last event's time if later]: ranking features
-	// that count time (days since, hour, weekday) are read at it.
+	// Time is the moment of the request (Unix ms), later than every event
+	// [the end of the model's training window, or 1 ms after the last
+	// event if that is later]: ranking features that count time (days
+	// since, hour, weekday) are read at it.
 	Time int64 `json:"time"`
 	// N is the number of recommendations, 1..MaxN.
 	N int `json:"n"`
@@ -431,8 +432,8 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 			return nil, badRequest("events[%d].kind must be \"watch\" or \"impression\"", i)
 		case i > 0 && e.Time < req.Events[i-1].Time:
 			return nil, badRequest("events[%d] is older than the event before it: events go oldest first", i)
-		case req.Time != 0 && e.Time > req.Time:
-			return nil, badRequest("events[%d] is later than the request's time: the features are read at time, after every event", i)
+		case req.Time != 0 && e.Time >= req.Time:
+			return nil, badRequest("events[%d] is not before the request's time: the features are read at time, after every event (as training reads an impression's after every earlier event)", i)
 		case math.IsNaN(e.WatchSeconds) || e.WatchSeconds < 0 || e.WatchSeconds > math.MaxFloat32:
 			return nil, badRequest("events[%d].watch_seconds must be a non-negative number", i)
 		case tokens > MaxRequestHistory:

@@ -780,7 +780,8 @@ func TestRequestEventsMatchTraining(t *testing.T) {
 		{"events and history", `{"n":2,"history":[1],"events":[{"video":1,"time":5,"kind":"watch"}]}`, "not both"},
 		{"unknown kind", `{"n":2,"events":[{"video":1,"time":5,"kind":"click"}]}`, `events[0].kind`},
 		{"out of order", `{"n":2,"events":[{"video":1,"time":5,"kind":"watch"},{"video":2,"time":4,"kind":"watch"}]}`, "events[1] is older"},
-		{"event after the request's time", `{"n":2,"time":4,"events":[{"video":1,"time":3,"kind":"watch"},{"video":2,"time":5,"kind":"watch"}]}`, "events[1] is later than the request's time"},
+		{"event after the request's time", `{"n":2,"time":4,"events":[{"video":1,"time":3,"kind":"watch"},{"video":2,"time":5,"kind":"watch"}]}`, "events[1] is not before the request's time"},
+		{"event at the request's time", `{"n":2,"time":4,"events":[{"video":1,"time":4,"kind":"impression"}]}`, "events[0] is not before the request's time"},
 		{"negative watch", `{"n":2,"events":[{"video":1,"time":5,"kind":"impression","watch_seconds":-1}]}`, "events[0].watch_seconds"},
 	} {
 		t.Run(bad.name, func(t *testing.T) {
