@@ -368,6 +368,21 @@ func (r *pqReader) next(cells []cell) error {
 	return nil
 }
 
+// id is the ID in space of one non-null value of an ID or token column
+// (integer, UUID or text: what openColumn lets such a column be).
+func (pc *pqColumn) id(space *idSpace, v parquet.Value) (int64, *RowError) {
+	switch pc.vt {
+	case vInt:
+		return space.fromInt(intOf(v))
+	case vUint:
+		return space.fromUint(uintOf(v))
+	case vUUID:
+		return space.fromText(uuidText(v.ByteArray()))
+	default:
+		return space.fromText(string(v.ByteArray()))
+	}
+}
+
 // convert reads a row's values of one column into a cell.
 func (r *pqReader) convert(pc *pqColumn, c *column, vals []parquet.Value, out *cell) *RowError {
 	if c.kind == kTokens && pc.leaf.MaxRepetitionLevel() > 0 {
@@ -376,18 +391,7 @@ func (r *pqReader) convert(pc *pqColumn, c *column, vals []parquet.Value, out *c
 			if v.IsNull() {
 				continue
 			}
-			var id int64
-			var bad *RowError
-			switch pc.vt {
-			case vInt:
-				id, bad = c.space.fromInt(intOf(v))
-			case vUint:
-				id, bad = c.space.fromUint(uintOf(v))
-			case vUUID:
-				id, bad = c.space.fromText(uuidText(v.ByteArray()))
-			default:
-				id, bad = c.space.fromText(string(v.ByteArray()))
-			}
+			id, bad := pc.id(c.space, v)
 			if bad != nil {
 				return bad
 			}
@@ -407,24 +411,10 @@ func (r *pqReader) convert(pc *pqColumn, c *column, vals []parquet.Value, out *c
 	switch c.kind {
 	case kTokens: // one integer token
 		var id int64
-		switch pc.vt {
-		case vInt:
-			id, bad = c.space.fromInt(intOf(v))
-		case vUint:
-			id, bad = c.space.fromUint(uintOf(v))
-		case vUUID:
-			id, bad = c.space.fromText(uuidText(v.ByteArray()))
-		}
+		id, bad = pc.id(c.space, v)
 		out.toks = append(out.toks, id)
 	case kID:
-		switch pc.vt {
-		case vInt:
-			out.i, bad = c.space.fromInt(intOf(v))
-		case vUint:
-			out.i, bad = c.space.fromUint(uintOf(v))
-		case vUUID:
-			out.i, bad = c.space.fromText(uuidText(v.ByteArray()))
-		}
+		out.i, bad = pc.id(c.space, v)
 	case kTime:
 		switch pc.vt {
 		case vInt:
