@@ -93,25 +93,20 @@ func (s Signals) validate(c *Config) error {
 			ids[col.Column] = true
 		}
 	}
-	seen := map[string]bool{}
-	for _, col := range s.SameAttribute {
-		switch {
-		case !ids[col]:
-			errs = append(errs, fmt.Errorf("signals: same_attribute %q is not an id column of the catalogue", col))
-		case seen[col]:
-			errs = append(errs, fmt.Errorf("signals: same_attribute %q named twice", col))
+	for _, list := range []struct {
+		name string
+		cols []string
+	}{{"same_attribute", s.SameAttribute}, {"attribute_stats", s.AttributeStats}} {
+		seen := map[string]bool{}
+		for _, col := range list.cols {
+			switch {
+			case !ids[col]:
+				errs = append(errs, fmt.Errorf("signals: %s %q is not an id column of the catalogue", list.name, col))
+			case seen[col]:
+				errs = append(errs, fmt.Errorf("signals: %s %q named twice", list.name, col))
+			}
+			seen[col] = true
 		}
-		seen[col] = true
-	}
-	seen = map[string]bool{}
-	for _, col := range s.AttributeStats {
-		switch {
-		case !ids[col]:
-			errs = append(errs, fmt.Errorf("signals: attribute_stats %q is not an id column of the catalogue", col))
-		case seen[col]:
-			errs = append(errs, fmt.Errorf("signals: attribute_stats %q named twice", col))
-		}
-		seen[col] = true
 	}
 	if s.LastSearch && !c.SearchTokens {
 		errs = append(errs, errors.New("signals: last_search needs the watches' search tokens"))
