@@ -156,8 +156,8 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 		}
 	}
 	max := opt.MaxTime.UnixMilli()
-	rule := func(unit, layout, zone string) *timeRule {
-		r, _ := newTimeRule(unit, layout, zone, max) // Validate checked them
+	rule := func(f TimeFormat) *timeRule {
+		r, _ := newTimeRule(f.TimeUnit, f.TimeLayout, f.TimeZone, max) // Validate checked them
 		return r
 	}
 	w, im, c := &spec.Watches, &spec.Impressions, &spec.Catalogue
@@ -165,7 +165,7 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 		rd.watch.cols = []column{
 			{name: w.User, kind: kID, required: true, space: rd.ids.users},
 			{name: w.Item, kind: kID, required: true, space: rd.ids.videos},
-			{name: w.Time, kind: kTime, required: true, time: rule(w.TimeUnit, w.TimeLayout, w.TimeZone)},
+			{name: w.Time, kind: kTime, required: true, time: rule(w.TimeFormat)},
 		}
 		if w.SearchTokens != "" {
 			rd.watch.cols = append(rd.watch.cols, column{name: w.SearchTokens, kind: kTokens, space: rd.ids.tokens})
@@ -176,7 +176,7 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 		rd.imp.cols = []column{
 			{name: im.User, kind: kID, required: true, space: rd.ids.users},
 			{name: im.Item, kind: kID, required: true, space: rd.ids.videos},
-			{name: im.Time, kind: kTime, required: true, time: rule(im.TimeUnit, im.TimeLayout, im.TimeZone)},
+			{name: im.Time, kind: kTime, required: true, time: rule(im.TimeFormat)},
 			{name: im.Clicked, kind: kBool, required: true},
 			{name: im.WatchTime, kind: kWatch},
 		}
@@ -188,7 +188,7 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 	}
 	if rd.cat != nil {
 		rd.cat.cols = append([]column{{name: c.Item, kind: kID, required: true, space: rd.ids.videos}},
-			rd.featureColumns(c.Features, rule(c.TimeUnit, c.TimeLayout, c.TimeZone))...)
+			rd.featureColumns(c.Features, rule(c.TimeFormat))...)
 	}
 	est, err := rd.prescan()
 	if err != nil {

@@ -722,7 +722,7 @@ func TestImpressionOnlyLog(t *testing.T) {
 		"2,10,1767225603000,1,60000,1\n"), 0o644))
 	spec := DefaultSpec()
 	spec.Watches.FromImpressions, spec.Watches.MinWatchSeconds = true, 7
-	spec.Impressions = ImpressionColumns{Path: "impressions", User: "user_id", Item: "video_id", Time: "time_ms", TimeUnit: "ms",
+	spec.Impressions = ImpressionColumns{Path: "impressions", User: "user_id", Item: "video_id", Time: "time_ms", TimeFormat: TimeFormat{TimeUnit: "ms"},
 		Clicked: "is_click", WatchTime: "play_time_ms", WatchTimeUnit: "ms", Features: []events.Column{{Column: "tab", Kind: events.KindID}}}
 	lg, err := Build(context.Background(), data, spec, Options{TempDir: t.TempDir()})
 	require.NoError(t, err)

@@ -12,6 +12,21 @@ import (
 	"github.com/ytdnn/ytdnn/events"
 )
 
+// TimeFormat is how a table's times are read (its fields sit at the
+// table's level in the JSON: "time_unit", "time_layout", "time_zone").
+type TimeFormat struct {
+	// TimeUnit is the unit of integer (and decimal) times: "s", "ms",
+	// "us", "ns", or "auto" (by magnitude, see the package doc) ["auto"].
+	// Parquet TIMESTAMP, DATE and INT96 columns carry their own unit.
+	TimeUnit string `json:"time_unit,omitempty"`
+	// TimeLayout, when set, is the Go time layout (as in time.Parse) every
+	// text time of the table is read with; TimeZone the IANA zone of text
+	// times and dates without one (and of Parquet DATE and local
+	// TIMESTAMP values) ["UTC"].
+	TimeLayout string `json:"time_layout,omitempty"`
+	TimeZone   string `json:"time_zone,omitempty"`
+}
+
 // WatchColumns maps the watch log: one row per watch.
 type WatchColumns struct {
 	// Path is the log's folder (or file) under the data directory ["watches"].
@@ -26,16 +41,7 @@ type WatchColumns struct {
 	// package doc, # IDs.
 	UserIDType string `json:"user_id_type,omitempty"`
 	ItemIDType string `json:"item_id_type,omitempty"`
-	// TimeUnit is the unit of integer (and decimal) times: "s", "ms",
-	// "us", "ns", or "auto" (by magnitude, see the package doc) ["auto"].
-	// Parquet TIMESTAMP, DATE and INT96 columns carry their own unit.
-	TimeUnit string `json:"time_unit,omitempty"`
-	// TimeLayout, when set, is the Go time layout (as in time.Parse) every
-	// text time of the log is read with; TimeZone the IANA zone of text
-	// times and dates without one (and of Parquet DATE and local
-	// TIMESTAMP values) ["UTC"].
-	TimeLayout string `json:"time_layout,omitempty"`
-	TimeZone   string `json:"time_zone,omitempty"`
+	TimeFormat
 	// SearchTokens optionally names a column of search-query tokens (a
 	// list, or text of space-separated tokens) that came with the watch;
 	// SearchTokensIDType is how they are read ("int", "text" or empty:
@@ -64,9 +70,7 @@ type ImpressionColumns struct {
 	Time       string `json:"time"`
 	UserIDType string `json:"user_id_type,omitempty"`
 	ItemIDType string `json:"item_id_type,omitempty"`
-	TimeUnit   string `json:"time_unit,omitempty"`
-	TimeLayout string `json:"time_layout,omitempty"`
-	TimeZone   string `json:"time_zone,omitempty"`
+	TimeFormat
 	// Clicked names the click column (boolean, or exactly 0, 1, true,
 	// false) ["clicked"].
 	Clicked string `json:"clicked"`
@@ -105,11 +109,8 @@ type CatalogueColumns struct {
 	// WatchColumns (the video space is shared by all three).
 	Item       string `json:"item"`
 	ItemIDType string `json:"item_id_type,omitempty"`
-	// TimeUnit, TimeLayout and TimeZone read the events.KindTime columns,
-	// as in WatchColumns ["auto", none, "UTC"].
-	TimeUnit   string `json:"time_unit,omitempty"`
-	TimeLayout string `json:"time_layout,omitempty"`
-	TimeZone   string `json:"time_zone,omitempty"`
+	// TimeFormat reads the events.KindTime columns.
+	TimeFormat
 	// Features are the video's features the ranker reads.
 	Features []events.Column `json:"features,omitempty"`
 }
@@ -180,16 +181,13 @@ func (s *Spec) Validate() error {
 	s.defaults()
 	units := map[string]bool{"auto": true, "s": true, "ms": true, "us": true, "ns": true}
 	for _, t := range []struct {
-		where, unit, layout, zone string
-	}{
-		{"watches", s.Watches.TimeUnit, s.Watches.TimeLayout, s.Watches.TimeZone},
-		{"impressions", s.Impressions.TimeUnit, s.Impressions.TimeLayout, s.Impressions.TimeZone},
-		{"catalogue", s.Catalogue.TimeUnit, s.Catalogue.TimeLayout, s.Catalogue.TimeZone},
-	} {
-		if !units[t.unit] {
-			return fmt.Errorf("ingest: %s.time_unit %q: want auto, s, ms, us or ns", t.where, t.unit)
+		where string
+		TimeFormat
+	}{{"watches", s.Watches.TimeFormat}, {"impressions", s.Impressions.TimeFormat}, {"catalogue", s.Catalogue.TimeFormat}} {
+		if !units[t.TimeUnit] {
+			return fmt.Errorf("ingest: %s.time_unit %q: want auto, s, ms, us or ns", t.where, t.TimeUnit)
 		}
-		if _, err := newTimeRule(t.unit, t.layout, t.zone, 0); err != nil {
+		if _, err := newTimeRule(t.TimeUnit, t.TimeLayout, t.TimeZone, 0); err != nil {
 			return fmt.Errorf("ingest: %s.%w", t.where, err)
 		}
 	}
