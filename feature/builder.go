@@ -1,6 +1,9 @@
 package feature
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // Builder fills examples of a spec by feature name, so that producers never
 // hard-code slot numbers. A Builder is immutable and safe for concurrent
@@ -44,7 +47,9 @@ func (b *Builder) index(name string, kinds ...Kind) int {
 			return i
 		}
 	}
-	panic(fmt.Sprintf("feature: feature %q is %v, not %v", name, b.spec.Features[i].Kind, kinds))
+	// A copy in the message: passing kinds itself would move every call's
+	// variadic slice to the heap.
+	panic(fmt.Sprintf("feature: feature %q is %v, not %v", name, b.spec.Features[i].Kind, slices.Clone(kinds)))
 }
 
 // SetIDs sets the IDs of the named ID or Bag feature (ex keeps ids: do
