@@ -105,7 +105,9 @@ func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rat
 			if e.Time < from {
 				return
 			}
-			sc.add(l, u, e.Item)
+			if cg != nil {
+				sc.add(l, u, e.Item)
+			}
 			key := [2]int64{e.User, e.Time / 86_400_000}
 			g, ok := groups[key]
 			if !ok {

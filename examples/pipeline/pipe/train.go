@@ -560,15 +560,21 @@ func (it *impressionIter) Next() (ranking.Impression, error) {
 			return ranking.Impression{}, err
 		}
 		it.queue = it.queue[:0]
+		var cg *candgen.Model // scores this user's candidates (nil: no candidate score)
+		if it.s.cf != nil && len(evs) > 0 {
+			cg = it.s.cf.scorer(evs[0].User)
+		}
 		var sc scorer
 		it.s.l.Walk(trainEvents(evs, it.s.holdout), nil, func(u *layout.User, e *events.Event) {
 			it.queue = append(it.queue, ranking.Impression{
 				Features: it.s.l.RankExample(u, e.Item, e.Time, 0), Clicked: e.Clicked, WatchTime: float64(e.WatchTime),
 			})
-			sc.add(it.s.l, u, e.Item)
+			if cg != nil {
+				sc.add(it.s.l, u, e.Item)
+			}
 		})
-		if it.s.cf != nil && len(evs) > 0 && it.s.cf.scorer(evs[0].User) != nil {
-			scores, err := sc.scores(it.s.cf.scorer(evs[0].User))
+		if cg != nil {
+			scores, err := sc.scores(cg)
 			if err != nil {
 				return ranking.Impression{}, err
 			}
