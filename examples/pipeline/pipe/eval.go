@@ -125,7 +125,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	scores, err := evaluateRankingScores(rtests, md.Ranking, nil, out, say)
+	scores, err := evaluateRanking(rtests, md.Ranking, nil, out, say)
 	if err != nil {
 		return nil, err
 	}
@@ -194,7 +194,7 @@ func ScoreFile(path string) (map[string]any, error) {
 	}
 	var tests []rankTest
 	var scores []float64
-	groups := map[[2]int64]int{}
+	groups := userDays{}
 	for line := 2; ; line++ {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -228,13 +228,7 @@ func ScoreFile(path string) (map[string]any, error) {
 			return nil, fmt.Errorf("%s: line %d: column clicked: %d is not 0 or 1", path, line, clicked)
 		}
 		t.clicked = clicked == 1
-		key := [2]int64{t.user, t.at / 86_400_000}
-		g, ok := groups[key]
-		if !ok {
-			g = len(groups)
-			groups[key] = g
-		}
-		t.group = g
+		t.group = groups.of(t.user, t.at)
 		tests = append(tests, t)
 		scores = append(scores, s)
 	}
@@ -243,14 +237,6 @@ func ScoreFile(path string) (map[string]any, error) {
 	}
 	out := map[string]any{"rows": len(tests)}
 	eval.Put(out, "", rankMetrics(tests, scores))
-	items := make([]eval.Scored, len(tests))
-	for i, t := range tests {
-		items[i] = eval.Scored{Score: scores[i], Clicked: t.clicked, WatchTime: t.watch}
-	}
-	var cal []map[string]float64
-	for _, b := range eval.Calibration(items, 10) {
-		cal = append(cal, map[string]float64{"n": float64(b.N), "predicted": round4(b.Predicted), "observed": round4(b.Observed)})
-	}
-	out["calibration"] = cal
+	_, out["calibration"] = calibration(tests, scores)
 	return out, nil
 }

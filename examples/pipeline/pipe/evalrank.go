@@ -94,7 +94,7 @@ type rankTest struct {
 // (rates may be nil: 0).
 func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rates *clickRates, h Holdout, from int64, max int, cg *candgen.Model) ([]rankTest, error) {
 	var tests []rankTest
-	groups := map[[2]int64]int{}
+	groups := userDays{}
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
 		if len(tests) >= max {
 			return nil
@@ -108,13 +108,7 @@ func collectRankTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, rat
 			if cg != nil {
 				sc.add(l, u, e.Item)
 			}
-			key := [2]int64{e.User, e.Time / 86_400_000}
-			g, ok := groups[key]
-			if !ok {
-				g = len(groups)
-				groups[key] = g
-			}
-			t := rankTest{user: e.User, video: e.Item, at: e.Time, ex: l.RankExample(u, e.Item, e.Time, 0), clicked: e.Clicked, watch: float64(e.WatchTime), group: g}
+			t := rankTest{user: e.User, video: e.Item, at: e.Time, ex: l.RankExample(u, e.Item, e.Time, 0), clicked: e.Clicked, watch: float64(e.WatchTime), group: groups.of(e.User, e.Time)}
 			if rates != nil {
 				t.ctr = rates.before(e.Item, e.Time)
 			}
@@ -158,17 +152,41 @@ func rankMetrics(tests []rankTest, score []float64) map[string]float64 {
 	}
 }
 
+// userDays numbers the groups held-out impressions are ranked within: one
+// per user and UTC day.
+type userDays map[[2]int64]int
+
+// of is the group of an impression of user at time at (Unix ms).
+func (g userDays) of(user, at int64) int {
+	key := [2]int64{user, at / 86_400_000}
+	n, ok := g[key]
+	if !ok {
+		n = len(g)
+		g[key] = n
+	}
+	return n
+}
+
+// calibration is eval.Calibration by decile of scores against the tests'
+// watch time, and its JSON form.
+func calibration(tests []rankTest, scores []float64) ([]eval.Bin, []map[string]float64) {
+	items := make([]eval.Scored, len(tests))
+	for i, t := range tests {
+		items[i] = eval.Scored{Score: scores[i], Clicked: t.clicked, WatchTime: t.watch}
+	}
+	bins := eval.Calibration(items, 10)
+	var out []map[string]float64
+	for _, b := range bins {
+		out = append(out, map[string]float64{"n": float64(b.N), "predicted": round4(b.Predicted), "observed": round4(b.Observed)})
+	}
+	return bins, out
+}
+
 // evaluateRanking scores the ranker (and its baselines: the video's
 // click-through rate so far and, when given, the same ranker trained
 // unweighted) on the held-out impressions, and the ranker's calibration
-// by decile of its prediction.
-func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[string]any, say func(string, ...any)) error {
-	_, err := evaluateRankingScores(tests, rk, unweighted, out, say)
-	return err
-}
-
-// evaluateRankingScores is evaluateRanking returning the ranker's scores.
-func evaluateRankingScores(tests []rankTest, rk, unweighted *ranking.Model, out map[string]any, say func(string, ...any)) ([]float64, error) {
+// by decile of its prediction; it returns the ranker's scores.
+func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[string]any, say func(string, ...any)) ([]float64, error) {
 	if len(tests) == 0 {
 		return nil, fmt.Errorf("pipe: no impression at or after the holdout time")
 	}
@@ -191,15 +209,7 @@ func evaluateRankingScores(tests []rankTest, rk, unweighted *ranking.Model, out 
 		}
 		eval.Put(out, "unweighted_", rankMetrics(tests, up))
 	}
-	items := make([]eval.Scored, len(tests))
-	for i, t := range tests {
-		items[i] = eval.Scored{Score: pred[i], Clicked: t.clicked, WatchTime: t.watch}
-	}
-	bins := eval.Calibration(items, 10)
-	var cal []map[string]float64
-	for _, b := range bins {
-		cal = append(cal, map[string]float64{"n": float64(b.N), "predicted": round4(b.Predicted), "observed": round4(b.Observed)})
-	}
+	bins, cal := calibration(tests, pred)
 	out["ranking_calibration"] = cal
 	say("ranking on %d held-out impressions: AUC %.4f, weighted per-user loss %.4f, watch NDCG@10 %.4f; CTR so far: AUC %.4f, loss %.4f; unweighted: AUC %v, loss %v",
 		len(tests), out["ranking_auc"], out["ranking_weighted_per_user_loss"], out["ranking_watch_ndcg@10"],

@@ -396,7 +396,8 @@ func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, c
 	if err != nil {
 		return fmt.Errorf("pipe: the unweighted ranker: %w", err)
 	}
-	return evaluateRanking(tests, rk, unweighted, out, o.say)
+	_, err = evaluateRanking(tests, rk, unweighted, out, o.say)
+	return err
 }
 
 // trainRanking trains the ranker from the log's impressions, streamed.
