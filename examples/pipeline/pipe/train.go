@@ -152,14 +152,14 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		}
 	}
 	var rk *ranking.Model
-	n, err := trainingImpressions(ctx, in.lg, o.Holdout)
+	has, err := anyTrainingImpression(ctx, in.lg, o.Holdout)
 	if err != nil {
 		return nil, err
 	}
-	if in.lg.Impressions > 0 && n == 0 {
+	if in.lg.Impressions > 0 && !has {
 		o.say("ranking: no impression before the holdout time; no ranker trained")
 	}
-	if n > 0 {
+	if has {
 		cf, err := o.crossFit(ctx, cc, in.l, in.lg, o.Holdout)
 		if err != nil {
 			return nil, err
@@ -362,21 +362,25 @@ func (o *Options) evaluate(ctx context.Context, cg *candgen.Model, in *logs, out
 	return nil
 }
 
-// trainingImpressions counts the impressions training may see under h.
-func trainingImpressions(ctx context.Context, lg *ingest.Log, h Holdout) (int, error) {
+// anyTrainingImpression says whether training may see an impression under
+// h, reading users only until it finds one.
+func anyTrainingImpression(ctx context.Context, lg *ingest.Log, h Holdout) (bool, error) {
 	if h.After == 0 {
-		return int(lg.Impressions), nil
+		return lg.Impressions > 0, nil
 	}
-	n := 0
+	found := errors.New("found")
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
 		for _, e := range trainEvents(evs, h) {
 			if e.Kind == events.Impression {
-				n++
+				return found
 			}
 		}
 		return nil
 	})
-	return n, err
+	if errors.Is(err, found) {
+		return true, nil
+	}
+	return false, err
 }
 
 // evaluateRanking scores the ranker on the impressions after the holdout
@@ -687,8 +691,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 		o.say("early stopping: candidate generation %d epochs (validation mean HR@50 %.4f on %d requests after %s)",
 			st.BestEpoch, st.BestScore, len(vtests), time.UnixMilli(from).UTC().Format(time.RFC3339))
 	}
-	n, err := trainingImpressions(ctx, in.lg, fit)
-	if err != nil || n == 0 {
+	if has, err := anyTrainingImpression(ctx, in.lg, fit); err != nil || !has {
 		return err
 	}
 	rtests, err := collectRankTests(ctx, vl, in.lg, nil, o.Holdout, from, 50_000, scoring(vl, vcg))
