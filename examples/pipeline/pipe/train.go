@@ -706,11 +706,11 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	}
 	r := *rc
 	r.Epochs, r.Patience = o.MaxEpochs, o.Patience
+	exs := make([]feature.Example, len(rtests))
+	for i := range rtests {
+		exs[i] = rtests[i].ex
+	}
 	r.Validation = func(ctx context.Context, _ int, m *ranking.Model) (float64, error) {
-		exs := make([]feature.Example, len(rtests))
-		for i := range rtests {
-			exs[i] = rtests[i].ex
-		}
 		pred, err := m.ExpectedWatchTime(exs)
 		if err != nil {
 			return 0, err
