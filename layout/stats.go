@@ -57,7 +57,7 @@ func (l *Layout) putStats(ex *feature.Example, video, at int64) {
 	}
 	for k, name := range sg.AttributeStats {
 		var c Counts
-		if v, ok := l.attrValue(video, l.statCols[k]); ok && v != events.NullID {
+		if v, ok := l.attrValue(video, l.statCols[k]); ok {
 			c = src.Attribute(name, v, at)
 		}
 		put("stats_"+name, c)
@@ -149,7 +149,7 @@ func (r *RunningStats) Add(e *events.Event) {
 		r.videos[e.Item] = append(r.videos[e.Item], s)
 	}
 	for k, name := range r.l.cfg.Signals.AttributeStats {
-		if v, ok := r.l.attrValue(e.Item, r.l.statCols[k]); ok && v != events.NullID {
+		if v, ok := r.l.attrValue(e.Item, r.l.statCols[k]); ok {
 			r.attrs[name][v] = append(r.attrs[name][v], s)
 		}
 	}

@@ -31,8 +31,8 @@ type Models struct {
 	Dicts *events.Dicts
 	// Generation is set by the Server when the set goes into service.
 	Generation uint64
-	// attrs are the layout's user attribute columns, by name.
-	attrs map[string]int
+	// attrs are the names of the layout's user attribute columns.
+	attrs map[string]bool
 }
 
 // Version is the name clients see for the set: its directory's last
@@ -46,9 +46,9 @@ func Load(dir string) (*Models, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Models{Dir: dir, Layout: md.Layout, Candgen: md.Candgen, Ranking: md.Ranking, Dicts: md.Dicts, attrs: map[string]int{}}
-	for i, c := range md.Layout.Config().UserFeatures {
-		m.attrs[c.Column] = i
+	m := &Models{Dir: dir, Layout: md.Layout, Candgen: md.Candgen, Ranking: md.Ranking, Dicts: md.Dicts, attrs: map[string]bool{}}
+	for _, c := range md.Layout.Config().UserFeatures {
+		m.attrs[c.Column] = true
 	}
 	probe := ID{Int: 1}
 	if m.dicts().Videos != nil {
@@ -69,7 +69,7 @@ const maxUnknownNamed = 3
 func (m *Models) user(req *Request) (*layout.User, error) {
 	var unknown []string
 	for k := range req.Attributes {
-		if _, ok := m.attrs[k]; !ok {
+		if !m.attrs[k] {
 			unknown = append(unknown, k)
 		}
 	}
