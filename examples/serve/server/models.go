@@ -287,11 +287,12 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	ids := make([]int64, len(recs))
 	feats := make([]feature.Example, len(recs))
 	score := make(map[int64]float32, len(recs))
+	at := m.at(req)
 	for i, r := range recs {
 		if i%64 == 0 && ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
-		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, m.at(req), float64(r.Score)), r.Score
+		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, at, float64(r.Score)), r.Score
 	}
 	return m.rankTop(ctx, ids, feats, score, req.N)
 }
