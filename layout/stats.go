@@ -36,6 +36,13 @@ type StatsSource interface {
 // prior in the smoothed rates.
 const statsPrior = 10
 
+// CTR is the click-through rate of c smoothed toward prior with the weight
+// of 10 impressions: (clicks + 10·prior) / (impressions + 10), the
+// stats_…_ctr feature.
+func (c Counts) CTR(prior float64) float64 {
+	return (c.Clicks + statsPrior*prior) / (c.Impressions + statsPrior)
+}
+
 // putStats fills the running-statistics features of showing video at at.
 func (l *Layout) putStats(ex *feature.Example, video, at int64) {
 	sg := &l.cfg.Signals
@@ -49,7 +56,7 @@ func (l *Layout) putStats(ex *feature.Example, video, at int64) {
 	ctr0, watch0 := src.Prior()
 	put := func(prefix string, c Counts) {
 		l.rk.SetNum(ex, prefix+"_impressions", c.Impressions)
-		l.rk.SetNum(ex, prefix+"_ctr", (c.Clicks+statsPrior*ctr0)/(c.Impressions+statsPrior))
+		l.rk.SetNum(ex, prefix+"_ctr", c.CTR(ctr0))
 		l.rk.SetNum(ex, prefix+"_watch_per_click", (c.WatchSeconds+statsPrior*watch0)/(c.Clicks+statsPrior))
 	}
 	if sg.ItemStats {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/eval"
@@ -15,66 +14,28 @@ import (
 	"github.com/ytdnn/ytdnn/ranking"
 )
 
-// ctrPrior is the weight, in impressions, of the prior in a video's
-// smoothed click-through rate: (clicks + ctrPrior·p) / (impressions +
-// ctrPrior), p the training window's overall rate.
-const ctrPrior = 10
+// clickRates answers the ctr_ baseline, the video's click-through rate
+// so far: layout's running statistics of the video over every impression
+// of the log, smoothed toward the rate of those before the training
+// window's end (Counts.CTR).
+type clickRates struct{ stats *layout.RunningStats }
 
-// shown is one impression of a video in time order, for its click-through
-// rate so far.
-type shown struct {
-	at      int64
-	clicked bool
-}
-
-// clickRates holds every video's impressions in time order (16 bytes an
-// impression), to answer "the video's click-through rate before time t".
-type clickRates struct {
-	byVideo map[int64][]shown
-	prior   float64 // overall rate of the training window
-}
-
-// readClickRates reads every impression of the log; prior is the rate of
-// those before trainEnd.
+// readClickRates reads every impression of the log; the prior is the rate
+// of those before trainEnd.
 func readClickRates(ctx context.Context, lg *ingest.Log, trainEnd int64) (*clickRates, error) {
-	c := &clickRates{byVideo: map[int64][]shown{}}
-	var n, clicks int
-	err := lg.EachUser(ctx, func(evs []events.Event) error {
-		for _, e := range evs {
-			if e.Kind != events.Impression {
-				continue
-			}
-			c.byVideo[e.Item] = append(c.byVideo[e.Item], shown{e.Time, e.Clicked})
-			if e.Time < trainEnd {
-				n++
-				if e.Clicked {
-					clicks++
-				}
-			}
-		}
-		return nil
-	})
-	for _, s := range c.byVideo {
-		slices.SortFunc(s, func(a, b shown) int { return int(min(max(a.at-b.at, -1), 1)) })
+	l, err := layout.New(layout.Config{Signals: layout.Signals{ItemStats: true}}, trainEnd, nil)
+	if err != nil {
+		return nil, err
 	}
-	if n > 0 {
-		c.prior = float64(clicks) / float64(n)
-	}
-	return c, err
+	rs, err := runningStats(ctx, l, lg, math.MinInt64, trainEnd)
+	return &clickRates{rs}, err
 }
 
 // before is the smoothed click-through rate of video from its impressions
 // strictly before at.
 func (c *clickRates) before(video, at int64) float64 {
-	s := c.byVideo[video]
-	k, _ := slices.BinarySearchFunc(s, at, func(x shown, t int64) int { return int(min(max(x.at-t, -1), 1)) })
-	clicks := 0
-	for _, x := range s[:k] {
-		if x.clicked {
-			clicks++
-		}
-	}
-	return (float64(clicks) + ctrPrior*c.prior) / (float64(k) + ctrPrior)
+	prior, _ := c.stats.Prior()
+	return c.stats.Video(video, at).CTR(prior)
 }
 
 // rankTest is one held-out impression.
