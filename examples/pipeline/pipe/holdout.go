@@ -111,26 +111,15 @@ func (p *popularity) add(video, at int64) {
 // watches gives one test; with h.After every watch at or after h.After by
 // a user with an earlier watch gives one.
 func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdout, max int) ([]Test, *popularity, error) {
-	var tests []Test
 	end := lg.End
 	if h.After != 0 {
 		end = h.After
 	}
 	pop := &popularity{all: map[int64]int{}, lastDay: map[int64]int{}, lastDayFrom: end - 86_400_000}
-	rng := rand.New(rand.NewPCG(7, 7))
-	seen := 0
-	keep := func(t Test) {
-		seen++
-		if len(tests) < max {
-			tests = append(tests, t)
-		} else if j := rng.IntN(seen); j < max { // reservoir sample
-			tests[j] = t
-		}
-	}
+	r := reservoir{max: max, rng: rand.New(rand.NewPCG(7, 7))}
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
-		train := trainEvents(evs, h)
-		l.Walk(train, func(u *layout.User, video, at int64) { pop.add(video, at) }, nil)
 		if h.Last {
+			u := l.Walk(trainEvents(evs, h), func(_ *layout.User, video, at int64) { pop.add(video, at) }, nil)
 			nw := 0
 			var last events.Event
 			for _, e := range evs {
@@ -140,40 +129,54 @@ func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdo
 				}
 			}
 			if nw >= 3 {
-				keep(Test{User: l.Walk(train, nil, nil), Label: last.Item, At: last.Time})
+				r.offer(func() Test { return Test{User: u, Label: last.Item, At: last.Time} })
 			}
 			return nil
 		}
+		// One walk: the watches before h.After are training's labels, those
+		// after it the tests (the user as known before each).
 		l.Walk(evs, func(u *layout.User, video, at int64) {
-			if at >= h.After {
-				keep(Test{User: u.Snapshot(), Label: video, At: at})
+			if at < h.After {
+				pop.add(video, at)
+				return
 			}
+			r.offer(func() Test { return Test{User: u.Snapshot(), Label: video, At: at} })
 		}, nil)
 		return nil
 	})
-	return tests, pop, err
+	return r.tests, pop, err
+}
+
+// reservoir keeps a uniform sample of at most max of the tests offered
+// (Algorithm R, in the offers' order), building a test only when it is
+// kept.
+type reservoir struct {
+	tests     []Test
+	max, seen int
+	rng       *rand.Rand
+}
+
+func (r *reservoir) offer(test func() Test) {
+	r.seen++
+	if len(r.tests) < r.max {
+		r.tests = append(r.tests, test())
+	} else if j := r.rng.IntN(r.seen); j < r.max {
+		r.tests[j] = test()
+	}
 }
 
 // collectWindow gathers the requests of a validation window: every watch
 // at or after from among the events visible under h (a user with an
 // earlier visible watch gives one), at most max (a reservoir sample).
 func collectWindow(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdout, from int64, max int) ([]Test, error) {
-	var tests []Test
-	rng := rand.New(rand.NewPCG(11, 11))
-	seen := 0
+	r := reservoir{max: max, rng: rand.New(rand.NewPCG(11, 11))}
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
 		l.Walk(trainEvents(evs, h), func(u *layout.User, video, at int64) {
-			if at < from {
-				return
-			}
-			seen++
-			if len(tests) < max {
-				tests = append(tests, Test{User: u.Snapshot(), Label: video, At: at})
-			} else if j := rng.IntN(seen); j < max {
-				tests[j] = Test{User: u.Snapshot(), Label: video, At: at}
+			if at >= from {
+				r.offer(func() Test { return Test{User: u.Snapshot(), Label: video, At: at} })
 			}
 		}, nil)
 		return nil
 	})
-	return tests, err
+	return r.tests, err
 }
