@@ -11,7 +11,9 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/ytdnn/ytdnn/examples/pipeline/pipe"
 	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/layout"
 )
 
 // writeLog writes a tiny log in KuaiRand-Pure's files and columns: the
@@ -50,9 +52,14 @@ func writeLog(t *testing.T, dir string) {
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "impressions", "part-00000.csv"), []byte(imp.String()), 0o644))
 }
 
-// TestShippedSpecReads keeps spec.json in step with the ingest rules.
+// TestShippedSpecReads keeps spec.json in step with the ingest rules and
+// the layout's (its ranking signals included).
 func TestShippedSpecReads(t *testing.T) {
-	_, err := ingest.ReadSpec("spec.json")
+	spec, err := ingest.ReadSpec("spec.json")
+	require.NoError(t, err)
+	cfg, err := pipe.LayoutConfig(spec)
+	require.NoError(t, err)
+	_, err = layout.New(cfg, 0, nil)
 	require.NoError(t, err)
 }
 
