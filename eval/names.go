@@ -68,7 +68,16 @@ func Put(dst map[string]any, prefix string, metrics map[string]float64) {
 // that produced such scores, say) is written as null, and its name is
 // returned in nonFinite (sorted) so that the caller can report it.
 func MarshalJSON(m map[string]any) (line []byte, nonFinite []string, err error) {
-	out := make(map[string]any, len(m))
+	out, nonFinite := Finite(m)
+	line, err = json.Marshal(out)
+	return line, nonFinite, err
+}
+
+// Finite returns a copy of a metrics map that JSON can hold: each
+// non-finite float64 or float32 value replaced by nil, its name in
+// nonFinite (sorted).
+func Finite(m map[string]any) (out map[string]any, nonFinite []string) {
+	out = make(map[string]any, len(m))
 	for k, v := range m {
 		switch x := v.(type) {
 		case float64:
@@ -83,6 +92,5 @@ func MarshalJSON(m map[string]any) (line []byte, nonFinite []string, err error) 
 		out[k] = v
 	}
 	slices.Sort(nonFinite)
-	line, err = json.Marshal(out)
-	return line, nonFinite, err
+	return out, nonFinite
 }

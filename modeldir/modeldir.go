@@ -17,6 +17,7 @@ import (
 	"strings"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/eval"
 	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/layout"
@@ -176,6 +177,7 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 			return err
 		}
 	}
+	man.Stats, _ = eval.Finite(man.Stats) // a NaN metric (no click held out, say) is recorded as null
 	raw, err := json.MarshalIndent(man, "", "  ")
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -291,4 +292,19 @@ func TestLoadRefusesFilesOfAnotherRun(t *testing.T) {
 		_, err = modeldir.Load(d)
 		assert.ErrorContains(t, err, modeldir.IndexFile)
 	})
+}
+
+// TestWriteNonFiniteStats: a run's NaN metric (a held-out window with no
+// click has no AUC) is recorded as null; the directory is still written.
+func TestWriteNonFiniteStats(t *testing.T) {
+	m, err := modeldir.Load(writeDir(t))
+	require.NoError(t, err)
+	m.Manifest.Stats = map[string]any{"ranking_auc": math.NaN(), "hr@50_all": 0.25}
+	dir := filepath.Join(t.TempDir(), "v2")
+	require.NoError(t, modeldir.Write(dir, m, nil))
+	back, err := modeldir.Load(dir)
+	require.NoError(t, err)
+	assert.Nil(t, back.Manifest.Stats["ranking_auc"])
+	assert.Equal(t, 0.25, back.Manifest.Stats["hr@50_all"])
+	assert.True(t, math.IsNaN(m.Manifest.Stats["ranking_auc"].(float64)), "the caller's map is left as it was")
 }
