@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"unicode"
 )
 
 // kind is how a mapped column is read.
@@ -31,7 +30,7 @@ type column struct {
 	kind     kind
 	required bool      // a null is a rejected row
 	space    *idSpace  // kID, kTokens
-	commas   bool      // kTokens: text splits at commas as well as spaces (a catalogue "ids" column)
+	commas   bool      // kTokens: text holding a comma splits at commas only (a catalogue "ids" column); other text at spaces
 	time     *timeRule // kTime
 }
 
@@ -65,6 +64,7 @@ const (
 	ReasonBool          Reason = "click not 0, 1, true or false" //
 	ReasonNoWatchTime   Reason = "clicked without a watch time"  //
 	ReasonRow           Reason = "malformed row"                 // CSV quoting, too few fields
+	ReasonEmptyInList   Reason = "empty value in a list"         // "12,,60" or "12," in an ids column
 	ReasonDuplicate     Reason = "listed again"                  // a second row of one video in the catalogue, or of one user in the user table (the first is kept)
 )
 
@@ -215,8 +215,18 @@ func (c *column) text(s string, out *cell) *RowError {
 			out.null = true
 			return nil
 		}
-		sep := func(r rune) bool { return unicode.IsSpace(r) || (c.commas && r == ',') }
-		for _, f := range strings.FieldsFunc(s, sep) {
+		fields := strings.Fields(s)
+		if c.commas && strings.Contains(s, ",") {
+			// A comma list: the values are between the commas (one may
+			// hold a space: "hip hop,jazz" is two); none may be empty.
+			fields = strings.Split(s, ",")
+			for i, f := range fields {
+				if fields[i] = strings.TrimSpace(f); fields[i] == "" {
+					return rowErr(ReasonEmptyInList, "%q: value %d of the list is empty", s, i+1)
+				}
+			}
+		}
+		for _, f := range fields {
 			id, bad := c.space.fromText(f)
 			if bad != nil {
 				return bad

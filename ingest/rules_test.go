@@ -803,3 +803,36 @@ func TestUserTable(t *testing.T) {
 	assert.Equal(t, events.NullID, lg.UserTable.Items[2][0].ID, "a null attribute is unknown")
 	assert.Equal(t, int64(1), lg.UsersReport.ByReason[ReasonDuplicate])
 }
+
+// TestMultiValuedListRules: a comma list splits at its commas only (a text
+// value may hold a space); an empty value in the list is a rejected row
+// naming the file, never silently dropped.
+func TestMultiValuedListRules(t *testing.T) {
+	run := func(t *testing.T, cell string) (*Log, error) {
+		data := t.TempDir()
+		require.NoError(t, os.MkdirAll(filepath.Join(data, "watches"), 0o755))
+		require.NoError(t, os.MkdirAll(filepath.Join(data, "catalogue"), 0o755))
+		require.NoError(t, os.WriteFile(filepath.Join(data, "watches", "w.csv"), []byte("user_id,item_id,timestamp\n1,1,1767225600\n1,2,1767225700\n"), 0o644))
+		require.NoError(t, os.WriteFile(filepath.Join(data, "catalogue", "c.csv"), []byte("item_id,tags\n1,\""+cell+"\"\n"), 0o644))
+		spec := DefaultSpec()
+		spec.Catalogue.Features = []events.Column{{Column: "tags", Kind: events.KindIDs, IDType: "text"}}
+		return Build(context.Background(), data, spec, Options{TempDir: t.TempDir(), Strict: true})
+	}
+	lg, err := run(t, "hip hop, jazz")
+	require.NoError(t, err)
+	defer lg.Close()
+	tags := lg.Dicts.Features["tags"]
+	require.Len(t, lg.Catalogue.Items[1][0].IDs, 2)
+	for i, want := range []string{"hip hop", "jazz"} {
+		text, ok := tags.Text(lg.Catalogue.Items[1][0].IDs[i])
+		assert.True(t, ok)
+		assert.Equal(t, want, text)
+	}
+	for _, c := range []struct{ name, cell string }{{"empty between commas", "12,,3"}, {"trailing comma", "7,"}, {"leading comma", ",7"}} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := run(t, c.cell)
+			assert.ErrorContains(t, err, "empty value in a list")
+			assert.ErrorContains(t, err, "c.csv")
+		})
+	}
+}
