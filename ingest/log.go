@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -131,8 +132,11 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 			return nil, 0, err
 		}
 	}
-	optional := func(path string) (*dataset, error) {
-		if _, err := os.Stat(path); err != nil {
+	// A table is optional until the spec maps columns of it: then a
+	// missing one (a misspelt path, say) is an error, never a run without
+	// its features.
+	optional := func(path string, mapped bool) (*dataset, error) {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) && !mapped {
 			return nil, nil
 		}
 		return listDataset(path)
@@ -143,15 +147,15 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 			return nil, 0, err
 		}
 	case withImp:
-		if rd.imp, err = optional(filepath.Join(dataDir, spec.Impressions.Path)); err != nil {
+		if rd.imp, err = optional(filepath.Join(dataDir, spec.Impressions.Path), false); err != nil {
 			return nil, 0, err
 		}
 	}
 	if withCat {
-		if rd.cat, err = optional(filepath.Join(dataDir, spec.Catalogue.Path)); err != nil {
+		if rd.cat, err = optional(filepath.Join(dataDir, spec.Catalogue.Path), len(spec.Catalogue.Features) > 0); err != nil {
 			return nil, 0, err
 		}
-		if rd.users, err = optional(filepath.Join(dataDir, spec.Users.Path)); err != nil {
+		if rd.users, err = optional(filepath.Join(dataDir, spec.Users.Path), len(spec.Users.Features) > 0); err != nil {
 			return nil, 0, err
 		}
 	}

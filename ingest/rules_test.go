@@ -836,3 +836,36 @@ func TestMultiValuedListRules(t *testing.T) {
 		})
 	}
 }
+
+// TestMappedTableMissing: a catalogue or user table whose columns the spec
+// maps must exist (a misspelt path is an error naming it); an unmapped one
+// stays optional.
+func TestMappedTableMissing(t *testing.T) {
+	data := t.TempDir()
+	require.NoError(t, os.MkdirAll(filepath.Join(data, "watches"), 0o755))
+	require.NoError(t, os.WriteFile(filepath.Join(data, "watches", "w.csv"), []byte("user_id,item_id,timestamp\n1,1,1767225600\n1,2,1767225700\n"), 0o644))
+	lg, err := Build(context.Background(), data, DefaultSpec(), Options{TempDir: t.TempDir()})
+	require.NoError(t, err, "no table mapped, none needed")
+	lg.Close()
+	for _, c := range []struct {
+		name string
+		edit func(*Spec)
+	}{
+		{"catalogue", func(s *Spec) {
+			s.Catalogue.Path = "catalog.csv"
+			s.Catalogue.Features = []events.Column{{Column: "channel", Kind: events.KindID}}
+		}},
+		{"users", func(s *Spec) {
+			s.Users.Path = "user.csv"
+			s.Users.Features = []events.Column{{Column: "age", Kind: events.KindContinuous}}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			spec := DefaultSpec()
+			c.edit(&spec)
+			_, err := Build(context.Background(), data, spec, Options{TempDir: t.TempDir()})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), map[string]string{"catalogue": "catalog.csv", "users": "user.csv"}[c.name])
+		})
+	}
+}

@@ -89,7 +89,7 @@ type ImpressionColumns struct {
 // to the events by user ID.
 type UserColumns struct {
 	// Path is the table's folder or file under the data directory
-	// ["users"]; read only if it exists.
+	// ["users"]; required once Features maps a column of it.
 	Path string `json:"path"`
 	// User names the user column ["user_id"]; UserIDType as in
 	// WatchColumns (the user space is shared).
@@ -103,7 +103,7 @@ type UserColumns struct {
 // CatalogueColumns maps the video catalogue: one row per video.
 type CatalogueColumns struct {
 	// Path is the catalogue's folder or file under the data directory
-	// ["catalogue"].
+	// ["catalogue"]; required once Features maps a column of it.
 	Path string `json:"path"`
 	// Item names the video column ["item_id"]; ItemIDType as in
 	// WatchColumns (the video space is shared by all three).
