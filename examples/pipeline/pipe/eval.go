@@ -227,6 +227,9 @@ func ScoreFile(path string) (map[string]any, error) {
 		if clicked != 0 && clicked != 1 {
 			return nil, fmt.Errorf("%s: line %d: column clicked: %d is not 0 or 1", path, line, clicked)
 		}
+		if t.watch < 0 {
+			return nil, fmt.Errorf("%s: line %d: column watch_seconds: %v is negative", path, line, t.watch)
+		}
 		t.clicked = clicked == 1
 		t.group = groups.of(t.user, t.at)
 		tests = append(tests, t)

@@ -324,6 +324,7 @@ func TestEvalOnALaterLog(t *testing.T) {
 		{"renamed column", "user_id,item_id,time_ms,logit,clicked,watch_seconds\n", `column 4 is "logit", want "score"`},
 		{"NaN score", "user_id,item_id,time_ms,score,clicked,watch_seconds\n1,2,3,NaN,0,0\n", "line 2: column score"},
 		{"clicked 2", "user_id,item_id,time_ms,score,clicked,watch_seconds\n1,2,3,0.5,2,0\n", "line 2: column clicked: 2 is not 0 or 1"},
+		{"negative watch", "user_id,item_id,time_ms,score,clicked,watch_seconds\n1,2,3,0.5,1,-4\n", "line 2: column watch_seconds: -4 is negative"},
 		{"no rows", "user_id,item_id,time_ms,score,clicked,watch_seconds\n", "no rows"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
