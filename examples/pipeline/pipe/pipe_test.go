@@ -253,6 +253,12 @@ func TestHoldoutAfter(t *testing.T) {
 			assert.Error(t, err)
 		})
 	}
+	for name, at := range map[string]time.Time{"after the log's end": GenStart.AddDate(1, 0, 0), "at the log's start": GenStart.AddDate(-1, 0, 0)} {
+		t.Run("holdout "+name, func(t *testing.T) {
+			_, err := smallRun(t, data, "", func(o *Options) { o.Holdout = Holdout{After: at.UnixMilli()} })
+			assert.ErrorContains(t, err, "the log's events run from")
+		})
+	}
 }
 
 // TestEpochsChosenOnValidation: with Epochs 0 candidate generation's epoch

@@ -131,6 +131,10 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		return nil, err
 	}
 	defer in.lg.Close()
+	if a := o.Holdout.After; a != 0 && (a <= in.lg.Start || a > in.lg.End) {
+		return nil, fmt.Errorf("pipe: -holdout %s leaves nothing to train on or nothing to evaluate: the log's events run from %s to %s",
+			o.Holdout, time.UnixMilli(in.lg.Start).UTC().Format(time.RFC3339), time.UnixMilli(in.lg.End).UTC().Format(time.RFC3339))
+	}
 	// The first moment training saw nothing of: the holdout time, else
 	// just after the last event (pipeline eval starts no earlier).
 	out["trained_before_unix_ms"] = in.l.End + 1
