@@ -57,7 +57,7 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]
        pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
-       pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE]
+       pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE] [-frozen-stats]
        pipeline metrics -scores FILE
        pipeline export -model MODELDIR -format npy|parquet -out PATH`)
 	os.Exit(2)

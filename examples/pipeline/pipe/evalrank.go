@@ -172,9 +172,12 @@ func evaluateRanking(tests []rankTest, rk, unweighted *ranking.Model, out map[st
 	}
 	bins, cal := calibration(tests, pred)
 	out["ranking_calibration"] = cal
-	say("ranking on %d held-out impressions: AUC %.4f, weighted per-user loss %.4f, watch NDCG@10 %.4f; CTR so far: AUC %.4f, loss %.4f; unweighted: AUC %v, loss %v",
+	say("ranking on %d held-out impressions: AUC %.4f, weighted per-user loss %.4f, watch NDCG@10 %.4f; CTR so far: AUC %.4f, loss %.4f",
 		len(tests), out["ranking_auc"], out["ranking_weighted_per_user_loss"], out["ranking_watch_ndcg@10"],
-		out["ctr_auc"], out["ctr_weighted_per_user_loss"], out["unweighted_auc"], out["unweighted_weighted_per_user_loss"])
+		out["ctr_auc"], out["ctr_weighted_per_user_loss"])
+	if unweighted != nil {
+		say("  unweighted: AUC %.4f, weighted per-user loss %.4f", out["unweighted_auc"], out["unweighted_weighted_per_user_loss"])
+	}
 	for _, b := range bins {
 		say("  calibration: predicted %.2f s, observed %.2f s (%d impressions)", b.Predicted, b.Observed, b.N)
 	}

@@ -696,10 +696,16 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 			st.BestEpoch, st.BestScore, len(vtests), time.UnixMilli(from).UTC().Format(time.RFC3339))
 	}
 	if has, err := anyTrainingImpression(ctx, in.lg, fit); err != nil || !has {
+		if err == nil && in.lg.Impressions > 0 {
+			o.say("early stopping: no impression before the validation window (%s); the ranker trains 1 epoch", time.UnixMilli(from).UTC().Format(time.RFC3339))
+		}
 		return err
 	}
 	rtests, err := collectRankTests(ctx, vl, in.lg, nil, o.Holdout, from, 50_000, scoring(vl, vcg))
 	if err != nil || len(rtests) == 0 {
+		if err == nil {
+			o.say("early stopping: the validation window holds no impression; the ranker trains 1 epoch")
+		}
 		return err
 	}
 	var cf *crossFit // with no validation model the window's impressions score 0, and so do the fit's
