@@ -430,6 +430,8 @@ func DecodeRequest(r io.Reader) (*Request, error) {
 		switch {
 		case e.Kind != "watch" && e.Kind != "impression":
 			return nil, badRequest("events[%d].kind must be \"watch\" or \"impression\"", i)
+		case e.Time <= 0:
+			return nil, badRequest("events[%d].time must be a Unix time in milliseconds", i)
 		case i > 0 && e.Time < req.Events[i-1].Time:
 			return nil, badRequest("events[%d] is older than the event before it: events go oldest first", i)
 		case req.Time != 0 && e.Time >= req.Time:

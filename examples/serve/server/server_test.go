@@ -781,6 +781,7 @@ func TestRequestEventsMatchTraining(t *testing.T) {
 		{"unknown kind", `{"n":2,"events":[{"video":1,"time":5,"kind":"click"}]}`, `events[0].kind`},
 		{"out of order", `{"n":2,"events":[{"video":1,"time":5,"kind":"watch"},{"video":2,"time":4,"kind":"watch"}]}`, "events[1] is older"},
 		{"event after the request's time", `{"n":2,"time":4,"events":[{"video":1,"time":3,"kind":"watch"},{"video":2,"time":5,"kind":"watch"}]}`, "events[1] is not before the request's time"},
+		{"event without a time", `{"n":2,"events":[{"video":1,"kind":"watch"}]}`, "events[0].time must be a Unix time in milliseconds"},
 		{"event at the request's time", `{"n":2,"time":4,"events":[{"video":1,"time":4,"kind":"impression"}]}`, "events[0] is not before the request's time"},
 		{"negative watch", `{"n":2,"events":[{"video":1,"time":5,"kind":"impression","watch_seconds":-1}]}`, "events[0].watch_seconds"},
 	} {
