@@ -123,6 +123,14 @@ func (m *Model) Encoder() *feature.Encoder { return m.enc }
 // Tower returns the tower computing u (read-only).
 func (m *Model) Tower() *tower.MLP { return m.mlp }
 
+// Tables returns the embedding tables, one per space of the encoder's spec
+// (aliased: read them, do not write).
+func (m *Model) Tables() []*embedding.Table { return m.emb.Tables }
+
+// Softmax returns the softmax table: row j is [v_j, b_j] (D+1 floats) of
+// the video vocabulary's index j (aliased: read it, do not write).
+func (m *Model) Softmax() *embedding.Table { return m.soft }
+
 // VideoVocab returns the vocabulary of the label space.
 func (m *Model) VideoVocab() *embedding.Vocab { return m.enc.Vocabs[m.videoSpace] }
 

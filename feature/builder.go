@@ -67,8 +67,10 @@ func (b *Builder) SetNum(ex *Example, name string, x float64) {
 
 // Diff reports the first difference between two specs, naming it, or nil
 // when they declare the same spaces and features in the same order: names,
-// kinds, spaces, MaxLen, MaxVocab and Dim. got is what was stored (a model
-// file), want what the code expects.
+// kinds, spaces, MaxLen, MaxVocab and Dim (a want Dim of 0, the default
+// dimension, accepts the one a warm-started model kept; see
+// Fitter.Continue). got is what was stored (a model file), want what the
+// code expects.
 func Diff(got, want Spec) error {
 	for i := 0; i < max(len(got.Features), len(want.Features)); i++ {
 		switch {
@@ -100,7 +102,7 @@ func Diff(got, want Spec) error {
 		switch {
 		case g.Name != w.Name:
 			return fmt.Errorf("space %d is %q, expected %q", i, g.Name, w.Name)
-		case g.MaxVocab != w.MaxVocab || g.Dim != w.Dim:
+		case g.MaxVocab != w.MaxVocab || (g.Dim != w.Dim && w.Dim != 0):
 			return fmt.Errorf("space %q keeps %d IDs of dimension %d, expected %d of %d", g.Name, g.MaxVocab, g.Dim, w.MaxVocab, w.Dim)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"slices"
 
 	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
@@ -152,6 +153,9 @@ type Fitter struct {
 	spec     Spec
 	counters []*embedding.Counter
 	sketches []*normalize.Sketch
+	// set by Continue:
+	prev       *Encoder
+	prevWeight float64
 }
 
 // NewFitter validates the spec and returns an empty Fitter.
@@ -232,24 +236,76 @@ func (f *Fitter) CountID(space string, id int64, n int64) error {
 	return nil
 }
 
+// Continue makes the fitter continue from prev, the encoder of the model
+// a warm-started run starts from:
+//   - vocabularies: prev's counts multiplied by decay and rounded down are
+//     added to the counts observed, and the top MaxVocab of the sums kept
+//     (an ID whose decayed count reaches 0 and that the new examples do not
+//     show again leaves; a new ID enters when its count ranks);
+//   - normalizers: prev's CDF mixes with the new examples' sketch
+//     (normalize.Mix), weighted decay·weight against the number of values
+//     observed, weight being the examples prev's normalizers stood for;
+//   - embedding dimensions: each space keeps prev's, whatever its new
+//     vocabulary size (the tower's input width stays), and the encoder's
+//     spec records them.
+//
+// prev's spec must be f's (Diff; an error names the difference); decay
+// must lie in [0, 1] and weight be finite and non-negative. Call it once,
+// before Encoder.
+func (f *Fitter) Continue(prev *Encoder, decay, weight float64) error {
+	if err := Diff(prev.Spec, f.spec); err != nil {
+		return fmt.Errorf("feature: the previous model's spec differs: %w", err)
+	}
+	if !(decay >= 0 && decay <= 1) || !(weight >= 0) || math.IsInf(weight, 0) {
+		return fmt.Errorf("feature: Continue: decay %v must lie in [0, 1] and weight %v be finite and non-negative", decay, weight)
+	}
+	if f.prev != nil {
+		return errors.New("feature: Continue called twice")
+	}
+	f.prev, f.prevWeight = prev, decay*weight
+	for i, v := range prev.Vocabs {
+		for j, c := range v.Counts() {
+			if n := int64(math.Floor(float64(c) * decay)); n > 0 {
+				id, _ := v.ID(int32(j + 1))
+				f.counters[i].Add(id, n)
+			}
+		}
+	}
+	return nil
+}
+
 // Encoder returns the fitted Encoder.
 func (f *Fitter) Encoder() (*Encoder, error) {
 	vocabs := make([]*embedding.Vocab, len(f.spec.Spaces))
 	for i, sp := range f.spec.Spaces {
 		vocabs[i] = f.counters[i].Vocab(sp.MaxVocab)
 	}
+	spec := f.spec
+	if f.prev != nil {
+		spec.Spaces = slices.Clone(spec.Spaces)
+		for i := range spec.Spaces {
+			spec.Spaces[i].Dim = f.prev.dims[i]
+		}
+	}
 	cdfs := make([]*normalize.CDF, len(f.spec.Features))
 	for i, sk := range f.sketches {
 		if sk == nil {
 			continue
 		}
+		if f.prev != nil && sk.Count() == 0 {
+			cdfs[i] = f.prev.CDFs[i]
+			continue
+		}
 		c, err := sk.CDF(0)
+		if err == nil && f.prev != nil {
+			c, err = normalize.Mix(f.prev.CDFs[i], f.prevWeight, c, float64(sk.Count()))
+		}
 		if err != nil {
 			return nil, fmt.Errorf("feature: fitting %q: %w", f.spec.Features[i].Name, err)
 		}
 		cdfs[i] = c
 	}
-	return newEncoder(f.spec, vocabs, cdfs)
+	return newEncoder(spec, vocabs, cdfs)
 }
 
 func lastN(ids []int64, n int) []int64 {

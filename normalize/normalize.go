@@ -290,3 +290,79 @@ func ReadCDF(r io.Reader) (*CDF, error) {
 	}
 	return c, nil
 }
+
+// Mix returns the normalizer of the mixture of a's and b's distributions
+// with weights wa and wb: F = (wa·F_a + wb·F_b)/(wa + wb), evaluated at
+// every quantile of either and inverted at max(len(a.Q), len(b.Q))-1
+// equal probability steps by linear interpolation. A warm-started run
+// mixes the previous model's normalizer (weight: the decayed examples it
+// stood for) with the new window's (weight: its examples), as it decays
+// and adds vocabulary counts. Weights must be finite and non-negative with
+// a positive sum; the result takes a's name.
+func Mix(a *CDF, wa float64, b *CDF, wb float64) (*CDF, error) {
+	if !(wa >= 0) || !(wb >= 0) || !(wa+wb > 0) || math.IsInf(wa+wb, 0) {
+		return nil, fmt.Errorf("normalize: Mix %q: weights %v and %v must be non-negative, finite and not both 0", a.Name, wa, wb)
+	}
+	k := max(len(a.Q), len(b.Q)) - 1
+	switch {
+	case wa == 0:
+		return &CDF{Name: a.Name, Q: slices.Clone(b.Q)}, nil
+	case wb == 0:
+		return &CDF{Name: a.Name, Q: slices.Clone(a.Q)}, nil
+	}
+	xs := append(slices.Clone(a.Q), b.Q...)
+	slices.Sort(xs)
+	xs = slices.Compact(xs)
+	// M is linear between knots, from m[j-1] at xs[j-1] to left[j] just
+	// below xs[j], and jumps to m[j] at xs[j] (a run of equal quantiles).
+	fa, fb := wa/(wa+wb), wb/(wa+wb)
+	m, left := make([]float64, len(xs)), make([]float64, len(xs))
+	for j, x := range xs {
+		m[j] = fa*a.cdf(x, false) + fb*b.cdf(x, false)
+		left[j] = fa*a.cdf(x, true) + fb*b.cdf(x, true)
+	}
+	q := make([]float64, k+1)
+	q[0], q[k] = xs[0], xs[len(xs)-1]
+	j := 0
+	for i := 1; i < k; i++ {
+		p := float64(i) / float64(k)
+		for j < len(xs)-1 && m[j] < p {
+			j++
+		}
+		switch {
+		case j == 0 || p >= left[j] || left[j] <= m[j-1]:
+			q[i] = xs[j] // in the jump at xs[j]
+		default:
+			q[i] = lerp(xs[j-1], xs[j], min(1, max(0, (p-m[j-1])/(left[j]-m[j-1]))))
+		}
+		q[i] = max(q[i], q[i-1])
+	}
+	return &CDF{Name: a.Name, Q: q}, nil
+}
+
+// cdf is the fitted F(x), the fraction of the distribution at or below x
+// (below x when strict): linear between quantiles, jumping over a run of
+// equal quantiles (the transform's middle of a jump is for inputs, not
+// mixing).
+func (c *CDF) cdf(x float64, strict bool) float64 {
+	q := c.Q
+	k := len(q) - 1
+	switch {
+	case x < q[0] || (strict && x == q[0]):
+		return 0
+	case x > q[k] || (!strict && x == q[k]):
+		return 1
+	}
+	lo := sort.SearchFloat64s(q, x) // first q >= x
+	if q[lo] == x {
+		if strict {
+			return float64(lo) / float64(k)
+		}
+		hi := lo
+		for hi < k && q[hi+1] == x {
+			hi++
+		}
+		return float64(hi) / float64(k)
+	}
+	return (float64(lo-1) + frac(x, q[lo-1], q[lo])) / float64(k)
+}

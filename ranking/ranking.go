@@ -65,6 +65,10 @@ func (m *Model) Encoder() *feature.Encoder { return m.enc }
 // Tower returns the tower computing the logit (read-only).
 func (m *Model) Tower() *tower.MLP { return m.mlp }
 
+// Tables returns the embedding tables, one per space of the encoder's spec
+// (aliased: read them, do not write).
+func (m *Model) Tables() []*embedding.Table { return m.emb.Tables }
+
 type scoreBuf struct {
 	x   []float32
 	enc feature.Encoded

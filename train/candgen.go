@@ -78,6 +78,10 @@ type CandgenConfig struct {
 	// training with an error. The copy costs one serialisation of the model
 	// per epoch.
 	Validation func(ctx context.Context, epoch int, m *candgen.Model) (float64, error)
+	// WarmStart, if set, continues from a previous run's model and state
+	// (see Warm); its spec must be this config's and its tower this
+	// config's Tower (checked by Validate, before anything is read).
+	WarmStart *Warm[*candgen.Model]
 }
 
 // Validate applies the defaults to a copy of c and reports every invalid
@@ -120,7 +124,28 @@ func (c *CandgenConfig) validate() error {
 	if c.ExampleAge && c.Spec.Index(candgen.ExampleAgeFeature) >= 0 {
 		errs = append(errs, fmt.Errorf("spec already has a feature named %q", candgen.ExampleAgeFeature))
 	}
+	if w, err := c.warmParts(); err != nil {
+		errs = append(errs, err)
+	} else if w != nil {
+		errs = append(errs, checkWarm(w, candgen.FullSpec(c.Spec, c.ExampleAge), c.Tower, !c.LinearTop))
+	}
 	return errors.Join(errs...)
+}
+
+// warmParts returns the parts of the model WarmStart names (nil: none).
+func (c *CandgenConfig) warmParts() (*warmParts, error) {
+	w := c.WarmStart
+	if w == nil {
+		return nil, nil
+	}
+	if w.Model == nil {
+		return nil, errors.New("warm start: no previous model")
+	}
+	m := w.Model
+	if m.Encoder().Spec.SpaceIndex(c.VideoSpace) < 0 {
+		return nil, fmt.Errorf("warm start: the previous model has no space %q", c.VideoSpace)
+	}
+	return w.parts(m.Encoder(), m.Tables(), m.Tower()), nil
 }
 
 // Candgen trains candidate generation on examples held in memory: it is
@@ -214,6 +239,29 @@ func (s *candgenStage) model(enc *feature.Encoder, emb *feature.Params, mlp *tow
 		Encoder: enc, Tables: emb.Tables, Tower: mlp, Softmax: s.h.soft,
 		VideoSpace: s.cfg.VideoSpace, ExampleAge: s.cfg.ExampleAge,
 	})
+}
+
+func (s *candgenStage) warmStart() (*warmParts, error) { return s.cfg.warmParts() }
+
+// warmHead copies the softmax rows of the videos kept and carries the
+// softmax table's optimizer state over, remapped.
+func (s *candgenStage) warmHead(w *warmParts, enc *feature.Encoder) error {
+	prev := s.cfg.WarmStart.Model
+	from := embedding.RowMap(s.vocab, prev.VideoVocab())
+	if err := embedding.CopyRows(s.h.soft, prev.Softmax(), from); err != nil {
+		return fmt.Errorf("warm start: softmax table: %w", err)
+	}
+	if w.state.head == nil {
+		return errors.New("warm start: the training state has no softmax optimizer state")
+	}
+	st, err := w.state.head.Remap(from)
+	if err == nil {
+		err = embedding.LoadState(s.h.softOpt, st, s.h.soft)
+	}
+	if err != nil {
+		return fmt.Errorf("warm start: softmax table: %w", err)
+	}
+	return nil
 }
 
 func (s *candgenStage) snapshot(m *candgen.Model) (*candgen.Model, error) {
@@ -370,6 +418,11 @@ func (h *softmaxHead) batchGrad() error {
 }
 
 func (h *softmaxHead) apply() error { return h.softOpt.Apply(h.soft, h.softG) }
+
+func (h *softmaxHead) state() (*embedding.State, error) {
+	st, err := embedding.SaveState(h.softOpt, h.soft)
+	return &st, err
+}
 
 // weight returns the softmax weight vector v_id (D floats).
 func (h *softmaxHead) weight(id int32) []float32 {

@@ -7,7 +7,9 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"slices"
 
+	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/nn"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -34,6 +36,10 @@ type RankingConfig struct {
 	// (higher is better, e.g. click AUC on a validation window); see
 	// CandgenConfig.Validation.
 	Validation func(ctx context.Context, epoch int, m *ranking.Model) (float64, error)
+	// WarmStart, if set, continues from a previous run's ranker and state
+	// (see Warm); its spec must be this config's and its tower this
+	// config's Tower (checked by Validate, before anything is read).
+	WarmStart *Warm[*ranking.Model]
 }
 
 // Validate applies the defaults to a copy of c and reports every invalid
@@ -52,7 +58,25 @@ func (c RankingConfig) withDefaults() RankingConfig {
 }
 
 func (c *RankingConfig) validate() error {
-	return errors.Join(c.Options.validate(), checkTower(c.Tower), c.Spec.Validate())
+	errs := []error{c.Options.validate(), checkTower(c.Tower), c.Spec.Validate()}
+	if w, err := c.warmParts(); err != nil {
+		errs = append(errs, err)
+	} else if w != nil {
+		errs = append(errs, checkWarm(w, c.Spec, append(slices.Clone(c.Tower), 1), false))
+	}
+	return errors.Join(errs...)
+}
+
+// warmParts returns the parts of the ranker WarmStart names (nil: none).
+func (c *RankingConfig) warmParts() (*warmParts, error) {
+	w := c.WarmStart
+	if w == nil {
+		return nil, nil
+	}
+	if w.Model == nil {
+		return nil, errors.New("warm start: no previous ranker")
+	}
+	return w.parts(w.Model.Encoder(), w.Model.Tables(), w.Model.Tower()), nil
 }
 
 // Ranking trains the ranker on impressions held in memory: it is
@@ -121,6 +145,9 @@ func (s *rankingStage) model(enc *feature.Encoder, emb *feature.Params, mlp *tow
 	return ranking.NewModel(enc, emb.Tables, mlp)
 }
 
+func (s *rankingStage) warmStart() (*warmParts, error)              { return s.cfg.warmParts() }
+func (s *rankingStage) warmHead(*warmParts, *feature.Encoder) error { return nil }
+
 func (s *rankingStage) snapshot(m *ranking.Model) (*ranking.Model, error) {
 	var buf bytes.Buffer
 	if _, err := m.WriteTo(&buf); err != nil {
@@ -138,10 +165,11 @@ func (h *logisticHead) begin() error  { return nil }
 func (h *logisticHead) row(r int, t *weighted) {
 	h.lossFn.Label[r], h.lossFn.Weight[r] = t.label, t.weight
 }
-func (h *logisticHead) pad(r int)                    { h.lossFn.Label[r], h.lossFn.Weight[r] = 0, 0 }
-func (h *logisticHead) resetGrads()                  {}
-func (h *logisticHead) rowGrad(int, *weighted) error { return nil }
-func (h *logisticHead) batchGrad() error             { return nil }
-func (h *logisticHead) end()                         {}
-func (h *logisticHead) apply() error                 { return nil }
-func (h *logisticHead) finish()                      {}
+func (h *logisticHead) pad(r int)                        { h.lossFn.Label[r], h.lossFn.Weight[r] = 0, 0 }
+func (h *logisticHead) resetGrads()                      {}
+func (h *logisticHead) rowGrad(int, *weighted) error     { return nil }
+func (h *logisticHead) batchGrad() error                 { return nil }
+func (h *logisticHead) end()                             {}
+func (h *logisticHead) apply() error                     { return nil }
+func (h *logisticHead) finish()                          {}
+func (h *logisticHead) state() (*embedding.State, error) { return nil, nil }

@@ -8,6 +8,7 @@ import (
 	"math"
 	"math/rand/v2"
 
+	"github.com/ytdnn/ytdnn/embedding"
 	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/internal/loop"
 	"github.com/ytdnn/ytdnn/internal/nn"
@@ -33,6 +34,10 @@ type Stats struct {
 	// Seconds is the wall time of the training loop (fitting excluded);
 	// ExamplesPerSec is Examples·Epochs/Seconds.
 	Seconds, ExamplesPerSec float64
+	// State is the optimizers' state at the end, for a later run to
+	// continue from (Warm); nil when the config has a Validation function
+	// (the model returned is then an earlier epoch's).
+	State *State
 }
 
 // stage is what a stage adds to the shared trainer: how a record becomes
@@ -63,6 +68,12 @@ type stage[R, T, M any] interface {
 	model(enc *feature.Encoder, emb *feature.Params, mlp *tower.MLP) (M, error)
 	// snapshot returns an independent copy of m (for early stopping).
 	snapshot(m M) (M, error)
+	// warmStart returns the parts of the model the config continues from
+	// (nil: a fresh start).
+	warmStart() (*warmParts, error)
+	// warmHead carries the head's parameters and optimizer state over
+	// from the previous model, after build.
+	warmHead(w *warmParts, enc *feature.Encoder) error
 }
 
 // head is a stage's output layer: its loss inside the graph and the
@@ -84,6 +95,8 @@ type head[T any] interface {
 	// finish runs once after training and before every snapshot (tied
 	// weights copied where the model reads them).
 	finish()
+	// state returns the head's optimizer state (nil: no parameters).
+	state() (*embedding.State, error)
 }
 
 // encoded is a record ready to assemble many times: its encoded features
@@ -101,6 +114,7 @@ type trainer[R, T, M any] struct {
 	emb   *feature.Params
 	mlp   *tower.MLP
 	h     head[T]
+	warm  *warmParts // nil: a fresh start
 	gr    *nn.Graph
 	dense optim.Dense
 	rng   *rand.Rand
@@ -139,6 +153,10 @@ func runStage[R, T, M any](ctx context.Context, cfgErr error, o Options, s stage
 		return zero, st, cfgErr
 	}
 	t := &trainer[R, T, M]{s: s, o: &o}
+	var err error
+	if t.warm, err = s.warmStart(); err != nil {
+		return zero, st, err
+	}
 	n, err := t.fit(ctx, src)
 	if err != nil {
 		return zero, st, err
@@ -167,6 +185,9 @@ func runStage[R, T, M any](ctx context.Context, cfgErr error, o Options, s stage
 		return es.model, st, nil
 	}
 	t.h.finish()
+	if st.State, err = t.saveState(n); err != nil {
+		return zero, st, err
+	}
 	t.emb.Detach()
 	m, err := s.model(t.enc, t.emb, t.mlp)
 	return m, st, err
@@ -178,6 +199,11 @@ func (t *trainer[R, T, M]) fit(ctx context.Context, src feature.Source[R]) (int,
 	fit, err := feature.NewFitter(t.s.spec())
 	if err != nil {
 		return 0, err
+	}
+	if w := t.warm; w != nil {
+		if err := fit.Continue(w.enc, w.decay, w.state.examples); err != nil {
+			return 0, fmt.Errorf("warm start: %w", err)
+		}
 	}
 	n, err := each(ctx, src, func(r *R) error {
 		ex, err := t.s.features(r)
@@ -211,6 +237,17 @@ func (t *trainer[R, T, M]) setup() (err error) {
 	}
 	if t.gr, err = nn.NewGraph(t.mlp, o.Batch, t.h.loss()); err != nil {
 		return err
+	}
+	if t.warm != nil {
+		if err := t.warmTables(); err != nil {
+			return err
+		}
+		if err := t.s.warmHead(t.warm, t.enc); err != nil {
+			return err
+		}
+		if err := t.warmTower(); err != nil {
+			return err
+		}
 	}
 	t.rows = make([]int, o.Batch)
 	return nil

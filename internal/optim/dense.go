@@ -14,6 +14,10 @@ type Params struct {
 // optimizer. Not safe for concurrent use; one per model.
 type Dense interface {
 	Apply(ps Params) error
+	// State returns a copy of the optimizer's state; SetState continues
+	// from one (for parameters of the given sizes), for a warm start.
+	State() DenseState
+	SetState(st DenseState, sizes []int) error
 }
 
 var (
@@ -116,4 +120,93 @@ func NewDense(name string, lr, l2 float32) (Dense, error) {
 		return &DenseAdagrad{LR: lr, L2: l2}, nil
 	}
 	return nil, fmt.Errorf("unknown optimizer %q (want adam or adagrad)", name)
+}
+
+// DenseState is a dense optimizer's state, saved at the end of a run so
+// that a later run continues from it (warm start): Kind is "adam" or
+// "adagrad", Step Adam's step count, Slots[k][i] the k-th state of
+// parameter i (Adam: m then v; Adagrad: the accumulators). Slots is nil
+// when the optimizer was never applied.
+type DenseState struct {
+	Kind  string
+	Step  int64
+	Slots [][][]float32
+}
+
+// State returns a copy of the optimizer's state.
+func (a *DenseAdam) State() DenseState {
+	st := DenseState{Kind: "adam", Step: int64(a.step)}
+	if a.m != nil {
+		st.Slots = [][][]float32{clone2(a.m), clone2(a.v)}
+	}
+	return st
+}
+
+// SetState continues from st (a copy is kept); it must be an Adam state
+// for parameters of sizes (checked before anything is set).
+func (a *DenseAdam) SetState(st DenseState, sizes []int) error {
+	if err := st.check("adam", 2, sizes); err != nil {
+		return err
+	}
+	a.step = int(st.Step)
+	a.m, a.v = nil, nil
+	if st.Slots != nil {
+		a.m, a.v = clone2(st.Slots[0]), clone2(st.Slots[1])
+	}
+	return nil
+}
+
+// State returns a copy of the optimizer's state.
+func (a *DenseAdagrad) State() DenseState {
+	st := DenseState{Kind: "adagrad"}
+	if a.acc != nil {
+		st.Slots = [][][]float32{clone2(a.acc)}
+	}
+	return st
+}
+
+// SetState continues from st (a copy is kept); it must be an Adagrad state
+// for parameters of sizes.
+func (a *DenseAdagrad) SetState(st DenseState, sizes []int) error {
+	if err := st.check("adagrad", 1, sizes); err != nil {
+		return err
+	}
+	a.acc = nil
+	if st.Slots != nil {
+		a.acc = clone2(st.Slots[0])
+	}
+	return nil
+}
+
+// check reports a state of another kind, or whose slots do not fit
+// parameters of the given sizes.
+func (st *DenseState) check(kind string, slots int, sizes []int) error {
+	if st.Kind != kind {
+		return fmt.Errorf("state of a dense %s optimizer given to a %s one", st.Kind, kind)
+	}
+	if st.Slots == nil {
+		return nil
+	}
+	if len(st.Slots) != slots {
+		return fmt.Errorf("dense %s state has %d slots, want %d", kind, len(st.Slots), slots)
+	}
+	for _, s := range st.Slots {
+		if len(s) != len(sizes) {
+			return fmt.Errorf("dense %s state for %d parameters applied to %d", kind, len(s), len(sizes))
+		}
+		for i, p := range s {
+			if len(p) != sizes[i] {
+				return fmt.Errorf("dense %s state of parameter %d holds %d values, want %d", kind, i, len(p), sizes[i])
+			}
+		}
+	}
+	return nil
+}
+
+func clone2(v [][]float32) [][]float32 {
+	out := make([][]float32, len(v))
+	for i, x := range v {
+		out[i] = append([]float32(nil), x...)
+	}
+	return out
 }
