@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 )
 
 // dataset is one log's data files, listed once, and the columns read from
@@ -129,4 +130,39 @@ func partitionValues(root, file string) map[string]string {
 		}
 	}
 	return out
+}
+
+// prunePartitions drops the files under a daily partition folder
+// dt=YYYY-MM-DD whose day ended at least two days before minTime (a
+// margin for logs partitioned by local date), adding their number to n.
+// Files outside such folders are kept.
+func prunePartitions(files []string, minTime time.Time, n int) ([]string, int) {
+	kept := files[:0:0]
+	for _, f := range files {
+		if day, ok := partitionDay(f); ok && !day.Add(72*time.Hour).After(minTime) {
+			n++
+			continue
+		}
+		kept = append(kept, f)
+	}
+	return kept, n
+}
+
+// partitionDay is the day of the innermost dt=YYYY-MM-DD folder of path
+// (UTC midnight).
+func partitionDay(path string) (time.Time, bool) {
+	dir := filepath.Dir(path)
+	for dir != "." && dir != string(filepath.Separator) && dir != "" {
+		if v, ok := strings.CutPrefix(filepath.Base(dir), "dt="); ok {
+			if d, err := time.Parse(time.DateOnly, v); err == nil {
+				return d, true
+			}
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			break
+		}
+		dir = parent
+	}
+	return time.Time{}, false
 }

@@ -51,6 +51,14 @@ type Options struct {
 	// of the read + DefaultFutureSlack]. Catalogue times (upload times)
 	// are held to it too.
 	MaxTime time.Time
+	// MinTime, when set, bounds the read from below (a warm-started run's
+	// look-back window): watches and impressions before it are skipped
+	// (counted in Log.BeforeMinTime, not rejected), and a data file under a
+	// daily partition folder dt=YYYY-MM-DD whose day ended two days or
+	// more before MinTime (a margin for time zones) is not opened at all
+	// (Log.FilesBeforeMinTime). The catalogue and the user table are read
+	// whole.
+	MinTime time.Time
 }
 
 func (o *Options) defaults() error {
@@ -99,6 +107,11 @@ type Log struct {
 	Dicts *events.Dicts
 	// SpillBytes is the size of the sorted spill files.
 	SpillBytes int64
+	// BeforeMinTime counts the watches and impressions skipped for being
+	// before Options.MinTime; FilesBeforeMinTime the files of daily
+	// partitions not opened for it.
+	BeforeMinTime      int64
+	FilesBeforeMinTime int
 }
 
 // read is one read of a data directory: the spec, the options, the ID
@@ -111,6 +124,8 @@ type read struct {
 	imp   *dataset // nil without an impression log
 	cat   *dataset // nil without a catalogue
 	users *dataset // nil without a user table
+	// pruned counts the files of daily partitions left out for MinTime.
+	pruned int
 }
 
 // newRead validates the spec and options, lists the datasets (the
@@ -193,6 +208,13 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 	if rd.cat != nil {
 		rd.cat.cols = append([]column{{name: c.Item, kind: kID, required: true, space: rd.ids.videos}},
 			rd.featureColumns(c.Features, rule(c.TimeFormat))...)
+	}
+	if !opt.MinTime.IsZero() {
+		for _, ds := range []*dataset{rd.watch, rd.imp} {
+			if ds != nil {
+				ds.files, rd.pruned = prunePartitions(ds.files, opt.MinTime, rd.pruned)
+			}
+		}
 	}
 	est, err := rd.prescan()
 	if err != nil {
@@ -297,12 +319,21 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		return nil, err
 	}
 	defer sp.close()
+	lg.FilesBeforeMinTime = rd.pruned
+	minTime := int64(math.MinInt64)
+	if !opt.MinTime.IsZero() {
+		minTime = opt.MinTime.UnixMilli()
+	}
 	add := func(e *events.Event) error {
 		lg.Start, lg.End = min(lg.Start, e.Time), max(lg.End, e.Time)
 		return sp.add(e)
 	}
 	if rd.watch != nil {
 		if err := rd.readWatches(ctx, &lg.WatchReport, func(e *events.Event) error {
+			if e.Time < minTime {
+				lg.BeforeMinTime++
+				return nil
+			}
 			lg.Watches++
 			return add(e)
 		}); err != nil {
@@ -313,6 +344,10 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		w := &rd.spec.Watches
 		watch := events.Event{Kind: events.Watch}
 		if err := rd.readImpressions(ctx, &lg.ImpressionReport, func(e *events.Event) error {
+			if e.Time < minTime {
+				lg.BeforeMinTime++
+				return nil
+			}
 			lg.Impressions++
 			if err := add(e); err != nil || !w.FromImpressions || !e.Clicked || float64(e.WatchTime) < w.MinWatchSeconds {
 				return err

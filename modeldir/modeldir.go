@@ -35,6 +35,8 @@ const (
 	DictsFile         = "ids.dict"         // optional events.Dicts: the text IDs of the log, kept exact
 	StatsFile         = "stats.bin"        // optional layout.FixedStats: the running statistics at the window's end
 	UsersFile         = "users.bin"        // optional events.UserTable: the user attribute table
+	CandgenStateFile  = "candgen.state"    // optional train.State: candidate generation's optimizers, for a warm start
+	RankingStateFile  = "ranking.state"    // optional train.State: the ranker's optimizers, for a warm start
 	manifestFmt       = 3                  // Manifest.Format this build writes and reads
 	maxManifest       = 1 << 20            // bytes
 	maxCatalogueBytes = 16 << 30           // bytes
@@ -77,6 +79,7 @@ type FileSum struct {
 var limits = map[string]int64{
 	CandgenFile: maxModelBytes, RankingFile: maxModelBytes, CatalogueFile: maxCatalogueBytes, IndexFile: maxModelBytes,
 	DictsFile: maxCatalogueBytes, StatsFile: maxCatalogueBytes, UsersFile: maxCatalogueBytes,
+	CandgenStateFile: maxModelBytes, RankingStateFile: maxModelBytes,
 }
 
 // Model is a loaded model directory.
@@ -95,6 +98,11 @@ type Model struct {
 	// when the layout's signals read them (Load sets them as the layout's
 	// Stats).
 	Stats *layout.FixedStats
+	// CandgenState and RankingState, when set, are the stages' training
+	// states (train.State), written for a later run to continue from (a
+	// warm start); Load does not read them (the service has no use for
+	// them): ReadState does.
+	CandgenState, RankingState io.WriterTo
 }
 
 // Write writes m (and idx, when not nil) as a model directory at
@@ -175,6 +183,16 @@ func Write(out string, m *Model, idx *retrieval.HNSW) (err error) {
 	if idx != nil {
 		if err := save(IndexFile, writerTo(idx)); err != nil {
 			return err
+		}
+	}
+	for _, s := range []struct {
+		name string
+		v    io.WriterTo
+	}{{CandgenStateFile, m.CandgenState}, {RankingStateFile, m.RankingState}} {
+		if s.v != nil {
+			if err := save(s.name, writerTo(s.v)); err != nil {
+				return err
+			}
 		}
 	}
 	man.Stats, _ = eval.Finite(man.Stats) // a NaN metric (no click held out, say) is recorded as null
@@ -289,6 +307,26 @@ func Load(dir string) (*Model, error) {
 		}
 	}
 	return m, nil
+}
+
+// ReadState reads a training state file of the model directory dir
+// (CandgenStateFile or RankingStateFile) with read (train.ReadState),
+// checked against the manifest as Load checks every file. A directory
+// whose manifest does not list it is an error saying so.
+func ReadState[T any](dir, name string, read func(io.Reader) (T, error)) (T, error) {
+	var zero T
+	if name != CandgenStateFile && name != RankingStateFile {
+		return zero, fmt.Errorf("modeldir: %s is not a training state file", name)
+	}
+	man, err := readManifest(dir)
+	if err != nil {
+		return zero, err
+	}
+	sum, ok := man.Files[name]
+	if !ok {
+		return zero, fmt.Errorf("modeldir: %s: the manifest lists no %s (a model written before warm starts existed, or by a run that kept no state)", dir, name)
+	}
+	return loadFile(dir, name, sum, read)
 }
 
 // checkDicts refuses dictionaries of feature columns the layout does not

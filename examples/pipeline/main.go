@@ -70,12 +70,13 @@ func gen(args []string) error {
 	videos := fs.Int("videos", 10_000, "videos")
 	events := fs.Int("events", 300_000, "watch events (about events/users per user)")
 	seed := fs.Uint64("seed", 1, "seed")
+	days := fs.Int("days", 0, "write a log of this many days as daily partitions (dt=YYYY-MM-DD/), videos uploaded every day, popularity fading (0: a 100-day log, impressions after it)")
 	fs.Parse(args)
 	if *out == "" {
 		return errors.New("gen: -out is required")
 	}
 	t0 := time.Now()
-	w, err := pipe.Generate(*out, pipe.GenOptions{Users: *users, Videos: *videos, Events: *events, Seed: *seed})
+	w, err := pipe.Generate(*out, pipe.GenOptions{Users: *users, Videos: *videos, Events: *events, Seed: *seed, Days: *days})
 	if err != nil {
 		return err
 	}

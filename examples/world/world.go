@@ -20,6 +20,10 @@ type Config struct {
 	SearchRate            float64 // [0.3]
 	TokensPerTopic        int     // [20]
 	Pages, PageSize       int     // impression pages per user [2], candidates per page [10]
+	// PagesThroughout shows each page at a uniform time in [0, Horizon)
+	// with the videos of that moment (a log that lives in days); without
+	// it every page is shown at Horizon.
+	PagesThroughout bool
 	ClickBias             float64 // [-3.5]
 	MaxWatch              float64 // [20] minutes
 	Regions, Devices      int     // [20, 4]
@@ -130,6 +134,8 @@ type Impression struct {
 	Expected float64
 	// ClickProb is the ground-truth click probability of this impression.
 	ClickProb float64
+	// Time is when the page was shown (Horizon unless PagesThroughout).
+	Time float64
 }
 
 // User is one user with their history.
@@ -271,15 +277,19 @@ func (w *World) genUser(rng *rand.Rand, id int64) User {
 	}
 	for p := 0; p < cfg.Pages; p++ {
 		var page []Impression
+		at := cfg.Horizon
+		if cfg.PagesThroughout {
+			at = rng.Float64() * cfg.Horizon
+		}
 		for s := 0; s < cfg.PageSize; s++ {
 			var vid int64
 			if s%2 == 0 {
-				vid = w.drawInTopic(rng, u.Topics[rng.IntN(2)], cfg.Horizon)
+				vid = w.drawInTopic(rng, u.Topics[rng.IntN(2)], at)
 			} else {
-				vid = w.drawInTopic(rng, rng.IntN(cfg.Topics), cfg.Horizon)
+				vid = w.drawInTopic(rng, rng.IntN(cfg.Topics), at)
 			}
 			p, mean := w.clickAndMean(&u, vid)
-			imp := Impression{User: id, Video: vid, Expected: p * mean, ClickProb: p}
+			imp := Impression{User: id, Video: vid, Expected: p * mean, ClickProb: p, Time: at}
 			if rng.Float64() < p {
 				imp.Clicked = true
 				imp.WatchTime = rng.ExpFloat64() * mean

@@ -86,7 +86,19 @@ type GenOptions struct {
 	// Shards is the number of Parquet files per log [4]; RowGroup the rows
 	// per row group [100,000].
 	Shards, RowGroup int
+	// Days, when set, makes a log that lives in days: the world spans Days
+	// days, videos are uploaded on every one of them and a video's draw
+	// fades with its age (time constant GenFreshness days), impression
+	// pages (Days/2 per user, at least 2) are shown throughout, and both
+	// logs are written as daily partitions, watches/dt=YYYY-MM-DD/ and
+	// impressions/dt=YYYY-MM-DD/ (Shards is then ignored). Without it the
+	// world spans 100 days and every page is shown after its end.
+	Days int
 }
+
+// GenFreshness is the time constant (days) of a video's fading draw in a
+// log of GenOptions.Days.
+const GenFreshness = 3
 
 // Generate writes a generated world's logs under dir in Spark's layout:
 // watches/ (sorted by time, not by user; dt=… folders; snappy; several row
@@ -103,7 +115,14 @@ func Generate(dir string, o GenOptions) (*world.World, error) {
 	if o.RowGroup == 0 {
 		o.RowGroup = 100_000
 	}
-	w, err := world.New(world.Config{Users: o.Users, Videos: o.Videos, Watches: max(1, o.Events/o.Users), Seed: o.Seed, Topics: min(20, max(2, o.Videos/20))})
+	if o.Days < 0 || o.Days > 3650 {
+		return nil, fmt.Errorf("pipe: days %d outside 0..3650", o.Days)
+	}
+	cfg := world.Config{Users: o.Users, Videos: o.Videos, Watches: max(1, o.Events/o.Users), Seed: o.Seed, Topics: min(20, max(2, o.Videos/20))}
+	if o.Days > 0 {
+		cfg.Horizon, cfg.Freshness, cfg.PagesThroughout, cfg.Pages = float64(o.Days), GenFreshness, true, max(2, o.Days/2)
+	}
+	w, err := world.New(cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -123,14 +142,20 @@ func Generate(dir string, o GenOptions) (*world.World, error) {
 		}
 	}
 	slices.SortStableFunc(watches, func(a, b WatchRow) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
-	// Shards by time range, in dt= folders named by their first day.
-	per := (len(watches) + o.Shards - 1) / o.Shards
-	for k := 0; k*per < len(watches); k++ {
-		rows := watches[k*per : min((k+1)*per, len(watches))]
-		dt := time.UnixMilli(rows[0].Timestamp).UTC().Format("2006-01-02")
-		path := filepath.Join(dir, "watches", "dt="+dt, fmt.Sprintf("part-%05d-%x.c000.snappy.parquet", k, o.Seed))
-		if err := writeParquet(path, rows, &snappy.Codec{}, o.RowGroup); err != nil {
+	dayOf := func(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.DateOnly) }
+	if o.Days > 0 {
+		if err := writeDaily(dir, "watches", watches, func(r *WatchRow) string { return dayOf(r.Timestamp) }, &snappy.Codec{}, o); err != nil {
 			return nil, err
+		}
+	} else {
+		// Shards by time range, in dt= folders named by their first day.
+		per := (len(watches) + o.Shards - 1) / o.Shards
+		for k := 0; k*per < len(watches); k++ {
+			rows := watches[k*per : min((k+1)*per, len(watches))]
+			path := filepath.Join(dir, "watches", "dt="+dayOf(rows[0].Timestamp), fmt.Sprintf("part-%05d-%x.c000.snappy.parquet", k, o.Seed))
+			if err := writeParquet(path, rows, &snappy.Codec{}, o.RowGroup); err != nil {
+				return nil, err
+			}
 		}
 	}
 	var imps []ImpressionRow
@@ -138,17 +163,28 @@ func Generate(dir string, o GenOptions) (*world.World, error) {
 	for i := range w.Users {
 		u := &w.Users[i]
 		for p, page := range u.Pages {
+			at := end + float64(p)/24
+			if o.Days > 0 {
+				at = page[0].Time
+			}
 			for _, im := range page {
 				imps = append(imps, ImpressionRow{UserID: strconv.FormatInt(u.ID, 10), ItemID: im.Video,
-					Timestamp: ms(end+float64(p)/24) / 1000, Clicked: im.Clicked, WatchSeconds: im.WatchTime * 60})
+					Timestamp: ms(at) / 1000, Clicked: im.Clicked, WatchSeconds: im.WatchTime * 60})
 			}
 		}
 	}
-	per = (len(imps) + o.Shards - 1) / o.Shards
-	for k := 0; k*per < len(imps); k++ {
-		path := filepath.Join(dir, "impressions", fmt.Sprintf("part-%05d-%x.c000.zstd.parquet", k, o.Seed))
-		if err := writeParquet(path, imps[k*per:min((k+1)*per, len(imps))], &zstd.Codec{}, o.RowGroup); err != nil {
+	if o.Days > 0 {
+		slices.SortStableFunc(imps, func(a, b ImpressionRow) int { return cmp.Compare(a.Timestamp, b.Timestamp) })
+		if err := writeDaily(dir, "impressions", imps, func(r *ImpressionRow) string { return dayOf(r.Timestamp * 1000) }, &zstd.Codec{}, o); err != nil {
 			return nil, err
+		}
+	} else {
+		per := (len(imps) + o.Shards - 1) / o.Shards
+		for k := 0; k*per < len(imps); k++ {
+			path := filepath.Join(dir, "impressions", fmt.Sprintf("part-%05d-%x.c000.zstd.parquet", k, o.Seed))
+			if err := writeParquet(path, imps[k*per:min((k+1)*per, len(imps))], &zstd.Codec{}, o.RowGroup); err != nil {
+				return nil, err
+			}
 		}
 	}
 	cat := make([]CatalogueRow, len(w.Videos))
@@ -174,6 +210,24 @@ func Generate(dir string, o GenOptions) (*world.World, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// writeDaily writes rows (sorted by time) as daily partitions
+// dir/sub/dt=YYYY-MM-DD/, one file per day.
+func writeDaily[T any](dir, sub string, rows []T, day func(*T) string, codec compress.Codec, o GenOptions) error {
+	for lo := 0; lo < len(rows); {
+		d := day(&rows[lo])
+		hi := lo + 1
+		for hi < len(rows) && day(&rows[hi]) == d {
+			hi++
+		}
+		path := filepath.Join(dir, sub, "dt="+d, fmt.Sprintf("part-00000-%x.c000.parquet", o.Seed))
+		if err := writeParquet(path, rows[lo:hi], codec, o.RowGroup); err != nil {
+			return err
+		}
+		lo = hi
+	}
+	return nil
 }
 
 func writeParquet[T any](path string, rows []T, codec compress.Codec, rowGroup int) error {
