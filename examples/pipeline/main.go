@@ -57,6 +57,7 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]
        pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
+                      [-warm-start PREV_MODELDIR [-decay 0.5]] [-since TIME] [-lookback 720h]
        pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE] [-frozen-stats]
        pipeline metrics -scores FILE
        pipeline export -model MODELDIR -format npy|parquet -out PATH`)
@@ -103,9 +104,27 @@ func trainCmd(ctx context.Context, args []string) error {
 	hnsw := fs.Bool("hnsw", false, "also build an HNSW index into the model directory")
 	tmp := fs.String("tmp", "", "folder for the spill files (default: the system's)")
 	seed := fs.Uint64("seed", 1, "seed")
+	warm := fs.String("warm-start", "", "previous model directory to continue from (its models, optimizer states and vocabularies); training examples start where its window ended")
+	decay := fs.Float64("decay", train.DefaultDecay, "with -warm-start: the weight of the previous model's counts and normalizers")
+	since := fs.String("since", "", "draw training examples from this time on (a date or RFC 3339); earlier events build users' state only (default with -warm-start: the previous window's end)")
+	lookback := fs.Duration("lookback", pipe.DefaultLookback, "with -since or -warm-start: how far before the first training example the log is read")
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("train: -data is required")
+	}
+	var sinceMs int64
+	if *since != "" {
+		h, err := pipe.ParseHoldout("after=" + *since)
+		if err != nil {
+			return fmt.Errorf("train: -since: %w", err)
+		}
+		sinceMs = h.After
+	}
+	if !(*decay > 0 && *decay <= 1) {
+		return fmt.Errorf("train: -decay %v must lie in (0, 1]", *decay)
+	}
+	if *lookback <= 0 {
+		return fmt.Errorf("train: -lookback %v must be positive", *lookback)
 	}
 	h, err := pipe.ParseHoldout(*holdout)
 	if err != nil {
@@ -124,7 +143,8 @@ func trainCmd(ctx context.Context, args []string) error {
 		}
 	}
 	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, MaxEpochs: *maxEpochs, Patience: *patience, Holdout: h, Strict: *strict, MaxRejected: *maxRejected, MaxTime: until,
-		FromMemory: *fromMemory, HNSW: *hnsw, TempDir: *tmp, Seed: *seed, Candgen: pipe.DefaultCandgen()}
+		FromMemory: *fromMemory, HNSW: *hnsw, TempDir: *tmp, Seed: *seed, Candgen: pipe.DefaultCandgen(),
+		WarmStart: *warm, Decay: *decay, Since: sinceMs, Lookback: *lookback}
 	switch train.TableOptimizer(*tableOpt) {
 	case train.TableAdam:
 	case train.TableRowAdagrad:

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/eval"
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/layout"
@@ -113,6 +114,9 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 			out[k] = v
 		}
 		say("candidate generation on %d held-out watches: HR@50 %.4f (filtered %.4f); most popular %.4f", len(tests), m["hr@50_all"], m["hr@50_filtered"], m["mostpop_hr@50_all"])
+		if err := evaluateNew(ctx, md, lg, tests, o.After, out, say); err != nil {
+			return nil, err
+		}
 	}
 	if md.Ranking == nil || lg.Impressions == 0 {
 		return out, nil
@@ -135,6 +139,43 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 		}
 	}
 	return out, nil
+}
+
+// evaluateNew measures how well candidate generation retrieves the videos
+// that are new the day before the evaluation window (first seen in the
+// log, in any event, within the 24 hours before after): the share of the
+// held-out watches of those videos whose video is in the top 100
+// (new_videos_hr@100_all, over new_video_requests watches), the day after
+// they appeared.
+func evaluateNew(ctx context.Context, md *modeldir.Model, lg *ingest.Log, tests []Test, after int64, out map[string]any, say func(string, ...any)) error {
+	first := map[int64]int64{}
+	if err := lg.EachUser(ctx, func(evs []events.Event) error {
+		for _, e := range evs {
+			if t, ok := first[e.Item]; !ok || e.Time < t {
+				first[e.Item] = e.Time
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	var sub []Test
+	for _, t := range tests {
+		if f := first[t.Label]; f >= after-86_400_000 && f < after {
+			sub = append(sub, t)
+		}
+	}
+	out["new_video_requests"] = len(sub)
+	if len(sub) == 0 {
+		return nil
+	}
+	m, err := evaluateCandgen(ctx, md.Candgen, md.Layout, sub, &popularity{all: map[int64]int{}, lastDay: map[int64]int{}})
+	if err != nil {
+		return err
+	}
+	out["new_videos_hr@100_all"] = m["hr@100_all"]
+	say("videos new the day before: %d held-out watches, HR@100 %.4f", len(sub), m["hr@100_all"])
+	return nil
 }
 
 // writeScores writes one CSV row per scored impression, atomically.

@@ -79,6 +79,23 @@ type Options struct {
 	Ranking train.RankingConfig
 	// HNSW also builds an HNSW index into the model directory.
 	HNSW bool
+	// WarmStart is a previous model directory to continue from (see
+	// train.Warm): both stages start from its models and training states
+	// (the files candgen.state and ranking.state every run writes), its
+	// layout must be the spec's, and the new log must end after its
+	// window. Since defaults to the end of its training window.
+	WarmStart string
+	// Decay weighs the previous model's vocabulary counts and normalizers
+	// in a warm start [train.DefaultDecay, 0.5].
+	Decay float64
+	// Since (Unix ms), when set, is the first moment training examples are
+	// drawn from: earlier events only build the users' histories, ranking
+	// signals and running statistics (a look-back window).
+	Since int64
+	// Lookback bounds how far before Since the log is read (ingest's
+	// MinTime: earlier rows are skipped and earlier daily partitions not
+	// opened) [DefaultLookback]; it has no effect without Since.
+	Lookback time.Duration
 	// Seed seeds every random choice [1].
 	Seed uint64
 	// Progress receives progress bars (only drawn on a terminal); Log
@@ -117,9 +134,18 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
+	warm, err := o.loadWarm(spec)
+	if err != nil {
+		return nil, err
+	}
 	cc, rc, err := o.configs(spec)
 	if err != nil {
 		return nil, err
+	}
+	if warm != nil {
+		if err := warm.apply(&cc, &rc); err != nil {
+			return nil, err
+		}
 	}
 	if o.Out != "" {
 		if _, err := os.Stat(o.Out); err == nil {
@@ -131,6 +157,9 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		return nil, err
 	}
 	defer in.lg.Close()
+	if err := o.checkWindow(warm, in.lg, out); err != nil {
+		return nil, err
+	}
 	if a := o.Holdout.After; a != 0 && (a <= in.lg.Start || a > in.lg.End) {
 		return nil, fmt.Errorf("pipe: -holdout %s leaves nothing to train on or nothing to evaluate: the log's events run from %s to %s",
 			o.Holdout, time.UnixMilli(in.lg.Start).UTC().Format(time.RFC3339), time.UnixMilli(in.lg.End).UTC().Format(time.RFC3339))
@@ -187,7 +216,15 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 	return out, nil
 }
 
+// DefaultLookback is how far before Options.Since a run reads the log by
+// default: 30 days of history and signals, as the spec's max_history of
+// watches rarely reaches further back.
+const DefaultLookback = 30 * 24 * time.Hour
+
 func (o *Options) defaults() {
+	if o.Lookback == 0 {
+		o.Lookback = DefaultLookback
+	}
 	if o.MaxEpochs == 0 {
 		o.MaxEpochs = 20
 	}
@@ -237,11 +274,17 @@ func (o *Options) configs(spec ingest.Spec) (train.CandgenConfig, train.RankingC
 type logs struct {
 	lg *ingest.Log
 	l  *layout.Layout
+	// the stages' training states, written beside the models
+	cgState, rkState *train.State
 }
 
 // read reads the logs and the catalogue and reports what it read.
 func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (*logs, map[string]any, error) {
-	lg, err := ingest.Build(ctx, o.Data, spec, ingest.Options{TempDir: o.TempDir, Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime})
+	opt := ingest.Options{TempDir: o.TempDir, Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime}
+	if o.Since != 0 {
+		opt.MinTime = time.UnixMilli(o.Since).Add(-o.Lookback)
+	}
+	lg, err := ingest.Build(ctx, o.Data, spec, opt)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -300,7 +343,7 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 // trainCandgen trains candidate generation from the log's next-watch
 // examples, streamed (or, with FromMemory, built into memory first).
 func (o *Options) trainCandgen(ctx context.Context, cc train.CandgenConfig, in *logs, out map[string]any) (*candgen.Model, error) {
-	src := &exampleSource{l: in.l, lg: in.lg, holdout: o.Holdout}
+	src := &exampleSource{l: in.l, lg: in.lg, holdout: o.Holdout, since: o.Since}
 	var cg *candgen.Model
 	var st train.Stats
 	var err error
@@ -317,6 +360,7 @@ func (o *Options) trainCandgen(ctx context.Context, cc train.CandgenConfig, in *
 	if err != nil {
 		return nil, err
 	}
+	in.cgState = st.State
 	o.say("candidate generation: %d examples × %d epochs at %.0f examples/s (%.1fs), %d videos", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds, cg.VideoVocab().Size()-1)
 	out["train_examples"], out["examples_per_sec"], out["candgen_seconds"], out["candgen_epochs"] = st.Examples, math.Round(st.ExamplesPerSec), round1(st.Seconds), st.Epochs
 	out["videos"] = cg.VideoVocab().Size() - 1
@@ -399,8 +443,8 @@ func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, c
 	if err != nil {
 		return err
 	}
-	rc.Unweighted = true
-	unweighted, _, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cf: cf})
+	rc.Unweighted, rc.WarmStart = true, nil // the paper's baseline, trained afresh on the same impressions
+	unweighted, _, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cf: cf, since: o.Since})
 	if err != nil {
 		return fmt.Errorf("pipe: the unweighted ranker: %w", err)
 	}
@@ -410,10 +454,11 @@ func (o *Options) evaluateRanking(ctx context.Context, rc train.RankingConfig, c
 
 // trainRanking trains the ranker from the log's impressions, streamed.
 func (o *Options) trainRanking(ctx context.Context, rc train.RankingConfig, cf *crossFit, in *logs, out map[string]any) (*ranking.Model, error) {
-	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cf: cf})
+	rk, st, err := train.RankingSource(ctx, rc, &impressionSource{l: in.l, lg: in.lg, holdout: o.Holdout, cf: cf, since: o.Since})
 	if err != nil {
 		return nil, err
 	}
+	in.rkState = st.State
 	o.say("ranking: %d impressions × %d epochs at %.0f examples/s (%.1fs)", st.Examples, st.Epochs, st.ExamplesPerSec, st.Seconds)
 	out["ranking_examples"], out["ranking_examples_per_sec"] = st.Examples, math.Round(st.ExamplesPerSec)
 	return rk, nil
@@ -432,6 +477,12 @@ func (o *Options) write(ctx context.Context, in *logs, cg *candgen.Model, rk *ra
 	m := &modeldir.Model{Manifest: modeldir.Manifest{Layout: l.Config(), End: l.End, Ranking: rk != nil, Stats: out}, Layout: l, Candgen: cg, Ranking: rk, Dicts: in.lg.Dicts, Users: l.Users}
 	if rs, ok := l.Stats.(*layout.RunningStats); ok {
 		m.Stats = rs.Snapshot(l.End)
+	}
+	if in.cgState != nil {
+		m.CandgenState = in.cgState
+	}
+	if in.rkState != nil {
+		m.RankingState = in.rkState
 	}
 	if err := modeldir.Write(o.Out, m, idx); err != nil {
 		return err
@@ -510,6 +561,7 @@ type exampleSource struct {
 	lg      *ingest.Log
 	holdout Holdout
 	fold    int // 1 or 2: only the users of fold 0 or 1 (userFold); 0: every user
+	since   int64 // examples before it are not drawn (their events build state only)
 }
 
 func (s *exampleSource) Open(ctx context.Context) (feature.Iterator[candgen.Example], error) {
@@ -533,7 +585,9 @@ func (it *exampleIter) Next() (candgen.Example, error) {
 			continue
 		}
 		it.s.l.Walk(trainEvents(evs, it.s.holdout), func(u *layout.User, video, at int64) {
-			it.queue = append(it.queue, it.s.l.CandgenExample(u, video, at))
+			if at >= it.s.since {
+				it.queue = append(it.queue, it.s.l.CandgenExample(u, video, at))
+			}
 		}, nil)
 	}
 	e := it.queue[0]
@@ -550,6 +604,7 @@ type impressionSource struct {
 	lg      *ingest.Log
 	holdout Holdout
 	cf      *crossFit // scores the candidates when the layout feeds candgen_score (else nil)
+	since   int64     // impressions before it are not drawn (they build state only)
 }
 
 func (s *impressionSource) Open(ctx context.Context) (feature.Iterator[ranking.Impression], error) {
@@ -575,6 +630,9 @@ func (it *impressionIter) Next() (ranking.Impression, error) {
 		}
 		var sc scorer
 		it.s.l.Walk(trainEvents(evs, it.s.holdout), nil, func(u *layout.User, e *events.Event) {
+			if e.Time < it.s.since {
+				return
+			}
 			it.queue = append(it.queue, ranking.Impression{
 				Features: it.s.l.RankExample(u, e.Item, e.Time, 0), Clicked: e.Clicked, WatchTime: float64(e.WatchTime),
 			})
@@ -652,7 +710,7 @@ func evaluateCandgen(ctx context.Context, cg *candgen.Model, l *layout.Layout, t
 // validation window (see Options.Epochs): it trains on the events before
 // the window, scores every epoch on the window, and keeps the best count.
 func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc *train.RankingConfig, in *logs, out map[string]any) error {
-	end, start := in.l.End, in.lg.Start
+	end, start := in.l.End, max(in.lg.Start, o.Since) // the window training draws examples from
 	from := end - int64(float64(end-start)*o.ValidationShare)
 	vl, err := layout.New(in.l.Config(), from, in.l.Catalogue)
 	if err != nil {
@@ -685,7 +743,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 	if len(vtests) == 0 {
 		o.say("early stopping: the validation window holds no request; candidate generation trains 1 epoch")
 	} else {
-		m, st, err := train.CandgenSource(ctx, c, &exampleSource{l: vl, lg: in.lg, holdout: fit})
+		m, st, err := train.CandgenSource(ctx, c, &exampleSource{l: vl, lg: in.lg, holdout: fit, since: o.Since})
 		vcg = m
 		if err != nil {
 			return fmt.Errorf("pipe: choosing candidate generation's epochs: %w", err)
@@ -731,7 +789,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 		}
 		return -loss, nil
 	}
-	_, st, err := train.RankingSource(ctx, r, &impressionSource{l: vl, lg: in.lg, holdout: fit, cf: cf})
+	_, st, err := train.RankingSource(ctx, r, &impressionSource{l: vl, lg: in.lg, holdout: fit, cf: cf, since: o.Since})
 	if err != nil {
 		return fmt.Errorf("pipe: choosing the ranker's epochs: %w", err)
 	}
@@ -808,7 +866,7 @@ func (o *Options) crossFit(ctx context.Context, cc train.CandgenConfig, l *layou
 	cc.Validation, cc.Patience = nil, 0
 	var cf crossFit
 	for f := range cf {
-		src := &exampleSource{l: l, lg: lg, holdout: h, fold: f + 1}
+		src := &exampleSource{l: l, lg: lg, holdout: h, fold: f + 1, since: o.Since}
 		empty, err := isEmpty(ctx, src)
 		if err != nil {
 			return nil, err

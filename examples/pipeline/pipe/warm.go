@@ -1,0 +1,147 @@
+package pipe
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"time"
+
+	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/layout"
+	"github.com/ytdnn/ytdnn/modeldir"
+	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/train"
+)
+
+// warmStart is the previous model directory a run continues from.
+type warmStart struct {
+	dir              string
+	md               *modeldir.Model
+	cgState, rkState *train.State
+	decay            float64
+}
+
+// loadWarm loads Options.WarmStart (nil when unset) and checks it before
+// any log is read: a directory that is missing, corrupt, of another format
+// version, without training states, or whose layout differs from spec's is
+// an error naming the difference. It sets Since to the end of the previous
+// training window when unset.
+func (o *Options) loadWarm(spec ingest.Spec) (*warmStart, error) {
+	if o.WarmStart == "" {
+		return nil, nil
+	}
+	md, err := modeldir.Load(o.WarmStart)
+	if err != nil {
+		return nil, fmt.Errorf("pipe: warm start from %s: %w", o.WarmStart, err)
+	}
+	w := &warmStart{dir: o.WarmStart, md: md, decay: o.Decay}
+	if w.cgState, err = modeldir.ReadState(o.WarmStart, modeldir.CandgenStateFile, train.ReadState); err != nil {
+		return nil, fmt.Errorf("pipe: warm start: %w", err)
+	}
+	if md.Ranking != nil {
+		if w.rkState, err = modeldir.ReadState(o.WarmStart, modeldir.RankingStateFile, train.ReadState); err != nil {
+			return nil, fmt.Errorf("pipe: warm start: %w", err)
+		}
+	}
+	lc, err := LayoutConfig(spec)
+	if err != nil {
+		return nil, err
+	}
+	l, err := layout.New(lc, 0, nil) // the defaults applied, as the manifest stores them
+	if err != nil {
+		return nil, err
+	}
+	if err := layoutDiff(md.Manifest.Layout, l.Config()); err != nil {
+		return nil, fmt.Errorf("pipe: warm start from %s: the spec differs from the previous model's: %w", o.WarmStart, err)
+	}
+	if o.Since == 0 {
+		o.Since = trainedBefore(md)
+	}
+	return w, nil
+}
+
+// trainedBefore is the first moment a model's training saw nothing of
+// (train records it; without the record, just after the window's end).
+func trainedBefore(md *modeldir.Model) int64 {
+	if v, ok := md.Manifest.Stats["trained_before_unix_ms"].(float64); ok {
+		return int64(v)
+	}
+	return md.Layout.End + 1
+}
+
+// apply makes both stages' configs continue from the previous models.
+func (w *warmStart) apply(cc *train.CandgenConfig, rc *train.RankingConfig) error {
+	cc.WarmStart = &train.Warm[*candgen.Model]{Model: w.md.Candgen, State: w.cgState, Decay: w.decay}
+	if w.md.Ranking != nil {
+		rc.WarmStart = &train.Warm[*ranking.Model]{Model: w.md.Ranking, State: w.rkState, Decay: w.decay}
+	}
+	if err := errors.Join(cc.Validate(), rc.Validate()); err != nil {
+		return fmt.Errorf("pipe: warm start from %s: %w", w.dir, err)
+	}
+	return nil
+}
+
+// checkWindow refuses a log that does not run past the previous model's
+// window (time runs forward) or holds nothing from Since on, and records
+// the run's window.
+func (o *Options) checkWindow(w *warmStart, lg *ingest.Log, out map[string]any) error {
+	day := func(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
+	if w != nil && lg.End <= w.md.Layout.End {
+		return fmt.Errorf("pipe: warm start: the log ends at %s, not after the previous model's window (%s): time runs forward; give the log with the new days",
+			day(lg.End), day(w.md.Layout.End))
+	}
+	if o.Since != 0 {
+		if lg.End < o.Since {
+			return fmt.Errorf("pipe: no event at or after %s (the log ends at %s): nothing new to train on", day(o.Since), day(lg.End))
+		}
+		out["since_unix_ms"], out["lookback_days"] = o.Since, o.Lookback.Hours()/24
+		out["rows_before_lookback"], out["files_before_lookback"] = lg.BeforeMinTime, lg.FilesBeforeMinTime
+		o.say("training examples from %s on; the %.0f days before build users' state only (%d earlier rows skipped, %d daily partitions not read)",
+			day(o.Since), o.Lookback.Hours()/24, lg.BeforeMinTime, lg.FilesBeforeMinTime)
+	}
+	if w != nil {
+		out["warm_start"] = w.dir
+		o.say("warm start from %s (window ending %s)", w.dir, day(w.md.Layout.End))
+	}
+	return nil
+}
+
+// layoutDiff names the first field where two layouts differ (by their
+// JSON names), or returns nil when they are equal.
+func layoutDiff(got, want layout.Config) error {
+	if reflect.DeepEqual(got, want) {
+		return nil
+	}
+	var g, w map[string]any
+	for _, p := range []struct {
+		c *layout.Config
+		m *map[string]any
+	}{{&got, &g}, {&want, &w}} {
+		raw, err := json.Marshal(p.c)
+		if err != nil {
+			return err
+		}
+		if err := json.Unmarshal(raw, p.m); err != nil {
+			return err
+		}
+	}
+	keys := make([]string, 0, len(g)+len(w))
+	for k := range g {
+		keys = append(keys, k)
+	}
+	for k := range w {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range slices.Compact(keys) {
+		if !reflect.DeepEqual(g[k], w[k]) {
+			a, _ := json.Marshal(g[k])
+			b, _ := json.Marshal(w[k])
+			return fmt.Errorf("%q is %s in the previous model, %s in this spec", k, a, b)
+		}
+	}
+	return errors.New("the layouts differ")
+}
