@@ -38,6 +38,11 @@ func main() {
 		err = exportItems(os.Args[2:])
 	case "eval":
 		err = evalCmd(ctx, os.Args[2:])
+	case "compare":
+		var worse bool
+		if worse, err = compareCmd(ctx, os.Args[2:]); err == nil && worse {
+			os.Exit(ExitWorse)
+		}
 	case "metrics":
 		err = metricsCmd(os.Args[2:])
 	default:
@@ -59,6 +64,7 @@ func usage() {
        pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
                       [-warm-start PREV_MODELDIR [-decay 0.5]] [-since TIME] [-lookback 720h]
        pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE] [-frozen-stats]
+       pipeline compare -a MODELDIR_A -b MODELDIR_B -data DIR -after TIME [-metric hr@50_all] [-tolerance 0.01] [-spec FILE] [-frozen-stats]
        pipeline metrics -scores FILE
        pipeline export -model MODELDIR -format npy|parquet -out PATH`)
 	os.Exit(2)
@@ -217,6 +223,56 @@ func evalCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	return writeJSON(os.Stdout, m)
+}
+
+// ExitWorse is compare's exit status when model B is worse than model A
+// beyond the tolerance (1 is any error; 0 is B no worse).
+const ExitWorse = 3
+
+// compareCmd runs the promotion gate: both models on the same window; it
+// reports whether B is worse.
+func compareCmd(ctx context.Context, args []string) (bool, error) {
+	fs := flag.NewFlagSet("compare", flag.ExitOnError)
+	a := fs.String("a", "", "model directory A, the one serving now (required)")
+	b := fs.String("b", "", "model directory B, the candidate (required)")
+	data := fs.String("data", "", "log folder (required)")
+	after := fs.String("after", "", "start of the evaluation window, after both models' training windows: a date or RFC 3339 (required)")
+	metric := fs.String("metric", "hr@50_all", "the gating metric (any metric eval prints; a name with \"loss\" is better lower)")
+	tol := fs.Float64("tolerance", 0.01, "how much worse B may be on the metric, in its units")
+	specFile := fs.String("spec", "", "column mapping (JSON; default: the default mapping)")
+	frozen := fs.Bool("frozen-stats", false, "score with the running statistics frozen at each model's window end")
+	tmp := fs.String("tmp", "", "folder for the spill files (default: the system's)")
+	quiet := fs.Bool("quiet", false, "no stage lines (the JSON line only)")
+	fs.Parse(args)
+	if *a == "" || *b == "" || *data == "" || *after == "" {
+		return false, errors.New("compare: -a, -b, -data and -after are required")
+	}
+	h, err := pipe.ParseHoldout("after=" + *after)
+	if err != nil {
+		return false, fmt.Errorf("compare: -after: %w", err)
+	}
+	o := pipe.CompareOptions{A: *a, B: *b, Metric: *metric, Tolerance: *tol,
+		EvalOptions: pipe.EvalOptions{Data: *data, After: h.After, TempDir: *tmp, FrozenStats: *frozen}}
+	if *specFile != "" {
+		s, err := ingest.ReadSpec(*specFile)
+		if err != nil {
+			return false, err
+		}
+		o.Spec = &s
+	}
+	if !*quiet {
+		o.Log = os.Stderr
+	}
+	c, err := pipe.Compare(ctx, o)
+	if err != nil {
+		return false, err
+	}
+	verdict := "B is not worse: promote it"
+	if c.Worse {
+		verdict = "B is worse: keep A"
+	}
+	fmt.Fprintf(os.Stderr, "compare: %s A %.4f, B %.4f (tolerance %g): %s\n", c.Metric, c.A, c.B, c.Tolerance, verdict)
+	return c.Worse, writeJSON(os.Stdout, c.Metrics)
 }
 
 // metricsCmd measures a scores file (eval's -scores format, written by

@@ -1,0 +1,75 @@
+package pipe
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"strings"
+)
+
+// CompareOptions configure Compare: two model directories evaluated on
+// the same later window (EvalOptions without Model, then A and B).
+type CompareOptions struct {
+	EvalOptions
+	A, B string
+	// Metric is the metric that gates [hr@50_all]: any number Eval
+	// reports. Metrics whose name contains "loss" are better lower,
+	// the others higher.
+	Metric string
+	// Tolerance is how much worse B may be than A on Metric, in the
+	// metric's units [0.01].
+	Tolerance float64
+}
+
+// Comparison is Compare's verdict.
+type Comparison struct {
+	Metric    string         `json:"metric"`
+	A, B      float64        `json:"-"`
+	Tolerance float64        `json:"tolerance"`
+	Worse     bool           `json:"b_worse"`
+	Metrics   map[string]any `json:"-"`
+}
+
+// Compare evaluates models A and B on the same log window (Eval) and says
+// whether B is worse than A on the gating metric by more than the
+// tolerance: the promotion gate a daily job runs before reloading a new
+// model. It returns both models' metrics under "a" and "b".
+func Compare(ctx context.Context, o CompareOptions) (Comparison, error) {
+	c := Comparison{Metric: o.Metric, Tolerance: o.Tolerance, Metrics: map[string]any{}}
+	if c.Metric == "" {
+		c.Metric = "hr@50_all"
+	}
+	if c.Tolerance == 0 {
+		c.Tolerance = 0.01
+	}
+	if !(c.Tolerance >= 0) || math.IsInf(c.Tolerance, 0) {
+		return c, fmt.Errorf("pipe: compare: tolerance %v must be finite and non-negative", c.Tolerance)
+	}
+	if o.A == "" || o.B == "" {
+		return c, fmt.Errorf("pipe: compare needs two model directories")
+	}
+	vals := [2]float64{}
+	for i, dir := range []string{o.A, o.B} {
+		eo := o.EvalOptions
+		eo.Model = dir
+		m, err := Eval(ctx, eo)
+		if err != nil {
+			return c, fmt.Errorf("model %s: %w", dir, err)
+		}
+		v, ok := m[c.Metric].(float64)
+		if !ok || math.IsNaN(v) {
+			return c, fmt.Errorf("pipe: compare: model %s has no value of %q on this window (the metrics it has: hr@K_all/filtered, ndcg@10_all, ranking_auc, ranking_weighted_per_user_loss, ...)", dir, c.Metric)
+		}
+		vals[i] = v
+		c.Metrics[[]string{"a", "b"}[i]] = m
+	}
+	c.A, c.B = vals[0], vals[1]
+	if strings.Contains(c.Metric, "loss") {
+		c.Worse = c.B > c.A+c.Tolerance
+	} else {
+		c.Worse = c.B < c.A-c.Tolerance
+	}
+	c.Metrics["metric"], c.Metrics["tolerance"], c.Metrics["b_worse"] = c.Metric, c.Tolerance, c.Worse
+	c.Metrics["a_value"], c.Metrics["b_value"] = c.A, c.B
+	return c, nil
+}

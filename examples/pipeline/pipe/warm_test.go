@@ -1,0 +1,213 @@
+package pipe
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/modeldir"
+)
+
+// dayView makes a folder holding the daily partitions of data up to and
+// including day last (0-based from GenStart), as the log stands that
+// evening: links to the partitions, the catalogue.
+func dayView(t *testing.T, data string, last int) string {
+	t.Helper()
+	v := t.TempDir()
+	for _, sub := range []string{"watches", "impressions"} {
+		require.NoError(t, os.MkdirAll(filepath.Join(v, sub), 0o755))
+		parts, err := filepath.Glob(filepath.Join(data, sub, "dt=*"))
+		require.NoError(t, err)
+		for _, p := range parts {
+			d, err := time.Parse(time.DateOnly, strings.TrimPrefix(filepath.Base(p), "dt="))
+			require.NoError(t, err)
+			if d.Before(GenStart.AddDate(0, 0, last+1)) {
+				require.NoError(t, os.Symlink(p, filepath.Join(v, sub, filepath.Base(p))))
+			}
+		}
+	}
+	require.NoError(t, os.Symlink(filepath.Join(data, "catalogue"), filepath.Join(v, "catalogue")))
+	return v
+}
+
+// dailyLog generates a small log of days days.
+func dailyLog(t *testing.T, days int) string {
+	t.Helper()
+	data := t.TempDir()
+	_, err := Generate(data, GenOptions{Users: 300, Videos: 300, Events: 9_000, Seed: 5, Days: days})
+	require.NoError(t, err)
+	return data
+}
+
+func warmRun(t *testing.T, data, out, prev string) (map[string]any, error) {
+	t.Helper()
+	return smallRun(t, data, out, func(o *Options) { o.Holdout, o.Epochs, o.WarmStart = Holdout{}, 2, prev })
+}
+
+// TestDailyLoop: gen -days writes daily partitions; a model trained on
+// days 0-3 is continued on day 4 (warm start): its examples start where
+// the first window ended, the videos first seen on day 4 join the
+// vocabulary, the states are written, and the evening's model evaluates
+// on day 5 beside yesterday's.
+func TestDailyLoop(t *testing.T) {
+	data := dailyLog(t, 6)
+	for _, sub := range []string{"watches", "impressions"} {
+		parts, err := filepath.Glob(filepath.Join(data, sub, "dt=*"))
+		require.NoError(t, err)
+		assert.Len(t, parts, 6, "%s: one partition a day", sub)
+	}
+	dir := t.TempDir()
+	m3, m4 := filepath.Join(dir, "day3"), filepath.Join(dir, "day4")
+	first, err := warmRun(t, dayView(t, data, 3), m3, "")
+	require.NoError(t, err)
+	second, err := warmRun(t, dayView(t, data, 4), m4, m3)
+	require.NoError(t, err)
+	assert.Equal(t, m3, second["warm_start"])
+	assert.Equal(t, first["trained_before_unix_ms"], second["since_unix_ms"], "examples start where the first window ended")
+	assert.Less(t, second["train_examples"].(int), first["train_examples"].(int)/2, "one day's examples, not four")
+
+	a, err := modeldir.Load(m3)
+	require.NoError(t, err)
+	b, err := modeldir.Load(m4)
+	require.NoError(t, err)
+	assert.Equal(t, a.Candgen.Encoder().Width(), b.Candgen.Encoder().Width())
+	// Videos whose first watch is on day 4 are in the new vocabulary.
+	newVideos := 0
+	for i := int32(1); i < int32(b.Candgen.VideoVocab().Size()); i++ {
+		id, _ := b.Candgen.VideoVocab().ID(i)
+		if a.Candgen.VideoVocab().Index(id) == embedding.OOV {
+			newVideos++
+		}
+	}
+	assert.Greater(t, newVideos, 0, "videos entered the vocabulary")
+	for _, f := range []string{modeldir.CandgenStateFile, modeldir.RankingStateFile} {
+		_, err := os.Stat(filepath.Join(m4, f))
+		assert.NoError(t, err, f)
+	}
+	spec := GenSpec()
+	day5 := GenStart.AddDate(0, 0, 5).Format(time.DateOnly)
+	v5 := dayView(t, data, 5)
+	h, err := ParseHoldout("after=" + day5)
+	require.NoError(t, err)
+	c, err := Compare(context.Background(), CompareOptions{A: m3, B: m4, Metric: "hr@100_all", EvalOptions: EvalOptions{Data: v5, Spec: &spec, After: h.After, TempDir: t.TempDir()}})
+	require.NoError(t, err)
+	bm := c.Metrics["b"].(map[string]any)
+	assert.Greater(t, bm["new_video_requests"], 0, "day 5 watches videos first seen on day 4")
+	assert.Greater(t, bm["new_videos_hr@100_all"], c.Metrics["a"].(map[string]any)["new_videos_hr@100_all"], "yesterday's model cannot retrieve them")
+}
+
+// TestCompareGate: B worse than A beyond the tolerance is Worse (the
+// gate's non-zero exit), within it is not; a loss is worse higher.
+func TestCompareGate(t *testing.T) {
+	data := dailyLog(t, 4)
+	dir := t.TempDir()
+	good, weak := filepath.Join(dir, "good"), filepath.Join(dir, "weak")
+	v2 := dayView(t, data, 2)
+	_, err := smallRun(t, v2, good, func(o *Options) { o.Holdout, o.Epochs = Holdout{}, 3 })
+	require.NoError(t, err)
+	_, err = smallRun(t, v2, weak, func(o *Options) { // trained on the last day only
+		o.Holdout, o.Epochs, o.Since = Holdout{}, 1, GenStart.AddDate(0, 0, 2).UnixMilli()
+	})
+	require.NoError(t, err)
+	spec := GenSpec()
+	eo := EvalOptions{Data: dayView(t, data, 3), Spec: &spec, After: GenStart.AddDate(0, 0, 3).UnixMilli(), TempDir: t.TempDir()}
+	c, err := Compare(context.Background(), CompareOptions{A: good, B: weak, Tolerance: 0.001, EvalOptions: eo})
+	require.NoError(t, err)
+	require.Greater(t, c.A, c.B+0.001, "the setup: the weak model is worse on HR@50")
+	assert.True(t, c.Worse, "B worse: the gate fails")
+	c, err = Compare(context.Background(), CompareOptions{A: weak, B: good, Tolerance: 0.001, EvalOptions: eo})
+	require.NoError(t, err)
+	assert.False(t, c.Worse, "B better: the gate passes")
+	c, err = Compare(context.Background(), CompareOptions{A: good, B: weak, Tolerance: 1, EvalOptions: eo})
+	require.NoError(t, err)
+	assert.False(t, c.Worse, "within the tolerance")
+	c, err = Compare(context.Background(), CompareOptions{A: good, B: good, Metric: "ranking_weighted_per_user_loss", Tolerance: 0.0001, EvalOptions: eo})
+	require.NoError(t, err)
+	assert.False(t, c.Worse, "the same model")
+	_, err = Compare(context.Background(), CompareOptions{A: good, B: weak, Metric: "hr@7_all", EvalOptions: eo})
+	assert.ErrorContains(t, err, `no value of "hr@7_all"`)
+}
+
+// TestWarmStartRefused: a previous model that is missing, corrupt, of
+// another format version or another spec, and a log that does not run
+// past its window, are errors before any training; nothing is written.
+func TestWarmStartRefused(t *testing.T) {
+	data := dailyLog(t, 4)
+	dir := t.TempDir()
+	prev := filepath.Join(dir, "prev")
+	_, err := warmRun(t, dayView(t, data, 2), prev, "")
+	require.NoError(t, err)
+	copyDir := func(t *testing.T, edit func(d string)) string {
+		t.Helper()
+		d := filepath.Join(t.TempDir(), "copy")
+		require.NoError(t, os.CopyFS(d, os.DirFS(prev)))
+		edit(d)
+		return d
+	}
+	later := dayView(t, data, 3)
+	cases := []struct {
+		name string
+		prev func(t *testing.T) string
+		data string
+		spec func(o *Options)
+		want string
+	}{
+		{"missing", func(*testing.T) string { return filepath.Join(dir, "nope") }, later, nil, "nope"},
+		{"corrupt_state", func(t *testing.T) string {
+			return copyDir(t, func(d string) {
+				p := filepath.Join(d, modeldir.CandgenStateFile)
+				raw, err := os.ReadFile(p)
+				require.NoError(t, err)
+				raw[len(raw)/2] ^= 1
+				require.NoError(t, os.WriteFile(p, raw, 0o644))
+			})
+		}, later, nil, "candgen.state: its SHA-256 differs"},
+		{"no_state", func(t *testing.T) string {
+			return copyDir(t, func(d string) {
+				p := filepath.Join(d, modeldir.ManifestFile)
+				raw, err := os.ReadFile(p)
+				require.NoError(t, err)
+				var man map[string]any
+				require.NoError(t, json.Unmarshal(raw, &man))
+				delete(man["files"].(map[string]any), modeldir.CandgenStateFile)
+				raw, err = json.Marshal(man)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(p, raw, 0o644))
+				require.NoError(t, os.Remove(filepath.Join(d, modeldir.CandgenStateFile)))
+			})
+		}, later, nil, "lists no candgen.state"},
+		{"other_format", func(t *testing.T) string {
+			return copyDir(t, func(d string) {
+				p := filepath.Join(d, modeldir.ManifestFile)
+				raw, err := os.ReadFile(p)
+				require.NoError(t, err)
+				require.NoError(t, os.WriteFile(p, []byte(strings.Replace(string(raw), `"format": 3`, `"format": 2`, 1)), 0o644))
+			})
+		}, later, nil, "format 2, this build reads 3"},
+		{"other_spec", func(*testing.T) string { return prev }, later, func(o *Options) { o.Spec.MaxHistory = 20 }, `"max_history" is 50 in the previous model, 20 in this spec`},
+		{"time_runs_backward", func(*testing.T) string { return prev }, dayView(t, data, 1), nil, "time runs forward"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "new")
+			_, err := smallRun(t, tc.data, out, func(o *Options) {
+				o.Holdout, o.Epochs, o.WarmStart = Holdout{}, 2, tc.prev(t)
+				if tc.spec != nil {
+					tc.spec(o)
+				}
+			})
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+			_, statErr := os.Stat(out)
+			assert.True(t, os.IsNotExist(statErr), "nothing written")
+		})
+	}
+}
