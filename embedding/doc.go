@@ -41,6 +41,12 @@
 // ID repeats. Their errors wrap ErrFormat and carry no package prefix: the
 // model's reader adds its own. Keys are int64 IDs only.
 //
+// A table optimizer's state (moments, accumulators) is saved with
+// SaveState, set with LoadState, moved to a refitted vocabulary's indices
+// with State.Remap (RowMap gives the move; CopyRows moves a table's rows),
+// and stored with State.WriteTo and ReadState, for a run that continues
+// from a previous one (a warm start).
+//
 // # Errors
 //
 // Buffers of the wrong length and gradients that do not fit the table are

@@ -101,6 +101,12 @@
 // ReasonTimeFuture, so one row dated 2100 moves neither the end of the
 // window nor any example's age. Catalogue times are held to it too.
 //
+// A window: Options.MinTime and Options.Until read the log between two
+// times (a daily run's look-back; the log as it stood on a past day).
+// Watches and impressions outside are skipped and counted, not rejected;
+// files under daily partition folders (dt=YYYY-MM-DD/) two days or more
+// outside are not opened.
+//
 // # Numbers
 //
 // The watch time must be null or a finite number, ≥ 0 and within float32

@@ -133,19 +133,24 @@ func partitionValues(root, file string) map[string]string {
 }
 
 // prunePartitions drops the files under a daily partition folder
-// dt=YYYY-MM-DD whose day ended at least two days before minTime (a
-// margin for logs partitioned by local date), adding their number to n.
-// Files outside such folders are kept.
-func prunePartitions(files []string, minTime time.Time, n int) ([]string, int) {
+// dt=YYYY-MM-DD whose day ended at least two days before minTime, or began
+// at least two days after until (a margin for logs partitioned by local
+// date), adding their numbers to before and after. Files outside such
+// folders are kept; a zero time bounds nothing.
+func prunePartitions(files []string, minTime, until time.Time, before, after int) ([]string, int, int) {
 	kept := files[:0:0]
 	for _, f := range files {
-		if day, ok := partitionDay(f); ok && !day.Add(72*time.Hour).After(minTime) {
-			n++
-			continue
+		day, ok := partitionDay(f)
+		switch {
+		case ok && !minTime.IsZero() && !day.Add(72*time.Hour).After(minTime):
+			before++
+		case ok && !until.IsZero() && !day.Before(until.Add(48*time.Hour)):
+			after++
+		default:
+			kept = append(kept, f)
 		}
-		kept = append(kept, f)
 	}
-	return kept, n
+	return kept, before, after
 }
 
 // partitionDay is the day of the innermost dt=YYYY-MM-DD folder of path

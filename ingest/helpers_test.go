@@ -19,11 +19,13 @@ type testOpts struct {
 	Strict      bool
 	MaxRejected float64
 	MaxTime     time.Time
+	// MinTime and Until bound the read.
+	MinTime, Until time.Time
 }
 
 func build(t *testing.T, dir string, spec Spec, o testOpts) (*Log, error) {
 	t.Helper()
-	lg, err := Build(context.Background(), dir, spec, Options{TempDir: t.TempDir(), Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime})
+	lg, err := Build(context.Background(), dir, spec, Options{TempDir: t.TempDir(), Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime, MinTime: o.MinTime, Until: o.Until})
 	if err == nil {
 		t.Cleanup(func() { lg.Close() })
 	}

@@ -59,6 +59,12 @@ type Options struct {
 	// (Log.FilesBeforeMinTime). The catalogue and the user table are read
 	// whole.
 	MinTime time.Time
+	// Until, when set, bounds the read from above, the log as it stood
+	// then (a run for a past day): watches and impressions at or after it
+	// are skipped (Log.AfterUntil, not rejected), and a data file under a
+	// daily partition folder that began two days or more after it is not
+	// opened (Log.FilesAfterUntil).
+	Until time.Time
 }
 
 func (o *Options) defaults() error {
@@ -112,6 +118,9 @@ type Log struct {
 	// partitions not opened for it.
 	BeforeMinTime      int64
 	FilesBeforeMinTime int
+	// AfterUntil and FilesAfterUntil count the same for Options.Until.
+	AfterUntil      int64
+	FilesAfterUntil int
 }
 
 // read is one read of a data directory: the spec, the options, the ID
@@ -124,8 +133,9 @@ type read struct {
 	imp   *dataset // nil without an impression log
 	cat   *dataset // nil without a catalogue
 	users *dataset // nil without a user table
-	// pruned counts the files of daily partitions left out for MinTime.
-	pruned int
+	// pruned and prunedAfter count the files of daily partitions left
+	// out for MinTime and for Until.
+	pruned, prunedAfter int
 }
 
 // newRead validates the spec and options, lists the datasets (the
@@ -209,11 +219,9 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 		rd.cat.cols = append([]column{{name: c.Item, kind: kID, required: true, space: rd.ids.videos}},
 			rd.featureColumns(c.Features, rule(c.TimeFormat))...)
 	}
-	if !opt.MinTime.IsZero() {
-		for _, ds := range []*dataset{rd.watch, rd.imp} {
-			if ds != nil {
-				ds.files, rd.pruned = prunePartitions(ds.files, opt.MinTime, rd.pruned)
-			}
+	for _, ds := range []*dataset{rd.watch, rd.imp} {
+		if ds != nil {
+			ds.files, rd.pruned, rd.prunedAfter = prunePartitions(ds.files, opt.MinTime, opt.Until, rd.pruned, rd.prunedAfter)
 		}
 	}
 	est, err := rd.prescan()
@@ -319,10 +327,13 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		return nil, err
 	}
 	defer sp.close()
-	lg.FilesBeforeMinTime = rd.pruned
-	minTime := int64(math.MinInt64)
+	lg.FilesBeforeMinTime, lg.FilesAfterUntil = rd.pruned, rd.prunedAfter
+	minTime, until := int64(math.MinInt64), int64(math.MaxInt64)
 	if !opt.MinTime.IsZero() {
 		minTime = opt.MinTime.UnixMilli()
+	}
+	if !opt.Until.IsZero() {
+		until = opt.Until.UnixMilli()
 	}
 	add := func(e *events.Event) error {
 		lg.Start, lg.End = min(lg.Start, e.Time), max(lg.End, e.Time)
@@ -332,6 +343,10 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		if err := rd.readWatches(ctx, &lg.WatchReport, func(e *events.Event) error {
 			if e.Time < minTime {
 				lg.BeforeMinTime++
+				return nil
+			}
+			if e.Time >= until {
+				lg.AfterUntil++
 				return nil
 			}
 			lg.Watches++
@@ -346,6 +361,10 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		if err := rd.readImpressions(ctx, &lg.ImpressionReport, func(e *events.Event) error {
 			if e.Time < minTime {
 				lg.BeforeMinTime++
+				return nil
+			}
+			if e.Time >= until {
+				lg.AfterUntil++
 				return nil
 			}
 			lg.Impressions++

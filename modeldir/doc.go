@@ -9,6 +9,12 @@
 //	ranking.model   ranking.Model (when the logs had impressions)
 //	catalogue.bin   the videos' catalogue features (checksummed container)
 //	index.hnsw      optional retrieval.HNSW over candidate generation's items
+//	ids.dict        optional events.Dicts: the log's text IDs, kept exact
+//	stats.bin       optional layout.FixedStats: running statistics at the end
+//	users.bin       optional: the user attribute table
+//	candgen.state   optional train.State: candidate generation's optimizers,
+//	ranking.state   and the ranker's, for a later run to continue from (a
+//	                warm start; ReadState reads them, Load does not)
 //
 // # One run, one directory
 //

@@ -10,7 +10,9 @@
 // sampling error is ErrorBound; Bound adds the quantile-grid and tie error
 // that Transform has even on an exact fit, see CDF.Transform). Both keep
 // DefaultQuantiles intervals unless asked for another number, and never
-// more than n-1 for n values.
+// more than n-1 for n values. Mix combines two fitted CDFs as a weighted
+// mixture of their distributions (a warm-started run's previous normalizer
+// and the new window's).
 //
 // # Invariants
 //

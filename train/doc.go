@@ -16,6 +16,16 @@
 // negatives shared by the batch and accidental hits dropped, the ranker's
 // single logit with per-example weights.
 //
+// # Warm start
+//
+// A stage's training can continue from a previous run's model and its
+// training state (CandgenConfig.WarmStart, RankingConfig.WarmStart; Warm):
+// vocabularies refitted on the decayed previous counts plus the new ones,
+// every kept ID's rows and optimizer state carried bit for bit under its
+// new index, new IDs given fresh rows, the normalizers mixed, the tower
+// and its optimizer carried over. Stats.State is the state a run leaves
+// for the next; State.WriteTo and ReadState store it.
+//
 // # Configuration
 //
 // CandgenConfig and RankingConfig embed Options, the settings both stages

@@ -1,8 +1,10 @@
 // Command pipeline is the road from your own logs to a served model.
 //
-//	go run ./examples/pipeline gen -out DIR -users U -videos V -events N -seed S
+//	go run ./examples/pipeline gen -out DIR -users U -videos V -events N -seed S [-days D]
 //	go run ./examples/pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
-//	go run ./examples/pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE] [-frozen-stats]
+//	                                 [-warm-start PREV_MODELDIR [-decay 0.5]] [-since TIME] [-until TIME] [-lookback 720h]
+//	go run ./examples/pipeline eval -model MODELDIR -data DIR -after TIME [-until TIME] [-spec FILE] [-scores FILE] [-frozen-stats]
+//	go run ./examples/pipeline compare -a MODELDIR_A -b MODELDIR_B -data DIR -after TIME [-until TIME] [-metric hr@50_all] [-tolerance 0.01]
 //	go run ./examples/pipeline metrics -scores FILE
 //	go run ./examples/pipeline export -model MODELDIR -format npy|parquet -out PATH
 //
@@ -32,4 +34,17 @@
 // their video IDs for FAISS, Milvus or Qdrant: -format npy writes
 // PATH/items.npy (float32, n×(D+1)) and PATH/ids.npy (int64), -format
 // parquet the file PATH (id INT64, vector LIST<FLOAT>). Queries are [u, 1].
+//
+// The daily loop (daily.sh runs one day of it): gen -days D writes a log of
+// D daily partitions (dt=YYYY-MM-DD/) with videos uploaded every day;
+// train -warm-start PREV continues both stages from the previous model
+// directory (its models, vocabularies, normalizers and optimizer states),
+// drawing examples from the end of its window on and reading -lookback
+// before that for the users' histories and signals (-since and -until set
+// the window by hand); eval reports new_videos_hr@100_all, the share of the
+// window's watches of videos first seen the day before that candidate
+// generation retrieves in its top 100; compare evaluates two model
+// directories on the same later window and exits 3 when B is worse than A
+// on -metric beyond -tolerance (1 on any error), the gate before
+// /admin/reload.
 package main

@@ -62,9 +62,9 @@ var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 func usage() {
 	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]
        pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
-                      [-warm-start PREV_MODELDIR [-decay 0.5]] [-since TIME] [-lookback 720h]
-       pipeline eval -model MODELDIR -data DIR -after TIME [-spec FILE] [-scores FILE] [-frozen-stats]
-       pipeline compare -a MODELDIR_A -b MODELDIR_B -data DIR -after TIME [-metric hr@50_all] [-tolerance 0.01] [-spec FILE] [-frozen-stats]
+                      [-warm-start PREV_MODELDIR [-decay 0.5]] [-since TIME] [-until TIME] [-lookback 720h]
+       pipeline eval -model MODELDIR -data DIR -after TIME [-until TIME] [-spec FILE] [-scores FILE] [-frozen-stats]
+       pipeline compare -a MODELDIR_A -b MODELDIR_B -data DIR -after TIME [-until TIME] [-metric hr@50_all] [-tolerance 0.01] [-spec FILE] [-frozen-stats]
        pipeline metrics -scores FILE
        pipeline export -model MODELDIR -format npy|parquet -out PATH`)
 	os.Exit(2)
@@ -114,17 +114,18 @@ func trainCmd(ctx context.Context, args []string) error {
 	decay := fs.Float64("decay", train.DefaultDecay, "with -warm-start: the weight of the previous model's counts and normalizers")
 	since := fs.String("since", "", "draw training examples from this time on (a date or RFC 3339); earlier events build users' state only (default with -warm-start: the previous window's end)")
 	lookback := fs.Duration("lookback", pipe.DefaultLookback, "with -since or -warm-start: how far before the first training example the log is read")
+	untilFlag := fs.String("until", "", "read the log as it stood at this time (a date or RFC 3339): later events are skipped")
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("train: -data is required")
 	}
-	var sinceMs int64
-	if *since != "" {
-		h, err := pipe.ParseHoldout("after=" + *since)
-		if err != nil {
-			return fmt.Errorf("train: -since: %w", err)
-		}
-		sinceMs = h.After
+	sinceMs, err := parseTime("since", *since)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
+	}
+	untilMs, err := parseTime("until", *untilFlag)
+	if err != nil {
+		return fmt.Errorf("train: %w", err)
 	}
 	if !(*decay > 0 && *decay <= 1) {
 		return fmt.Errorf("train: -decay %v must lie in (0, 1]", *decay)
@@ -150,7 +151,7 @@ func trainCmd(ctx context.Context, args []string) error {
 	}
 	o := pipe.Options{Data: *data, Out: *out, Epochs: *epochs, MaxEpochs: *maxEpochs, Patience: *patience, Holdout: h, Strict: *strict, MaxRejected: *maxRejected, MaxTime: until,
 		FromMemory: *fromMemory, HNSW: *hnsw, TempDir: *tmp, Seed: *seed, Candgen: pipe.DefaultCandgen(),
-		WarmStart: *warm, Decay: *decay, Since: sinceMs, Lookback: *lookback}
+		WarmStart: *warm, Decay: *decay, Since: sinceMs, Until: untilMs, Lookback: *lookback}
 	switch train.TableOptimizer(*tableOpt) {
 	case train.TableAdam:
 	case train.TableRowAdagrad:
@@ -173,6 +174,19 @@ func trainCmd(ctx context.Context, args []string) error {
 		return err
 	}
 	return writeJSON(os.Stdout, m)
+}
+
+// parseTime reads a time flag (a date, midnight UTC, or RFC 3339) as Unix
+// ms; "" is 0.
+func parseTime(name, v string) (int64, error) {
+	if v == "" {
+		return 0, nil
+	}
+	h, err := pipe.ParseHoldout("after=" + v)
+	if err != nil {
+		return 0, fmt.Errorf("-%s: %w", name, err)
+	}
+	return h.After, nil
 }
 
 // writeJSON writes the run's metrics as one JSON line (a non-finite
@@ -199,15 +213,20 @@ func evalCmd(ctx context.Context, args []string) error {
 	quiet := fs.Bool("quiet", false, "no stage lines (the JSON line only)")
 	tmp := fs.String("tmp", "", "folder for the spill files (default: the system's)")
 	frozen := fs.Bool("frozen-stats", false, "score with the running video statistics frozen at the model's window end, as the server holds them (default: updated by the later log)")
+	until := fs.String("until", "", "end of the evaluation window (default: the end of the log)")
 	fs.Parse(args)
 	if *model == "" || *data == "" || *after == "" {
 		return errors.New("eval: -model, -data and -after are required")
+	}
+	untilMs, err := parseTime("until", *until)
+	if err != nil {
+		return fmt.Errorf("eval: %w", err)
 	}
 	h, err := pipe.ParseHoldout("after=" + *after)
 	if err != nil {
 		return fmt.Errorf("eval: -after: %w", err)
 	}
-	o := pipe.EvalOptions{Model: *model, Data: *data, After: h.After, Scores: *scores, TempDir: *tmp, FrozenStats: *frozen}
+	o := pipe.EvalOptions{Model: *model, Data: *data, After: h.After, Until: untilMs, Scores: *scores, TempDir: *tmp, FrozenStats: *frozen}
 	if *specFile != "" {
 		s, err := ingest.ReadSpec(*specFile)
 		if err != nil {
@@ -243,16 +262,21 @@ func compareCmd(ctx context.Context, args []string) (bool, error) {
 	frozen := fs.Bool("frozen-stats", false, "score with the running statistics frozen at each model's window end")
 	tmp := fs.String("tmp", "", "folder for the spill files (default: the system's)")
 	quiet := fs.Bool("quiet", false, "no stage lines (the JSON line only)")
+	until := fs.String("until", "", "end of the evaluation window (default: the end of the log)")
 	fs.Parse(args)
 	if *a == "" || *b == "" || *data == "" || *after == "" {
 		return false, errors.New("compare: -a, -b, -data and -after are required")
+	}
+	untilMs, err := parseTime("until", *until)
+	if err != nil {
+		return false, fmt.Errorf("compare: %w", err)
 	}
 	h, err := pipe.ParseHoldout("after=" + *after)
 	if err != nil {
 		return false, fmt.Errorf("compare: -after: %w", err)
 	}
 	o := pipe.CompareOptions{A: *a, B: *b, Metric: *metric, Tolerance: *tol,
-		EvalOptions: pipe.EvalOptions{Data: *data, After: h.After, TempDir: *tmp, FrozenStats: *frozen}}
+		EvalOptions: pipe.EvalOptions{Data: *data, After: h.After, Until: untilMs, TempDir: *tmp, FrozenStats: *frozen}}
 	if *specFile != "" {
 		s, err := ingest.ReadSpec(*specFile)
 		if err != nil {

@@ -28,6 +28,9 @@ type EvalOptions struct {
 	// impressions at or after it are scored, each user's state replayed
 	// through every earlier event of Data.
 	After int64
+	// Until (Unix ms), when set, ends the evaluation window: the log's
+	// events at or after it are not read.
+	Until int64
 	// Scores, when set, is a CSV file to write with one row per evaluated
 	// impression: user_id, item_id, time_ms, score (exp(logit), the
 	// expected watch time in seconds).
@@ -85,7 +88,14 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	lg, err := ingest.Build(ctx, o.Data, spec, ingest.Options{TempDir: o.TempDir, Strict: o.Strict})
+	opt := ingest.Options{TempDir: o.TempDir, Strict: o.Strict}
+	if o.Until != 0 {
+		if o.Until <= o.After {
+			return nil, fmt.Errorf("pipe: the evaluation window ends (%s) before it starts (%s)", time.UnixMilli(o.Until).UTC().Format(time.RFC3339), time.UnixMilli(o.After).UTC().Format(time.RFC3339))
+		}
+		opt.Until = time.UnixMilli(o.Until)
+	}
+	lg, err := ingest.Build(ctx, o.Data, spec, opt)
 	if err != nil {
 		return nil, err
 	}

@@ -92,6 +92,10 @@ type Options struct {
 	// drawn from: earlier events only build the users' histories, ranking
 	// signals and running statistics (a look-back window).
 	Since int64
+	// Until (Unix ms), when set, ends the log read there: the run sees the
+	// log as it stood then (events at or after it are skipped), as the
+	// run of a past day would have.
+	Until int64
 	// Lookback bounds how far before Since the log is read (ingest's
 	// MinTime: earlier rows are skipped and earlier daily partitions not
 	// opened) [DefaultLookback]; it has no effect without Since.
@@ -283,6 +287,9 @@ func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (
 	opt := ingest.Options{TempDir: o.TempDir, Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime}
 	if o.Since != 0 {
 		opt.MinTime = time.UnixMilli(o.Since).Add(-o.Lookback)
+	}
+	if o.Until != 0 {
+		opt.Until = time.UnixMilli(o.Until)
 	}
 	lg, err := ingest.Build(ctx, o.Data, spec, opt)
 	if err != nil {

@@ -102,6 +102,9 @@ func (o *Options) checkWindow(w *warmStart, lg *ingest.Log, out map[string]any) 
 		o.say("training examples from %s on; the %.0f days before build users' state only (%d earlier rows skipped, %d daily partitions not read)",
 			day(o.Since), o.Lookback.Hours()/24, lg.BeforeMinTime, lg.FilesBeforeMinTime)
 	}
+	if o.Until != 0 {
+		out["until_unix_ms"], out["rows_after_until"], out["files_after_until"] = o.Until, lg.AfterUntil, lg.FilesAfterUntil
+	}
 	if w != nil {
 		out["warm_start"] = w.dir
 		o.say("warm start from %s (window ending %s)", w.dir, day(w.md.Layout.End))

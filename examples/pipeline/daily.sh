@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# daily.sh: one run of the daily loop (README "Fresh models every day").
+#
+#   train  the new model, warm-started from ROOT/current, on the log up to
+#          NOW minus HOLDOUT (the last hours are held out for the gate);
+#   gate   pipeline compare: the serving model (A) and the new one (B) on
+#          the held-out hours; B worse than A beyond TOLERANCE on METRIC
+#          keeps A (exit 3);
+#   swap   ROOT/current points to the new version and, with SERVE_ADMIN
+#          set, the service reloads it (POST /admin/reload {"version": ...}).
+#
+# The held-out hours are not lost: the next run's warm start trains from
+# where this model's window ended. The first run (no ROOT/current) trains
+# from scratch and has nothing to compare with.
+#
+# Usage: daily.sh DATA SPEC ROOT [NOW]
+#   DATA, SPEC  the log folder (daily partitions dt=YYYY-MM-DD/ are read
+#               only within the look-back) and its column mapping
+#   ROOT        the model root: one directory per version, `current` a link
+#   NOW         the run's time, RFC 3339 (default: the clock)
+# Environment: PIPELINE (the pipeline command; default: go run
+# ./examples/pipeline), HOLDOUT (hours, default 6), METRIC (hr@50_all),
+# TOLERANCE (0.01), SERVE_ADMIN (e.g. http://127.0.0.1:9090) with
+# ADMIN_TOKEN_FILE (the serve -admin-token-file).
+set -euo pipefail
+data=$1 spec=$2 root=$3
+now=${4:-$(date -u +%FT%TZ)}
+pipeline=${PIPELINE:-go run ./examples/pipeline}
+cut=$(date -u -d "$now - ${HOLDOUT:-6} hours" +%FT%TZ)
+version=v$(date -u -d "$cut" +%Y%m%d-%H%M)
+new=$root/$version
+mkdir -p "$root"
+if [ -e "$new" ]; then echo "daily: $new exists" >&2; exit 1; fi
+if [ ! -e "$root/current" ]; then
+  $pipeline train -quiet -data "$data" -spec "$spec" -until "$cut" -out "$new" > "$new.train.json"
+  echo "daily: first model $version (trained from scratch)" >&2
+else
+  $pipeline train -quiet -data "$data" -spec "$spec" -until "$cut" -warm-start "$root/current" -out "$new" > "$new.train.json"
+  set +e
+  $pipeline compare -quiet -a "$root/current" -b "$new" -data "$data" -spec "$spec" -after "$cut" -until "$now" \
+    -metric "${METRIC:-hr@50_all}" -tolerance "${TOLERANCE:-0.01}" > "$new.compare.json"
+  rc=$?
+  set -e
+  case $rc in
+    0) ;;
+    3) echo "daily: $version is worse than $(readlink "$root/current") on ${METRIC:-hr@50_all}; keeping it" >&2; exit 3 ;;
+    *) echo "daily: compare failed" >&2; exit $rc ;;
+  esac
+fi
+ln -sfn "$version" "$root/current.new" && mv -T "$root/current.new" "$root/current"
+echo "daily: current -> $version" >&2
+if [ -n "${SERVE_ADMIN:-}" ]; then
+  curl -fsS -X POST -H "Authorization: Bearer $(cat "$ADMIN_TOKEN_FILE")" \
+    -d "{\"version\": \"$version\"}" "$SERVE_ADMIN/admin/reload" >&2
+fi
