@@ -23,11 +23,11 @@ type Config struct {
 	// PagesThroughout shows each page at a uniform time in [0, Horizon)
 	// with the videos of that moment (a log that lives in days); without
 	// it every page is shown at Horizon.
-	PagesThroughout bool
-	ClickBias             float64 // [-3.5]
-	MaxWatch              float64 // [20] minutes
-	Regions, Devices      int     // [20, 4]
-	Seed                  uint64
+	PagesThroughout  bool
+	ClickBias        float64 // [-3.5]
+	MaxWatch         float64 // [20] minutes
+	Regions, Devices int     // [20, 4]
+	Seed             uint64
 }
 
 func (c *Config) defaults() {

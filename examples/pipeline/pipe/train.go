@@ -567,7 +567,7 @@ type exampleSource struct {
 	l       *layout.Layout
 	lg      *ingest.Log
 	holdout Holdout
-	fold    int // 1 or 2: only the users of fold 0 or 1 (userFold); 0: every user
+	fold    int   // 1 or 2: only the users of fold 0 or 1 (userFold); 0: every user
 	since   int64 // examples before it are not drawn (their events build state only)
 }
 
