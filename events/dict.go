@@ -73,6 +73,15 @@ func (d *Dict) Text(id int64) (text string, ok bool) {
 // Len is the number of distinct texts.
 func (d *Dict) Len() int { return len(d.texts) }
 
+// Clone returns an independent copy: adding to it leaves d as it is.
+func (d *Dict) Clone() *Dict {
+	c := &Dict{texts: slices.Clone(d.texts), ids: make(map[string]int64, len(d.ids))}
+	for t, id := range d.ids {
+		c.ids[t] = id
+	}
+	return c
+}
+
 // Dicts holds the dictionaries of a log's text ID spaces. A nil dictionary
 // (or a feature column absent from Features) means that space's IDs are
 // integers, used as they are. The video space is shared by the watch log,

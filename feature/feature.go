@@ -241,7 +241,10 @@ func (f *Fitter) CountID(space string, id int64, n int64) error {
 //   - vocabularies: prev's counts multiplied by decay and rounded down are
 //     added to the counts observed, and the top MaxVocab of the sums kept
 //     (an ID whose decayed count reaches 0 and that the new examples do not
-//     show again leaves; a new ID enters when its count ranks);
+//     show again leaves; a new ID enters when its count ranks). Only the
+//     IDs prev kept carry counts: one that fell below prev's MaxVocab
+//     starts again from its new count, which favours the IDs already in
+//     the vocabulary;
 //   - normalizers: prev's CDF mixes with the new examples' sketch
 //     (normalize.Mix), weighted decay·weight against the number of values
 //     observed, weight being the examples prev's normalizers stood for;

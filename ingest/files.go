@@ -133,14 +133,14 @@ func partitionValues(root, file string) map[string]string {
 }
 
 // prunePartitions drops the files under a daily partition folder
-// dt=YYYY-MM-DD whose day ended at least two days before minTime, or began
-// at least two days after until (a margin for logs partitioned by local
-// date), adding their numbers to before and after. Files outside such
-// folders are kept; a zero time bounds nothing.
-func prunePartitions(files []string, minTime, until time.Time, before, after int) ([]string, int, int) {
+// dt=YYYY-MM-DD (below root, the dataset's folder) whose day ended at least
+// two days before minTime, or began at least two days after until (a margin
+// for logs partitioned by local date), adding their numbers to before and
+// after. Files outside such folders are kept; a zero time bounds nothing.
+func prunePartitions(root string, files []string, minTime, until time.Time, before, after int) ([]string, int, int) {
 	kept := files[:0:0]
 	for _, f := range files {
-		day, ok := partitionDay(f)
+		day, ok := partitionDay(root, f)
 		switch {
 		case ok && !minTime.IsZero() && !day.Add(72*time.Hour).After(minTime):
 			before++
@@ -154,20 +154,19 @@ func prunePartitions(files []string, minTime, until time.Time, before, after int
 }
 
 // partitionDay is the day of the innermost dt=YYYY-MM-DD folder of path
-// (UTC midnight).
-func partitionDay(path string) (time.Time, bool) {
-	dir := filepath.Dir(path)
-	for dir != "." && dir != string(filepath.Separator) && dir != "" {
-		if v, ok := strings.CutPrefix(filepath.Base(dir), "dt="); ok {
+// below root (UTC midnight); folders above root do not count.
+func partitionDay(root, path string) (time.Time, bool) {
+	rel, err := filepath.Rel(root, path)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return time.Time{}, false
+	}
+	dirs := strings.Split(filepath.ToSlash(filepath.Dir(rel)), "/")
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(dirs[i], "dt="); ok {
 			if d, err := time.Parse(time.DateOnly, v); err == nil {
 				return d, true
 			}
 		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			break
-		}
-		dir = parent
 	}
 	return time.Time{}, false
 }

@@ -19,13 +19,14 @@ type testOpts struct {
 	Strict      bool
 	MaxRejected float64
 	MaxTime     time.Time
-	// MinTime and Until bound the read.
+	// MinTime and Until bound the read; Dicts are continued.
 	MinTime, Until time.Time
+	Dicts          *events.Dicts
 }
 
 func build(t *testing.T, dir string, spec Spec, o testOpts) (*Log, error) {
 	t.Helper()
-	lg, err := Build(context.Background(), dir, spec, Options{TempDir: t.TempDir(), Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime, MinTime: o.MinTime, Until: o.Until})
+	lg, err := Build(context.Background(), dir, spec, Options{TempDir: t.TempDir(), Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime, MinTime: o.MinTime, Until: o.Until, Dicts: o.Dicts})
 	if err == nil {
 		t.Cleanup(func() { lg.Close() })
 	}

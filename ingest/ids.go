@@ -39,6 +39,7 @@ type idSpace struct {
 	def      idType // the type when no file says (CSV and folder values only)
 	seen     [3]string
 	dict     *events.Dict // text spaces
+	prior    *events.Dict // Options.Dicts' dictionary of this space, continued
 }
 
 // observe records that a file's column holds values of type t.
@@ -64,10 +65,27 @@ func (s *idSpace) resolve() error {
 			s.typ = s.def
 		}
 	}
-	if s.typ == idText {
+	switch {
+	case s.prior != nil && s.typ != idText:
+		return fmt.Errorf("ingest: %s were text in the run whose dictionaries this read continues, they are %s here: declare %s \"text\" in the spec", s.what, s.typ, s.field)
+	case s.prior != nil:
+		s.dict = s.prior.Clone()
+	case s.typ == idText:
 		s.dict = events.NewDict()
 	}
 	return nil
+}
+
+// continueDicts makes each text space continue d's dictionary of it (nil:
+// none), so that a text keeps the code an earlier read gave it.
+func (sp *spaces) continueDicts(d *events.Dicts) {
+	if d == nil {
+		return
+	}
+	sp.users.prior, sp.videos.prior, sp.tokens.prior = d.Users, d.Videos, d.Tokens
+	for col, s := range sp.feats {
+		s.prior = d.Feature(col)
+	}
 }
 
 // spaces are a read's ID spaces.

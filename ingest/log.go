@@ -59,12 +59,20 @@ type Options struct {
 	// (Log.FilesBeforeMinTime). The catalogue and the user table are read
 	// whole.
 	MinTime time.Time
-	// Until, when set, bounds the read from above, the log as it stood
-	// then (a run for a past day): watches and impressions at or after it
-	// are skipped (Log.AfterUntil, not rejected), and a data file under a
-	// daily partition folder that began two days or more after it is not
-	// opened (Log.FilesAfterUntil).
+	// Until, when set, bounds the read from above by event time (a run for
+	// a past day): watches and impressions at or after it are skipped
+	// (Log.AfterUntil, not rejected), and a data file under a daily
+	// partition folder that began two days or more after it is not opened
+	// (Log.FilesAfterUntil). Rows that arrived late but carry an earlier
+	// time are read; the catalogue and the user table are read whole.
 	Until time.Time
+	// Dicts, when set, are the dictionaries of an earlier read (a model
+	// directory's ids.dict) that this read continues: a text ID keeps the
+	// code it had there, a new text gets the next free one. A warm-started
+	// run and an evaluation of a model read with the model's dictionaries,
+	// so that codes never depend on which files a read opened. A space
+	// that was text there must be text here.
+	Dicts *events.Dicts
 }
 
 func (o *Options) defaults() error {
@@ -221,13 +229,14 @@ func newRead(dataDir string, spec Spec, opt Options, withImp, withCat bool) (*re
 	}
 	for _, ds := range []*dataset{rd.watch, rd.imp} {
 		if ds != nil {
-			ds.files, rd.pruned, rd.prunedAfter = prunePartitions(ds.files, opt.MinTime, opt.Until, rd.pruned, rd.prunedAfter)
+			ds.files, rd.pruned, rd.prunedAfter = prunePartitions(ds.path, ds.files, opt.MinTime, opt.Until, rd.pruned, rd.prunedAfter)
 		}
 	}
 	est, err := rd.prescan()
 	if err != nil {
 		return nil, 0, err
 	}
+	rd.ids.continueDicts(opt.Dicts)
 	if err := rd.ids.resolve(); err != nil {
 		return nil, 0, err
 	}
@@ -527,7 +536,19 @@ func ReadWatches(ctx context.Context, dataDir string, spec Spec, opt Options, fn
 	if err != nil {
 		return nil, rep, err
 	}
-	err = rd.readWatches(ctx, &rep, fn)
+	minTime, until := int64(math.MinInt64), int64(math.MaxInt64)
+	if !opt.MinTime.IsZero() {
+		minTime = opt.MinTime.UnixMilli()
+	}
+	if !opt.Until.IsZero() {
+		until = opt.Until.UnixMilli()
+	}
+	err = rd.readWatches(ctx, &rep, func(e *events.Event) error {
+		if e.Time < minTime || e.Time >= until {
+			return nil // outside the window (MinTime, Until)
+		}
+		return fn(e)
+	})
 	return rd.ids.dicts(), rep, err
 }
 

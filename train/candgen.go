@@ -127,9 +127,29 @@ func (c *CandgenConfig) validate() error {
 	if w, err := c.warmParts(); err != nil {
 		errs = append(errs, err)
 	} else if w != nil {
-		errs = append(errs, checkWarm(w, candgen.FullSpec(c.Spec, c.ExampleAge), c.Tower, !c.LinearTop))
+		errs = append(errs, checkWarm(w, &c.Options, candgen.FullSpec(c.Spec, c.ExampleAge), c.Tower, !c.LinearTop), c.checkWarmHead())
 	}
 	return errors.Join(errs...)
+}
+
+// checkWarmHead reports a previous model whose labels are another space
+// or whose softmax state does not fit its softmax table.
+func (c *CandgenConfig) checkWarmHead() error {
+	m, st := c.WarmStart.Model, c.WarmStart.State
+	enc := m.Encoder()
+	if i := enc.Spec.SpaceIndex(c.VideoSpace); i < 0 || enc.Vocabs[i] != m.VideoVocab() {
+		return fmt.Errorf("warm start: the previous model's labels are not space %q", c.VideoSpace)
+	}
+	if st == nil {
+		return nil // reported by checkWarm
+	}
+	switch {
+	case st.head == nil:
+		return errors.New("warm start: the training state has no softmax optimizer state")
+	case st.head.Rows != m.Softmax().Rows:
+		return fmt.Errorf("warm start: the softmax state has %d rows, the previous model's softmax table %d: a state of another model", st.head.Rows, m.Softmax().Rows)
+	}
+	return nil
 }
 
 // warmParts returns the parts of the model WarmStart names (nil: none).

@@ -62,7 +62,7 @@ func (c *RankingConfig) validate() error {
 	if w, err := c.warmParts(); err != nil {
 		errs = append(errs, err)
 	} else if w != nil {
-		errs = append(errs, checkWarm(w, c.Spec, append(slices.Clone(c.Tower), 1), false))
+		errs = append(errs, checkWarm(w, &c.Options, c.Spec, append(slices.Clone(c.Tower), 1), false))
 	}
 	return errors.Join(errs...)
 }

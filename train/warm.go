@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 
 	"github.com/ytdnn/ytdnn/embedding"
@@ -129,8 +130,8 @@ func ReadState(r io.Reader) (*State, error) {
 		if err := br.Err(); err != nil {
 			return nil, err
 		}
-		if !(s.examples >= 0) {
-			return nil, fmt.Errorf("%w: training state stands for %v examples", binfmt.ErrFormat, s.examples)
+		if !(s.examples >= 0) || math.IsInf(s.examples, 0) || s.dense.Step < 0 {
+			return nil, fmt.Errorf("%w: training state stands for %v examples after %d steps", binfmt.ErrFormat, s.examples, s.dense.Step)
 		}
 		for _, slot := range s.dense.Slots {
 			for _, p := range slot {
@@ -245,9 +246,25 @@ func (w *Warm[M]) parts(enc *feature.Encoder, tables []*embedding.Table, mlp *to
 // spec (with the example age for candidate generation) or its tower's
 // layers differ, or the state does not fit it. It runs before any example
 // is read.
-func checkWarm(w *warmParts, spec feature.Spec, sizes []int, reluOut bool) error {
+func checkWarm(w *warmParts, o *Options, spec feature.Spec, sizes []int, reluOut bool) error {
 	if err := w.check(); err != nil {
 		return err
+	}
+	if w.state.dense.Kind != string(o.Optimizer) {
+		return fmt.Errorf("warm start: the previous tower was trained with %s, the config says %s", w.state.dense.Kind, o.Optimizer)
+	}
+	kind := embedding.KindLazyAdam
+	if o.TableOptimizer == TableRowAdagrad {
+		kind = embedding.KindRowAdagrad
+	}
+	for i, st := range w.state.tables {
+		name := w.enc.Spec.Spaces[min(i, len(w.enc.Spec.Spaces)-1)].Name
+		if st.Kind != kind {
+			return fmt.Errorf("warm start: space %q's table was trained with %s, the config says %s", name, st.Kind, o.TableOptimizer)
+		}
+		if st.Rows != w.tables[i].Rows {
+			return fmt.Errorf("warm start: the state of space %q has %d rows, the previous model's table %d: a state of another model", name, st.Rows, w.tables[i].Rows)
+		}
 	}
 	if err := feature.Diff(w.enc.Spec, spec); err != nil {
 		return fmt.Errorf("warm start: the previous model's spec differs: %w", err)

@@ -145,6 +145,12 @@ func TestWarmStartTrains(t *testing.T) {
 	recs, err := m2.Recommend(ctx, feature.Example{IDs: [][]int64{{150}, {150}}, Nums: []float64{0, 0}}, 5, nil)
 	require.NoError(t, err)
 	assert.Len(t, recs, 5)
+	// A third day continues from the warm-started model, whose stored
+	// spec records the dimension it kept.
+	cfg.WarmStart = &Warm[*candgen.Model]{Model: m2, State: st2.State}
+	m3, _, err := Candgen(ctx, cfg, dayExamples(600, 150, 230, 3))
+	require.NoError(t, err)
+	assert.Equal(t, m1.Encoder().Dim(0), m3.Encoder().Dim(0))
 }
 
 func TestWarmStartRanking(t *testing.T) {
@@ -170,18 +176,19 @@ func TestWarmStartRanking(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, r1.Encoder().Dim(0), r2.Encoder().Dim(0))
 	assert.Nil(t, st2.State.head)
-	// The age normalizer mixes day 1's (ages in [0, 1)) and day 2's
-	// ([0, 2)) 1:2 (decay 0.5 of 400 against 400): the 1/3 quantile lies
-	// near day 2's 0.67 / 3 + day 1's... between the two fits.
-	q1, q2 := r1.Encoder().CDFs[1].Q, r2.Encoder().CDFs[1].Q
-	assert.Greater(t, q2[len(q2)-1], 1.5, "day 2's largest age is in")
-	assert.Less(t, q2[len(q2)/2], 1.0, "the median is pulled below day 2's alone (about 1) by day 1's")
-	assert.Greater(t, q2[len(q2)/2], q1[len(q1)/2])
+	// The age normalizer mixes day 1's (ages uniform on [0, 1)) and day
+	// 2's ([0, 2)) 1:2 (decay 0.5 of 400 against 400): F(x) = x/3 + x/3
+	// below 1, a median of 0.75 (day 2's alone: 1; day 1's: 0.5).
+	q2 := r2.Encoder().CDFs[1].Q
+	assert.Greater(t, q2[len(q2)-1], 1.9, "day 2's largest age is in")
+	assert.InDelta(t, 0.75, q2[len(q2)/2], 0.05, "the mixture's median")
 }
 
 func TestWarmStartRefused(t *testing.T) {
 	ctx := context.Background()
 	m1, st1, err := Candgen(ctx, warmConfig(), dayExamples(300, 100, 130, 1))
+	require.NoError(t, err)
+	_, big, err := Candgen(ctx, warmConfig(), dayExamples(300, 100, 170, 2))
 	require.NoError(t, err)
 	cases := []struct {
 		name string
@@ -196,6 +203,9 @@ func TestWarmStartRefused(t *testing.T) {
 		{"no_model", func(c *CandgenConfig) { c.WarmStart.Model = nil }, "no previous model"},
 		{"decay_above_1", func(c *CandgenConfig) { c.WarmStart.Decay = 1.5 }, "Decay 1.5 outside [0, 1]"},
 		{"state_of_another_model", func(c *CandgenConfig) { c.WarmStart.State = &State{} }, "0 tables' optimizers"},
+		{"state_of_a_bigger_model", func(c *CandgenConfig) { c.WarmStart.State = big.State }, "a state of another model"},
+		{"other_table_optimizer", func(c *CandgenConfig) { c.TableOptimizer = TableRowAdagrad }, `space "video"'s table was trained with lazy-adam, the config says rowwise-adagrad`},
+		{"other_tower_optimizer", func(c *CandgenConfig) { c.Optimizer = OptimizerAdagrad }, "the previous tower was trained with adam, the config says adagrad"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,8 +6,11 @@
 #   gate   pipeline compare: the serving model (A) and the new one (B) on
 #          the held-out hours; B worse than A beyond TOLERANCE on METRIC
 #          keeps A (exit 3);
-#   swap   ROOT/current points to the new version and, with SERVE_ADMIN
-#          set, the service reloads it (POST /admin/reload {"version": ...}).
+#   swap   with SERVE_ADMIN set, the service loads the new version (POST
+#          /admin/reload {"version": ...}; a failed reload changes
+#          nothing), then ROOT/current points to it.
+#
+# One run at a time: a second run while one holds ROOT/.daily.lock exits 1.
 #
 # The held-out hours are not lost: the next run's warm start trains from
 # where this model's window ended. The first run (no ROOT/current) trains
@@ -19,7 +22,9 @@
 #   ROOT        the model root: one directory per version, `current` a link
 #   NOW         the run's time, RFC 3339 (default: the clock)
 # Environment: PIPELINE (the pipeline command; default: go run
-# ./examples/pipeline), HOLDOUT (hours, default 6), METRIC (hr@50_all),
+# ./examples/pipeline, which needs the repository root as the working
+# directory: from cron, set it to a built binary), HOLDOUT (hours, default
+# 6), METRIC (hr@50_all),
 # TOLERANCE (0.01), SERVE_ADMIN (e.g. http://127.0.0.1:9090) with
 # ADMIN_TOKEN_FILE (the serve -admin-token-file).
 set -euo pipefail
@@ -30,6 +35,8 @@ cut=$(date -u -d "$now - ${HOLDOUT:-6} hours" +%FT%TZ)
 version=v$(date -u -d "$cut" +%Y%m%d-%H%M)
 new=$root/$version
 mkdir -p "$root"
+exec 9> "$root/.daily.lock"
+if ! flock -n 9; then echo "daily: another run holds $root/.daily.lock" >&2; exit 1; fi
 if [ -e "$new" ]; then echo "daily: $new exists" >&2; exit 1; fi
 if [ ! -e "$root/current" ]; then
   $pipeline train -quiet -data "$data" -spec "$spec" -until "$cut" -out "$new" > "$new.train.json"
@@ -47,9 +54,9 @@ else
     *) echo "daily: compare failed" >&2; exit $rc ;;
   esac
 fi
-ln -sfn "$version" "$root/current.new" && mv -T "$root/current.new" "$root/current"
-echo "daily: current -> $version" >&2
 if [ -n "${SERVE_ADMIN:-}" ]; then
   curl -fsS -X POST -H "Authorization: Bearer $(cat "$ADMIN_TOKEN_FILE")" \
     -d "{\"version\": \"$version\"}" "$SERVE_ADMIN/admin/reload" >&2
 fi
+ln -sfn "$version" "$root/current.new" && mv -T "$root/current.new" "$root/current"
+echo "daily: current -> $version" >&2

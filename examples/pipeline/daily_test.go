@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -61,7 +62,9 @@ func TestDailyScript(t *testing.T) {
 	assert.Equal(t, "v20260103-1800", current(t), "the warm-started model passed the gate")
 	raw, err := os.ReadFile(filepath.Join(root, "v20260103-1800.train.json"))
 	require.NoError(t, err)
-	assert.Contains(t, string(raw), `"warm_start":"`+filepath.Join(root, "current")+`"`)
+	prev, err := filepath.EvalSymlinks(filepath.Join(root, "v20260102-1800"))
+	require.NoError(t, err)
+	assert.Contains(t, string(raw), `"warm_start":"`+prev+`"`, "the version `current` named")
 	_, err = os.Stat(filepath.Join(root, "v20260103-1800.compare.json"))
 	assert.NoError(t, err)
 
@@ -72,4 +75,13 @@ func TestDailyScript(t *testing.T) {
 	assert.Equal(t, 3, rc, msg)
 	assert.True(t, strings.Contains(msg, "keeping it"), msg)
 	assert.Equal(t, "v20260103-1800", current(t), "current stays")
+
+	// One run at a time.
+	lock, err := os.OpenFile(filepath.Join(root, ".daily.lock"), os.O_WRONLY, 0)
+	require.NoError(t, err)
+	defer lock.Close()
+	require.NoError(t, syscall.Flock(int(lock.Fd()), syscall.LOCK_EX|syscall.LOCK_NB))
+	rc, msg = run(t, day(4))
+	assert.Equal(t, 1, rc, msg)
+	assert.Contains(t, msg, "another run holds")
 }

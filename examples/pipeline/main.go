@@ -245,7 +245,7 @@ func evalCmd(ctx context.Context, args []string) error {
 }
 
 // ExitWorse is compare's exit status when model B is worse than model A
-// beyond the tolerance (1 is any error; 0 is B no worse).
+// beyond the tolerance (0: B no worse; 1: an error; 2: bad flags).
 const ExitWorse = 3
 
 // compareCmd runs the promotion gate: both models on the same window; it

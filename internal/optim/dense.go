@@ -182,7 +182,7 @@ func (a *DenseAdagrad) SetState(st DenseState, sizes []int) error {
 // parameters of the given sizes.
 func (st *DenseState) check(kind string, slots int, sizes []int) error {
 	if st.Kind != kind {
-		return fmt.Errorf("state of a dense %s optimizer given to a %s one", st.Kind, kind)
+		return fmt.Errorf("state of a dense %s optimizer given to one of %s", st.Kind, kind)
 	}
 	if st.Slots == nil {
 		return nil

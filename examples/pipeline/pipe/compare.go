@@ -17,7 +17,7 @@ type CompareOptions struct {
 	// the others higher.
 	Metric string
 	// Tolerance is how much worse B may be than A on Metric, in the
-	// metric's units [0.01].
+	// metric's units (0: not at all; the command's default is 0).
 	Tolerance float64
 }
 
@@ -30,6 +30,15 @@ type Comparison struct {
 	Metrics   map[string]any `json:"-"`
 }
 
+// Worse says whether b is worse than a on metric by more than tol: lower
+// for most metrics, higher for a loss (a name containing "loss").
+func Worse(metric string, a, b, tol float64) bool {
+	if strings.Contains(metric, "loss") {
+		return b > a+tol
+	}
+	return b < a-tol
+}
+
 // Compare evaluates models A and B on the same log window (Eval) and says
 // whether B is worse than A on the gating metric by more than the
 // tolerance: the promotion gate a daily job runs before reloading a new
@@ -38,9 +47,6 @@ func Compare(ctx context.Context, o CompareOptions) (Comparison, error) {
 	c := Comparison{Metric: o.Metric, Tolerance: o.Tolerance, Metrics: map[string]any{}}
 	if c.Metric == "" {
 		c.Metric = "hr@50_all"
-	}
-	if c.Tolerance == 0 {
-		c.Tolerance = 0.01
 	}
 	if !(c.Tolerance >= 0) || math.IsInf(c.Tolerance, 0) {
 		return c, fmt.Errorf("pipe: compare: tolerance %v must be finite and non-negative", c.Tolerance)
@@ -64,11 +70,7 @@ func Compare(ctx context.Context, o CompareOptions) (Comparison, error) {
 		c.Metrics[[]string{"a", "b"}[i]] = m
 	}
 	c.A, c.B = vals[0], vals[1]
-	if strings.Contains(c.Metric, "loss") {
-		c.Worse = c.B > c.A+c.Tolerance
-	} else {
-		c.Worse = c.B < c.A-c.Tolerance
-	}
+	c.Worse = Worse(c.Metric, c.A, c.B, c.Tolerance)
 	c.Metrics["metric"], c.Metrics["tolerance"], c.Metrics["b_worse"] = c.Metric, c.Tolerance, c.Worse
 	c.Metrics["a_value"], c.Metrics["b_value"] = c.A, c.B
 	return c, nil

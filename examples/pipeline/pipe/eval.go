@@ -88,7 +88,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
 	}
-	opt := ingest.Options{TempDir: o.TempDir, Strict: o.Strict}
+	opt := ingest.Options{TempDir: o.TempDir, Strict: o.Strict, Dicts: md.Dicts} // the model's codes for text IDs
 	if o.Until != 0 {
 		if o.Until <= o.After {
 			return nil, fmt.Errorf("pipe: the evaluation window ends (%s) before it starts (%s)", time.UnixMilli(o.Until).UTC().Format(time.RFC3339), time.UnixMilli(o.After).UTC().Format(time.RFC3339))

@@ -469,7 +469,7 @@ func TestCandidateScoreCrossFitted(t *testing.T) {
 	cc, _, err := o.configs(spec)
 	require.NoError(t, err)
 	cc.Tower, cc.Negatives = []int{16}, 50
-	in, _, err := o.read(ctx, spec, time.Now())
+	in, _, err := o.read(ctx, spec, time.Now(), nil)
 	require.NoError(t, err)
 	defer in.lg.Close()
 	cf, err := o.crossFit(ctx, cc, in.l, in.lg, Holdout{})

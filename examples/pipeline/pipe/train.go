@@ -156,7 +156,11 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 			return nil, fmt.Errorf("pipe: %s exists; write new models to a new directory", o.Out)
 		}
 	}
-	in, out, err := o.read(ctx, spec, start)
+	var dicts *events.Dicts // a warm start continues the previous run's text IDs
+	if warm != nil {
+		dicts = warm.md.Dicts
+	}
+	in, out, err := o.read(ctx, spec, start, dicts)
 	if err != nil {
 		return nil, err
 	}
@@ -189,12 +193,18 @@ func Run(ctx context.Context, o Options) (map[string]any, error) {
 		}
 	}
 	var rk *ranking.Model
-	has, err := anyTrainingImpression(ctx, in.lg, o.Holdout)
+	has, err := anyTrainingImpression(ctx, in.lg, o.Holdout, o.Since)
 	if err != nil {
 		return nil, err
 	}
-	if in.lg.Impressions > 0 && !has {
-		o.say("ranking: no impression before the holdout time; no ranker trained")
+	switch {
+	case !has && warm != nil && warm.md.Ranking != nil:
+		// Nothing new to rank: the previous ranker and its state go on.
+		rk, in.rkState = warm.md.Ranking, warm.rkState
+		out["ranking_carried_over"] = true
+		o.say("ranking: no impression in the new window; the previous ranker is kept as it was")
+	case in.lg.Impressions > 0 && !has:
+		o.say("ranking: no impression in the training window; no ranker trained")
 	}
 	if has {
 		cf, err := o.crossFit(ctx, cc, in.l, in.lg, o.Holdout)
@@ -283,8 +293,8 @@ type logs struct {
 }
 
 // read reads the logs and the catalogue and reports what it read.
-func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time) (*logs, map[string]any, error) {
-	opt := ingest.Options{TempDir: o.TempDir, Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime}
+func (o *Options) read(ctx context.Context, spec ingest.Spec, start time.Time, dicts *events.Dicts) (*logs, map[string]any, error) {
+	opt := ingest.Options{TempDir: o.TempDir, Strict: o.Strict, MaxRejected: o.MaxRejected, MaxTime: o.MaxTime, Dicts: dicts}
 	if o.Since != 0 {
 		opt.MinTime = time.UnixMilli(o.Since).Add(-o.Lookback)
 	}
@@ -419,14 +429,14 @@ func (o *Options) evaluate(ctx context.Context, cg *candgen.Model, in *logs, out
 
 // anyTrainingImpression says whether training may see an impression under
 // h, reading users only until it finds one.
-func anyTrainingImpression(ctx context.Context, lg *ingest.Log, h Holdout) (bool, error) {
-	if h.After == 0 {
+func anyTrainingImpression(ctx context.Context, lg *ingest.Log, h Holdout, since int64) (bool, error) {
+	if h.After == 0 && since == 0 {
 		return lg.Impressions > 0, nil
 	}
 	found := errors.New("found")
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
 		for _, e := range trainEvents(evs, h) {
-			if e.Kind == events.Impression {
+			if e.Kind == events.Impression && e.Time >= since {
 				return found
 			}
 		}
@@ -760,7 +770,7 @@ func (o *Options) chooseEpochs(ctx context.Context, cc *train.CandgenConfig, rc 
 		o.say("early stopping: candidate generation %d epochs (validation mean HR@50 %.4f on %d requests after %s)",
 			st.BestEpoch, st.BestScore, len(vtests), time.UnixMilli(from).UTC().Format(time.RFC3339))
 	}
-	if has, err := anyTrainingImpression(ctx, in.lg, fit); err != nil || !has {
+	if has, err := anyTrainingImpression(ctx, in.lg, fit, o.Since); err != nil || !has {
 		if err == nil && in.lg.Impressions > 0 {
 			o.say("early stopping: no impression before the validation window (%s); the ranker trains 1 epoch", time.UnixMilli(from).UTC().Format(time.RFC3339))
 		}

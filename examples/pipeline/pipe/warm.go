@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"time"
@@ -33,16 +34,23 @@ func (o *Options) loadWarm(spec ingest.Spec) (*warmStart, error) {
 	if o.WarmStart == "" {
 		return nil, nil
 	}
-	md, err := modeldir.Load(o.WarmStart)
-	if err != nil {
-		return nil, fmt.Errorf("pipe: warm start from %s: %w", o.WarmStart, err)
+	if o.Holdout.Active() {
+		return nil, fmt.Errorf("pipe: -holdout with a warm start: the previous model has seen the events a holdout would test on; evaluate the new model with pipeline eval on a later window")
 	}
-	w := &warmStart{dir: o.WarmStart, md: md, decay: o.Decay}
-	if w.cgState, err = modeldir.ReadState(o.WarmStart, modeldir.CandgenStateFile, train.ReadState); err != nil {
+	dir, err := filepath.EvalSymlinks(o.WarmStart) // the version a `current` link names
+	if err != nil {
+		return nil, fmt.Errorf("pipe: warm start: %w", err)
+	}
+	md, err := modeldir.Load(dir)
+	if err != nil {
+		return nil, fmt.Errorf("pipe: warm start from %s: %w", dir, err)
+	}
+	w := &warmStart{dir: dir, md: md, decay: o.Decay}
+	if w.cgState, err = modeldir.ReadState(dir, modeldir.CandgenStateFile, train.ReadState); err != nil {
 		return nil, fmt.Errorf("pipe: warm start: %w", err)
 	}
 	if md.Ranking != nil {
-		if w.rkState, err = modeldir.ReadState(o.WarmStart, modeldir.RankingStateFile, train.ReadState); err != nil {
+		if w.rkState, err = modeldir.ReadState(dir, modeldir.RankingStateFile, train.ReadState); err != nil {
 			return nil, fmt.Errorf("pipe: warm start: %w", err)
 		}
 	}
@@ -55,10 +63,14 @@ func (o *Options) loadWarm(spec ingest.Spec) (*warmStart, error) {
 		return nil, err
 	}
 	if err := layoutDiff(md.Manifest.Layout, l.Config()); err != nil {
-		return nil, fmt.Errorf("pipe: warm start from %s: the spec differs from the previous model's: %w", o.WarmStart, err)
+		return nil, fmt.Errorf("pipe: warm start from %s: the spec differs from the previous model's: %w", dir, err)
 	}
-	if o.Since == 0 {
-		o.Since = trainedBefore(md)
+	switch tb := trainedBefore(md); {
+	case o.Since == 0:
+		o.Since = tb
+	case o.Since < tb:
+		o.say("warm start: -since %s is before the end of the previous model's window (%s): the overlap is trained on again",
+			time.UnixMilli(o.Since).UTC().Format(time.RFC3339), time.UnixMilli(tb).UTC().Format(time.RFC3339))
 	}
 	return w, nil
 }

@@ -92,6 +92,21 @@ func TestDailyLoop(t *testing.T) {
 		_, err := os.Stat(filepath.Join(m4, f))
 		assert.NoError(t, err, f)
 	}
+
+	// A new day with watches but no impression keeps the ranker as it was
+	// (and its state, for the day after).
+	v := dayView(t, data, 4)
+	require.NoError(t, os.Remove(filepath.Join(v, "impressions", "dt="+GenStart.AddDate(0, 0, 4).Format(time.DateOnly))))
+	m4b := filepath.Join(dir, "day4-noimp")
+	noimp, err := warmRun(t, v, m4b, m3)
+	require.NoError(t, err)
+	assert.Equal(t, true, noimp["ranking_carried_over"])
+	c4, err := modeldir.Load(m4b)
+	require.NoError(t, err)
+	require.NotNil(t, c4.Ranking)
+	assert.Equal(t, a.Ranking.Tower().W, c4.Ranking.Tower().W)
+	_, err = os.Stat(filepath.Join(m4b, modeldir.RankingStateFile))
+	assert.NoError(t, err)
 	spec := GenSpec()
 	day5 := GenStart.AddDate(0, 0, 5).Format(time.DateOnly)
 	v5 := dayView(t, data, 5)
@@ -129,11 +144,29 @@ func TestCompareGate(t *testing.T) {
 	c, err = Compare(context.Background(), CompareOptions{A: good, B: weak, Tolerance: 1, EvalOptions: eo})
 	require.NoError(t, err)
 	assert.False(t, c.Worse, "within the tolerance")
-	c, err = Compare(context.Background(), CompareOptions{A: good, B: good, Metric: "ranking_weighted_per_user_loss", Tolerance: 0.0001, EvalOptions: eo})
+	c, err = Compare(context.Background(), CompareOptions{A: good, B: good, Metric: "ranking_weighted_per_user_loss", EvalOptions: eo})
 	require.NoError(t, err)
-	assert.False(t, c.Worse, "the same model")
+	assert.False(t, c.Worse, "the same model, tolerance 0")
+	assert.Equal(t, c.A, c.B)
 	_, err = Compare(context.Background(), CompareOptions{A: good, B: weak, Metric: "hr@7_all", EvalOptions: eo})
 	assert.ErrorContains(t, err, `no value of "hr@7_all"`)
+}
+
+// TestWorse: higher is better but for a loss; the tolerance is in the
+// metric's units, 0 allowing nothing.
+func TestWorse(t *testing.T) {
+	for _, c := range []struct {
+		metric    string
+		a, b, tol float64
+		want      bool
+	}{
+		{"hr@50_all", 0.5, 0.48, 0.01, true}, {"hr@50_all", 0.5, 0.495, 0.01, false}, {"hr@50_all", 0.5, 0.6, 0, false},
+		{"hr@50_all", 0.5, 0.4999, 0, true}, {"ranking_auc", 0.7, 0.69, 0.001, true},
+		{"ranking_weighted_per_user_loss", 0.18, 0.19, 0.001, true}, {"ranking_weighted_per_user_loss", 0.18, 0.17, 0, false},
+		{"ranking_weighted_per_user_loss", 0.18, 0.1805, 0.001, false},
+	} {
+		assert.Equal(t, c.want, Worse(c.metric, c.a, c.b, c.tol), "%+v", c)
+	}
 }
 
 // TestWarmStartRefused: a previous model that is missing, corrupt, of
@@ -194,6 +227,7 @@ func TestWarmStartRefused(t *testing.T) {
 		}, later, nil, "format 2, this build reads 3"},
 		{"other_spec", func(*testing.T) string { return prev }, later, func(o *Options) { o.Spec.MaxHistory = 20 }, `"max_history" is 50 in the previous model, 20 in this spec`},
 		{"time_runs_backward", func(*testing.T) string { return prev }, dayView(t, data, 1), nil, "time runs forward"},
+		{"holdout", func(*testing.T) string { return prev }, later, func(o *Options) { o.Holdout = Holdout{Last: true} }, "-holdout with a warm start"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
