@@ -2,7 +2,9 @@
 // engines that scale retrieval out read: NumPy's .npy (FAISS through NumPy,
 // hnswlib, Qdrant's and Milvus's Python clients) and Parquet with an INT64
 // `id` column and a LIST<FLOAT> `vector` column (Milvus bulk import, Spark,
-// DuckDB). It reads both back, for round trips and checks.
+// DuckDB). It reads both back, for round trips and checks. UserTowerONNX
+// and RankerONNX write the towers as ONNX models (opset 13, ai.onnx.ml 2)
+// for ONNX Runtime or Triton.
 //
 // # The .npy format
 //

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
@@ -208,6 +209,28 @@ func videoAge(col string) string     { return "video_age_" + col }
 
 func impressionSpace(col string) string   { return "impression:" + col }
 func impressionFeature(col string) string { return "impression_" + col }
+
+// TextSpaces names the ID spaces whose IDs are text in d (a log's
+// dictionaries, a model directory's ids.dict): their int64 IDs are
+// dictionary codes, not the log's values. nil d: none.
+func (l *Layout) TextSpaces(d *events.Dicts) map[string]bool {
+	out := map[string]bool{}
+	if d == nil {
+		return out
+	}
+	if d.Videos != nil {
+		out[VideoSpace] = true
+	}
+	if d.Tokens != nil {
+		out[TokenSpace] = true
+	}
+	for _, s := range l.spaces() {
+		if i := strings.IndexByte(s.Name, ':'); i >= 0 && d.Feature(s.Name[i+1:]) != nil {
+			out[s.Name] = true
+		}
+	}
+	return out
+}
 
 // spaces declares the ID spaces both stages use.
 func (l *Layout) spaces() []feature.Space {

@@ -6,7 +6,7 @@
 //	go run ./examples/pipeline eval -model MODELDIR -data DIR -after TIME [-until TIME] [-spec FILE] [-scores FILE] [-frozen-stats]
 //	go run ./examples/pipeline compare -a MODELDIR_A -b MODELDIR_B -data DIR -after TIME [-until TIME] [-metric hr@50_all] [-tolerance 0.01]
 //	go run ./examples/pipeline metrics -scores FILE
-//	go run ./examples/pipeline export -model MODELDIR -format npy|parquet -out PATH
+//	go run ./examples/pipeline export -model MODELDIR -format npy|parquet|onnx -out PATH
 //
 // gen writes a generated world's watch log, impression log and catalogue as
 // Parquet shards in Spark's layout under DIR, with spec.json, their column
@@ -34,6 +34,9 @@
 // their video IDs for FAISS, Milvus or Qdrant: -format npy writes
 // PATH/items.npy (float32, n×(D+1)) and PATH/ids.npy (int64), -format
 // parquet the file PATH (id INT64, vector LIST<FLOAT>). Queries are [u, 1].
+// -format onnx writes PATH/user_tower.onnx (the user features → [u, 1]),
+// PATH/ranker.onnx (the ranker's features → logit, expected watch time)
+// and PATH/signature.json, their inputs (see export.UserTowerONNX).
 //
 // The daily loop (daily.sh runs one day of it): gen -days D writes a log of
 // D daily partitions (dt=YYYY-MM-DD/) with videos uploaded every day;

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -66,7 +68,7 @@ func usage() {
        pipeline eval -model MODELDIR -data DIR -after TIME [-until TIME] [-spec FILE] [-scores FILE] [-frozen-stats]
        pipeline compare -a MODELDIR_A -b MODELDIR_B -data DIR -after TIME [-until TIME] [-metric hr@50_all] [-tolerance 0.01] [-spec FILE] [-frozen-stats]
        pipeline metrics -scores FILE
-       pipeline export -model MODELDIR -format npy|parquet -out PATH`)
+       pipeline export -model MODELDIR -format npy|parquet|onnx -out PATH`)
 	os.Exit(2)
 }
 
@@ -318,7 +320,7 @@ func metricsCmd(args []string) error {
 func exportItems(args []string) error {
 	fs := flag.NewFlagSet("export", flag.ExitOnError)
 	model := fs.String("model", "", "model directory (required)")
-	format := fs.String("format", "npy", "npy (PATH is a folder: items.npy, ids.npy) or parquet (PATH is a file)")
+	format := fs.String("format", "npy", "npy (PATH is a folder: items.npy, ids.npy), parquet (PATH is a file) or onnx (PATH is a folder: user_tower.onnx, ranker.onnx, signature.json)")
 	out := fs.String("out", "", "output path (required)")
 	fs.Parse(args)
 	if *model == "" || *out == "" {
@@ -327,6 +329,9 @@ func exportItems(args []string) error {
 	m, err := modeldir.Load(*model)
 	if err != nil {
 		return err
+	}
+	if *format == "onnx" {
+		return exportONNX(m, *out)
 	}
 	ids, vecs, dim := export.ModelItems(m.Candgen)
 	switch *format {
@@ -349,8 +354,49 @@ func exportItems(args []string) error {
 			return err
 		}
 	default:
-		return fmt.Errorf("export: -format %q: npy or parquet", *format)
+		return fmt.Errorf("export: -format %q: npy, parquet or onnx", *format)
 	}
 	fmt.Fprintf(os.Stderr, "exported %d items of dimension %d (queries are [u, 1]) to %s\n", len(ids), dim, *out)
+	return nil
+}
+
+// exportONNX writes the user tower and the ranker as ONNX models into
+// the folder out, with signature.json documenting their inputs; a model
+// ONNX cannot express is an error naming the feature, and out is then not
+// created.
+func exportONNX(m *modeldir.Model, out string) error {
+	text := m.Layout.TextSpaces(m.Dicts)
+	files := map[string][]byte{}
+	sigs := map[string]export.ONNXSignature{}
+	var buf bytes.Buffer
+	sig, err := export.UserTowerONNX(&buf, m.Candgen, text)
+	if err != nil {
+		return fmt.Errorf("export: user tower: %w", err)
+	}
+	files["user_tower.onnx"], sigs["user_tower.onnx"] = bytes.Clone(buf.Bytes()), sig
+	if m.Ranking != nil {
+		buf.Reset()
+		if sig, err = export.RankerONNX(&buf, m.Ranking, text); err != nil {
+			return fmt.Errorf("export: ranker: %w", err)
+		}
+		files["ranker.onnx"], sigs["ranker.onnx"] = bytes.Clone(buf.Bytes()), sig
+	}
+	raw, err := json.MarshalIndent(sigs, "", "  ")
+	if err != nil {
+		return err
+	}
+	files["signature.json"] = append(raw, '\n')
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		return err
+	}
+	for _, name := range []string{"user_tower.onnx", "ranker.onnx", "signature.json"} {
+		if b, ok := files[name]; ok {
+			if err := binfmt.WriteFileAtomic(filepath.Join(out, name), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
+				return err
+			}
+		}
+	}
+	fmt.Fprintf(os.Stderr, "exported the user tower (output user_vector = [u, 1])%s as ONNX (opset %d, ai.onnx.ml %d) to %s; inputs in signature.json\n",
+		map[bool]string{true: " and the ranker (logit, expected_watch_time)", false: ""}[m.Ranking != nil], export.ONNXOpset, export.ONNXMLOpset, out)
 	return nil
 }
