@@ -182,13 +182,13 @@ func TestUserTableJoinsByUserID(t *testing.T) {
 // TestTextSpaces: the spaces whose IDs are dictionary codes, by the
 // dictionaries a log had.
 func TestTextSpaces(t *testing.T) {
-	l, err := New(Config{SearchTokens: true,
+	l, err := layout.New(layout.Config{SearchTokens: true,
 		UserFeatures:  []events.Column{{Column: "region", Kind: events.KindID}},
 		VideoFeatures: []events.Column{{Column: "channel_id", Kind: events.KindID}, {Column: "tag", Kind: events.KindIDs}}}, 0, nil)
 	require.NoError(t, err)
 	assert.Empty(t, l.TextSpaces(nil))
 	d := &events.Dicts{Videos: events.NewDict(), Features: map[string]*events.Dict{"tag": events.NewDict()}}
-	assert.Equal(t, map[string]bool{VideoSpace: true, "video:tag": true}, l.TextSpaces(d))
+	assert.Equal(t, map[string]bool{layout.VideoSpace: true, "video:tag": true}, l.TextSpaces(d))
 	d = &events.Dicts{Tokens: events.NewDict(), Features: map[string]*events.Dict{"region": events.NewDict()}}
-	assert.Equal(t, map[string]bool{TokenSpace: true, "user:region": true}, l.TextSpaces(d))
+	assert.Equal(t, map[string]bool{layout.TokenSpace: true, "user:region": true}, l.TextSpaces(d))
 }
