@@ -106,6 +106,23 @@ func (m *Model) SetIndex(idx retrieval.Index) error {
 	return nil
 }
 
+// SetRemoteIndex serves retrieval through an index that holds its vectors
+// elsewhere (a vector database: package retrieval/weaviate), whose hits are
+// the model's index rows as BuildHNSW numbers them (1..videos). Its
+// dimension and item count must be the model's (D+1, the videos); that it
+// holds this model's vectors is for the caller to check (weaviate.Open
+// checks the version the collection records).
+func (m *Model) SetRemoteIndex(idx retrieval.Index) error {
+	if idx == nil {
+		return errors.New("candgen: SetRemoteIndex: no index")
+	}
+	if idx.Dim() != m.D()+1 || idx.Len() != m.VideoVocab().Size()-1 {
+		return fmt.Errorf("candgen: the remote index holds %d items of dimension %d, the model %d of %d", idx.Len(), idx.Dim(), m.VideoVocab().Size()-1, m.D()+1)
+	}
+	m.index = idx
+	return nil
+}
+
 // Scores writes into dst the logit v_j·u + b_j of each video of ids (raw
 // IDs) for one user vector u (D floats, from UserVectors): the score
 // retrieval ranks by. A video outside the vocabulary scores 0. dst and ids

@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -21,6 +22,7 @@ import (
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/modeldir"
+	"github.com/ytdnn/ytdnn/retrieval/weaviate"
 	"github.com/ytdnn/ytdnn/train"
 )
 
@@ -68,7 +70,8 @@ func usage() {
        pipeline eval -model MODELDIR -data DIR -after TIME [-until TIME] [-spec FILE] [-scores FILE] [-frozen-stats]
        pipeline compare -a MODELDIR_A -b MODELDIR_B -data DIR -after TIME [-until TIME] [-metric hr@50_all] [-tolerance 0.01] [-spec FILE] [-frozen-stats]
        pipeline metrics -scores FILE
-       pipeline export -model MODELDIR -format npy|parquet|onnx -out PATH`)
+       pipeline export -model MODELDIR -format npy|parquet|onnx -out PATH
+       pipeline export -model MODELDIR -format weaviate -url weaviate://HOST:PORT -collection NAME`)
 	os.Exit(2)
 }
 
@@ -321,8 +324,16 @@ func exportItems(args []string) error {
 	fs := flag.NewFlagSet("export", flag.ExitOnError)
 	model := fs.String("model", "", "model directory (required)")
 	format := fs.String("format", "npy", "npy (PATH is a folder: items.npy, ids.npy), parquet (PATH is a file) or onnx (PATH is a folder: user_tower.onnx, ranker.onnx, signature.json)")
-	out := fs.String("out", "", "output path (required)")
+	out := fs.String("out", "", "output path (required, but for -format weaviate)")
+	wurl := fs.String("url", "", "with -format weaviate: the engine, weaviate://HOST:PORT or http://HOST:PORT")
+	collection := fs.String("collection", "", "with -format weaviate: the collection to create ({model}: the model's version)")
 	fs.Parse(args)
+	if *format == "weaviate" {
+		if *model == "" || *wurl == "" || *collection == "" {
+			return errors.New("export: -format weaviate needs -model, -url and -collection")
+		}
+		return exportWeaviate(*model, *wurl, *collection)
+	}
 	if *model == "" || *out == "" {
 		return errors.New("export: -model and -out are required")
 	}
@@ -354,7 +365,7 @@ func exportItems(args []string) error {
 			return err
 		}
 	default:
-		return fmt.Errorf("export: -format %q: npy, parquet or onnx", *format)
+		return fmt.Errorf("export: -format %q: npy, parquet, onnx or weaviate", *format)
 	}
 	fmt.Fprintf(os.Stderr, "exported %d items of dimension %d (queries are [u, 1]) to %s\n", len(ids), dim, *out)
 	return nil
@@ -398,5 +409,37 @@ func exportONNX(m *modeldir.Model, out string) error {
 	}
 	fmt.Fprintf(os.Stderr, "exported the user tower (output user_vector = [u, 1])%s as ONNX (opset %d, ai.onnx.ml %d) to %s; inputs in signature.json\n",
 		map[bool]string{true: " and the ranker (logit, expected_watch_time)", false: ""}[m.Ranking != nil], export.ONNXOpset, export.ONNXMLOpset, out)
+	return nil
+}
+
+// exportWeaviate writes the model's items into a Weaviate collection of
+// their own (see package retrieval/weaviate).
+func exportWeaviate(dir, rawURL, collection string) error {
+	t, err := weaviate.ParseURL(strings.TrimSuffix(rawURL, "/") + "/" + collection)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	m, err := modeldir.Load(dir)
+	if err != nil {
+		return err
+	}
+	vecs, ids := m.Candgen.Items()
+	d1 := m.Candgen.D() + 1
+	items := make([]weaviate.Item, len(ids))
+	for i, id := range ids {
+		text := strconv.FormatInt(id, 10)
+		if m.Dicts != nil && m.Dicts.Videos != nil {
+			text, _ = m.Dicts.Videos.Text(id)
+		}
+		items[i] = weaviate.Item{Row: int32(i + 1), VideoID: text, Vector: vecs[i*d1 : (i+1)*d1]}
+	}
+	version := weaviate.Version(m.Manifest.Files[modeldir.CandgenFile].SHA256)
+	t0 := time.Now()
+	name, err := weaviate.Export(context.Background(), t, version, items, nil)
+	if err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(os.Stderr, "exported %d items of dimension %d (model %s) to the collection %s in %.1fs; serve with -retrieval weaviate://%s/%s\n",
+		len(items), d1, version, name, time.Since(t0).Seconds(), t.Host, t.Collection)
 	return nil
 }

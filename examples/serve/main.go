@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/examples/serve/server"
+	"github.com/ytdnn/ytdnn/retrieval/weaviate"
 )
 
 // beforeLoad runs once the SIGHUP handler is installed, before the model
@@ -25,7 +26,17 @@ func main() {
 	tokenFile := flag.String("admin-token-file", "", "file holding the admin bearer token; without it the admin routes are off")
 	candidates := flag.Int("candidates", 300, "candidates retrieved per request")
 	timeout := flag.Duration("timeout", 2*time.Second, "per-request work limit")
+	remote := flag.String("retrieval", "", "retrieve from a Weaviate collection, weaviate://HOST:PORT/COLLECTION ({model} in the name: the model's version), instead of in process")
+	remoteTimeout := flag.Duration("retrieval-timeout", time.Second, "with -retrieval: the limit of each call to the engine")
 	flag.Parse()
+	var lo server.LoadOptions
+	if *remote != "" {
+		t, err := weaviate.ParseURL(*remote)
+		if err != nil {
+			log.Fatal(err)
+		}
+		lo = server.LoadOptions{Retrieval: &t, RetrievalTimeout: *remoteTimeout}
+	}
 	logger := log.New(os.Stderr, "serve: ", log.LstdFlags)
 	// SIGHUP is caught before anything else: its default action would kill
 	// a process still loading its models. One that comes during start-up
@@ -34,11 +45,12 @@ func main() {
 	hup := make(chan os.Signal, 1)
 	signal.Notify(hup, syscall.SIGHUP)
 	beforeLoad()
-	m, err := server.Load(*dir)
+	m, err := server.LoadWith(*dir, lo)
 	if err != nil {
 		logger.Fatalf("loading %s: %v (train a model directory with: go run ./examples/pipeline gen -out DATA && go run ./examples/pipeline train -data DATA -spec DATA/spec.json -out MODELDIR)", *dir, err)
 	}
 	s := server.New(m)
+	s.LoadOptions = lo
 	s.Candidates, s.Timeout, s.Log, s.ModelRoot = *candidates, *timeout, logger, *root
 	if *tokenFile != "" {
 		if s.AdminToken, err = server.ReadToken(*tokenFile); err != nil {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
@@ -13,6 +14,7 @@ import (
 	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/ranking"
+	"github.com/ytdnn/ytdnn/retrieval/weaviate"
 )
 
 // Models is one loaded, immutable model set: a model directory
@@ -39,12 +41,43 @@ type Models struct {
 // element, never a path.
 func (m *Models) Version() string { return filepath.Base(m.Dir) }
 
+// LoadOptions say where retrieval runs.
+type LoadOptions struct {
+	// Retrieval, when set, retrieves from a Weaviate collection (see
+	// package retrieval/weaviate) instead of in process: the collection
+	// of the model's version (its name's {model} replaced), checked at
+	// load against the model (dimension, version, item count).
+	Retrieval *weaviate.Target
+	// RetrievalTimeout bounds each call to the engine [1s].
+	RetrievalTimeout time.Duration
+}
+
 // Load reads a model directory (modeldir.Load checks that its parts fit
 // together) and serves one probe request. A broken directory is an error.
-func Load(dir string) (*Models, error) {
+func Load(dir string) (*Models, error) { return LoadWith(dir, LoadOptions{}) }
+
+// LoadWith is Load with retrieval placed by o. A collection that is
+// missing or does not hold the model's items, or an engine that does not
+// answer, is an error: the set is not loaded.
+func LoadWith(dir string, o LoadOptions) (*Models, error) {
 	md, err := modeldir.Load(dir)
 	if err != nil {
 		return nil, err
+	}
+	if o.Retrieval != nil {
+		if o.RetrievalTimeout == 0 {
+			o.RetrievalTimeout = time.Second
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 4*o.RetrievalTimeout)
+		defer cancel()
+		version := weaviate.Version(md.Manifest.Files[modeldir.CandgenFile].SHA256)
+		idx, err := weaviate.Open(ctx, *o.Retrieval, version, md.Candgen.D()+1, md.Candgen.VideoVocab().Size()-1, o.RetrievalTimeout)
+		if err != nil {
+			return nil, err
+		}
+		if err := md.Candgen.SetRemoteIndex(idx); err != nil {
+			return nil, err
+		}
 	}
 	m := &Models{Dir: dir, Layout: md.Layout, Candgen: md.Candgen, Ranking: md.Ranking, Dicts: md.Dicts, attrs: map[string]bool{}}
 	for _, c := range md.Layout.Config().UserFeatures {

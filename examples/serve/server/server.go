@@ -29,6 +29,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/ytdnn/ytdnn/retrieval/weaviate"
 )
 
 func bytesReader(b []byte) io.Reader { return bytes.NewReader(b) }
@@ -507,6 +508,9 @@ type Server struct {
 	// the directory it resolves to. Empty: a reload reloads the current
 	// directory only.
 	ModelRoot string
+	// LoadOptions are what every reload loads with (where retrieval
+	// runs).
+	LoadOptions LoadOptions
 
 	models   atomic.Pointer[Models]
 	gen      atomic.Uint64
@@ -558,7 +562,7 @@ func (s *Server) Reload(version string) (err error) {
 			return err
 		}
 	}
-	m, err := Load(dir)
+	m, err := LoadWith(dir, s.LoadOptions)
 	if err != nil {
 		return err
 	}
@@ -743,6 +747,11 @@ func (s *Server) recommend(w http.ResponseWriter, r *http.Request) {
 		}
 		if ctx.Err() != nil {
 			writeError(w, http.StatusServiceUnavailable, "request deadline exceeded")
+			return
+		}
+		if errors.Is(err, weaviate.ErrUnavailable) {
+			s.logf("retrieval unavailable (generation %d): %v", m.Generation, err)
+			writeError(w, http.StatusServiceUnavailable, "retrieval unavailable")
 			return
 		}
 		s.logf("recommend failed (generation %d): %v", m.Generation, err)
