@@ -394,6 +394,15 @@ func readManifest(dir string) (Manifest, error) {
 	need := []string{CandgenFile, CatalogueFile}
 	if man.Ranking {
 		need = append(need, RankingFile)
+	} else {
+		for _, name := range []string{RankingFile, RankingStateFile} {
+			if _, ok := man.Files[name]; ok {
+				return man, fmt.Errorf("modeldir: the manifest (%s) says \"ranking\": false but lists %s", ManifestFile, name)
+			}
+		}
+	}
+	if man.End < 0 {
+		return man, fmt.Errorf("modeldir: the manifest (%s) records a training window ending at %d (end_unix_ms), before 1970", ManifestFile, man.End)
 	}
 	for _, name := range need {
 		if _, ok := man.Files[name]; !ok {

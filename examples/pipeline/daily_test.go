@@ -75,6 +75,18 @@ func TestDailyScript(t *testing.T) {
 	assert.Equal(t, 3, rc, msg)
 	assert.True(t, strings.Contains(msg, "keeping it"), msg)
 	assert.Equal(t, "v20260103-1800", current(t), "current stays")
+	_, err = os.Stat(filepath.Join(root, "v20260104-1800.rejected"))
+	assert.NoError(t, err, "the refused version is kept to look into")
+
+	// A compare that fails (exit 1) leaves nothing of the run behind.
+	broken := filepath.Join(dir, "broken.sh")
+	require.NoError(t, os.WriteFile(broken, []byte("#!/bin/bash\nif [ \"$1\" = compare ]; then exit 1; fi\nexec "+bin+" \"$@\"\n"), 0o755))
+	rc, msg = run(t, day(4), "PIPELINE="+broken, "LOOKBACK=72h")
+	assert.Equal(t, 1, rc, msg)
+	for _, f := range []string{"v20260104-1800", "v20260104-1800.train.json", "v20260104-1800.compare.json"} {
+		_, err := os.Stat(filepath.Join(root, f))
+		assert.True(t, os.IsNotExist(err), "%s removed", f)
+	}
 
 	// One run at a time.
 	lock, err := os.OpenFile(filepath.Join(root, ".daily.lock"), os.O_WRONLY, 0)

@@ -64,7 +64,7 @@ func main() {
 var stopSignals = []os.Signal{os.Interrupt, syscall.SIGTERM}
 
 func usage() {
-	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S]
+	fmt.Fprintln(os.Stderr, `usage: pipeline gen -out DIR [-users U -videos V -events N -seed S -days D]
        pipeline train -data DIR -out MODELDIR [-spec FILE] [-epochs N] [-holdout last|after=TIME] [-quiet] [-strict] [-max-rejected SHARE] [-max-time TIME]
                       [-warm-start PREV_MODELDIR [-decay 0.5]] [-since TIME] [-until TIME] [-lookback 720h]
        pipeline eval -model MODELDIR -data DIR -after TIME [-until TIME] [-spec FILE] [-scores FILE] [-frozen-stats]
@@ -123,6 +123,14 @@ func trainCmd(ctx context.Context, args []string) error {
 	fs.Parse(args)
 	if *data == "" {
 		return errors.New("train: -data is required")
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if set["decay"] && *warm == "" {
+		return errors.New("train: -decay weighs a previous model's counts: it needs -warm-start")
+	}
+	if set["lookback"] && *warm == "" && *since == "" {
+		return errors.New("train: -lookback bounds the read before the first training example: it needs -since or -warm-start")
 	}
 	sinceMs, err := parseTime("since", *since)
 	if err != nil {
@@ -187,11 +195,11 @@ func parseTime(name, v string) (int64, error) {
 	if v == "" {
 		return 0, nil
 	}
-	h, err := pipe.ParseHoldout("after=" + v)
+	ms, err := pipe.ParseTime(v)
 	if err != nil {
 		return 0, fmt.Errorf("-%s: %w", name, err)
 	}
-	return h.After, nil
+	return ms, nil
 }
 
 // writeJSON writes the run's metrics as one JSON line (a non-finite
@@ -227,11 +235,11 @@ func evalCmd(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("eval: %w", err)
 	}
-	h, err := pipe.ParseHoldout("after=" + *after)
+	afterMs, err := parseTime("after", *after)
 	if err != nil {
-		return fmt.Errorf("eval: -after: %w", err)
+		return fmt.Errorf("eval: %w", err)
 	}
-	o := pipe.EvalOptions{Model: *model, Data: *data, After: h.After, Until: untilMs, Scores: *scores, TempDir: *tmp, FrozenStats: *frozen}
+	o := pipe.EvalOptions{Model: *model, Data: *data, After: afterMs, Until: untilMs, Scores: *scores, TempDir: *tmp, FrozenStats: *frozen}
 	if *specFile != "" {
 		s, err := ingest.ReadSpec(*specFile)
 		if err != nil {
@@ -269,19 +277,22 @@ func compareCmd(ctx context.Context, args []string) (bool, error) {
 	quiet := fs.Bool("quiet", false, "no stage lines (the JSON line only)")
 	until := fs.String("until", "", "end of the evaluation window (default: the end of the log)")
 	fs.Parse(args)
-	if *a == "" || *b == "" || *data == "" || *after == "" {
-		return false, errors.New("compare: -a, -b, -data and -after are required")
+	if *a == "" || *b == "" || *data == "" || *after == "" || *metric == "" {
+		return false, errors.New("compare: -a, -b, -data, -after and -metric are required")
+	}
+	if fs.NArg() > 0 {
+		return false, fmt.Errorf("compare: unexpected arguments %q (flags come before them?)", fs.Args())
 	}
 	untilMs, err := parseTime("until", *until)
 	if err != nil {
 		return false, fmt.Errorf("compare: %w", err)
 	}
-	h, err := pipe.ParseHoldout("after=" + *after)
+	afterMs, err := parseTime("after", *after)
 	if err != nil {
-		return false, fmt.Errorf("compare: -after: %w", err)
+		return false, fmt.Errorf("compare: %w", err)
 	}
 	o := pipe.CompareOptions{A: *a, B: *b, Metric: *metric, Tolerance: *tol,
-		EvalOptions: pipe.EvalOptions{Data: *data, After: h.After, Until: untilMs, TempDir: *tmp, FrozenStats: *frozen}}
+		EvalOptions: pipe.EvalOptions{Data: *data, After: afterMs, Until: untilMs, TempDir: *tmp, FrozenStats: *frozen}}
 	if *specFile != "" {
 		s, err := ingest.ReadSpec(*specFile)
 		if err != nil {

@@ -4,7 +4,11 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
+	"slices"
 	"strings"
+
+	"github.com/ytdnn/ytdnn/modeldir"
 )
 
 // CompareOptions configure Compare: two model directories evaluated on
@@ -54,6 +58,21 @@ func Compare(ctx context.Context, o CompareOptions) (Comparison, error) {
 	if o.A == "" || o.B == "" {
 		return c, fmt.Errorf("pipe: compare needs two model directories")
 	}
+	ra, errA := filepath.EvalSymlinks(o.A)
+	rb, errB := filepath.EvalSymlinks(o.B)
+	if errA == nil && errB == nil && ra == rb {
+		return c, fmt.Errorf("compare: -a and -b are the same model directory (%s)", ra)
+	}
+	// Both windows first: neither model may have trained on the window.
+	for _, dir := range []string{o.A, o.B} {
+		md, err := modeldir.Load(dir)
+		if err != nil {
+			return c, fmt.Errorf("model %s: %w", dir, err)
+		}
+		if tb := trainedBefore(md); o.After < tb {
+			return c, fmt.Errorf("model %s trained on events up to %s: evaluate from then on (-after)", dir, FormatMs(tb))
+		}
+	}
 	vals := [2]float64{}
 	for i, dir := range []string{o.A, o.B} {
 		eo := o.EvalOptions
@@ -64,7 +83,14 @@ func Compare(ctx context.Context, o CompareOptions) (Comparison, error) {
 		}
 		v, ok := m[c.Metric].(float64)
 		if !ok || math.IsNaN(v) {
-			return c, fmt.Errorf("pipe: compare: model %s has no value of %q on this window (the metrics it has: hr@K_all/filtered, ndcg@10_all, ranking_auc, ranking_weighted_per_user_loss, ...)", dir, c.Metric)
+			var have []string
+			for k, x := range m {
+				if f, ok := x.(float64); ok && !math.IsNaN(f) && !strings.HasPrefix(k, "mostpop") {
+					have = append(have, k)
+				}
+			}
+			slices.Sort(have)
+			return c, fmt.Errorf("compare: model %s has no value of %q on this window; it has %s", dir, c.Metric, strings.Join(have, ", "))
 		}
 		vals[i] = v
 		c.Metrics[[]string{"a", "b"}[i]] = m

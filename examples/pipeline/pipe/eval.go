@@ -100,7 +100,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 		return nil, err
 	}
 	defer lg.Close()
-	out := map[string]any{"model_window_end": time.UnixMilli(md.Layout.End).UTC().Format(time.RFC3339)}
+	out := map[string]any{"model_window_end": FormatMs(md.Layout.End)}
 	if md.Layout.WantsStats() && !o.FrozenStats {
 		// The counts so far: the model's at its window's end plus the later
 		// log's from then on, before each impression.
@@ -114,6 +114,17 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	tests, pop, err := collectTests(ctx, md.Layout, lg, h, o.MaxTests)
 	if err != nil {
 		return nil, err
+	}
+	window := func() string {
+		w := "from " + FormatMs(o.After)
+		if o.Until != 0 {
+			w += " to " + FormatMs(o.Until)
+		}
+		return w + " (the log's events end at " + FormatMs(lg.End) + ")"
+	}
+	if len(tests) == 0 {
+		out["test_requests"] = 0
+		say("candidate generation: no watch %s by a user with an earlier one", window())
 	}
 	if len(tests) > 0 {
 		m, err := evaluateCandgen(ctx, md.Candgen, md.Layout, tests, pop)
@@ -129,6 +140,9 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 		}
 	}
 	if md.Ranking == nil || lg.Impressions == 0 {
+		if len(tests) == 0 {
+			return nil, fmt.Errorf("nothing to evaluate %s", window())
+		}
 		return out, nil
 	}
 	rates, err := readClickRates(ctx, lg, o.After)
@@ -138,6 +152,14 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	rtests, err := collectRankTests(ctx, md.Layout, lg, rates, Holdout{}, o.After, o.MaxTests, scoring(md.Layout, md.Candgen))
 	if err != nil {
 		return nil, err
+	}
+	if len(rtests) == 0 {
+		if len(tests) == 0 {
+			return nil, fmt.Errorf("nothing to evaluate %s", window())
+		}
+		out["ranking_test_impressions"] = 0
+		say("ranking: no impression %s", window())
+		return out, nil
 	}
 	scores, err := evaluateRanking(rtests, md.Ranking, nil, out, say)
 	if err != nil {

@@ -40,6 +40,24 @@ func (h Holdout) String() string {
 	return ""
 }
 
+// ParseTime reads a time flag: a date (2022-04-29, midnight UTC) or RFC
+// 3339 (2022-04-29T00:00:00+08:00, fractions of a second kept), as Unix
+// ms.
+func ParseTime(s string) (int64, error) {
+	for _, layout := range []string{time.RFC3339Nano, time.DateOnly} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UnixMilli(), nil
+		}
+	}
+	return 0, fmt.Errorf("%q is neither a date (2022-04-29) nor RFC 3339 (2022-04-29T00:00:00Z)", s)
+}
+
+// FormatMs writes a Unix ms time as RFC 3339 in UTC with its
+// milliseconds, so that it reads back (ParseTime) to the same time.
+func FormatMs(ms int64) string {
+	return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z07:00")
+}
+
 // ParseHoldout reads the -holdout flag: "" (none), "last", or "after=T"
 // with T a date (2022-04-29, midnight UTC) or an RFC 3339 time.
 func ParseHoldout(s string) (Holdout, error) {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
+	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
@@ -39,19 +40,22 @@ func (o *Options) loadWarm(spec ingest.Spec) (*warmStart, error) {
 	}
 	dir, err := filepath.EvalSymlinks(o.WarmStart) // the version a `current` link names
 	if err != nil {
-		return nil, fmt.Errorf("pipe: warm start: %w", err)
+		return nil, fmt.Errorf("warm start from %s: %w", o.WarmStart, err)
 	}
 	md, err := modeldir.Load(dir)
 	if err != nil {
-		return nil, fmt.Errorf("pipe: warm start from %s: %w", dir, err)
+		return nil, fmt.Errorf("warm start from %s: %w", dir, err)
+	}
+	if md.Layout.End <= 0 {
+		return nil, fmt.Errorf("warm start from %s: its manifest records no training window end (end_unix_ms %d)", dir, md.Layout.End)
 	}
 	w := &warmStart{dir: dir, md: md, decay: o.Decay}
 	if w.cgState, err = modeldir.ReadState(dir, modeldir.CandgenStateFile, train.ReadState); err != nil {
-		return nil, fmt.Errorf("pipe: warm start: %w", err)
+		return nil, fmt.Errorf("warm start from %s: %w", dir, err)
 	}
 	if md.Ranking != nil {
 		if w.rkState, err = modeldir.ReadState(dir, modeldir.RankingStateFile, train.ReadState); err != nil {
-			return nil, fmt.Errorf("pipe: warm start: %w", err)
+			return nil, fmt.Errorf("warm start from %s: %w", dir, err)
 		}
 	}
 	lc, err := LayoutConfig(spec)
@@ -100,7 +104,12 @@ func (w *warmStart) apply(cc *train.CandgenConfig, rc *train.RankingConfig) erro
 // window (time runs forward) or holds nothing from Since on, and records
 // the run's window.
 func (o *Options) checkWindow(w *warmStart, lg *ingest.Log, out map[string]any) error {
-	day := func(ms int64) string { return time.UnixMilli(ms).UTC().Format(time.RFC3339) }
+	day := FormatMs
+	if w != nil {
+		if err := textChanged(w.md.Dicts, lg.Dicts); err != nil {
+			return fmt.Errorf("warm start from %s: %w", w.dir, err)
+		}
+	}
 	if w != nil && lg.End <= w.md.Layout.End {
 		return fmt.Errorf("pipe: warm start: the log ends at %s, not after the previous model's window (%s): time runs forward; give the log with the new days",
 			day(lg.End), day(w.md.Layout.End))
@@ -109,10 +118,10 @@ func (o *Options) checkWindow(w *warmStart, lg *ingest.Log, out map[string]any) 
 		if lg.End < o.Since {
 			return fmt.Errorf("pipe: no event at or after %s (the log ends at %s): nothing new to train on", day(o.Since), day(lg.End))
 		}
-		out["since_unix_ms"], out["lookback_days"] = o.Since, o.Lookback.Hours()/24
+		out["since_unix_ms"], out["lookback_days"] = o.Since, round4(o.Lookback.Hours()/24)
 		out["rows_before_lookback"], out["files_before_lookback"] = lg.BeforeMinTime, lg.FilesBeforeMinTime
-		o.say("training examples from %s on; the %.0f days before build users' state only (%d earlier rows skipped, %d daily partitions not read)",
-			day(o.Since), o.Lookback.Hours()/24, lg.BeforeMinTime, lg.FilesBeforeMinTime)
+		o.say("training examples from %s on; the %v before build users' state only (%d earlier rows skipped, %d daily partitions not read)",
+			day(o.Since), o.Lookback, lg.BeforeMinTime, lg.FilesBeforeMinTime)
 	}
 	if o.Until != 0 {
 		out["until_unix_ms"], out["rows_after_until"], out["files_after_until"] = o.Until, lg.AfterUntil, lg.FilesAfterUntil
@@ -125,38 +134,106 @@ func (o *Options) checkWindow(w *warmStart, lg *ingest.Log, out map[string]any) 
 }
 
 // layoutDiff names the first field where two layouts differ (by their
-// JSON names), or returns nil when they are equal.
+// JSON path, e.g. "signals.exposure" or "video_features[1].column"), or
+// returns nil when they are equal.
 func layoutDiff(got, want layout.Config) error {
 	if reflect.DeepEqual(got, want) {
 		return nil
 	}
-	var g, w map[string]any
+	var g, w any
 	for _, p := range []struct {
 		c *layout.Config
-		m *map[string]any
+		v *any
 	}{{&got, &g}, {&want, &w}} {
 		raw, err := json.Marshal(p.c)
 		if err != nil {
 			return err
 		}
-		if err := json.Unmarshal(raw, p.m); err != nil {
+		if err := json.Unmarshal(raw, p.v); err != nil {
 			return err
 		}
 	}
-	keys := make([]string, 0, len(g)+len(w))
-	for k := range g {
-		keys = append(keys, k)
-	}
-	for k := range w {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range slices.Compact(keys) {
-		if !reflect.DeepEqual(g[k], w[k]) {
-			a, _ := json.Marshal(g[k])
-			b, _ := json.Marshal(w[k])
-			return fmt.Errorf("%q is %s in the previous model, %s in this spec", k, a, b)
+	path, a, b := firstDiff("", g, w)
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	return fmt.Errorf("%q is %s in the previous model, %s in this spec", path, ja, jb)
+}
+
+// firstDiff descends two decoded JSON values to the first place they
+// differ: its path and both values there.
+func firstDiff(path string, a, b any) (string, any, any) {
+	switch x := a.(type) {
+	case map[string]any:
+		y, ok := b.(map[string]any)
+		if !ok {
+			return path, a, b
+		}
+		keys := make([]string, 0, len(x)+len(y))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		for k := range y {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		for _, k := range slices.Compact(keys) {
+			if !reflect.DeepEqual(x[k], y[k]) {
+				p := k
+				if path != "" {
+					p = path + "." + k
+				}
+				return firstDiff(p, x[k], y[k])
+			}
+		}
+	case []any:
+		y, ok := b.([]any)
+		if !ok || len(x) != len(y) {
+			return path, a, b
+		}
+		for i := range x {
+			if !reflect.DeepEqual(x[i], y[i]) {
+				return firstDiff(fmt.Sprintf("%s[%d]", path, i), x[i], y[i])
+			}
 		}
 	}
-	return errors.New("the layouts differ")
+	return path, a, b
+}
+
+// textChanged refuses a log whose ID spaces are text where the previous
+// model's were integers, or the other way round: the model's rows belong
+// to other IDs then.
+func textChanged(prev, now *events.Dicts) error {
+	if prev == nil {
+		prev = &events.Dicts{}
+	}
+	if now == nil {
+		now = &events.Dicts{}
+	}
+	kind := func(d *events.Dict) string {
+		if d == nil {
+			return "integers"
+		}
+		return "text"
+	}
+	for _, s := range []struct {
+		what, field string
+		a, b        *events.Dict
+	}{{"user IDs", "user_id_type", prev.Users, now.Users}, {"video IDs", "item_id_type", prev.Videos, now.Videos}, {"search tokens", "search_tokens_id_type", prev.Tokens, now.Tokens}} {
+		if (s.a == nil) != (s.b == nil) {
+			return fmt.Errorf("%s were %s for the previous model and are %s in this log: set %s as it was", s.what, kind(s.a), kind(s.b), s.field)
+		}
+	}
+	cols := map[string]bool{}
+	for c := range prev.Features {
+		cols[c] = true
+	}
+	for c := range now.Features {
+		cols[c] = true
+	}
+	for c := range cols {
+		if a, b := prev.Feature(c), now.Feature(c); (a == nil) != (b == nil) {
+			return fmt.Errorf("column %q was %s for the previous model and is %s in this log: set its id_type as it was", c, kind(a), kind(b))
+		}
+	}
+	return nil
 }

@@ -144,12 +144,15 @@ func TestCompareGate(t *testing.T) {
 	c, err = Compare(context.Background(), CompareOptions{A: good, B: weak, Tolerance: 1, EvalOptions: eo})
 	require.NoError(t, err)
 	assert.False(t, c.Worse, "within the tolerance")
-	c, err = Compare(context.Background(), CompareOptions{A: good, B: good, Metric: "ranking_weighted_per_user_loss", EvalOptions: eo})
-	require.NoError(t, err)
-	assert.False(t, c.Worse, "the same model, tolerance 0")
-	assert.Equal(t, c.A, c.B)
+	_, err = Compare(context.Background(), CompareOptions{A: good, B: good, EvalOptions: eo})
+	assert.ErrorContains(t, err, "-a and -b are the same model directory")
+	early := eo
+	early.After = GenStart.AddDate(0, 0, 2).UnixMilli()
+	_, err = Compare(context.Background(), CompareOptions{A: weak, B: good, EvalOptions: early})
+	assert.ErrorContains(t, err, "trained on events up to", "B's window overlaps: refused before any evaluation")
 	_, err = Compare(context.Background(), CompareOptions{A: good, B: weak, Metric: "hr@7_all", EvalOptions: eo})
-	assert.ErrorContains(t, err, `no value of "hr@7_all"`)
+	assert.ErrorContains(t, err, `no value of "hr@7_all" on this window; it has `)
+	assert.ErrorContains(t, err, "hr@50_all", "what it has")
 }
 
 // TestWorse: higher is better but for a loss; the tolerance is in the
@@ -167,6 +170,20 @@ func TestWorse(t *testing.T) {
 	} {
 		assert.Equal(t, c.want, Worse(c.metric, c.a, c.b, c.tol), "%+v", c)
 	}
+}
+
+// editManifest rewrites a model directory's manifest with edit.
+func editManifest(t *testing.T, dir string, edit func(map[string]any)) {
+	t.Helper()
+	p := filepath.Join(dir, modeldir.ManifestFile)
+	raw, err := os.ReadFile(p)
+	require.NoError(t, err)
+	var man map[string]any
+	require.NoError(t, json.Unmarshal(raw, &man))
+	edit(man)
+	raw, err = json.Marshal(man)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(p, raw, 0o644))
 }
 
 // TestWarmStartRefused: a previous model that is missing, corrupt, of
@@ -228,6 +245,15 @@ func TestWarmStartRefused(t *testing.T) {
 		{"other_spec", func(*testing.T) string { return prev }, later, func(o *Options) { o.Spec.MaxHistory = 20 }, `"max_history" is 50 in the previous model, 20 in this spec`},
 		{"time_runs_backward", func(*testing.T) string { return prev }, dayView(t, data, 1), nil, "time runs forward"},
 		{"holdout", func(*testing.T) string { return prev }, later, func(o *Options) { o.Holdout = Holdout{Last: true} }, "-holdout with a warm start"},
+		{"ids_now_text", func(*testing.T) string { return prev }, later, func(o *Options) {
+			o.Spec.Watches.ItemIDType, o.Spec.Impressions.ItemIDType, o.Spec.Catalogue.ItemIDType = "text", "text", "text"
+		}, "video IDs were integers for the previous model and are text in this log: set item_id_type as it was"},
+		{"manifest_without_ranking", func(t *testing.T) string {
+			return copyDir(t, func(d string) { editManifest(t, d, func(m map[string]any) { m["ranking"] = false }) })
+		}, later, nil, `says "ranking": false but lists ranking.model`},
+		{"manifest_without_end", func(t *testing.T) string {
+			return copyDir(t, func(d string) { editManifest(t, d, func(m map[string]any) { m["end_unix_ms"] = 0 }) })
+		}, later, nil, "records no training window end"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
