@@ -2,6 +2,9 @@ package normalize
 
 import (
 	"math"
+	"math/rand/v2"
+	"slices"
+	"sort"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -36,5 +39,40 @@ func TestMixRefusesWeights(t *testing.T) {
 	for _, w := range [][2]float64{{-1, 1}, {0, 0}, {1, math.NaN()}, {math.Inf(1), 1}} {
 		_, err := Mix(a, w[0], a, w[1])
 		assert.ErrorContains(t, err, `Mix "x": weights`, "weights %v", w)
+	}
+}
+
+// TestTransformTiesBisected: the bisection over a run of equal quantiles
+// gives the middle of the run, as a linear scan does, on CDFs with long
+// runs (most values 0, say).
+func TestTransformTiesBisected(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for trial := 0; trial < 200; trial++ {
+		q := make([]float64, 2+rng.IntN(300))
+		for i := range q {
+			q[i] = float64(rng.IntN(6)) // long runs of each value
+		}
+		slices.Sort(q)
+		c := &CDF{Name: "x", Q: q}
+		k := len(q) - 1
+		for _, x := range []float64{0, 1, 2, 3, 4, 5, 2.5} {
+			want := 0.0
+			switch lo := sort.SearchFloat64s(q, x); {
+			case x < q[0]:
+			case x > q[k]:
+				want = below1
+			case q[lo] == x:
+				hi := lo
+				for hi < k && q[hi+1] == x {
+					hi++
+				}
+				want = min((float64(lo)+float64(hi))/2/float64(k), below1)
+			default:
+				want = min((float64(lo-1)+frac(x, q[lo-1], q[lo]))/float64(k), below1)
+			}
+			got, err := c.Transform(x)
+			require.NoError(t, err)
+			assert.Equal(t, want, got, "trial %d, x=%v", trial, x)
+		}
 	}
 }

@@ -142,10 +142,9 @@ func (c *CDF) transform(x float64) float64 {
 	// lo = first index with q >= x, hi = last index with q <= x.
 	lo := sort.SearchFloat64s(q, x)
 	if q[lo] == x {
-		hi := lo
-		for hi < k && q[hi+1] == x {
-			hi++
-		}
+		// A run of equal quantiles (a value held by many samples, such as
+		// 0) is found by bisection too: Transform stays O(log Q).
+		hi := lo + sort.Search(k+1-lo, func(i int) bool { return q[lo+i] > x }) - 1
 		p := (float64(lo) + float64(hi)) / 2 / float64(k)
 		if k == 0 {
 			p = 0.5
