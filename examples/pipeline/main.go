@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -411,6 +412,11 @@ func exportONNX(m *modeldir.Model, out string) error {
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return err
 	}
+	if m.Ranking == nil { // a ranker of an earlier export does not stay beside this one
+		if err := os.Remove(filepath.Join(out, "ranker.onnx")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return err
+		}
+	}
 	for _, name := range []string{"user_tower.onnx", "ranker.onnx", "signature.json"} {
 		if b, ok := files[name]; ok {
 			if err := binfmt.WriteFileAtomic(filepath.Join(out, name), func(w io.Writer) error { _, err := w.Write(b); return err }); err != nil {
@@ -440,7 +446,9 @@ func exportWeaviate(dir, rawURL, collection string) error {
 	for i, id := range ids {
 		text := strconv.FormatInt(id, 10)
 		if m.Dicts != nil && m.Dicts.Videos != nil {
-			text, _ = m.Dicts.Videos.Text(id)
+			if t, ok := m.Dicts.Videos.Text(id); ok {
+				text = t
+			}
 		}
 		items[i] = weaviate.Item{Row: int32(i + 1), VideoID: text, Vector: vecs[i*d1 : (i+1)*d1]}
 	}

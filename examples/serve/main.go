@@ -26,7 +26,7 @@ func main() {
 	tokenFile := flag.String("admin-token-file", "", "file holding the admin bearer token; without it the admin routes are off")
 	candidates := flag.Int("candidates", 300, "candidates retrieved per request")
 	timeout := flag.Duration("timeout", 2*time.Second, "per-request work limit")
-	remote := flag.String("retrieval", "", "retrieve from a Weaviate collection, weaviate://HOST:PORT/COLLECTION ({model} in the name: the model's version), instead of in process")
+	remote := flag.String("retrieval", "", "retrieve from a Weaviate collection, weaviate://HOST:PORT/COLLECTION ({model} in the name: the model's version), instead of in process (plain HTTP, anonymous access: a Weaviate on a trusted network)")
 	remoteTimeout := flag.Duration("retrieval-timeout", time.Second, "with -retrieval: the limit of each call to the engine")
 	flag.Parse()
 	var lo server.LoadOptions

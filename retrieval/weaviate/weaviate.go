@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
@@ -57,7 +58,8 @@ func ParseURL(raw string) (Target, error) {
 		return Target{}, fmt.Errorf("weaviate: %q: the host needs a port", raw)
 	}
 	t := Target{Host: u.Host, Collection: strings.TrimPrefix(u.Path, "/")}
-	if !className.MatchString(strings.ReplaceAll(t.Collection, ModelPlaceholder, "M")) {
+	// The version is lower-case hex: it may not start the name.
+	if !className.MatchString(strings.ReplaceAll(t.Collection, ModelPlaceholder, "0")) {
 		return Target{}, fmt.Errorf("weaviate: collection %q: a class name starts with a capital letter and holds letters, digits and underscores (%s for the model version)", t.Collection, ModelPlaceholder)
 	}
 	return t, nil
@@ -250,7 +252,8 @@ func (ix *Index) count(ctx context.Context) (int, error) {
 	if len(list) != 1 {
 		return 0, fmt.Errorf("%w: counting %s: an answer of %d groups", ErrUnavailable, ix.name, len(list))
 	}
-	meta, _ := list[0].(map[string]any)["meta"].(map[string]any)
+	group, _ := list[0].(map[string]any)
+	meta, _ := group["meta"].(map[string]any)
 	n, ok := meta["count"].(float64)
 	if !ok {
 		return 0, fmt.Errorf("%w: counting %s: no count", ErrUnavailable, ix.name)
@@ -271,9 +274,15 @@ func (ix *Index) Len() int { return ix.n }
 // are held here.
 func (ix *Index) Items() ([]float32, []int32) { return nil, nil }
 
+// MaxResults is the most objects one query asks for: Weaviate's
+// QUERY_MAXIMUM_RESULTS default.
+const MaxResults = 10_000
+
 // Search implements retrieval.Index: one nearVector query per query
 // vector, asking for n plus 64 items and, while the filter leaves fewer
-// than n and the collection holds more, four times as many again.
+// than n and the collection holds more, four times as many again (at most
+// MaxResults). A row outside 1..Len in an answer is an error wrapping
+// ErrMismatch; a row answered twice counts once.
 func (ix *Index) Search(ctx context.Context, queries []float32, n int, filter retrieval.Filter) ([][]retrieval.Hit, error) {
 	if len(queries)%ix.dim != 0 {
 		return nil, fmt.Errorf("weaviate: queries of %d floats are not rows of dim %d", len(queries), ix.dim)
@@ -294,7 +303,7 @@ func (ix *Index) Search(ctx context.Context, queries []float32, n int, filter re
 }
 
 func (ix *Index) search(ctx context.Context, vec []float32, q, n int, filter retrieval.Filter) ([]retrieval.Hit, error) {
-	limit := min(n+64, ix.n)
+	limit := min(n+64, ix.n, MaxResults)
 	for {
 		if err := ctx.Err(); err != nil {
 			return nil, err
@@ -315,6 +324,7 @@ func (ix *Index) search(ctx context.Context, vec []float32, q, n int, filter ret
 		get, _ := resp.Data["Get"].(map[string]any)
 		list, _ := get[ix.name].([]any)
 		hits := make([]retrieval.Hit, 0, n)
+		seen := make(map[int32]bool, len(list))
 		for _, o := range list {
 			obj, _ := o.(map[string]any)
 			row, ok1 := obj["row"].(float64)
@@ -323,19 +333,23 @@ func (ix *Index) search(ctx context.Context, vec []float32, q, n int, filter ret
 			if !ok1 || !ok2 {
 				return nil, fmt.Errorf("%w: searching %s: an object without row or distance", ErrUnavailable, ix.name)
 			}
+			if row != math.Trunc(row) || row < 1 || row > float64(ix.n) {
+				return nil, fmt.Errorf("%w: collection %s answered row %v, outside 1..%d", ErrMismatch, ix.name, row, ix.n)
+			}
 			id := int32(row)
-			if filter != nil && filter(q, id) {
+			if seen[id] || (filter != nil && filter(q, id)) {
 				continue
 			}
+			seen[id] = true
 			hits = append(hits, retrieval.Hit{ID: id, Score: float32(-dist)}) // dot distance is −u·v
 			if len(hits) == n {
 				return hits, nil
 			}
 		}
-		if len(list) < limit || limit >= ix.n {
+		if len(list) < limit || limit >= min(ix.n, MaxResults) {
 			return hits, nil
 		}
-		limit = min(4*limit, ix.n)
+		limit = min(4*limit, ix.n, MaxResults)
 	}
 }
 

@@ -188,6 +188,7 @@ func TestParseURL(t *testing.T) {
 	for _, bad := range []string{
 		"weaviate://127.0.0.1/Videos", "weaviate://127.0.0.1:8080/videos", "weaviate://127.0.0.1:8080/", "ftp://h:1/Videos",
 		"weaviate://u:p@h:1/Videos", "weaviate://h:1/Videos?x=1", "weaviate://h:1/Vid-eos", "weaviate://h:1/Videos/x",
+		"weaviate://h:1/{model}", "weaviate://h:1/{model}_Videos", // the version is lower-case hex
 	} {
 		_, err := ParseURL(bad)
 		assert.Error(t, err, bad)

@@ -65,7 +65,7 @@ func LoadWith(dir string, o LoadOptions) (*Models, error) {
 		return nil, err
 	}
 	if o.Retrieval != nil {
-		if o.RetrievalTimeout == 0 {
+		if o.RetrievalTimeout <= 0 {
 			o.RetrievalTimeout = time.Second
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 4*o.RetrievalTimeout)
