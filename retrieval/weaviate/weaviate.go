@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"net"
 	"net/http"
@@ -74,12 +75,50 @@ func (t Target) Name(version string) string {
 func client(host string, timeout time.Duration) (*wv.Client, error) {
 	// Every HTTP exchange is bounded by the http.Client's own timeout as
 	// well as by the callers' contexts: a hung engine never hangs a call.
-	c, err := wv.NewClient(wv.Config{Host: host, Scheme: "http", Timeout: timeout, ConnectionClient: &http.Client{Timeout: timeout}})
+	// An answer's body is read up to MaxAnswerBytes: an engine that
+	// streams more gets an error, not the process's memory.
+	hc := &http.Client{Timeout: timeout, Transport: capped{http.DefaultTransport}}
+	c, err := wv.NewClient(wv.Config{Host: host, Scheme: "http", Timeout: timeout, ConnectionClient: hc})
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrUnavailable, err)
 	}
 	return c, nil
 }
+
+// MaxAnswerBytes bounds the body of one answer from the engine (a top-10,000
+// answer with its rows and distances is a few MiB).
+const MaxAnswerBytes = 64 << 20
+
+// capped is a transport whose answers' bodies end with an error past
+// MaxAnswerBytes.
+type capped struct{ rt http.RoundTripper }
+
+func (c capped) RoundTrip(r *http.Request) (*http.Response, error) {
+	resp, err := c.rt.RoundTrip(r)
+	if err == nil {
+		resp.Body = &cappedBody{rc: resp.Body, left: MaxAnswerBytes}
+	}
+	return resp, err
+}
+
+type cappedBody struct {
+	rc   io.ReadCloser
+	left int64
+}
+
+func (b *cappedBody) Read(p []byte) (int, error) {
+	if b.left <= 0 {
+		return 0, fmt.Errorf("%w: an answer of more than %d bytes", ErrUnavailable, MaxAnswerBytes)
+	}
+	if int64(len(p)) > b.left {
+		p = p[:b.left]
+	}
+	n, err := b.rc.Read(p)
+	b.left -= int64(n)
+	return n, err
+}
+
+func (b *cappedBody) Close() error { return b.rc.Close() }
 
 // describe is the collection's description: what Open checks.
 func describe(version string, dim, n int) string {

@@ -1,13 +1,17 @@
 package weaviate
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -193,4 +197,25 @@ func TestParseURL(t *testing.T) {
 		_, err := ParseURL(bad)
 		assert.Error(t, err, bad)
 	}
+}
+
+// TestAnswerCapped: an engine that streams an answer past MaxAnswerBytes
+// gives an error wrapping ErrUnavailable, not the process's memory (no
+// Weaviate needed: a fake engine answers every request so).
+func TestAnswerCapped(t *testing.T) {
+	chunk := bytes.Repeat([]byte(" "), 1<<20)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte("{"))
+		for range MaxAnswerBytes/len(chunk) + 8 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}))
+	defer srv.Close()
+	host := strings.TrimPrefix(srv.URL, "http://")
+	_, err := Open(context.Background(), Target{Host: host, Collection: "Videos"}, "v", 9, 300, 10*time.Second)
+	assert.True(t, errors.Is(err, ErrUnavailable), "%v", err)
+	assert.ErrorContains(t, err, "an answer of more than")
 }

@@ -779,6 +779,8 @@ func (s *Server) reload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusConflict, "a reload is already running")
 	case errors.Is(err, ErrBadVersion):
 		writeError(w, http.StatusBadRequest, "version must be a model name under the configured model root")
+	case errors.Is(err, weaviate.ErrUnavailable):
+		writeError(w, http.StatusServiceUnavailable, "retrieval unavailable; the old models keep serving")
 	case err != nil:
 		writeError(w, http.StatusUnprocessableEntity, "reload rejected; the old models keep serving")
 	default:

@@ -126,6 +126,10 @@ func TestWeaviateRetrieval(t *testing.T) {
 			assert.Less(t, time.Since(start), 2*time.Second, "within the request deadline")
 			_, err := LoadWith(a, lo)
 			assert.True(t, errors.Is(err, weaviate.ErrUnavailable), "a load with the engine away is refused: %v", err)
+			if mode == 1 {
+				res := postAs(t, s.AdminHandler(), "/admin/reload", `{}`, "application/json", testToken)
+				assert.Equal(t, http.StatusServiceUnavailable, res.Code, "a reload with the engine away: %s", res.Body.String())
+			}
 		})
 	}
 	// Model b has no collection: its reload is refused, a serves on.
