@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
@@ -203,12 +204,37 @@ func (l *Layout) Config() Config { return l.cfg }
 
 func userSpace(col string) string    { return "user:" + col }
 func videoSpace(col string) string   { return "video:" + col }
-func userFeature(col string) string  { return "user_" + col }
-func videoFeature(col string) string { return "video_" + col }
-func videoAge(col string) string     { return "video_age_" + col }
+func userFeature(col string) string  { return name("user_", col, "") }
+func videoFeature(col string) string { return name("video_", col, "") }
+func videoAge(col string) string     { return name("video_age_", col, "") }
 
 func impressionSpace(col string) string   { return "impression:" + col }
-func impressionFeature(col string) string { return "impression_" + col }
+func impressionFeature(col string) string { return name("impression_", col, "") }
+
+// names interns the feature names made of a column's name: building an
+// example looks features up by name for every candidate of every request,
+// and concatenating the name each time was most of a served request's
+// allocations. The set is bounded by the columns of the layouts built.
+var names = struct {
+	sync.RWMutex
+	m map[[3]string]string
+}{m: map[[3]string]string{}}
+
+// name is prefix+col+suffix, interned.
+func name(prefix, col, suffix string) string {
+	k := [3]string{prefix, col, suffix}
+	names.RLock()
+	s, ok := names.m[k]
+	names.RUnlock()
+	if ok {
+		return s
+	}
+	s = prefix + col + suffix
+	names.Lock()
+	names.m[k] = s
+	names.Unlock()
+	return s
+}
 
 // TextSpaces names the ID spaces whose IDs are text in d (a log's
 // dictionaries, a model directory's ids.dict): their int64 IDs are

@@ -74,8 +74,8 @@ const (
 	weekdaySpace          = "context:weekday"
 )
 
-func sameWatches(col string) string { return "same_" + col + "_watches" }
-func sameDays(col string) string    { return "same_" + col + "_days" }
+func sameWatches(col string) string { return name("same_", col, "_watches") }
+func sameDays(col string) string    { return name("same_", col, "_days") }
 
 func (s Signals) withDefaults() Signals {
 	if s.MaxState == 0 {

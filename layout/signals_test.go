@@ -204,3 +204,15 @@ func TestNullAttributeIsNoMatch(t *testing.T) {
 	assert.Equal(t, 0.0, num(t, l, l.RankExample(&u, 5, 3*dayMs, 0), "same_channel_watches"), "null is not a channel")
 	assert.Equal(t, 1.0, num(t, l, l.RankExample(&u, 2, 3*dayMs, 0), "same_channel_watches"), "channel 7 is")
 }
+
+// TestRankExampleAllocations locks what building one candidate's ranking
+// features allocates: the example's own slices, never the feature names
+// (interned; building them per candidate was most of a served request's
+// allocations).
+func TestRankExampleAllocations(t *testing.T) {
+	l := signalLayout(t, 0)
+	u := l.Walk([]events.Event{{Kind: events.Watch, Item: 1, Time: dayMs, Tokens: []int64{40}}, {Kind: events.Watch, Item: 2, Time: 2 * dayMs}}, nil, nil)
+	allocs := testing.AllocsPerRun(200, func() { _ = l.RankExample(&u, 3, 3*dayMs, 0.5) })
+	t.Logf("%.0f allocations per candidate", allocs)
+	assert.LessOrEqual(t, allocs, 6.0)
+}

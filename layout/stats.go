@@ -54,20 +54,20 @@ func (l *Layout) putStats(ex *feature.Example, video, at int64) {
 		src = noStats{}
 	}
 	ctr0, watch0 := src.Prior()
-	put := func(prefix string, c Counts) {
-		l.rk.SetNum(ex, prefix+"_impressions", c.Impressions)
-		l.rk.SetNum(ex, prefix+"_ctr", c.CTR(ctr0))
-		l.rk.SetNum(ex, prefix+"_watch_per_click", (c.WatchSeconds+statsPrior*watch0)/(c.Clicks+statsPrior))
+	put := func(col string, c Counts) {
+		l.rk.SetNum(ex, name("stats_", col, "_impressions"), c.Impressions)
+		l.rk.SetNum(ex, name("stats_", col, "_ctr"), c.CTR(ctr0))
+		l.rk.SetNum(ex, name("stats_", col, "_watch_per_click"), (c.WatchSeconds+statsPrior*watch0)/(c.Clicks+statsPrior))
 	}
 	if sg.ItemStats {
-		put("stats_video", src.Video(video, at))
+		put("video", src.Video(video, at))
 	}
-	for k, name := range sg.AttributeStats {
+	for k, col := range sg.AttributeStats {
 		var c Counts
 		if v, ok := l.attrValue(video, l.statCols[k]); ok {
-			c = src.Attribute(name, v, at)
+			c = src.Attribute(col, v, at)
 		}
-		put("stats_"+name, c)
+		put(col, c)
 	}
 }
 
