@@ -63,13 +63,14 @@ func Compare(ctx context.Context, o CompareOptions) (Comparison, error) {
 	if errA == nil && errB == nil && ra == rb {
 		return c, fmt.Errorf("compare: -a and -b are the same model directory (%s)", ra)
 	}
-	// Both windows first: neither model may have trained on the window.
+	// Both windows first (the manifests alone): neither model may have
+	// trained on the window.
 	for _, dir := range []string{o.A, o.B} {
-		md, err := modeldir.Load(dir)
+		man, err := modeldir.ReadManifest(dir)
 		if err != nil {
 			return c, fmt.Errorf("model %s: %w", dir, err)
 		}
-		if tb := trainedBefore(md); o.After < tb {
+		if tb := trainedBefore(&man); o.After < tb {
 			return c, fmt.Errorf("model %s trained on events up to %s: evaluate from then on (-after)", dir, FormatMs(tb))
 		}
 	}

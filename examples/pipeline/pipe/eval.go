@@ -71,13 +71,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	// The first moment the model's training saw nothing of (train records
-	// it; without the record, just after the window's end).
-	from := md.Layout.End + 1
-	if v, ok := md.Manifest.Stats["trained_before_unix_ms"].(float64); ok {
-		from = int64(v)
-	}
-	if o.After < from {
+	if from := trainedBefore(&md.Manifest); o.After < from {
 		return nil, fmt.Errorf("pipe: the start of the evaluation window (%s) is before the end of the model's training window (%s): the model learnt the events in between; evaluate from %s or later",
 			time.UnixMilli(o.After).UTC().Format(time.RFC3339Nano), time.UnixMilli(from).UTC().Format(time.RFC3339Nano), time.UnixMilli(from).UTC().Format(time.RFC3339Nano))
 	}

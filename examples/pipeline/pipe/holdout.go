@@ -67,13 +67,11 @@ func ParseHoldout(s string) (Holdout, error) {
 	case s == "last":
 		return Holdout{Last: true}, nil
 	case strings.HasPrefix(s, "after="):
-		v := strings.TrimPrefix(s, "after=")
-		for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
-			if t, err := time.Parse(layout, v); err == nil {
-				return Holdout{After: t.UnixMilli()}, nil
-			}
+		ms, err := ParseTime(strings.TrimPrefix(s, "after="))
+		if err != nil {
+			return Holdout{}, fmt.Errorf("holdout %q: %w", s, err)
 		}
-		return Holdout{}, fmt.Errorf("holdout %q: the time is neither a date (2022-04-29) nor RFC 3339 (2022-04-29T00:00:00Z)", s)
+		return Holdout{After: ms}, nil
 	}
 	return Holdout{}, fmt.Errorf("holdout %q: want \"last\" or \"after=TIME\"", s)
 }

@@ -69,7 +69,7 @@ func (o *Options) loadWarm(spec ingest.Spec) (*warmStart, error) {
 	if err := layoutDiff(md.Manifest.Layout, l.Config()); err != nil {
 		return nil, fmt.Errorf("pipe: warm start from %s: the spec differs from the previous model's: %w", dir, err)
 	}
-	switch tb := trainedBefore(md); {
+	switch tb := trainedBefore(&md.Manifest); {
 	case o.Since == 0:
 		o.Since = tb
 	case o.Since < tb:
@@ -81,11 +81,11 @@ func (o *Options) loadWarm(spec ingest.Spec) (*warmStart, error) {
 
 // trainedBefore is the first moment a model's training saw nothing of
 // (train records it; without the record, just after the window's end).
-func trainedBefore(md *modeldir.Model) int64 {
-	if v, ok := md.Manifest.Stats["trained_before_unix_ms"].(float64); ok {
+func trainedBefore(man *modeldir.Manifest) int64 {
+	if v, ok := man.Stats["trained_before_unix_ms"].(float64); ok {
 		return int64(v)
 	}
-	return md.Layout.End + 1
+	return man.End + 1
 }
 
 // apply makes both stages' configs continue from the previous models.
