@@ -75,6 +75,34 @@ type Options struct {
 	Dicts *events.Dicts
 }
 
+// window is a read's [MinTime, Until) in Unix ms, open where unset.
+type window struct{ lo, hi int64 }
+
+func (o *Options) window() window {
+	w := window{math.MinInt64, math.MaxInt64}
+	if !o.MinTime.IsZero() {
+		w.lo = o.MinTime.UnixMilli()
+	}
+	if !o.Until.IsZero() {
+		w.hi = o.Until.UnixMilli()
+	}
+	return w
+}
+
+// outside reports whether t lies outside w, counting it in before or
+// after.
+func (w window) outside(t int64, before, after *int64) bool {
+	switch {
+	case t < w.lo:
+		*before++
+	case t >= w.hi:
+		*after++
+	default:
+		return false
+	}
+	return true
+}
+
 func (o *Options) defaults() error {
 	if o.PartitionEvents <= 0 {
 		o.PartitionEvents = 1 << 19
@@ -337,25 +365,14 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 	}
 	defer sp.close()
 	lg.FilesBeforeMinTime, lg.FilesAfterUntil = rd.pruned, rd.prunedAfter
-	minTime, until := int64(math.MinInt64), int64(math.MaxInt64)
-	if !opt.MinTime.IsZero() {
-		minTime = opt.MinTime.UnixMilli()
-	}
-	if !opt.Until.IsZero() {
-		until = opt.Until.UnixMilli()
-	}
+	win := opt.window()
 	add := func(e *events.Event) error {
 		lg.Start, lg.End = min(lg.Start, e.Time), max(lg.End, e.Time)
 		return sp.add(e)
 	}
 	if rd.watch != nil {
 		if err := rd.readWatches(ctx, &lg.WatchReport, func(e *events.Event) error {
-			if e.Time < minTime {
-				lg.BeforeMinTime++
-				return nil
-			}
-			if e.Time >= until {
-				lg.AfterUntil++
+			if win.outside(e.Time, &lg.BeforeMinTime, &lg.AfterUntil) {
 				return nil
 			}
 			lg.Watches++
@@ -368,12 +385,7 @@ func Build(ctx context.Context, dataDir string, spec Spec, opt Options) (lg *Log
 		w := &rd.spec.Watches
 		watch := events.Event{Kind: events.Watch}
 		if err := rd.readImpressions(ctx, &lg.ImpressionReport, func(e *events.Event) error {
-			if e.Time < minTime {
-				lg.BeforeMinTime++
-				return nil
-			}
-			if e.Time >= until {
-				lg.AfterUntil++
+			if win.outside(e.Time, &lg.BeforeMinTime, &lg.AfterUntil) {
 				return nil
 			}
 			lg.Impressions++
@@ -536,16 +548,11 @@ func ReadWatches(ctx context.Context, dataDir string, spec Spec, opt Options, fn
 	if err != nil {
 		return nil, rep, err
 	}
-	minTime, until := int64(math.MinInt64), int64(math.MaxInt64)
-	if !opt.MinTime.IsZero() {
-		minTime = opt.MinTime.UnixMilli()
-	}
-	if !opt.Until.IsZero() {
-		until = opt.Until.UnixMilli()
-	}
+	win := opt.window()
+	var before, after int64
 	err = rd.readWatches(ctx, &rep, func(e *events.Event) error {
-		if e.Time < minTime || e.Time >= until {
-			return nil // outside the window (MinTime, Until)
+		if win.outside(e.Time, &before, &after) {
+			return nil
 		}
 		return fn(e)
 	})
