@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/ytdnn/ytdnn/eval"
-	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/ingest"
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/layout"
@@ -129,7 +128,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 			out[k] = v
 		}
 		say("candidate generation on %d held-out watches: HR@50 %.4f (filtered %.4f); most popular %.4f", len(tests), m["hr@50_all"], m["hr@50_filtered"], m["mostpop_hr@50_all"])
-		if err := evaluateNew(ctx, md, lg, tests, o.After, out, say); err != nil {
+		if err := evaluateNew(ctx, md, pop.first, tests, o.After, out, say); err != nil {
 			return nil, err
 		}
 	}
@@ -173,18 +172,7 @@ func Eval(ctx context.Context, o EvalOptions) (map[string]any, error) {
 // held-out watches of those videos whose video is in the top 100
 // (new_videos_hr@100_all, over new_video_requests watches), the day after
 // they appeared.
-func evaluateNew(ctx context.Context, md *modeldir.Model, lg *ingest.Log, tests []Test, after int64, out map[string]any, say func(string, ...any)) error {
-	first := map[int64]int64{}
-	if err := lg.EachUser(ctx, func(evs []events.Event) error {
-		for _, e := range evs {
-			if t, ok := first[e.Item]; !ok || e.Time < t {
-				first[e.Item] = e.Time
-			}
-		}
-		return nil
-	}); err != nil {
-		return err
-	}
+func evaluateNew(ctx context.Context, md *modeldir.Model, first map[int64]int64, tests []Test, after int64, out map[string]any, say func(string, ...any)) error {
 	var sub []Test
 	for _, t := range tests {
 		if f := first[t.Label]; f >= after-86_400_000 && f < after {

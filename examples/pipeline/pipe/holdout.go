@@ -112,6 +112,9 @@ type Test struct {
 type popularity struct {
 	all, lastDay map[int64]int
 	lastDayFrom  int64 // Unix ms
+	// first is each video's first event in the log (any kind), Unix ms;
+	// collectTests fills it from the events it walks anyway.
+	first map[int64]int64
 }
 
 func (p *popularity) add(video, at int64) {
@@ -131,9 +134,14 @@ func collectTests(ctx context.Context, l *layout.Layout, lg *ingest.Log, h Holdo
 	if h.After != 0 {
 		end = h.After
 	}
-	pop := &popularity{all: map[int64]int{}, lastDay: map[int64]int{}, lastDayFrom: end - 86_400_000}
+	pop := &popularity{all: map[int64]int{}, lastDay: map[int64]int{}, lastDayFrom: end - 86_400_000, first: map[int64]int64{}}
 	r := reservoir{max: max, rng: rand.New(rand.NewPCG(7, 7))}
 	err := lg.EachUser(ctx, func(evs []events.Event) error {
+		for _, e := range evs {
+			if t, ok := pop.first[e.Item]; !ok || e.Time < t {
+				pop.first[e.Item] = e.Time
+			}
+		}
 		if h.Last {
 			u := l.Walk(trainEvents(evs, h), func(_ *layout.User, video, at int64) { pop.add(video, at) }, nil)
 			nw := 0
