@@ -13,6 +13,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/ytdnn/ytdnn/embedding"
+	"github.com/ytdnn/ytdnn/events"
+	"github.com/ytdnn/ytdnn/ingest"
+	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
 )
 
@@ -270,4 +273,32 @@ func TestWarmStartRefused(t *testing.T) {
 			assert.True(t, os.IsNotExist(statErr), "nothing written")
 		})
 	}
+}
+
+// TestFirstSeen: the pass that collects the tests records each video's
+// first event in the log, of any kind (what new_videos_hr@100_all calls
+// new the day before the window).
+func TestFirstSeen(t *testing.T) {
+	data := dailyLog(t, 4)
+	spec := GenSpec()
+	lg, err := ingest.Build(context.Background(), data, spec, ingest.Options{TempDir: t.TempDir()})
+	require.NoError(t, err)
+	defer lg.Close()
+	want := map[int64]int64{}
+	require.NoError(t, lg.EachUser(context.Background(), func(evs []events.Event) error {
+		for _, e := range evs {
+			if t, ok := want[e.Item]; !ok || e.Time < t {
+				want[e.Item] = e.Time
+			}
+		}
+		return nil
+	}))
+	lc, err := LayoutConfig(spec)
+	require.NoError(t, err)
+	after := GenStart.AddDate(0, 0, 3).UnixMilli()
+	l, err := layout.New(lc, after, lg.Catalogue)
+	require.NoError(t, err)
+	_, pop, err := collectTests(context.Background(), l, lg, Holdout{After: after}, 1000)
+	require.NoError(t, err)
+	assert.Equal(t, want, pop.first)
 }
