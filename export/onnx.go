@@ -197,11 +197,6 @@ func (b *onnxBuilder) encoder(enc *feature.Encoder, tables []*embedding.Table, s
 			return "", 0, fmt.Errorf("%w %q: its space %q has text IDs (ids.dict); the exported model takes int64 IDs", ErrONNXFeature, f.Name, f.Space)
 		}
 	}
-	for i, f := range enc.Spec.Features {
-		if i != skip && f.Kind == feature.Continuous && !finite(enc.CDFs[i].Q) {
-			return "", 0, fmt.Errorf("%w %q: its normalizer holds a non-finite quantile", ErrONNXFeature, f.Name)
-		}
-	}
 	var parts []string
 	width := 0
 	rows := map[int]string{} // space → its rows' lookup (LabelEncoder keys and values, table)
@@ -225,7 +220,7 @@ func (b *onnxBuilder) encoder(enc *feature.Encoder, tables []*embedding.Table, s
 				id, _ := v.ID(r)
 				keys, vals = append(keys, id), append(vals, int64(r))
 			}
-			if len(keys) == 0 { // LabelEncoder needs a key: one no ID equals is not possible; map OOV only
+			if len(keys) == 0 { // an empty vocabulary: LabelEncoder needs a key, and every ID reads row 0 anyway
 				keys, vals = []int64{math.MinInt64}, []int64{0}
 			}
 			lenDim := "1"
@@ -263,15 +258,6 @@ func (b *onnxBuilder) encoder(enc *feature.Encoder, tables []*embedding.Table, s
 		return parts[0], width, nil
 	}
 	return b.node("Concat", parts, []*onnxAttr{attrInt("axis", 1)}), width, nil
-}
-
-func finite(q []float64) bool {
-	for _, x := range q {
-		if math.IsNaN(x) || math.IsInf(x, 0) {
-			return false
-		}
-	}
-	return len(q) > 0
 }
 
 // cdf adds the normalization of x (batch × 1, float64) by c: x̃ as

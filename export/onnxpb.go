@@ -3,6 +3,7 @@ package export
 import (
 	"encoding/binary"
 	"math"
+	"strconv"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -125,8 +126,8 @@ func (v *onnxValue) marshal() []byte {
 	var shape []byte
 	for _, s := range v.shape {
 		var dim []byte
-		if n, ok := parseDim(s); ok {
-			dim = appendVarint(nil, 1, uint64(n))
+		if n, err := strconv.ParseUint(s, 10, 63); err == nil {
+			dim = appendVarint(nil, 1, n)
 		} else {
 			dim = appendString(nil, 2, s)
 		}
@@ -138,20 +139,6 @@ func (v *onnxValue) marshal() []byte {
 	b := appendString(nil, 1, v.name)
 	b = appendMessage(b, 2, typ)
 	return appendString(b, 3, v.doc)
-}
-
-func parseDim(s string) (int64, bool) {
-	if s == "" {
-		return 0, false
-	}
-	var n int64
-	for _, c := range s {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int64(c-'0')
-	}
-	return n, true
 }
 
 type onnxGraph struct {
