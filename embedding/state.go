@@ -41,6 +41,21 @@ const (
 // applying to). An optimizer of a type this package does not define is an
 // error.
 func SaveState(o Optimizer, t *Table) (State, error) {
+	st, err := TakeState(o, t)
+	if err != nil || st.Slots == nil {
+		return st, err
+	}
+	for i, s := range st.Slots {
+		st.Slots[i] = slices.Clone(s)
+	}
+	return st, nil
+}
+
+// TakeState returns o's state for table t without copying it: the slots
+// alias o's own, so o must not be applied again (the end of a training run,
+// whose optimizers are dropped: a copy would double the memory of the
+// largest state a run holds, 8 bytes a parameter under lazy Adam).
+func TakeState(o Optimizer, t *Table) (State, error) {
 	st := State{Rows: t.Rows}
 	switch o := o.(type) {
 	case *SGD:
@@ -48,20 +63,20 @@ func SaveState(o Optimizer, t *Table) (State, error) {
 	case *Adagrad:
 		st.Kind, st.Widths, st.Fresh = KindAdagrad, []int{t.Dim}, []float32{initAcc(o.InitialAccumulator)}
 		if o.acc != nil {
-			st.Slots = [][]float32{slices.Clone(o.acc)}
+			st.Slots = [][]float32{o.acc}
 		}
 	case *LazyAdam:
 		st.Kind, st.Step, st.Widths, st.Fresh = KindLazyAdam, int64(o.step), []int{t.Dim, t.Dim}, []float32{0, 0}
 		if o.m != nil {
-			st.Slots = [][]float32{slices.Clone(o.m), slices.Clone(o.v)}
+			st.Slots = [][]float32{o.m, o.v}
 		}
 	case *RowAdagrad:
 		st.Kind, st.Widths, st.Fresh = KindRowAdagrad, []int{1}, []float32{initAcc(o.InitialAccumulator)}
 		if o.acc != nil {
-			st.Slots = [][]float32{slices.Clone(o.acc)}
+			st.Slots = [][]float32{o.acc}
 		}
 	default:
-		return st, fmt.Errorf("embedding: SaveState: optimizer %T has no state this package saves", o)
+		return st, fmt.Errorf("embedding: optimizer %T has no state this package saves", o)
 	}
 	return st, st.check()
 }
@@ -81,7 +96,7 @@ func LoadState(o Optimizer, st State, t *Table) error {
 	if err := st.check(); err != nil {
 		return err
 	}
-	want, err := SaveState(o, t)
+	want, err := TakeState(o, t) // its kind and shape only
 	if err != nil {
 		return err
 	}

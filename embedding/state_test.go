@@ -60,3 +60,22 @@ func TestStateRefused(t *testing.T) {
 		assert.ErrorContains(t, CopyRows(wide, tab, []int32{0, 1, 2, 3}), "CopyRows")
 	})
 }
+
+// TestSaveStateCopies: SaveState's slots are a copy (the optimizer may go
+// on), TakeState's are the optimizer's own (for the end of a run).
+func TestSaveStateCopies(t *testing.T) {
+	tab, err := NewTable(4, 2, 0.1, nil)
+	require.NoError(t, err)
+	g := NewGrad(4, 2)
+	require.NoError(t, g.Add(1, 1, []float32{1, 2}))
+	o := &LazyAdam{LR: 0.1}
+	require.NoError(t, o.Apply(tab, g))
+	saved, err := SaveState(o, tab)
+	require.NoError(t, err)
+	taken, err := TakeState(o, tab)
+	require.NoError(t, err)
+	before := append([]float32(nil), saved.Slots[0]...)
+	require.NoError(t, o.Apply(tab, g))
+	assert.Equal(t, before, saved.Slots[0], "SaveState: unchanged by later steps")
+	assert.NotEqual(t, before, taken.Slots[0], "TakeState: the optimizer's own moments")
+}

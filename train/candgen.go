@@ -440,7 +440,7 @@ func (h *softmaxHead) batchGrad() error {
 func (h *softmaxHead) apply() error { return h.softOpt.Apply(h.soft, h.softG) }
 
 func (h *softmaxHead) state() (*embedding.State, error) {
-	st, err := embedding.SaveState(h.softOpt, h.soft)
+	st, err := embedding.TakeState(h.softOpt, h.soft) // the end of training: not copied
 	return &st, err
 }
 

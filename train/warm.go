@@ -211,14 +211,15 @@ func (t *trainer[R, T, M]) warmTower() error {
 	return nil
 }
 
-// saveState returns the state of the optimizers at the end of training.
+// saveState returns the state of the optimizers at the end of training,
+// taken from them (not copied: they are dropped right after).
 func (t *trainer[R, T, M]) saveState(examples int) (*State, error) {
 	s := &State{examples: float64(examples), dense: t.dense.State()}
 	if t.warm != nil {
 		s.examples += t.warm.decay * t.warm.state.examples
 	}
 	for i, o := range t.emb.Opts {
-		st, err := embedding.SaveState(o, t.emb.Tables[i])
+		st, err := embedding.TakeState(o, t.emb.Tables[i])
 		if err != nil {
 			return nil, err
 		}
