@@ -52,6 +52,14 @@ func (b *Builder) index(name string, kinds ...Kind) int {
 	panic(fmt.Sprintf("feature: feature %q is %v, not %v", name, b.spec.Features[i].Kind, slices.Clone(kinds)))
 }
 
+// Slot returns the slot of the named feature (its index in the spec's
+// Features) for producers that fill many examples: resolve the names once,
+// then write Example.IDs[slot] and Example.Nums[slot] directly. It panics,
+// as SetIDs does, on a name the spec lacks or a feature of none of kinds.
+func (b *Builder) Slot(name string, kinds ...Kind) int {
+	return b.index(name, kinds...)
+}
+
 // SetIDs sets the IDs of the named ID or Bag feature (ex keeps ids: do
 // not modify them afterwards). It panics if the spec has no such feature
 // (a programmer error: names come from the code that declared the spec).

@@ -181,20 +181,29 @@ func (s *Spec) check(ex *Example) error {
 	if len(ex.IDs) != len(s.Features) || len(ex.Nums) != len(s.Features) {
 		return fmt.Errorf("feature: example has %d ID and %d numeric slots, spec has %d features", len(ex.IDs), len(ex.Nums), len(s.Features))
 	}
-	for i, f := range s.Features {
-		switch f.Kind {
-		case ID:
-			if len(ex.IDs[i]) > 1 {
-				return fmt.Errorf("feature %q: univalent feature has %d IDs", f.Name, len(ex.IDs[i]))
-			}
-		case Continuous, Value:
-			x := ex.Nums[i]
-			if math.IsNaN(x) || math.IsInf(x, 0) {
-				return fmt.Errorf("feature %q: %w %v", f.Name, normalize.ErrNonFinite, x)
-			}
-			if f.Kind == Value && (x < 0 || x > 1) {
-				return fmt.Errorf("feature %q: value %v outside [0, 1]", f.Name, x)
-			}
+	for i := range s.Features {
+		if err := s.checkFeature(i, ex); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkFeature is check of feature i alone (ex has the spec's slots).
+func (s *Spec) checkFeature(i int, ex *Example) error {
+	f := &s.Features[i]
+	switch f.Kind {
+	case ID:
+		if len(ex.IDs[i]) > 1 {
+			return fmt.Errorf("feature %q: univalent feature has %d IDs", f.Name, len(ex.IDs[i]))
+		}
+	case Continuous, Value:
+		x := ex.Nums[i]
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Errorf("feature %q: %w %v", f.Name, normalize.ErrNonFinite, x)
+		}
+		if f.Kind == Value && (x < 0 || x > 1) {
+			return fmt.Errorf("feature %q: value %v outside [0, 1]", f.Name, x)
 		}
 	}
 	return nil

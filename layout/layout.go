@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
@@ -155,8 +154,10 @@ type Layout struct {
 	// RunningStats over the log, at serving the counts at the window's end.
 	Stats    StatsSource
 	cg, rk   *feature.Builder
-	sameCols []int // index in VideoFeatures of each Signals.SameAttribute column
-	statCols []int // index in VideoFeatures of each Signals.AttributeStats column
+	cs       cgSlots   // candgen's spec's slots, resolved once
+	rs       rankSlots // the ranker's
+	sameCols []int     // index in VideoFeatures of each Signals.SameAttribute column
+	statCols []int     // index in VideoFeatures of each Signals.AttributeStats column
 }
 
 // New returns the layout of cfg (defaults applied) for a training window
@@ -196,6 +197,7 @@ func New(cfg Config, end int64, cat *events.Catalogue) (*Layout, error) {
 	if l.rk, err = feature.NewBuilder(l.RankingSpec()); err != nil {
 		return nil, fmt.Errorf("layout: %w", err)
 	}
+	l.resolveSlots()
 	return l, nil
 }
 
@@ -204,37 +206,12 @@ func (l *Layout) Config() Config { return l.cfg }
 
 func userSpace(col string) string    { return "user:" + col }
 func videoSpace(col string) string   { return "video:" + col }
-func userFeature(col string) string  { return name("user_", col, "") }
-func videoFeature(col string) string { return name("video_", col, "") }
-func videoAge(col string) string     { return name("video_age_", col, "") }
+func userFeature(col string) string  { return "user_" + col }
+func videoFeature(col string) string { return "video_" + col }
+func videoAge(col string) string     { return "video_age_" + col }
 
 func impressionSpace(col string) string   { return "impression:" + col }
-func impressionFeature(col string) string { return name("impression_", col, "") }
-
-// names interns the feature names made of a column's name: building an
-// example looks features up by name for every candidate of every request,
-// and concatenating the name each time was most of a served request's
-// allocations. The set is bounded by the columns of the layouts built.
-var names = struct {
-	sync.RWMutex
-	m map[[3]string]string
-}{m: map[[3]string]string{}}
-
-// name is prefix+col+suffix, interned.
-func name(prefix, col, suffix string) string {
-	k := [3]string{prefix, col, suffix}
-	names.RLock()
-	s, ok := names.m[k]
-	names.RUnlock()
-	if ok {
-		return s
-	}
-	s = prefix + col + suffix
-	names.Lock()
-	names.m[k] = s
-	names.Unlock()
-	return s
-}
+func impressionFeature(col string) string { return "impression_" + col }
 
 // TextSpaces names the ID spaces whose IDs are text in d (a log's
 // dictionaries, a model directory's ids.dict): their int64 IDs are
@@ -393,46 +370,40 @@ func lastN(s []int64, n int) []int64 { return s[max(0, len(s)-n):] }
 
 // UserExample is candidate generation's input for u (without example age).
 func (l *Layout) UserExample(u *User) feature.Example {
-	b := l.cg
-	ex := b.New()
-	b.SetIDs(&ex, FeatureWatches, lastN(u.History, l.cfg.MaxHistory))
+	ex := l.cg.New()
+	ex.IDs[l.cs.watches] = lastN(u.History, l.cfg.MaxHistory)
 	if l.cfg.SearchTokens {
-		b.SetIDs(&ex, FeatureSearches, lastN(u.Tokens, l.cfg.MaxTokens))
+		ex.IDs[l.cs.searches] = lastN(u.Tokens, l.cfg.MaxTokens)
 	}
-	l.putUserFeats(b, &ex, u)
+	l.putUserFeats(&ex, l.cs.user, u, nil)
 	return ex
 }
 
-func (l *Layout) putUserFeats(b *feature.Builder, ex *feature.Example, u *User) {
-	put := func(cols []events.Column, feats []events.Feat) {
+// putUserFeats fills the user attributes (slots: one per UserFeatures
+// then UserTableFeatures column), single IDs taken from ones.
+func (l *Layout) putUserFeats(ex *feature.Example, slots []int, u *User, ones *idBuf) {
+	put := func(slots []int, cols []events.Column, feats []events.Feat) {
 		for i, c := range cols {
 			f := events.Feat{ID: events.NullID}
 			if i < len(feats) {
 				f = feats[i]
 			}
 			if c.Kind == events.KindID {
-				b.SetIDs(ex, userFeature(c.Column), idOf(f))
+				ex.IDs[slots[i]] = ones.of(f)
 			} else {
-				b.SetNum(ex, userFeature(c.Column), f.Num)
+				ex.Nums[slots[i]] = f.Num
 			}
 		}
 	}
-	put(l.cfg.UserFeatures, u.Feats)
+	n := len(l.cfg.UserFeatures)
+	put(slots[:n], l.cfg.UserFeatures, u.Feats)
 	if len(l.cfg.UserTableFeatures) > 0 {
 		var row []events.Feat
 		if l.Users != nil {
 			row = l.Users.Items[u.ID]
 		}
-		put(l.cfg.UserTableFeatures, row) // a user outside the table: unknown
+		put(slots[n:], l.cfg.UserTableFeatures, row) // a user outside the table: unknown
 	}
-}
-
-// idOf is an ID feature's IDs: none (OOV) for a null.
-func idOf(f events.Feat) []int64 {
-	if f.ID == events.NullID {
-		return nil
-	}
-	return []int64{f.ID}
 }
 
 // RankExample is the ranker's input for showing video to u at time at
@@ -440,48 +411,8 @@ func idOf(f events.Feat) []int64 {
 // only with Signals.CandidateScore). A video outside the catalogue has OOV
 // IDs (never those of a real category 0), zero values and age 0.
 func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Example {
-	b := l.rk
-	ex := b.New()
-	b.SetIDs(&ex, FeatureVideo, []int64{video})
-	b.SetIDs(&ex, FeatureLastWatches, lastN(u.History, l.cfg.RankHistory))
-	l.putUserFeats(b, &ex, u)
-	cat := l.Catalogue.Items[video]
-	for i, c := range l.cfg.VideoFeatures {
-		var f events.Feat
-		if i < len(cat) {
-			f = cat[i]
-		}
-		switch c.Kind {
-		case events.KindID:
-			if len(cat) > 0 { // unknown videos: unknown IDs
-				b.SetIDs(&ex, videoFeature(c.Column), idOf(f))
-			}
-		case events.KindIDs:
-			b.SetIDs(&ex, videoFeature(c.Column), f.IDs) // a bag: every value, averaged
-		case events.KindTime:
-			if len(cat) > 0 && f.ID != events.NullID { // unknown videos and times: age 0
-				b.SetNum(&ex, videoAge(c.Column), (float64(at)-f.Num)/day)
-			}
-		default:
-			b.SetNum(&ex, videoFeature(c.Column), f.Num)
-		}
-	}
-	for i, c := range l.cfg.ImpressionFeatures {
-		var f events.Feat
-		if i < len(u.Context) {
-			f = u.Context[i]
-		} else if c.Kind == events.KindID {
-			f.ID = events.NullID // no context given: unknown
-		}
-		if c.Kind == events.KindID {
-			b.SetIDs(&ex, impressionFeature(c.Column), idOf(f))
-		} else {
-			b.SetNum(&ex, impressionFeature(c.Column), f.Num)
-		}
-	}
-	l.putSignals(&ex, u, video, at, score)
-	l.putStats(&ex, video, at)
-	return ex
+	var s Slate
+	return l.RankExamples(&s, u, []int64{video}, at, []float64{score})[0]
 }
 
 // Age is the example age of a moment: days before the end of the window

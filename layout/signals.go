@@ -74,8 +74,8 @@ const (
 	weekdaySpace          = "context:weekday"
 )
 
-func sameWatches(col string) string { return name("same_", col, "_watches") }
-func sameDays(col string) string    { return name("same_", col, "_days") }
+func sameWatches(col string) string { return "same_" + col + "_watches" }
+func sameDays(col string) string    { return "same_" + col + "_days" }
 
 func (s Signals) withDefaults() Signals {
 	if s.MaxState == 0 {
@@ -262,15 +262,33 @@ func daysSince(at, last int64) float64 { return max(0, float64(at-last)/day) }
 // batch after the walk); a no-op without Signals.CandidateScore.
 func (l *Layout) SetCandidateScore(ex *feature.Example, score float64) {
 	if l.cfg.Signals.CandidateScore {
-		l.rk.SetNum(ex, FeatureCandidateScore, score)
+		ex.Nums[l.rs.score] = score
+	}
+}
+
+// putUserSignals fills the signal features that depend on u and the time
+// alone: the context of the showing and the last search.
+func (l *Layout) putUserSignals(ex *feature.Example, u *User, at int64, ones *idBuf) {
+	sg := &l.cfg.Signals
+	if sg.Context {
+		t := at + int64(sg.UTCOffsetMinutes)*60_000
+		dayIndex := t / 86_400_000
+		if t < 0 && t%86_400_000 != 0 {
+			dayIndex--
+		}
+		ms := t - dayIndex*86_400_000
+		ex.IDs[l.rs.hour] = ones.one(ms / 3_600_000)
+		ex.IDs[l.rs.weekday] = ones.one(((dayIndex+4)%7 + 7) % 7) // 1970-01-01 was a Thursday
+	}
+	if sg.LastSearch && u.sig != nil {
+		ex.IDs[l.rs.lastSearch] = lastN(u.sig.lastSearch, l.cfg.MaxTokens)
 	}
 }
 
 // putSignals fills the signal features of showing video to u at time at,
-// candidate generation scoring it score.
+// candidate generation scoring it score (those of putUserSignals aside).
 func (l *Layout) putSignals(ex *feature.Example, u *User, video, at int64, score float64) {
 	sg := &l.cfg.Signals
-	b := l.rk
 	s := u.sig
 	for k, col := range l.sameCols {
 		n, days := 0.0, NeverDays
@@ -279,9 +297,8 @@ func (l *Layout) putSignals(ex *feature.Example, u *User, video, at int64, score
 				n, days = float64(c.n), daysSince(at, c.last)
 			}
 		}
-		name := sg.SameAttribute[k]
-		b.SetNum(ex, sameWatches(name), n)
-		b.SetNum(ex, sameDays(name), days)
+		ex.Nums[l.rs.sameWatches[k]] = n
+		ex.Nums[l.rs.sameDays[k]] = days
 	}
 	if sg.Exposure {
 		var c seen
@@ -291,24 +308,11 @@ func (l *Layout) putSignals(ex *feature.Example, u *User, video, at int64, score
 				c, days = x, daysSince(at, x.last)
 			}
 		}
-		b.SetNum(ex, FeatureShown, float64(c.n))
-		b.SetNum(ex, FeatureSkipped, float64(c.skipped))
-		b.SetNum(ex, FeatureShownDays, days)
-	}
-	if sg.Context {
-		t := at + int64(sg.UTCOffsetMinutes)*60_000
-		dayIndex := t / 86_400_000
-		if t < 0 && t%86_400_000 != 0 {
-			dayIndex--
-		}
-		ms := t - dayIndex*86_400_000
-		b.SetIDs(ex, FeatureHour, []int64{ms / 3_600_000})
-		b.SetIDs(ex, FeatureWeekday, []int64{((dayIndex+4)%7 + 7) % 7}) // 1970-01-01 was a Thursday
-	}
-	if sg.LastSearch && s != nil {
-		b.SetIDs(ex, FeatureLastSearch, lastN(s.lastSearch, l.cfg.MaxTokens))
+		ex.Nums[l.rs.shown] = float64(c.n)
+		ex.Nums[l.rs.skipped] = float64(c.skipped)
+		ex.Nums[l.rs.shownDays] = days
 	}
 	if sg.CandidateScore {
-		b.SetNum(ex, FeatureCandidateScore, score)
+		ex.Nums[l.rs.score] = score
 	}
 }

@@ -54,20 +54,22 @@ func (l *Layout) putStats(ex *feature.Example, video, at int64) {
 		src = noStats{}
 	}
 	ctr0, watch0 := src.Prior()
-	put := func(col string, c Counts) {
-		l.rk.SetNum(ex, name("stats_", col, "_impressions"), c.Impressions)
-		l.rk.SetNum(ex, name("stats_", col, "_ctr"), c.CTR(ctr0))
-		l.rk.SetNum(ex, name("stats_", col, "_watch_per_click"), (c.WatchSeconds+statsPrior*watch0)/(c.Clicks+statsPrior))
+	slots := l.rs.stats
+	put := func(c Counts) {
+		ex.Nums[slots[0][0]] = c.Impressions
+		ex.Nums[slots[0][1]] = c.CTR(ctr0)
+		ex.Nums[slots[0][2]] = (c.WatchSeconds + statsPrior*watch0) / (c.Clicks + statsPrior)
+		slots = slots[1:]
 	}
 	if sg.ItemStats {
-		put("video", src.Video(video, at))
+		put(src.Video(video, at))
 	}
 	for k, col := range sg.AttributeStats {
 		var c Counts
 		if v, ok := l.attrValue(video, l.statCols[k]); ok {
 			c = src.Attribute(col, v, at)
 		}
-		put(col, c)
+		put(c)
 	}
 }
 

@@ -70,12 +70,22 @@ func (m *Model) Tower() *tower.MLP { return m.mlp }
 func (m *Model) Tables() []*embedding.Table { return m.emb.Tables }
 
 type scoreBuf struct {
-	x   []float32
-	enc feature.Encoded
+	x      []float32
+	enc    feature.Encoded
+	shared []float32
+	rows   []int // the features that differ between examples
+	runs   []tower.Run
 }
 
 // Logits writes the logit of each example into dst. Unknown IDs read as
 // OOV; NaN/Inf or out-of-range features are an error naming the feature.
+//
+// A batch is usually a slate: one user's candidates, which share the
+// user's features. Features with the same value in every example are
+// encoded once and their part of the first layer computed once
+// (tower.MLP.ForwardShared); the logits equal those of the examples scored
+// one by one up to floating-point summation order. Once its buffers have
+// grown to a batch's size, Logits allocates nothing.
 func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 	if len(dst) != len(exs) {
 		return fmt.Errorf("ranking: dst has %d entries for %d examples", len(dst), len(exs))
@@ -86,6 +96,9 @@ func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 		b = &scoreBuf{}
 	}
 	defer m.bufs.Put(b)
+	if len(exs) >= minShared && m.splitShared(b, exs) {
+		return m.logitsShared(dst, exs, b)
+	}
 	if cap(b.x) < len(exs)*W {
 		b.x = make([]float32, len(exs)*W)
 	}
@@ -99,6 +112,87 @@ func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 		}
 	}
 	m.mlp.Forward(dst, x, len(exs))
+	return nil
+}
+
+// minShared is the smallest batch whose shared features are looked for.
+const minShared = 4
+
+// splitShared finds the features whose value is the same in every example
+// (b.rows gets the others, ascending, and b.runs their input columns) and
+// reports whether there are both shared and per-example ones. Examples of
+// another shape than the spec's are left to the plain path's errors.
+func (m *Model) splitShared(b *scoreBuf, exs []feature.Example) bool {
+	F := len(m.enc.Spec.Features)
+	for i := range exs {
+		if len(exs[i].IDs) != F || len(exs[i].Nums) != F {
+			return false
+		}
+	}
+	b.rows, b.runs = b.rows[:0], b.runs[:0]
+	first := &exs[0]
+	for i := range F {
+		same := true
+		for j := 1; j < len(exs) && same; j++ {
+			same = math.Float64bits(exs[j].Nums[i]) == math.Float64bits(first.Nums[i]) && sameIDs(exs[j].IDs[i], first.IDs[i])
+		}
+		if same {
+			continue
+		}
+		b.rows = append(b.rows, i)
+		o, w := m.enc.Columns(i)
+		if n := len(b.runs); n > 0 && b.runs[n-1].Start+b.runs[n-1].Len == o {
+			b.runs[n-1].Len += w
+		} else {
+			b.runs = append(b.runs, tower.Run{Start: o, Len: w})
+		}
+	}
+	return len(b.rows) > 0 && len(b.rows) < F
+}
+
+// sameIDs reports whether two ID lists are equal (the same slice, often).
+func sameIDs(a, b []int64) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	if len(a) == 0 || &a[0] == &b[0] {
+		return true
+	}
+	return slices.Equal(a, b)
+}
+
+// logitsShared is Logits over a batch split by splitShared.
+func (m *Model) logitsShared(dst []float32, exs []feature.Example, b *scoreBuf) error {
+	W := m.enc.Width()
+	if cap(b.shared) < W {
+		b.shared = make([]float32, W)
+	}
+	shared := b.shared[:W]
+	r := 0
+	for i := range m.enc.Spec.Features {
+		if r < len(b.rows) && b.rows[r] == i {
+			r++
+			continue
+		}
+		o, w := m.enc.Columns(i)
+		if err := m.enc.AssembleFeatures(shared[o:o+w], &exs[0], m.emb, []int{i}); err != nil {
+			return fmt.Errorf("ranking: candidate 0: %w", err)
+		}
+	}
+	k := 0
+	for _, run := range b.runs {
+		k += run.Len
+	}
+	if cap(b.x) < len(exs)*k {
+		b.x = make([]float32, len(exs)*k)
+	}
+	x := b.x[:len(exs)*k]
+	for i := range exs {
+		if err := m.enc.AssembleFeatures(x[i*k:(i+1)*k], &exs[i], m.emb, b.rows); err != nil {
+			return fmt.Errorf("ranking: candidate %d: %w", i, err)
+		}
+	}
+	m.mlp.ForwardShared(dst, shared, x, b.runs, len(exs))
 	return nil
 }
 
@@ -121,6 +215,8 @@ type Ranked struct {
 	ID int64
 	// ExpectedWatchTime is exp(logit).
 	ExpectedWatchTime float64
+	// Index is the candidate's position in Rank's input.
+	Index int
 }
 
 // Rank scores the candidates (ids[i] with features cands[i], which carry the
@@ -139,7 +235,7 @@ func (m *Model) Rank(ids []int64, cands []feature.Example) ([]Ranked, error) {
 	}
 	out := make([]Ranked, len(ids))
 	for i := range ids {
-		out[i] = Ranked{ids[i], ew[i]}
+		out[i] = Ranked{ID: ids[i], ExpectedWatchTime: ew[i], Index: i}
 	}
 	slices.SortFunc(out, func(a, b Ranked) int {
 		switch {

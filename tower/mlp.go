@@ -11,6 +11,7 @@ import (
 	"github.com/ytdnn/ytdnn/internal/binfmt"
 	"github.com/ytdnn/ytdnn/internal/linalg"
 	"github.com/ytdnn/ytdnn/internal/optim"
+	"github.com/ytdnn/ytdnn/internal/vec"
 )
 
 // ErrFormat is wrapped by every error of a part read from a malformed,
@@ -65,7 +66,7 @@ func New(sizes []int, reluOut bool, rng *rand.Rand) (*MLP, error) {
 func (m *MLP) In() int  { return m.Sizes[0] }
 func (m *MLP) Out() int { return m.Sizes[len(m.Sizes)-1] }
 
-type fwdScratch struct{ a, b []float32 }
+type fwdScratch struct{ a, b, h []float32 }
 
 // Forward computes the outputs of batch rows of x (batch×In) into dst
 // (batch×Out). It allocates nothing once warm.
@@ -73,6 +74,13 @@ func (m *MLP) Forward(dst, x []float32, batch int) {
 	if len(x) != batch*m.In() || len(dst) != batch*m.Out() {
 		panic("tower: Forward: bad buffer sizes")
 	}
+	s := m.getScratch(batch)
+	m.forwardFrom(0, dst, x, batch, s)
+	m.scratch.Put(s)
+}
+
+// getScratch returns pooled buffers for a batch's hidden layers.
+func (m *MLP) getScratch(batch int) *fwdScratch {
 	s, _ := m.scratch.Get().(*fwdScratch)
 	if s == nil {
 		s = &fwdScratch{}
@@ -85,8 +93,12 @@ func (m *MLP) Forward(dst, x []float32, batch int) {
 		s.a = make([]float32, batch*maxW)
 		s.b = make([]float32, batch*maxW)
 	}
-	in := x
-	for l := range m.W {
+	return s
+}
+
+// forwardFrom runs layers first.. on in (batch×Sizes[first]) into dst.
+func (m *MLP) forwardFrom(first int, dst, in []float32, batch int, s *fwdScratch) {
+	for l := first; l < len(m.W); l++ {
 		ni, no := m.Sizes[l], m.Sizes[l+1]
 		out := s.a[:batch*no]
 		if l == len(m.W)-1 {
@@ -95,16 +107,103 @@ func (m *MLP) Forward(dst, x []float32, batch int) {
 		for r := 0; r < batch; r++ {
 			copy(out[r*no:(r+1)*no], m.B[l])
 		}
-		linalg.Gemm(false, false, batch, no, ni, 1, in, ni, m.W[l], no, 1, out, no)
-		if l < len(m.W)-1 || m.ReLUOut {
-			for i, v := range out {
-				if v < 0 {
-					out[i] = 0
-				}
-			}
-		}
+		gemm(batch, no, ni, in, ni, m.W[l], out)
+		m.activate(l, out)
 		in = out
 		s.a, s.b = s.b, s.a
+	}
+}
+
+// activate applies layer l's activation to out in place.
+func (m *MLP) activate(l int, out []float32) {
+	if l < len(m.W)-1 || m.ReLUOut {
+		vec.ReLU(out)
+	}
+}
+
+// SerialRows is the largest batch whose products Forward and
+// ForwardShared run on the calling goroutine: a served request's slate
+// (concurrency comes from the requests, one per core). Larger batches (an
+// evaluation's) are split across GOMAXPROCS goroutines.
+const SerialRows = 2048
+
+// gemm is out += x·w for a batch of rows (x: batch×k with row stride lda,
+// w: k×n, out: batch×n), serial up to SerialRows rows.
+func gemm(batch, n, k int, x []float32, lda int, w, out []float32) {
+	if batch <= SerialRows {
+		linalg.GemmSerial(false, false, batch, n, k, 1, x, lda, w, n, 1, out, n)
+		return
+	}
+	linalg.Gemm(false, false, batch, n, k, 1, x, lda, w, n, 1, out, n)
+}
+
+// Run is a range of input columns, [Start, Start+Len).
+type Run struct{ Start, Len int }
+
+// ForwardShared is Forward for a batch whose rows agree on every input
+// column outside runs (a slate of candidates for one user: the user's
+// features are the same in every row). shared is one full input row (In
+// floats) whose columns outside runs hold the shared values (the columns
+// in runs are not read); x holds each row's own columns, the runs' columns
+// one after the other (batch × the runs' total length). The first layer's
+// product over the shared columns is computed once for the batch, not once
+// per row; the result equals Forward's on the full rows up to the order of
+// floating-point summation (a relative difference around 1e-7). runs must
+// be ascending, disjoint and inside [0, In), else it panics, as Forward
+// does on bad sizes.
+func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int) {
+	ni, no := m.Sizes[0], m.Sizes[1]
+	k, next := 0, 0
+	for _, r := range runs {
+		if r.Start < next || r.Len < 1 || r.Start+r.Len > ni {
+			panic("tower: ForwardShared: runs not ascending, disjoint and inside the input")
+		}
+		k += r.Len
+		next = r.Start + r.Len
+	}
+	if len(shared) != ni || len(x) != batch*k || len(dst) != batch*m.Out() {
+		panic("tower: ForwardShared: bad buffer sizes")
+	}
+	s := m.getScratch(batch)
+	if cap(s.h) < no {
+		s.h = make([]float32, no)
+	}
+	// h = b + the shared columns' part of x·W, once.
+	h := s.h[:no]
+	copy(h, m.B[0])
+	w := m.W[0]
+	c := 0
+	for j := 0; j <= len(runs); j++ {
+		end := ni
+		if j < len(runs) {
+			end = runs[j].Start
+		}
+		for ; c < end; c++ {
+			if v := shared[c]; v != 0 {
+				vec.Axpy(v, w[c*no:(c+1)*no], h)
+			}
+		}
+		if j < len(runs) {
+			c = runs[j].Start + runs[j].Len
+		}
+	}
+	out := s.a[:batch*no]
+	if len(m.W) == 1 {
+		out = dst
+	}
+	for r := 0; r < batch; r++ {
+		copy(out[r*no:(r+1)*no], h)
+	}
+	// + each run's columns times its rows of W.
+	off := 0
+	for _, r := range runs {
+		gemm(batch, no, r.Len, x[off:], k, w[r.Start*no:], out)
+		off += r.Len
+	}
+	m.activate(0, out)
+	if len(m.W) > 1 {
+		s.a, s.b = s.b, s.a
+		m.forwardFrom(1, dst, out, batch, s)
 	}
 	m.scratch.Put(s)
 }

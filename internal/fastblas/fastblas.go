@@ -129,9 +129,31 @@ func checkArgs(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []flo
 	}
 }
 
+// apLen is the length of an A-packing buffer: a packed block, then the
+// scratch tile of the edge tiles.
+const apLen = kc*mc + maxMR*maxNR
+
+// SgemmSerial is Sgemm on the calling goroutine alone. Sgemm splits a
+// large product's row blocks across GOMAXPROCS goroutines, which shortens
+// one product on an idle machine; a server already runs a request per
+// core, where the extra goroutines only add their cost and contention.
+func (impl Implementation) SgemmSerial(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
+	if m*n*k < smallWork || m < thin || n < thin {
+		thinGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+		return
+	}
+	gemm(1, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
 // Gemm is Sgemm with boolean transposes and no size cut-over (exported for
 // tests and benchmarks).
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+	gemm(runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// gemm is Gemm on at most workers goroutines.
+func gemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if beta != 1 {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
@@ -147,7 +169,6 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 	if alpha == 0 || k == 0 {
 		return
 	}
-	workers := runtime.GOMAXPROCS(0)
 	bp := getBuf(kc * roundUp(min(n, nc), nr))
 	defer bufPool.Put(bp)
 	for jc := 0; jc < n; jc += nc {
@@ -159,7 +180,7 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 			blocks := (m + mc - 1) / mc
 			w := min(workers, blocks)
 			if w <= 1 {
-				ap := getBuf(kc * mc)
+				ap := getBuf(apLen)
 				for ic := 0; ic < m; ic += mc {
 					if inPlace {
 						macroInPlace(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, min(mc, m-ic), kb, nb)
@@ -170,34 +191,40 @@ func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int,
 				bufPool.Put(ap)
 				continue
 			}
-			var wg sync.WaitGroup
-			var next sync.Mutex
-			blk := 0
-			for g := 0; g < w; g++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					ap := getBuf(kc * mc)
-					defer bufPool.Put(ap)
-					for {
-						next.Lock()
-						i := blk
-						blk++
-						next.Unlock()
-						if i >= blocks {
-							return
+			{
+				// Copies for the goroutines (a block of their own): capturing the
+				// loop's variables would move them to the heap on every path, the
+				// serial one too.
+				pc, jc, kb, nb, inPlace := pc, jc, kb, nb, inPlace
+				var wg sync.WaitGroup
+				var next sync.Mutex
+				blk := 0
+				for g := 0; g < w; g++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						ap := getBuf(apLen)
+						defer bufPool.Put(ap)
+						for {
+							next.Lock()
+							i := blk
+							blk++
+							next.Unlock()
+							if i >= blocks {
+								return
+							}
+							ic := i * mc
+							mb := min(mc, m-ic)
+							if inPlace {
+								macroInPlace(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, mb, kb, nb)
+							} else {
+								macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, mb, kb, nb)
+							}
 						}
-						ic := i * mc
-						mb := min(mc, m-ic)
-						if inPlace {
-							macroInPlace(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, mb, kb, nb)
-						} else {
-							macro(*ap, *bp, a, lda, transA, c, ldc, alpha, ic, pc, jc, mb, kb, nb)
-						}
-					}
-				}()
+					}()
+				}
+				wg.Wait()
 			}
-			wg.Wait()
 		}
 	}
 }
@@ -290,7 +317,7 @@ func packA(dst []float32, a []float32, lda int, trans bool, ic, pc, mb, kb int) 
 // macro multiplies one packed A block by the packed B panel into C.
 func macro(ap, bp, a []float32, lda int, transA bool, c []float32, ldc int, alpha float32, ic, pc, jc, mb, kb, nb int) {
 	packA(ap, a, lda, transA, ic, pc, mb, kb)
-	var tile [maxMR * maxNR]float32
+	tile := ap[len(ap)-maxMR*maxNR:] // in the pooled buffer: a local array would escape to the heap through the kernel's function value
 	for s := 0; s < nb; s += nr {
 		w := min(nr, nb-s)
 		bs := bp[s*kb:]
@@ -318,7 +345,7 @@ func macro(ap, bp, a []float32, lda int, transA bool, c []float32, ldc int, alph
 // are read in place by kernelS; only a last, partial strip is packed (zero
 // padded).
 func macroInPlace(ap, bp, a []float32, lda int, transA bool, c []float32, ldc int, alpha float32, ic, pc, jc, mb, kb, nb int) {
-	var tile [maxMR * maxNR]float32
+	tile := ap[len(ap)-maxMR*maxNR:] // in the pooled buffer: a local array would escape to the heap through the kernel's function value
 	rs, cs := lda, 1
 	if transA {
 		rs, cs = 1, lda

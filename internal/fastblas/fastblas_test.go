@@ -341,3 +341,26 @@ func TestSgemmEntryPoint(t *testing.T) {
 		}
 	}
 }
+
+// TestSgemmSerial: on the calling goroutine, a product large enough that
+// Sgemm splits it gives Sgemm's result bit for bit (every tile is the same
+// kernel's work, whichever goroutine runs it), edge tiles included, and,
+// once the packing buffers are pooled, allocates nothing: no goroutine,
+// no scratch tile on the heap.
+func TestSgemmSerial(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	const m, n, k = 301, 130, 75 // 3 row blocks; edge tiles in both directions
+	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
+	c0 := randSlice(rng, m*n)
+	want, got := slices.Clone(c0), slices.Clone(c0)
+	impl := Implementation{}
+	impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1.5, a, k, b, n, 1, want, n)
+	impl.SgemmSerial(blas.NoTrans, blas.NoTrans, m, n, k, 1.5, a, k, b, n, 1, got, n)
+	for i := range want {
+		require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "element %d", i)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		impl.SgemmSerial(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 1, got, n)
+	})
+	require.Zero(t, allocs)
+}

@@ -106,6 +106,26 @@ func Max(init float32, x []float32) float32 {
 	return m
 }
 
+// ReLU sets every negative element of x to 0 in place (max(0, x), as the
+// comparison x < 0 decides it: -0 and NaN are kept). The AVX2 path is
+// branch-free: on a layer's pre-activations, about half of them negative
+// at random, the comparison's branch mispredicts half the time, which
+// made the plain loop 4× slower than the product feeding it at serving.
+func ReLU(x []float32) {
+	n := 0
+	if hasAVX2 {
+		n = len(x) &^ 7
+		if n > 0 {
+			reluAVX2(&x[0], n)
+		}
+	}
+	for i, v := range x[n:] {
+		if v < 0 {
+			x[n+i] = 0
+		}
+	}
+}
+
 // Scale computes x *= alpha.
 func Scale(alpha float32, x []float32) {
 	n := 0

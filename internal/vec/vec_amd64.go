@@ -22,4 +22,7 @@ func maxAVX2(x *float32, n int) float32
 func scaleAVX2(alpha float32, x *float32, n int)
 
 //go:noescape
+func reluAVX2(x *float32, n int)
+
+//go:noescape
 func dotFMA(x, y *float32, n int) float32

@@ -16,3 +16,5 @@ func maxAVX2(x *float32, n int) float32 { panic("vec: no AVX2") }
 func scaleAVX2(alpha float32, x *float32, n int) { panic("vec: no AVX2") }
 
 func dotFMA(x, y *float32, n int) float32 { panic("vec: no FMA") }
+
+func reluAVX2(x *float32, n int) { panic("vec: no AVX2") }

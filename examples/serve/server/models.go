@@ -6,11 +6,11 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
-	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -317,35 +317,36 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 		}
 		return out, nil
 	}
-	ids := make([]int64, len(recs))
-	feats := make([]feature.Example, len(recs))
-	score := make(map[int64]float32, len(recs))
-	at := m.at(req)
-	for i, r := range recs {
-		if i%64 == 0 && ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		ids[i], feats[i], score[r.ID] = r.ID, l.RankExample(u, r.ID, at, float64(r.Score)), r.Score
+	s := slates.Get().(*slate)
+	defer slates.Put(s)
+	s.ids, s.scores = s.ids[:0], s.scores[:0]
+	for _, r := range recs {
+		s.ids = append(s.ids, r.ID)
+		s.scores = append(s.scores, float64(r.Score))
 	}
-	return m.rankTop(ctx, ids, feats, score, req.N)
-}
-
-// rankTop ranks the candidates and returns the n with the highest expected
-// watch time, checking ctx before and after the ranker's work.
-func (m *Models) rankTop(ctx context.Context, ids []int64, feats []feature.Example, score map[int64]float32, n int) ([]Item, error) {
+	feats := l.RankExamples(&s.Slate, u, s.ids, m.at(req), s.scores)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ranked, err := m.Ranking.Rank(ids, feats)
+	ranked, err := m.Ranking.Rank(s.ids, feats)
 	if err != nil {
 		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	out := make([]Item, 0, n)
-	for _, r := range ranked[:min(n, len(ranked))] {
-		out = append(out, m.item(r.ID, r.ExpectedWatchTime, score[r.ID]))
+	out := make([]Item, 0, req.N)
+	for _, r := range ranked[:min(req.N, len(ranked))] {
+		out = append(out, m.item(r.ID, r.ExpectedWatchTime, recs[r.Index].Score))
 	}
 	return out, nil
 }
+
+// slate is the memory of one request's ranking, reused across requests.
+type slate struct {
+	layout.Slate
+	ids    []int64
+	scores []float64
+}
+
+var slates = sync.Pool{New: func() any { return new(slate) }}
