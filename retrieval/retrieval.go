@@ -113,6 +113,9 @@ func (e *Exact) Search(ctx context.Context, queries []float32, n int, filter Fil
 		scan := func(w int) {
 			hs := heaps[w][:qm]
 			for q := range hs {
+				if hs[q].h == nil {
+					hs[q].h = make([]Hit, 0, min(n, per)) // grown once, not by appends
+				}
 				hs[q] = topN{n: n, h: hs[q].h[:0]}
 			}
 			e.scan(ctx, qs, q0, qm, w*per, min((w+1)*per, len(e.ids)), hs, filter, blocks[w])

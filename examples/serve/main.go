@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"flag"
+	"fmt"
 	"log"
 	"net"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 	"time"
 
@@ -28,6 +30,7 @@ func main() {
 	timeout := flag.Duration("timeout", 2*time.Second, "per-request work limit")
 	remote := flag.String("retrieval", "", "retrieve from a Weaviate collection, weaviate://HOST:PORT/COLLECTION ({model} in the name: the model's version), instead of in process (plain HTTP, anonymous access: a Weaviate on a trusted network)")
 	remoteTimeout := flag.Duration("retrieval-timeout", time.Second, "with -retrieval: the limit of each call to the engine")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving (from the model's load to the shutdown on SIGINT/SIGTERM) to this file, for go tool pprof")
 	flag.Parse()
 	var lo server.LoadOptions
 	if *remote != "" {
@@ -79,11 +82,39 @@ func main() {
 	if err != nil {
 		logger.Fatal(err)
 	}
+	if *cpuProfile != "" {
+		stopProfile, err := startCPUProfile(*cpuProfile)
+		if err != nil {
+			logger.Fatal(err)
+		}
+		defer stopProfile(logger)
+	}
 	logger.Printf("serving %s on http://%s (admin routes %s)", *dir, ln.Addr(), adminState(s, *adminAddr))
 	if err := server.Serve(ctx, ln, public, *timeout+5*time.Second, 10*time.Second); err != nil {
 		logger.Fatal(err)
 	}
 	logger.Print("stopped")
+}
+
+// startCPUProfile profiles the process into path until the returned stop
+// runs (at shutdown): a profile under load, taken where the load runs.
+func startCPUProfile(path string) (stop func(*log.Logger), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("-cpuprofile: %w", err)
+	}
+	return func(l *log.Logger) {
+		pprof.StopCPUProfile()
+		if err := f.Close(); err != nil {
+			l.Printf("-cpuprofile: %v", err)
+			return
+		}
+		l.Printf("CPU profile written to %s", path)
+	}, nil
 }
 
 func adminState(s *server.Server, adminAddr string) string {

@@ -428,7 +428,9 @@ func thinGemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda 
 		return
 	}
 	switch {
-	case !transA && transB: // rows of A against rows of B
+	case !transA && (transB || n == 1 && ldb == 1): // rows of A against rows of B
+		// (A one-column B is one contiguous row of Bᵀ: a matrix-vector
+		// product, a dot per row, not k one-element axpys.)
 		for i := 0; i < m; i++ {
 			ai := a[i*lda : i*lda+k]
 			row := c[i*ldc : i*ldc+n]
