@@ -1,6 +1,8 @@
 package layout
 
 import (
+	"slices"
+
 	"github.com/ytdnn/ytdnn/events"
 	"github.com/ytdnn/ytdnn/feature"
 )
@@ -233,4 +235,29 @@ func (l *Layout) putCandidate(ex *feature.Example, u *User, video, at int64, sco
 	}
 	l.putSignals(ex, u, video, at, score)
 	l.putStats(ex, video, at)
+}
+
+// ItemFeatures returns the ranker's features (indices into RankingSpec,
+// ascending) whose value depends on the candidate video alone while a
+// server holds the statistics fixed: the video's ID, its catalogue ID,
+// bag and number columns (not a time column: the video's age depends on
+// the moment), and the running statistics when Stats is a *FixedStats (a
+// model directory's, at serving) or nil. A server precomputes their part
+// of the ranker once per catalogue (ranking.ItemPart) from
+// RankExample(&User{}, video, End, 0).
+func (l *Layout) ItemFeatures() []int {
+	out := []int{l.rs.video}
+	for i, c := range l.cfg.VideoFeatures {
+		if c.Kind != events.KindTime {
+			out = append(out, l.rs.videoCols[i])
+		}
+	}
+	switch l.Stats.(type) {
+	case nil, *FixedStats:
+		for _, s := range l.rs.stats {
+			out = append(out, s[:]...)
+		}
+	}
+	slices.Sort(out)
+	return out
 }

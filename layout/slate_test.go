@@ -106,3 +106,43 @@ func TestRankExamplesIsRankExampleEach(t *testing.T) {
 	allocs := testing.AllocsPerRun(100, func() { l.RankExamples(&s, &u, videos, at, scores) })
 	assert.Zero(t, allocs, "a slate built in a grown Slate allocates nothing")
 }
+
+// TestItemFeatures: the features ItemFeatures names take the same value
+// for a video whoever the user, whatever the moment and the retrieval
+// score, once the statistics are fixed as a server holds them; the
+// video's age is not among them; running statistics (training's) are not
+// either.
+func TestItemFeatures(t *testing.T) {
+	l := slateLayout(t)
+	spec := l.RankingSpec()
+	name := func(fs []int) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, spec.Features[f].Name)
+		}
+		return out
+	}
+	assert.NotContains(t, name(l.ItemFeatures()), "stats_video_ctr", "running statistics change with the moment")
+	rs := l.Stats.(*layout.RunningStats)
+	l.Stats = rs.Snapshot(100 * dayMs)
+	items := l.ItemFeatures()
+	assert.ElementsMatch(t, []string{layout.FeatureVideo, "video_channel", "video_tags", "video_length",
+		"stats_video_impressions", "stats_video_ctr", "stats_video_watch_per_click",
+		"stats_channel_impressions", "stats_channel_ctr", "stats_channel_watch_per_click"}, name(items))
+	u := l.Walk([]events.Event{
+		{User: 42, Kind: events.Watch, Item: 1, Time: 10 * dayMs, Tokens: []int64{40}, Feats: []events.Feat{{ID: 4}, {Num: 33}}},
+		{User: 42, Kind: events.Impression, Item: 2, Time: 11 * dayMs},
+		{User: 42, Kind: events.Watch, Item: 2, Time: 12 * dayMs},
+	}, nil, nil)
+	u.Context = []events.Feat{{ID: 2}, {Num: 3}}
+	for _, v := range []int64{1, 2, 3, 4, 5, 99} {
+		base := l.RankExample(&layout.User{}, v, l.End, 0)
+		other := l.RankExample(&u, v, l.End+3*dayMs+7, 1.5)
+		for _, f := range items {
+			assert.Equal(t, base.IDs[f], other.IDs[f], "video %d, %s", v, spec.Features[f].Name)
+			assert.Equal(t, base.Nums[f], other.Nums[f], "video %d, %s", v, spec.Features[f].Name)
+		}
+	}
+	age := spec.Index("video_age_upload")
+	assert.NotEqual(t, l.RankExample(&u, 1, l.End, 0).Nums[age], l.RankExample(&u, 1, l.End+dayMs, 0).Nums[age])
+}

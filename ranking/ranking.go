@@ -75,6 +75,7 @@ type scoreBuf struct {
 	shared []float32
 	rows   []int // the features that differ between examples
 	runs   []tower.Run
+	pre    []float32 // the candidates' rows of an ItemPart
 }
 
 // Logits writes the logit of each example into dst. Unknown IDs read as
@@ -87,6 +88,16 @@ type scoreBuf struct {
 // one by one up to floating-point summation order. Once its buffers have
 // grown to a batch's size, Logits allocates nothing.
 func (m *Model) Logits(dst []float32, exs []feature.Example) error {
+	return m.LogitsWith(dst, nil, exs, nil)
+}
+
+// LogitsWith is Logits for the candidates of items ids[i] (exs[i] their
+// features), whose item features are taken from part (see ItemPart): the
+// part's precomputed first-layer products are added instead of encoding
+// and multiplying those features again, and the values exs hold for them
+// are not read. A nil part, one built for another model, or an ID the
+// part lacks falls back to Logits on exs alone.
+func (m *Model) LogitsWith(dst []float32, ids []int64, exs []feature.Example, part *ItemPart) error {
 	if len(dst) != len(exs) {
 		return fmt.Errorf("ranking: dst has %d entries for %d examples", len(dst), len(exs))
 	}
@@ -96,8 +107,11 @@ func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 		b = &scoreBuf{}
 	}
 	defer m.bufs.Put(b)
-	if len(exs) >= minShared && m.splitShared(b, exs) {
-		return m.logitsShared(dst, exs, b)
+	if part != nil && part.model == m && len(ids) == len(exs) && len(exs) > 0 && part.gather(b, ids) && m.splitShared(b, exs, part.item) {
+		return m.logitsShared(dst, exs, b, part.item, b.pre)
+	}
+	if len(exs) >= minShared && m.splitShared(b, exs, nil) && len(b.rows) > 0 && len(b.rows) < len(m.enc.Spec.Features) {
+		return m.logitsShared(dst, exs, b, nil, nil)
 	}
 	if cap(b.x) < len(exs)*W {
 		b.x = make([]float32, len(exs)*W)
@@ -119,10 +133,11 @@ func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 const minShared = 4
 
 // splitShared finds the features whose value is the same in every example
-// (b.rows gets the others, ascending, and b.runs their input columns) and
-// reports whether there are both shared and per-example ones. Examples of
-// another shape than the spec's are left to the plain path's errors.
-func (m *Model) splitShared(b *scoreBuf, exs []feature.Example) bool {
+// (b.rows gets the others, ascending, and b.runs their input columns),
+// leaving out those marked in skip (an ItemPart's). It reports false for
+// examples of another shape than the spec's, left to the plain path's
+// errors.
+func (m *Model) splitShared(b *scoreBuf, exs []feature.Example, skip []bool) bool {
 	F := len(m.enc.Spec.Features)
 	for i := range exs {
 		if len(exs[i].IDs) != F || len(exs[i].Nums) != F {
@@ -132,6 +147,9 @@ func (m *Model) splitShared(b *scoreBuf, exs []feature.Example) bool {
 	b.rows, b.runs = b.rows[:0], b.runs[:0]
 	first := &exs[0]
 	for i := range F {
+		if skip != nil && skip[i] {
+			continue
+		}
 		same := true
 		for j := 1; j < len(exs) && same; j++ {
 			same = math.Float64bits(exs[j].Nums[i]) == math.Float64bits(first.Nums[i]) && sameIDs(exs[j].IDs[i], first.IDs[i])
@@ -147,7 +165,7 @@ func (m *Model) splitShared(b *scoreBuf, exs []feature.Example) bool {
 			b.runs = append(b.runs, tower.Run{Start: o, Len: w})
 		}
 	}
-	return len(b.rows) > 0 && len(b.rows) < F
+	return true
 }
 
 // sameIDs reports whether two ID lists are equal (the same slice, often).
@@ -161,17 +179,22 @@ func sameIDs(a, b []int64) bool {
 	return slices.Equal(a, b)
 }
 
-// logitsShared is Logits over a batch split by splitShared.
-func (m *Model) logitsShared(dst []float32, exs []feature.Example, b *scoreBuf) error {
+// logitsShared is Logits over a batch split by splitShared, the features
+// marked in skip coming from pre (the candidates' ItemPart rows).
+func (m *Model) logitsShared(dst []float32, exs []feature.Example, b *scoreBuf, skip []bool, pre []float32) error {
 	W := m.enc.Width()
 	if cap(b.shared) < W {
 		b.shared = make([]float32, W)
 	}
 	shared := b.shared[:W]
+	clear(shared) // the skipped features' columns stay 0
 	r := 0
 	for i := range m.enc.Spec.Features {
 		if r < len(b.rows) && b.rows[r] == i {
 			r++
+			continue
+		}
+		if skip != nil && skip[i] {
 			continue
 		}
 		o, w := m.enc.Columns(i)
@@ -192,7 +215,7 @@ func (m *Model) logitsShared(dst []float32, exs []feature.Example, b *scoreBuf) 
 			return fmt.Errorf("ranking: candidate %d: %w", i, err)
 		}
 	}
-	m.mlp.ForwardShared(dst, shared, x, b.runs, len(exs))
+	m.mlp.ForwardShared(dst, shared, x, b.runs, len(exs), pre)
 	return nil
 }
 
@@ -223,19 +246,25 @@ type Ranked struct {
 // user's features too) and returns them sorted by expected watch time, best
 // first (ties by ascending ID).
 func (m *Model) Rank(ids []int64, cands []feature.Example) ([]Ranked, error) {
+	return m.RankWith(ids, cands, nil)
+}
+
+// RankWith is Rank with the candidates' item features taken from part
+// (see LogitsWith; nil: Rank).
+func (m *Model) RankWith(ids []int64, cands []feature.Example, part *ItemPart) ([]Ranked, error) {
 	if len(ids) != len(cands) {
 		return nil, fmt.Errorf("ranking: %d ids for %d candidates", len(ids), len(cands))
 	}
 	if len(cands) == 0 {
 		return nil, nil
 	}
-	ew, err := m.ExpectedWatchTime(cands)
-	if err != nil {
+	z := make([]float32, len(cands))
+	if err := m.LogitsWith(z, ids, cands, part); err != nil {
 		return nil, err
 	}
 	out := make([]Ranked, len(ids))
 	for i := range ids {
-		out[i] = Ranked{ID: ids[i], ExpectedWatchTime: ew[i], Index: i}
+		out[i] = Ranked{ID: ids[i], ExpectedWatchTime: math.Exp(float64(z[i])), Index: i}
 	}
 	slices.SortFunc(out, func(a, b Ranked) int {
 		switch {

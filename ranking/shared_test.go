@@ -25,7 +25,7 @@ func TestLogitsOfASlate(t *testing.T) {
 		slate[i] = feature.Example{IDs: [][]int64{f.IDs[0], recent, nil, nil}, Nums: []float64{0, 0, 0.4, f.Nums[3]}}
 	}
 	b := &scoreBuf{}
-	require.True(t, m.splitShared(b, slate), "the slate has shared and own features")
+	require.True(t, m.splitShared(b, slate, nil))
 	assert.Equal(t, []int{0, 3}, b.rows, "video and quality differ between candidates")
 	got := make([]float32, len(slate))
 	require.NoError(t, m.Logits(got, slate))
@@ -46,7 +46,8 @@ func TestLogitsOfASlate(t *testing.T) {
 	for i := range same {
 		same[i] = slate[0]
 	}
-	assert.False(t, m.splitShared(b, same))
+	require.True(t, m.splitShared(b, same, nil))
+	assert.Empty(t, b.rows, "nothing left per candidate: the plain path")
 	require.NoError(t, m.Logits(got[:8], same))
 	for i := range 8 {
 		assert.Equal(t, got[0], got[i])
@@ -66,4 +67,93 @@ func TestLogitsOfASlate(t *testing.T) {
 	short := append([]feature.Example(nil), slate...)
 	short[5] = feature.Example{IDs: make([][]int64, 3), Nums: make([]float64, 4)}
 	assert.ErrorContains(t, m.Logits(got, short), "candidate 5", "a candidate of another shape")
+}
+
+// TestItemPart: with the items' own features (the video and its
+// "quality") precomputed per item, a slate's logits are those of each
+// candidate scored alone on its full features (to float rounding), with
+// no allocation once warm; an item the part lacks falls back to Logits;
+// bad parts are refused, naming the item and the feature.
+func TestItemPart(t *testing.T) {
+	m, _ := randomModel(t, 4)
+	quality := func(v int64) float64 { return float64(v%7) / 7 }
+	var ids []int64
+	var items []feature.Example
+	for v := int64(0); v < 20; v++ {
+		ids = append(ids, v)
+		// The other features' values are never read: NaN shows it.
+		items = append(items, feature.Example{IDs: [][]int64{{v}, nil, nil, nil}, Nums: []float64{0, 0, math.NaN(), quality(v)}})
+	}
+	part, err := m.NewItemPart([]int{0, 3}, ids, items)
+	require.NoError(t, err)
+	assert.Equal(t, 20, part.Len())
+
+	recent := []int64{3, 7, 11}
+	cands := make([]int64, 40)
+	slate := make([]feature.Example, len(cands))
+	for i := range slate {
+		v := int64((i * 7) % 20)
+		cands[i] = v
+		slate[i] = feature.Example{IDs: [][]int64{{v}, recent, nil, nil}, Nums: []float64{0, 0, 0.4 + float64(i%3)/10, quality(v)}}
+	}
+	got := make([]float32, len(slate))
+	// A slate of one video first: its video and quality are shared there,
+	// written into the pooled shared row, which the part's slate must not
+	// read.
+	one := make([]feature.Example, 8)
+	for i := range one {
+		one[i] = feature.Example{IDs: slate[0].IDs, Nums: []float64{0, 0, float64(i) / 10, slate[0].Nums[3]}}
+	}
+	require.NoError(t, m.Logits(got[:8], one))
+	require.NoError(t, m.LogitsWith(got, cands, slate, part))
+	for i := range slate {
+		alone := make([]float32, 1)
+		require.NoError(t, m.Logits(alone, slate[i:i+1]))
+		assert.InDelta(t, alone[0], got[i], 1e-5*(1+math.Abs(float64(alone[0]))), "candidate %d", i)
+	}
+	ranked, err := m.RankWith(cands, slate, part)
+	require.NoError(t, err)
+	plain, err := m.Rank(cands, slate)
+	require.NoError(t, err)
+	require.Len(t, ranked, len(plain))
+	for i := range ranked {
+		assert.InDelta(t, plain[i].ExpectedWatchTime, ranked[i].ExpectedWatchTime, 1e-5*plain[i].ExpectedWatchTime, "rank %d", i)
+	}
+	allocs := testing.AllocsPerRun(50, func() {
+		if err := m.LogitsWith(got, cands, slate, part); err != nil {
+			t.Fatal(err)
+		}
+	})
+	assert.Zero(t, allocs)
+
+	// An item outside the part: the whole slate scored as Logits does.
+	cands[5] = 99
+	want := make([]float32, len(slate))
+	require.NoError(t, m.Logits(want, slate))
+	require.NoError(t, m.LogitsWith(got, cands, slate, part))
+	assert.Equal(t, want, got)
+	// A part of another model is not used.
+	other, _ := randomModel(t, 5)
+	otherPart, err := other.NewItemPart([]int{0, 3}, ids, items)
+	require.NoError(t, err)
+	cands[5] = 5
+	require.NoError(t, m.LogitsWith(got, cands, slate, otherPart))
+	assert.Equal(t, want, got)
+
+	for name, c := range map[string]struct {
+		feats []int
+		ids   []int64
+		exs   []feature.Example
+		want  string
+	}{
+		"item twice":        {[]int{0, 3}, []int64{1, 1}, items[:2], "item 1 appears twice"},
+		"features unsorted": {[]int{3, 0}, ids, items, "not ascending"},
+		"feature past spec": {[]int{0, 4}, ids, items, "not ascending"},
+		"no features":       {nil, ids, items, "no item features"},
+		"IDs and examples":  {[]int{0}, ids[:3], items, "3 IDs for 20 examples"},
+		"bad value":         {[]int{0, 2}, ids, items, `item 0: feature "appeal"`},
+	} {
+		_, err := m.NewItemPart(c.feats, c.ids, c.exs)
+		assert.ErrorContains(t, err, c.want, name)
+	}
 }

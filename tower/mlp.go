@@ -121,6 +121,46 @@ func (m *MLP) activate(l int, out []float32) {
 	}
 }
 
+// runsWidth checks runs against the input and returns their total length.
+func (m *MLP) runsWidth(runs []Run) int {
+	k, next := 0, 0
+	for _, r := range runs {
+		if r.Start < next || r.Len < 1 || r.Start+r.Len > m.Sizes[0] {
+			panic("tower: runs not ascending, disjoint and inside the input")
+		}
+		k += r.Len
+		next = r.Start + r.Len
+	}
+	return k
+}
+
+// addRuns adds to out (batch × Sizes[1]) each run's columns of x (batch ×
+// k, the runs one after the other) times the run's rows of W[0].
+func (m *MLP) addRuns(out, x []float32, runs []Run, k, batch int) {
+	no := m.Sizes[1]
+	off := 0
+	for _, r := range runs {
+		gemm(batch, no, r.Len, x[off:], k, m.W[0][r.Start*no:], out)
+		off += r.Len
+	}
+}
+
+// FirstProduct writes into dst (batch × Sizes[1]) the first layer's
+// product over the input columns in runs alone, without the bias: x holds
+// each row's columns of the runs, one run after the other (batch × their
+// total length). It is what ForwardShared takes as pre, computed ahead:
+// the product over an item's own features, once per item of a catalogue
+// (ranking.ItemPart). runs must be ascending, disjoint and inside the
+// input, else it panics.
+func (m *MLP) FirstProduct(dst, x []float32, runs []Run, batch int) {
+	k := m.runsWidth(runs)
+	if len(x) != batch*k || len(dst) != batch*m.Sizes[1] {
+		panic("tower: FirstProduct: bad buffer sizes")
+	}
+	clear(dst)
+	m.addRuns(dst, x, runs, k, batch)
+}
+
 // SerialRows is the largest batch whose products Forward and
 // ForwardShared run on the calling goroutine: a served request's slate
 // (concurrency comes from the requests, one per core). Larger batches (an
@@ -148,20 +188,16 @@ type Run struct{ Start, Len int }
 // one after the other (batch × the runs' total length). The first layer's
 // product over the shared columns is computed once for the batch, not once
 // per row; the result equals Forward's on the full rows up to the order of
-// floating-point summation (a relative difference around 1e-7). runs must
-// be ascending, disjoint and inside [0, In), else it panics, as Forward
-// does on bad sizes.
-func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int) {
+// floating-point summation (a relative difference around 1e-7). pre, if
+// not nil, holds batch × Sizes[1] floats added to each row's first-layer
+// product: the part of columns computed elsewhere (an item's own features,
+// precomputed per item by the caller; their columns in shared are then 0).
+// runs must be ascending, disjoint and inside [0, In), else it panics, as
+// Forward does on bad sizes.
+func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int, pre []float32) {
 	ni, no := m.Sizes[0], m.Sizes[1]
-	k, next := 0, 0
-	for _, r := range runs {
-		if r.Start < next || r.Len < 1 || r.Start+r.Len > ni {
-			panic("tower: ForwardShared: runs not ascending, disjoint and inside the input")
-		}
-		k += r.Len
-		next = r.Start + r.Len
-	}
-	if len(shared) != ni || len(x) != batch*k || len(dst) != batch*m.Out() {
+	k := m.runsWidth(runs)
+	if len(shared) != ni || len(x) != batch*k || len(dst) != batch*m.Out() || pre != nil && len(pre) != batch*no {
 		panic("tower: ForwardShared: bad buffer sizes")
 	}
 	s := m.getScratch(batch)
@@ -194,12 +230,10 @@ func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int) {
 	for r := 0; r < batch; r++ {
 		copy(out[r*no:(r+1)*no], h)
 	}
-	// + each run's columns times its rows of W.
-	off := 0
-	for _, r := range runs {
-		gemm(batch, no, r.Len, x[off:], k, w[r.Start*no:], out)
-		off += r.Len
+	if pre != nil {
+		vec.Axpy(1, pre, out)
 	}
+	m.addRuns(out, x, runs, k, batch)
 	m.activate(0, out)
 	if len(m.W) > 1 {
 		s.a, s.b = s.b, s.a

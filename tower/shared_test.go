@@ -66,9 +66,38 @@ func TestForwardSharedIsForward(t *testing.T) {
 			}
 		}
 		got := make([]float32, batch*m.Out())
-		m.ForwardShared(got, shared, own, c.runs, batch)
+		m.ForwardShared(got, shared, own, c.runs, batch, nil)
 		for i := range want {
 			assert.InDelta(t, want[i], got[i], 1e-5*(1+math.Abs(float64(want[i]))), "sizes %v, output %d", c.sizes, i)
+		}
+
+		// The first shared column made per row, its product passed in pre.
+		item := 0
+		for _, r := range c.runs {
+			if r.Start > item {
+				break
+			}
+			item = r.Start + r.Len
+		}
+		no := c.sizes[1]
+		pre, col := make([]float32, batch*no), make([]float32, batch)
+		for b := range batch {
+			v := float32(rng.NormFloat64())
+			full[b*in+item], col[b] = v, v
+			for j := range no {
+				pre[b*no+j] = v * m.W[0][item*no+j]
+			}
+		}
+		byTower := make([]float32, batch*no)
+		m.FirstProduct(byTower, col, []Run{{Start: item, Len: 1}}, batch)
+		assert.InDeltaSlice(t, pre, byTower, 1e-6, "FirstProduct")
+		m.Forward(want, full, batch)
+		saved := shared[item]
+		shared[item] = 0
+		m.ForwardShared(got, shared, own, c.runs, batch, pre)
+		shared[item] = saved
+		for i := range want {
+			assert.InDelta(t, want[i], got[i], 1e-5*(1+math.Abs(float64(want[i]))), "with pre: sizes %v, output %d", c.sizes, i)
 		}
 	}
 	m, err := New([]int{10, 4, 1}, false, rng)
@@ -81,6 +110,6 @@ func TestForwardSharedIsForward(t *testing.T) {
 		"past the input": {{Start: 8, Len: 3}},
 		"empty run":      {{Start: 2, Len: 0}},
 	} {
-		assert.Panics(t, func() { m.ForwardShared(dst, make([]float32, 10), x, runs, 1) }, name)
+		assert.Panics(t, func() { m.ForwardShared(dst, make([]float32, 10), x, runs, 1, nil) }, name)
 	}
 }

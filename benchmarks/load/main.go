@@ -17,6 +17,31 @@ import (
 	"github.com/ytdnn/ytdnn/modeldir"
 )
 
+// writeWrkScript writes a wrk script that POSTs the targets' bodies in
+// turn (each of wrk's threads starting at its own offset).
+func writeWrkScript(path string, targets []vegeta.Target) error {
+	var b strings.Builder
+	b.WriteString("-- written by benchmarks/load -wrk-script: the load command's request bodies\nlocal bodies = {\n")
+	for _, t := range targets {
+		fmt.Fprintf(&b, "  %q,\n", t.Body)
+	}
+	b.WriteString(`}
+i = 0
+local counter = 0
+function setup(thread)
+  thread:set("i", counter * 997)
+  counter = counter + 1
+end
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+function request()
+  i = i + 1
+  return wrk.format(nil, nil, nil, bodies[(i % #bodies) + 1])
+end
+`)
+	return os.WriteFile(path, []byte(b.String()), 0o644)
+}
+
 func main() {
 	model := flag.String("model", "", "model directory the service serves (for the video IDs of the requests; required)")
 	url := flag.String("url", "http://127.0.0.1:8080/v1/recommend", "the recommend endpoint")
@@ -25,6 +50,7 @@ func main() {
 	workers := flag.Uint64("workers", 16, "connections for the max rate (and the start of the pool for the others)")
 	requests := flag.Int("requests", 1000, "distinct request bodies, cycled")
 	seed := flag.Uint64("seed", 1, "seed of the request bodies")
+	wrkScript := flag.String("wrk-script", "", "write the same request bodies as a Lua script for wrk (a closed-loop generator in C, lighter than vegeta: the issue's baseline was measured with it) to this file, print wrk's command and exit")
 	flag.Parse()
 	if *model == "" {
 		log.Fatal("load: -model is required")
@@ -44,6 +70,13 @@ func main() {
 			h[j] = strconv.FormatInt(id, 10)
 		}
 		targets[i] = vegeta.Target{Method: "POST", URL: *url, Header: hdr, Body: []byte(`{"history": [` + strings.Join(h, ", ") + `], "n": 10}`)}
+	}
+	if *wrkScript != "" {
+		if err := writeWrkScript(*wrkScript, targets); err != nil {
+			log.Fatal(err)
+		}
+		fmt.Printf("wrk -t2 -c16 -d10s --latency -s %s %s\n", *wrkScript, *url)
+		return
 	}
 	fmt.Println("| rate (req/s) | achieved (req/s) | 200s | p50 (ms) | p99 (ms) | p99.9 (ms) |")
 	fmt.Println("|---|---|---|---|---|---|")

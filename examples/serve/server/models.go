@@ -35,6 +35,36 @@ type Models struct {
 	Generation uint64
 	// attrs are the names of the layout's user attribute columns.
 	attrs map[string]bool
+	// items is the ranker's part over the videos' own features,
+	// precomputed per video (nil: none, or over the memory bound).
+	items *ranking.ItemPart
+}
+
+// maxItemPart bounds the memory of a set's precomputed item part (bytes):
+// a catalogue beyond it is ranked without one.
+const maxItemPart = 256 << 20
+
+// itemPart precomputes the ranker's part over the videos' own features
+// (layout.ItemFeatures) for every video retrieval can return: the
+// candidates' largest share of the ranker's work, done once per model set
+// instead of once per candidate of every request. It is nil when the set
+// has no ranker or the part would pass maxItemPart.
+func itemPart(l *layout.Layout, cg *candgen.Model, rk *ranking.Model) (*ranking.ItemPart, error) {
+	if rk == nil {
+		return nil, nil
+	}
+	vocab := cg.VideoVocab()
+	n := vocab.Size() - 1
+	if int64(n)*int64(rk.Tower().Sizes[1])*4 > maxItemPart {
+		return nil, nil
+	}
+	ids := make([]int64, n)
+	for i := range ids {
+		ids[i], _ = vocab.ID(int32(i + 1))
+	}
+	var s layout.Slate
+	exs := l.RankExamples(&s, &layout.User{}, ids, l.End, nil)
+	return rk.NewItemPart(l.ItemFeatures(), ids, exs)
 }
 
 // Version is the name clients see for the set: its directory's last
@@ -80,6 +110,9 @@ func LoadWith(dir string, o LoadOptions) (*Models, error) {
 		}
 	}
 	m := &Models{Dir: dir, Layout: md.Layout, Candgen: md.Candgen, Ranking: md.Ranking, Dicts: md.Dicts, attrs: map[string]bool{}}
+	if m.items, err = itemPart(md.Layout, md.Candgen, md.Ranking); err != nil {
+		return nil, fmt.Errorf("model directory %s: %w", dir, err)
+	}
 	for _, c := range md.Layout.Config().UserFeatures {
 		m.attrs[c.Column] = true
 	}
@@ -328,7 +361,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ranked, err := m.Ranking.Rank(s.ids, feats)
+	ranked, err := m.Ranking.RankWith(s.ids, feats, m.items)
 	if err != nil {
 		return nil, err
 	}

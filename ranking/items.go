@@ -1,0 +1,95 @@
+package ranking
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/ytdnn/ytdnn/feature"
+	"github.com/ytdnn/ytdnn/tower"
+)
+
+// ItemPart holds, for each item of a catalogue, the ranker's first-layer
+// product over its item features: the features whose value depends on the
+// candidate item alone (its ID's embedding, its catalogue attributes, its
+// statistics as a server holds them fixed; layout.Layout.ItemFeatures
+// names them). A served request ranks hundreds of candidates, and those
+// features are most of each candidate's input; with the part, ranking
+// (LogitsWith, RankWith) adds each candidate's precomputed row instead of
+// encoding the features and multiplying them again. The logits are the
+// same up to floating-point summation order.
+//
+// It holds Len() × the first hidden layer's width float32s (9,565 videos ×
+// 256: 9.8 MB). Build it once per model with NewItemPart; it is immutable
+// and safe for concurrent use.
+type ItemPart struct {
+	model *Model
+	item  []bool // per feature of the spec: in the part
+	rows  map[int64]int32
+	p     []float32 // Len() rows of the first hidden layer's width
+}
+
+// NewItemPart computes the part of the items ids, exs[i] holding item
+// ids[i]'s features (those not listed are not read), over the listed
+// features (indices of the model's spec, ascending, each once). An item ID
+// twice, a bad feature list, or a bad value of a listed feature (an error
+// naming the item and the feature) is an error.
+func (m *Model) NewItemPart(features []int, ids []int64, exs []feature.Example) (*ItemPart, error) {
+	F := len(m.enc.Spec.Features)
+	if len(ids) != len(exs) {
+		return nil, fmt.Errorf("ranking: NewItemPart: %d IDs for %d examples", len(ids), len(exs))
+	}
+	if len(features) == 0 {
+		return nil, errors.New("ranking: NewItemPart: no item features")
+	}
+	part := &ItemPart{model: m, item: make([]bool, F), rows: make(map[int64]int32, len(ids))}
+	var runs []tower.Run
+	k := 0
+	for j, f := range features {
+		if f < 0 || f >= F || j > 0 && f <= features[j-1] {
+			return nil, fmt.Errorf("ranking: NewItemPart: features %v are not ascending indices of the spec's %d features", features, F)
+		}
+		part.item[f] = true
+		o, w := m.enc.Columns(f)
+		if n := len(runs); n > 0 && runs[n-1].Start+runs[n-1].Len == o {
+			runs[n-1].Len += w
+		} else {
+			runs = append(runs, tower.Run{Start: o, Len: w})
+		}
+		k += w
+	}
+	x := make([]float32, len(ids)*k)
+	for i, id := range ids {
+		if _, dup := part.rows[id]; dup {
+			return nil, fmt.Errorf("ranking: NewItemPart: item %d appears twice", id)
+		}
+		part.rows[id] = int32(i)
+		if err := m.enc.AssembleFeatures(x[i*k:(i+1)*k], &exs[i], m.emb, features); err != nil {
+			return nil, fmt.Errorf("ranking: NewItemPart: item %d: %w", id, err)
+		}
+	}
+	part.p = make([]float32, len(ids)*m.mlp.Sizes[1])
+	if len(ids) > 0 {
+		m.mlp.FirstProduct(part.p, x, runs, len(ids))
+	}
+	return part, nil
+}
+
+// Len is the number of items the part holds.
+func (p *ItemPart) Len() int { return len(p.rows) }
+
+// gather copies the items' rows into b.pre; false if the part lacks one.
+func (p *ItemPart) gather(b *scoreBuf, ids []int64) bool {
+	no := p.model.mlp.Sizes[1]
+	if cap(b.pre) < len(ids)*no {
+		b.pre = make([]float32, len(ids)*no)
+	}
+	b.pre = b.pre[:len(ids)*no]
+	for i, id := range ids {
+		r, ok := p.rows[id]
+		if !ok {
+			return false
+		}
+		copy(b.pre[i*no:(i+1)*no], p.p[int(r)*no:int(r+1)*no])
+	}
+	return true
+}
