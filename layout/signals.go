@@ -198,7 +198,11 @@ func bound(m map[int64]seen, max int) {
 // Config.VideoFeatures) for video, and whether the video has one (a null
 // value is none: two videos without a channel share nothing).
 func (l *Layout) attrValue(video int64, col int) (int64, bool) {
-	f := l.Catalogue.Items[video]
+	return attrOf(l.Catalogue.Items[video], col)
+}
+
+// attrOf is attrValue of a video's catalogue row.
+func attrOf(f []events.Feat, col int) (int64, bool) {
 	if col >= len(f) || f[col].ID == events.NullID {
 		return 0, false
 	}
@@ -287,12 +291,12 @@ func (l *Layout) putUserSignals(ex *feature.Example, u *User, at int64, ones *id
 
 // putSignals fills the signal features of showing video to u at time at,
 // candidate generation scoring it score (those of putUserSignals aside).
-func (l *Layout) putSignals(ex *feature.Example, u *User, video, at int64, score float64) {
+func (l *Layout) putSignals(ex *feature.Example, u *User, video int64, cat []events.Feat, at int64, score float64) {
 	sg := &l.cfg.Signals
 	s := u.sig
 	for k, col := range l.sameCols {
 		n, days := 0.0, NeverDays
-		if v, ok := l.attrValue(video, col); ok && s != nil {
+		if v, ok := attrOf(cat, col); ok && s != nil {
 			if c, ok := s.attr[k][v]; ok {
 				n, days = float64(c.n), daysSince(at, c.last)
 			}

@@ -233,8 +233,8 @@ func (l *Layout) putCandidate(ex *feature.Example, u *User, video, at int64, sco
 			ex.Nums[slot] = f.Num
 		}
 	}
-	l.putSignals(ex, u, video, at, score)
-	l.putStats(ex, video, at)
+	l.putSignals(ex, u, video, cat, at, score)
+	l.putStats(ex, video, cat, at)
 }
 
 // ItemFeatures returns the ranker's features (indices into RankingSpec,

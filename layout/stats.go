@@ -44,7 +44,7 @@ func (c Counts) CTR(prior float64) float64 {
 }
 
 // putStats fills the running-statistics features of showing video at at.
-func (l *Layout) putStats(ex *feature.Example, video, at int64) {
+func (l *Layout) putStats(ex *feature.Example, video int64, cat []events.Feat, at int64) {
 	sg := &l.cfg.Signals
 	if !sg.ItemStats && len(sg.AttributeStats) == 0 {
 		return
@@ -66,7 +66,7 @@ func (l *Layout) putStats(ex *feature.Example, video, at int64) {
 	}
 	for k, col := range sg.AttributeStats {
 		var c Counts
-		if v, ok := l.attrValue(video, l.statCols[k]); ok {
+		if v, ok := attrOf(cat, l.statCols[k]); ok {
 			c = src.Attribute(col, v, at)
 		}
 		put(c)

@@ -77,19 +77,19 @@ func (m *Model) NewItemPart(features []int, ids []int64, exs []feature.Example) 
 // Len is the number of items the part holds.
 func (p *ItemPart) Len() int { return len(p.rows) }
 
-// gather copies the items' rows into b.pre; false if the part lacks one.
+// gather points b.pre at the items' rows; false if the part lacks one.
 func (p *ItemPart) gather(b *scoreBuf, ids []int64) bool {
 	no := p.model.mlp.Sizes[1]
-	if cap(b.pre) < len(ids)*no {
-		b.pre = make([]float32, len(ids)*no)
+	if cap(b.pre) < len(ids) {
+		b.pre = make([][]float32, len(ids))
 	}
-	b.pre = b.pre[:len(ids)*no]
+	b.pre = b.pre[:len(ids)]
 	for i, id := range ids {
 		r, ok := p.rows[id]
 		if !ok {
 			return false
 		}
-		copy(b.pre[i*no:(i+1)*no], p.p[int(r)*no:int(r+1)*no])
+		b.pre[i] = p.p[int(r)*no : int(r+1)*no : int(r+1)*no]
 	}
 	return true
 }

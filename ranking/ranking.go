@@ -75,7 +75,7 @@ type scoreBuf struct {
 	shared []float32
 	rows   []int // the features that differ between examples
 	runs   []tower.Run
-	pre    []float32 // the candidates' rows of an ItemPart
+	pre    [][]float32 // the candidates' rows of an ItemPart
 }
 
 // Logits writes the logit of each example into dst. Unknown IDs read as
@@ -181,7 +181,7 @@ func sameIDs(a, b []int64) bool {
 
 // logitsShared is Logits over a batch split by splitShared, the features
 // marked in skip coming from pre (the candidates' ItemPart rows).
-func (m *Model) logitsShared(dst []float32, exs []feature.Example, b *scoreBuf, skip []bool, pre []float32) error {
+func (m *Model) logitsShared(dst []float32, exs []feature.Example, b *scoreBuf, skip []bool, pre [][]float32) error {
 	W := m.enc.Width()
 	if cap(b.shared) < W {
 		b.shared = make([]float32, W)

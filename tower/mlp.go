@@ -189,15 +189,16 @@ type Run struct{ Start, Len int }
 // product over the shared columns is computed once for the batch, not once
 // per row; the result equals Forward's on the full rows up to the order of
 // floating-point summation (a relative difference around 1e-7). pre, if
-// not nil, holds batch × Sizes[1] floats added to each row's first-layer
-// product: the part of columns computed elsewhere (an item's own features,
-// precomputed per item by the caller; their columns in shared are then 0).
+// not nil, holds one slice of Sizes[1] floats per row, added to the row's
+// first-layer product: the part of columns computed elsewhere (an item's
+// own features, precomputed per item by the caller, its row passed in
+// place; their columns in shared are then 0).
 // runs must be ascending, disjoint and inside [0, In), else it panics, as
 // Forward does on bad sizes.
-func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int, pre []float32) {
+func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int, pre [][]float32) {
 	ni, no := m.Sizes[0], m.Sizes[1]
 	k := m.runsWidth(runs)
-	if len(shared) != ni || len(x) != batch*k || len(dst) != batch*m.Out() || pre != nil && len(pre) != batch*no {
+	if len(shared) != ni || len(x) != batch*k || len(dst) != batch*m.Out() || pre != nil && len(pre) != batch {
 		panic("tower: ForwardShared: bad buffer sizes")
 	}
 	s := m.getScratch(batch)
@@ -228,10 +229,11 @@ func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int, pre
 		out = dst
 	}
 	for r := 0; r < batch; r++ {
-		copy(out[r*no:(r+1)*no], h)
-	}
-	if pre != nil {
-		vec.Axpy(1, pre, out)
+		row := out[r*no : (r+1)*no]
+		copy(row, h)
+		if pre != nil {
+			vec.Axpy(1, pre[r][:no], row)
+		}
 	}
 	m.addRuns(out, x, runs, k, batch)
 	m.activate(0, out)

@@ -94,7 +94,11 @@ func TestForwardSharedIsForward(t *testing.T) {
 		m.Forward(want, full, batch)
 		saved := shared[item]
 		shared[item] = 0
-		m.ForwardShared(got, shared, own, c.runs, batch, pre)
+		rows := make([][]float32, batch)
+		for b := range rows {
+			rows[b] = pre[b*no : (b+1)*no]
+		}
+		m.ForwardShared(got, shared, own, c.runs, batch, rows)
 		shared[item] = saved
 		for i := range want {
 			assert.InDelta(t, want[i], got[i], 1e-5*(1+math.Abs(float64(want[i]))), "with pre: sizes %v, output %d", c.sizes, i)
