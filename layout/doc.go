@@ -10,8 +10,8 @@
 // lengths, vocabulary caps, the mapped user and catalogue columns); a model
 // directory stores it beside the models, and the models store the
 // feature.Spec they were trained on. CandgenSpec and RankingSpec derive the
-// specs from the Config, examples are filled by feature name
-// (feature.Builder), and CheckCandgen/CheckRanking refuse a model whose
+// specs from the Config, examples are filled by the specs' slots (resolved
+// once by feature name, feature.Builder.Slot), and CheckCandgen/CheckRanking refuse a model whose
 // stored spec differs from the layout's by a renamed, reordered or
 // re-shaped feature, naming it.
 //
@@ -24,6 +24,14 @@
 // RankHistory watches), the "user_C" attributes, and per catalogue column
 // "video_C" (ID or number) or "video_age_C" (a time column: the video's age
 // at the impression, in days).
+//
+// # Serving a slate
+//
+// RankExamples builds the examples of a whole slate (one user, many
+// candidate videos) into a reused Slate: the user's features once, shared
+// by every candidate, and nothing allocated once the Slate has grown.
+// ItemFeatures names the features that depend on the video alone at
+// serving, which a server precomputes once per video (ranking.ItemPart).
 //
 // # Leakage
 //

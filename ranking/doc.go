@@ -29,10 +29,22 @@
 // version, the checksum and that the parts fit together (errors wrap
 // ErrFormat).
 //
+// # Serving a slate
+//
+// A served request ranks hundreds of candidates for one user. Logits finds
+// the features whose value is the same in every example of the batch (the
+// user's), encodes them once and computes their part of the first layer
+// once (tower.MLP.ForwardShared). The features of the candidate video
+// alone (its ID, catalogue attributes, statistics held fixed) can be
+// precomputed per video once per model: NewItemPart, then RankWith or
+// LogitsWith add each candidate's precomputed row. Both give the logits of
+// the examples scored one by one, up to floating-point summation order.
+//
 // # Concurrency
 //
-// Scoring (Logits, ExpectedWatchTime, Rank) is safe for concurrent use and
-// reuses pooled buffers across calls.
+// Scoring (Logits, ExpectedWatchTime, Rank, RankWith) is safe for
+// concurrent use and reuses pooled buffers across calls: once they have
+// grown to a slate, scoring one allocates nothing.
 //
 // # Example
 //
