@@ -28,16 +28,19 @@ type ItemPart struct {
 	p     []float32 // Len() rows of the first hidden layer's width
 }
 
-// NewItemPart computes the part of the items ids, exs[i] holding item
-// ids[i]'s features (those not listed are not read), over the listed
-// features (indices of the model's spec, ascending, each once). An item ID
-// twice, a bad feature list, or a bad value of a listed feature (an error
-// naming the item and the feature) is an error.
-func (m *Model) NewItemPart(features []int, ids []int64, exs []feature.Example) (*ItemPart, error) {
+// itemChunk is how many items NewItemPart asks examples for at once.
+const itemChunk = 4096
+
+// NewItemPart computes the part of the items ids over the listed features
+// (indices of the model's spec, ascending, each once). examples returns
+// the examples of a chunk of ids (at most 4,096 at a time, in order; only
+// the listed features are read; it may reuse its memory from one chunk to
+// the next), so that a large catalogue's examples never all exist at
+// once. An item ID twice, a bad feature list, a chunk of the wrong length,
+// or a bad value of a listed feature (an error naming the item and the
+// feature) is an error.
+func (m *Model) NewItemPart(features []int, ids []int64, examples func(ids []int64) []feature.Example) (*ItemPart, error) {
 	F := len(m.enc.Spec.Features)
-	if len(ids) != len(exs) {
-		return nil, fmt.Errorf("ranking: NewItemPart: %d IDs for %d examples", len(ids), len(exs))
-	}
 	if len(features) == 0 {
 		return nil, errors.New("ranking: NewItemPart: no item features")
 	}
@@ -57,19 +60,25 @@ func (m *Model) NewItemPart(features []int, ids []int64, exs []feature.Example) 
 		}
 		k += w
 	}
-	x := make([]float32, len(ids)*k)
-	for i, id := range ids {
-		if _, dup := part.rows[id]; dup {
-			return nil, fmt.Errorf("ranking: NewItemPart: item %d appears twice", id)
+	no := m.mlp.Sizes[1]
+	part.p = make([]float32, len(ids)*no)
+	x := make([]float32, min(len(ids), itemChunk)*k)
+	for lo := 0; lo < len(ids); lo += itemChunk {
+		chunk := ids[lo:min(lo+itemChunk, len(ids))]
+		exs := examples(chunk)
+		if len(exs) != len(chunk) {
+			return nil, fmt.Errorf("ranking: NewItemPart: %d examples for %d items", len(exs), len(chunk))
 		}
-		part.rows[id] = int32(i)
-		if err := m.enc.AssembleFeatures(x[i*k:(i+1)*k], &exs[i], m.emb, features); err != nil {
-			return nil, fmt.Errorf("ranking: NewItemPart: item %d: %w", id, err)
+		for i, id := range chunk {
+			if _, dup := part.rows[id]; dup {
+				return nil, fmt.Errorf("ranking: NewItemPart: item %d appears twice", id)
+			}
+			part.rows[id] = int32(lo + i)
+			if err := m.enc.AssembleFeatures(x[i*k:(i+1)*k], &exs[i], m.emb, features); err != nil {
+				return nil, fmt.Errorf("ranking: NewItemPart: item %d: %w", id, err)
+			}
 		}
-	}
-	part.p = make([]float32, len(ids)*m.mlp.Sizes[1])
-	if len(ids) > 0 {
-		m.mlp.FirstProduct(part.p, x, runs, len(ids))
+		m.mlp.FirstProduct(part.p[lo*no:(lo+len(chunk))*no], x[:len(chunk)*k], runs, len(chunk))
 	}
 	return part, nil
 }

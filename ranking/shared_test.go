@@ -2,6 +2,7 @@ package ranking
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -79,20 +80,23 @@ func TestItemPart(t *testing.T) {
 	quality := func(v int64) float64 { return float64(v%7) / 7 }
 	var ids []int64
 	var items []feature.Example
-	for v := int64(0); v < 20; v++ {
+	for v := int64(0); v < 5000; v++ { // two chunks; videos past 19 are OOV
 		ids = append(ids, v)
 		// The other features' values are never read: NaN shows it.
 		items = append(items, feature.Example{IDs: [][]int64{{v}, nil, nil, nil}, Nums: []float64{0, 0, math.NaN(), quality(v)}})
 	}
-	part, err := m.NewItemPart([]int{0, 3}, ids, items)
+	part, err := m.NewItemPart([]int{0, 3}, ids, chunks(items))
 	require.NoError(t, err)
-	assert.Equal(t, 20, part.Len())
+	assert.Equal(t, 5000, part.Len())
 
 	recent := []int64{3, 7, 11}
 	cands := make([]int64, 40)
 	slate := make([]feature.Example, len(cands))
 	for i := range slate {
 		v := int64((i * 7) % 20)
+		if i%2 == 1 {
+			v = int64(4000 + i*23) // OOV videos of the second chunk
+		}
 		cands[i] = v
 		slate[i] = feature.Example{IDs: [][]int64{{v}, recent, nil, nil}, Nums: []float64{0, 0, 0.4 + float64(i%3)/10, quality(v)}}
 	}
@@ -127,14 +131,14 @@ func TestItemPart(t *testing.T) {
 	assert.Zero(t, allocs)
 
 	// An item outside the part: the whole slate scored as Logits does.
-	cands[5] = 99
+	cands[5] = 99999
 	want := make([]float32, len(slate))
 	require.NoError(t, m.Logits(want, slate))
 	require.NoError(t, m.LogitsWith(got, cands, slate, part))
 	assert.Equal(t, want, got)
 	// A part of another model is not used.
 	other, _ := randomModel(t, 5)
-	otherPart, err := other.NewItemPart([]int{0, 3}, ids, items)
+	otherPart, err := other.NewItemPart([]int{0, 3}, ids, chunks(items))
 	require.NoError(t, err)
 	cands[5] = 5
 	require.NoError(t, m.LogitsWith(got, cands, slate, otherPart))
@@ -146,14 +150,25 @@ func TestItemPart(t *testing.T) {
 		exs   []feature.Example
 		want  string
 	}{
-		"item twice":        {[]int{0, 3}, []int64{1, 1}, items[:2], "item 1 appears twice"},
-		"features unsorted": {[]int{3, 0}, ids, items, "not ascending"},
-		"feature past spec": {[]int{0, 4}, ids, items, "not ascending"},
-		"no features":       {nil, ids, items, "no item features"},
-		"IDs and examples":  {[]int{0}, ids[:3], items, "3 IDs for 20 examples"},
-		"bad value":         {[]int{0, 2}, ids, items, `item 0: feature "appeal"`},
+		"item twice":         {[]int{0, 3}, []int64{1, 1}, items[:2], "item 1 appears twice"},
+		"item twice, chunks": {[]int{0, 3}, append(slices.Clone(ids), 7), append(slices.Clone(items), items[7]), "item 7 appears twice"},
+		"features unsorted":  {[]int{3, 0}, ids, items, "not ascending"},
+		"feature past spec":  {[]int{0, 4}, ids, items, "not ascending"},
+		"no features":        {nil, ids, items, "no item features"},
+		"short chunk":        {[]int{0}, ids, items[:4100], "4 examples for 904 items"},
+		"bad value":          {[]int{0, 2}, ids, items, `item 0: feature "appeal"`},
 	} {
-		_, err := m.NewItemPart(c.feats, c.ids, c.exs)
+		_, err := m.NewItemPart(c.feats, c.ids, chunks(c.exs))
 		assert.ErrorContains(t, err, c.want, name)
+	}
+}
+
+// chunks hands NewItemPart the examples of each chunk of its items in turn.
+func chunks(exs []feature.Example) func([]int64) []feature.Example {
+	at := 0
+	return func(ids []int64) []feature.Example {
+		out := exs[min(at, len(exs)):min(at+len(ids), len(exs))]
+		at += len(ids)
+		return out
 	}
 }

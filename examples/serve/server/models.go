@@ -11,6 +11,7 @@ import (
 
 	"github.com/ytdnn/ytdnn/candgen"
 	"github.com/ytdnn/ytdnn/events"
+	"github.com/ytdnn/ytdnn/feature"
 	"github.com/ytdnn/ytdnn/layout"
 	"github.com/ytdnn/ytdnn/modeldir"
 	"github.com/ytdnn/ytdnn/ranking"
@@ -63,8 +64,9 @@ func itemPart(l *layout.Layout, cg *candgen.Model, rk *ranking.Model) (*ranking.
 		ids[i], _ = vocab.ID(int32(i + 1))
 	}
 	var s layout.Slate
-	exs := l.RankExamples(&s, &layout.User{}, ids, l.End, nil)
-	return rk.NewItemPart(l.ItemFeatures(), ids, exs)
+	return rk.NewItemPart(l.ItemFeatures(), ids, func(chunk []int64) []feature.Example {
+		return l.RankExamples(&s, &layout.User{}, chunk, l.End, nil)
+	})
 }
 
 // Version is the name clients see for the set: its directory's last
