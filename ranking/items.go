@@ -53,11 +53,7 @@ func (m *Model) NewItemPart(features []int, ids []int64, examples func(ids []int
 		}
 		part.item[f] = true
 		o, w := m.enc.Columns(f)
-		if n := len(runs); n > 0 && runs[n-1].Start+runs[n-1].Len == o {
-			runs[n-1].Len += w
-		} else {
-			runs = append(runs, tower.Run{Start: o, Len: w})
-		}
+		runs = addRun(runs, o, w)
 		k += w
 	}
 	no := m.mlp.Sizes[1]

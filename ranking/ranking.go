@@ -159,13 +159,19 @@ func (m *Model) splitShared(b *scoreBuf, exs []feature.Example, skip []bool) boo
 		}
 		b.rows = append(b.rows, i)
 		o, w := m.enc.Columns(i)
-		if n := len(b.runs); n > 0 && b.runs[n-1].Start+b.runs[n-1].Len == o {
-			b.runs[n-1].Len += w
-		} else {
-			b.runs = append(b.runs, tower.Run{Start: o, Len: w})
-		}
+		b.runs = addRun(b.runs, o, w)
 	}
 	return true
+}
+
+// addRun appends the columns [o, o+w) to runs, extending the last run when
+// they follow it.
+func addRun(runs []tower.Run, o, w int) []tower.Run {
+	if n := len(runs); n > 0 && runs[n-1].Start+runs[n-1].Len == o {
+		runs[n-1].Len += w
+		return runs
+	}
+	return append(runs, tower.Run{Start: o, Len: w})
 }
 
 // sameIDs reports whether two ID lists are equal (the same slice, often).
