@@ -104,6 +104,11 @@ type HNSW struct {
 
 	efSearch atomic.Int64 // the search-time ef, changed by SetEfSearch
 	visited  sync.Pool
+	// blocks is the items' vectors in blocks of 8, lane by lane (see
+	// vec.DotBlock8), for scans; built on the first scan of an index of at
+	// most scanMaxItems items.
+	blocks     []float32
+	blocksOnce sync.Once
 }
 
 // NewHNSW builds an index over len(vectors)/dim items (copied). ids nil

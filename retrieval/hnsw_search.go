@@ -154,9 +154,13 @@ func (h *HNSW) greedy(q []float32, ep cand, l int) cand {
 // Search implements Index. It searches with ef = max(EfSearch, n) nodes
 // and, when the filter leaves fewer than n hits, again with a doubled ef,
 // until n hits pass. A node found stands for all its items (identical
-// vectors). Once ef reaches the number of nodes the search is a scan that
-// scores every item (exact): a search for n ≥ Len items returns them all,
-// or all the filter lets through. ctx is checked before each query.
+// vectors). Once ef reaches the number of nodes, or, in an index of at
+// most 65,536 items, ef·2M reaches the number of items (a graph search
+// then scores about as many vectors as there are, in random order, with
+// heap work on each: 300 candidates of 9,565 items), the search is a scan
+// that scores every item (exact) eight at a time: a search for n ≥ Len
+// items returns them all, or all the filter lets through. ctx is checked
+// before each query.
 func (h *HNSW) Search(ctx context.Context, queries []float32, n int, filter Filter) ([][]Hit, error) {
 	if err := checkQueries(queries, h.dim, n); err != nil {
 		return nil, err
@@ -184,7 +188,7 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 	}
 	ef = max(ef, n)
 	for {
-		if ef >= h.nodes {
+		if ef >= h.nodes || h.scanCheaper(ef) {
 			return h.scan(q, qi, n, filter)
 		}
 		cur := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
@@ -216,15 +220,64 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 	}
 }
 
+// scanMaxItems bounds the indexes whose searches may scan before ef
+// reaches the node count: their lane-by-lane copy of the vectors (17 MB
+// at 65 dimensions) is made once; a larger index scans so rarely that
+// the copy would only double its memory.
+const scanMaxItems = 1 << 16
+
+// scanCheaper reports whether a search at ef scores about as many vectors
+// as a scan (ef·2M, the neighbours of ef expanded nodes, reaching the item
+// count) in an index small enough to keep its vectors for scans.
+func (h *HNSW) scanCheaper(ef int) bool {
+	return len(h.ids) <= scanMaxItems && ef*2*h.cfg.M >= len(h.ids)
+}
+
+// scanBlocks returns the items' vectors in blocks of 8, lane by lane (zero
+// padded), made on first use; nil for an index of more than scanMaxItems.
+func (h *HNSW) scanBlocks() []float32 {
+	if len(h.ids) > scanMaxItems {
+		return nil
+	}
+	h.blocksOnce.Do(func() {
+		n, d := len(h.ids), h.dim
+		b := make([]float32, (n+7)/8*8*d)
+		for i := range n {
+			blk, lane := i/8, i%8
+			for j, v := range h.vec(int32(i)) {
+				b[blk*8*d+j*8+lane] = v
+			}
+		}
+		h.blocks = b
+	})
+	return h.blocks
+}
+
 // scan is a search that considers every node: it scores every item
 // directly, without the graph, so nothing the graph cannot reach is missed.
 func (h *HNSW) scan(q []float32, qi, n int, filter Filter) []Hit {
 	t := topN{n: n, h: make([]Hit, 0, min(n, len(h.ids)))}
-	for i, id := range h.ids {
-		if filter != nil && filter(qi, id) {
-			continue
+	blocks, d := h.scanBlocks(), h.dim
+	var s [8]float32
+	for b := 0; b < len(h.ids); b += 8 {
+		m := min(8, len(h.ids)-b)
+		if blocks != nil {
+			vec.DotBlock8(&s, q, blocks[b*d:(b+8)*d])
+		} else {
+			for l := range m {
+				s[l] = vec.Dot(q, h.vec(int32(b+l)))
+			}
 		}
-		t.push(Hit{ID: id, Score: vec.Dot(q, h.vec(int32(i)))})
+		for l := range m {
+			if len(t.h) == t.n && s[l] <= t.h[0].Score {
+				continue
+			}
+			id := h.ids[b+l]
+			if filter != nil && filter(qi, id) {
+				continue
+			}
+			t.push(Hit{ID: id, Score: s[l]})
+		}
 	}
 	return SortHits(t.h, n)
 }

@@ -106,6 +106,32 @@ func Max(init float32, x []float32) float32 {
 	return m
 }
 
+// DotBlock8 writes into dst the dot products of q with eight vectors of
+// len(q) floats stored lane by lane in block (len(q)·8 floats: element j of
+// vector l at block[j·8+l]), the layout that scores eight items per
+// multiply-add with no horizontal sum: a scan over many short vectors
+// (an index's items) at the speed of the arithmetic, not of a reduction
+// per item. With FMA it sums in four accumulators (j mod 4), so its
+// rounding differs from Dot's by a few ulps of Σ|q·v|.
+func DotBlock8(dst *[8]float32, q, block []float32) {
+	block = block[:8*len(q)]
+	if hasFMA && len(q) > 0 {
+		dotBlock8FMA(&q[0], &block[0], len(q), &dst[0])
+		return
+	}
+	var acc [4][8]float32
+	for j, x := range q {
+		a := &acc[j%4]
+		b := block[j*8 : j*8+8]
+		for l := range a {
+			a[l] += x * b[l]
+		}
+	}
+	for l := range dst {
+		dst[l] = (acc[0][l] + acc[1][l]) + (acc[2][l] + acc[3][l])
+	}
+}
+
 // ReLU sets every negative element of x to 0 in place (max(0, x), as the
 // comparison x < 0 decides it: -0 and NaN are kept). The AVX2 path is
 // branch-free: on a layer's pre-activations, about half of them negative

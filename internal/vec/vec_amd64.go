@@ -25,4 +25,7 @@ func scaleAVX2(alpha float32, x *float32, n int)
 func reluAVX2(x *float32, n int)
 
 //go:noescape
+func dotBlock8FMA(q, block *float32, n int, dst *float32)
+
+//go:noescape
 func dotFMA(x, y *float32, n int) float32

@@ -239,3 +239,48 @@ rloop8:
 rdone:
 	VZEROUPPER
 	RET
+
+// func dotBlock8FMA(q *float32, block *float32, n int, dst *float32)
+// dst[l] = Σ_j q[j]·block[j·8+l] for l < 8, j < n (n ≥ 1): eight dot
+// products at once over vectors stored lane by lane. Four accumulators
+// (j mod 4) keep the FMAs' latency hidden; they are summed at the end.
+TEXT ·dotBlock8FMA(SB), NOSPLIT, $0-32
+	MOVQ q+0(FP), SI
+	MOVQ block+8(FP), DI
+	MOVQ n+16(FP), CX
+	MOVQ dst+24(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+b8loop4:
+	CMPQ CX, $4
+	JLT b8loop1
+	VBROADCASTSS (SI), Y4
+	VBROADCASTSS 4(SI), Y5
+	VBROADCASTSS 8(SI), Y6
+	VBROADCASTSS 12(SI), Y7
+	VFMADD231PS (DI), Y4, Y0
+	VFMADD231PS 32(DI), Y5, Y1
+	VFMADD231PS 64(DI), Y6, Y2
+	VFMADD231PS 96(DI), Y7, Y3
+	ADDQ $16, SI
+	ADDQ $128, DI
+	SUBQ $4, CX
+	JMP b8loop4
+b8loop1:
+	CMPQ CX, $1
+	JLT b8sum
+	VBROADCASTSS (SI), Y4
+	VFMADD231PS (DI), Y4, Y0
+	ADDQ $4, SI
+	ADDQ $32, DI
+	SUBQ $1, CX
+	JMP b8loop1
+b8sum:
+	VADDPS Y1, Y0, Y0
+	VADDPS Y3, Y2, Y2
+	VADDPS Y2, Y0, Y0
+	VMOVUPS Y0, (DX)
+	VZEROUPPER
+	RET

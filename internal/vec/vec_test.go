@@ -184,3 +184,30 @@ func TestReLU(t *testing.T) {
 		}
 	}
 }
+
+// TestDotBlock8: eight dot products over lane-by-lane vectors equal the
+// float64 sums to float32 rounding on every length, through the assembly
+// path and the Go one; lanes do not mix.
+func TestDotBlock8(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for n := 0; n <= 70; n++ {
+		q := randSlice(rng, n, 2)
+		block := randSlice(rng, 8*n, 2)
+		var want [8]float64
+		var mag [8]float64
+		for j := range n {
+			for l := range 8 {
+				p := float64(q[j]) * float64(block[j*8+l])
+				want[l] += p
+				mag[l] += math.Abs(p)
+			}
+		}
+		var got [8]float32
+		DotBlock8(&got, q, block)
+		for l := range 8 {
+			if d := math.Abs(float64(got[l]) - want[l]); d > 1e-6*(1+mag[l]) {
+				t.Fatalf("n=%d lane %d: %v, want %v", n, l, got[l], want[l])
+			}
+		}
+	}
+}

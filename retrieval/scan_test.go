@@ -1,0 +1,50 @@
+package retrieval
+
+import (
+	"context"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestHNSWScansWhenCheaper: once ef·2M reaches the item count, a search
+// scores every item (eight at a time, from the lane-by-lane copy) and
+// returns exactly what exact search returns, filter applied, on an item
+// count that is not a multiple of 8; with ef·2M short of it the graph is
+// searched and the copy is never made.
+func TestHNSWScansWhenCheaper(t *testing.T) {
+	const n, dim = 1003, 13
+	rng := rand.New(rand.NewPCG(7, 8))
+	items := make([]float32, n*dim)
+	for i := range items {
+		items[i] = float32(rng.NormFloat64())
+	}
+	h, err := NewHNSW(context.Background(), items, dim, nil, HNSWConfig{M: 8, EfConstruction: 32, EfSearch: 8, Seed: 1})
+	require.NoError(t, err)
+	ex, err := NewExact(items, dim, nil)
+	require.NoError(t, err)
+	q := make([]float32, 4*dim)
+	for i := range q {
+		q[i] = float32(rng.NormFloat64())
+	}
+	_, err = h.Search(context.Background(), q, 40, nil) // ef 40: 640 < 1003, the graph
+	require.NoError(t, err)
+	assert.Nil(t, h.blocks, "a graph search makes no copy")
+	filter := func(qi int, id int32) bool { return int(id%5) == qi }
+	for _, f := range []Filter{nil, filter} {
+		got, err := h.Search(context.Background(), q, 63, f) // ef 63: 1008 ≥ 1003, a scan
+		require.NoError(t, err)
+		want, err := ex.Search(context.Background(), q, 63, f)
+		require.NoError(t, err)
+		for qi := range want {
+			require.Len(t, got[qi], len(want[qi]))
+			for k := range want[qi] {
+				assert.Equal(t, want[qi][k].ID, got[qi][k].ID, "query %d, rank %d", qi, k)
+				assert.InDelta(t, want[qi][k].Score, got[qi][k].Score, 1e-5, "query %d, rank %d", qi, k)
+			}
+		}
+	}
+	assert.Len(t, h.blocks, (n+7)/8*8*dim, "the copy, padded to whole blocks")
+}
