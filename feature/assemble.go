@@ -52,6 +52,9 @@ func (e *Encoder) AssembleFeatures(dst []float32, ex *Example, p *Params, featur
 		case ID, Bag:
 			t := p.Tables[e.space[i]]
 			v := e.Vocabs[e.space[i]]
+			if t == nil || t.Dim != w {
+				return fmt.Errorf("feature: AssembleFeatures: the table of feature %q does not have the encoder's dimension %d", f.Name, w)
+			}
 			ids := lastN(ex.IDs[i], f.MaxLen)
 			if f.Kind == ID && len(ids) == 1 {
 				if id := v.Index(ids[0]); id > 0 && int(id) < t.Rows {

@@ -77,4 +77,7 @@ func TestAssembleFeaturesIsAssemble(t *testing.T) {
 		assert.ErrorContains(t, err, c.want, c.name)
 	}
 	assert.ErrorContains(t, e.AssembleFeatures(row, &exs[0], &Params{Tables: []*embedding.Table{}}, all), "parameters", "tables of another encoder")
+	narrow, err := embedding.NewTable(p.Tables[1].Rows, 1, 0.5, nil)
+	require.NoError(t, err)
+	assert.ErrorContains(t, e.AssembleFeatures(row, &exs[0], &Params{Tables: []*embedding.Table{p.Tables[0], narrow}}, all), `feature "region"`, "a table of another dimension")
 }

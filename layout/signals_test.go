@@ -206,9 +206,10 @@ func TestNullAttributeIsNoMatch(t *testing.T) {
 }
 
 // TestRankExampleAllocations locks what building one candidate's ranking
-// features allocates: the example's own slices, never the feature names
-// (interned; building them per candidate was most of a served request's
-// allocations).
+// features alone allocates: the example's own slices, never the feature
+// names (slots resolved once; building names per candidate was most of a
+// served request's allocations). A slate allocates nothing per candidate
+// (TestRankExamplesIsRankExampleEach).
 func TestRankExampleAllocations(t *testing.T) {
 	l := signalLayout(t, 0)
 	u := l.Walk([]events.Event{{Kind: events.Watch, Item: 1, Time: dayMs, Tokens: []int64{40}}, {Kind: events.Watch, Item: 2, Time: 2 * dayMs}}, nil, nil)

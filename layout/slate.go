@@ -140,6 +140,7 @@ type Slate struct {
 	nums []float64
 	ones idBuf
 	user feature.Example // the features every candidate shares
+	used int             // slots of ids the last slate filled
 }
 
 // RankExamples is RankExample for every video of a slate shown to u at
@@ -168,7 +169,12 @@ func (l *Layout) RankExamples(s *Slate, u *User, videos []int64, at int64, score
 	l.putUser(&s.user, u, at, &s.ones)
 	if cap(s.ids) < n*F {
 		s.ids, s.nums = make([][]int64, n*F), make([]float64, n*F)
+	} else if s.used > n*F {
+		// A smaller slate than the last: drop the larger one's references
+		// (earlier users' histories, another catalogue's rows).
+		clear(s.ids[n*F : s.used])
 	}
+	s.used = n * F
 	if cap(s.exs) < n {
 		s.exs = make([]feature.Example, n)
 	}

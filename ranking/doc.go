@@ -44,7 +44,8 @@
 //
 // Scoring (Logits, ExpectedWatchTime, Rank, RankWith) is safe for
 // concurrent use and reuses pooled buffers across calls: once they have
-// grown to a slate, scoring one allocates nothing.
+// grown to a slate, Logits and LogitsWith allocate nothing (Rank, RankWith
+// and ExpectedWatchTime allocate their results).
 //
 // # Example
 //

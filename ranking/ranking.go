@@ -96,10 +96,14 @@ func (m *Model) Logits(dst []float32, exs []feature.Example) error {
 // part's precomputed first-layer products are added instead of encoding
 // and multiplying those features again, and the values exs hold for them
 // are not read. A nil part, one built for another model, or an ID the
-// part lacks falls back to Logits on exs alone.
+// part lacks falls back to Logits on exs alone. ids of another length
+// than exs (nil with a nil part aside) is an error.
 func (m *Model) LogitsWith(dst []float32, ids []int64, exs []feature.Example, part *ItemPart) error {
 	if len(dst) != len(exs) {
 		return fmt.Errorf("ranking: dst has %d entries for %d examples", len(dst), len(exs))
+	}
+	if (ids != nil || part != nil) && len(ids) != len(exs) {
+		return fmt.Errorf("ranking: %d ids for %d examples", len(ids), len(exs))
 	}
 	W := m.enc.Width()
 	b, _ := m.bufs.Get().(*scoreBuf)
@@ -107,7 +111,7 @@ func (m *Model) LogitsWith(dst []float32, ids []int64, exs []feature.Example, pa
 		b = &scoreBuf{}
 	}
 	defer m.bufs.Put(b)
-	if part != nil && part.model == m && len(ids) == len(exs) && len(exs) > 0 && part.gather(b, ids) && m.splitShared(b, exs, part.item) {
+	if part != nil && part.model == m && len(exs) > 0 && part.gather(b, ids) && m.splitShared(b, exs, part.item) {
 		return m.logitsShared(dst, exs, b, part.item, b.pre)
 	}
 	if len(exs) >= minShared && m.splitShared(b, exs, nil) && len(b.rows) > 0 && len(b.rows) < len(m.enc.Spec.Features) {

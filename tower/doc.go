@@ -17,10 +17,10 @@
 //
 // Forward is one matrix product per layer (internal/linalg) and allocates
 // nothing once its per-goroutine scratch has grown; it is safe for
-// concurrent use as long as nothing updates the weights. Batches of up to
-// SerialRows rows (a served slate) multiply on the calling goroutine: a
-// server's concurrency comes from its requests. ForwardShared is Forward
-// for a batch whose rows share most inputs (one user's candidates): the
-// shared columns' part of the first layer is computed once; FirstProduct
-// precomputes a part per item.
+// concurrent use as long as nothing updates the weights; its large products
+// use every core. ForwardShared is Forward for a batch whose rows share
+// most inputs (one user's candidates, a served slate): the shared columns'
+// part of the first layer is computed once, and its products run on the
+// calling goroutine (a server's concurrency comes from its requests);
+// FirstProduct precomputes a part per item.
 package tower

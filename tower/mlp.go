@@ -75,7 +75,7 @@ func (m *MLP) Forward(dst, x []float32, batch int) {
 		panic("tower: Forward: bad buffer sizes")
 	}
 	s := m.getScratch(batch)
-	m.forwardFrom(0, dst, x, batch, s)
+	m.forwardFrom(0, dst, x, batch, s, false)
 	m.scratch.Put(s)
 }
 
@@ -96,8 +96,9 @@ func (m *MLP) getScratch(batch int) *fwdScratch {
 	return s
 }
 
-// forwardFrom runs layers first.. on in (batch×Sizes[first]) into dst.
-func (m *MLP) forwardFrom(first int, dst, in []float32, batch int, s *fwdScratch) {
+// forwardFrom runs layers first.. on in (batch×Sizes[first]) into dst,
+// the products on the calling goroutine when serial.
+func (m *MLP) forwardFrom(first int, dst, in []float32, batch int, s *fwdScratch, serial bool) {
 	for l := first; l < len(m.W); l++ {
 		ni, no := m.Sizes[l], m.Sizes[l+1]
 		out := s.a[:batch*no]
@@ -107,7 +108,7 @@ func (m *MLP) forwardFrom(first int, dst, in []float32, batch int, s *fwdScratch
 		for r := 0; r < batch; r++ {
 			copy(out[r*no:(r+1)*no], m.B[l])
 		}
-		gemm(batch, no, ni, in, ni, m.W[l], out)
+		gemm(serial, batch, no, ni, in, ni, m.W[l], out)
 		m.activate(l, out)
 		in = out
 		s.a, s.b = s.b, s.a
@@ -136,11 +137,11 @@ func (m *MLP) runsWidth(runs []Run) int {
 
 // addRuns adds to out (batch × Sizes[1]) each run's columns of x (batch ×
 // k, the runs one after the other) times the run's rows of W[0].
-func (m *MLP) addRuns(out, x []float32, runs []Run, k, batch int) {
+func (m *MLP) addRuns(out, x []float32, runs []Run, k, batch int, serial bool) {
 	no := m.Sizes[1]
 	off := 0
 	for _, r := range runs {
-		gemm(batch, no, r.Len, x[off:], k, m.W[0][r.Start*no:], out)
+		gemm(serial, batch, no, r.Len, x[off:], k, m.W[0][r.Start*no:], out)
 		off += r.Len
 	}
 }
@@ -158,19 +159,15 @@ func (m *MLP) FirstProduct(dst, x []float32, runs []Run, batch int) {
 		panic("tower: FirstProduct: bad buffer sizes")
 	}
 	clear(dst)
-	m.addRuns(dst, x, runs, k, batch)
+	m.addRuns(dst, x, runs, k, batch, false)
 }
 
-// SerialRows is the largest batch whose products Forward and
-// ForwardShared run on the calling goroutine: a served request's slate
-// (concurrency comes from the requests, one per core). Larger batches (an
-// evaluation's) are split across GOMAXPROCS goroutines.
-const SerialRows = 2048
-
 // gemm is out += x·w for a batch of rows (x: batch×k with row stride lda,
-// w: k×n, out: batch×n), serial up to SerialRows rows.
-func gemm(batch, n, k int, x []float32, lda int, w, out []float32) {
-	if batch <= SerialRows {
+// w: k×n, out: batch×n): on the calling goroutine when serial (a served
+// slate: a server's concurrency comes from its requests, one per core),
+// else split across GOMAXPROCS goroutines when large.
+func gemm(serial bool, batch, n, k int, x []float32, lda int, w, out []float32) {
+	if serial {
 		linalg.GemmSerial(false, false, batch, n, k, 1, x, lda, w, n, 1, out, n)
 		return
 	}
@@ -192,7 +189,9 @@ type Run struct{ Start, Len int }
 // not nil, holds one slice of Sizes[1] floats per row, added to the row's
 // first-layer product: the part of columns computed elsewhere (an item's
 // own features, precomputed per item by the caller, its row passed in
-// place; their columns in shared are then 0).
+// place; their columns in shared are then 0). Its products run on the
+// calling goroutine (Forward's large ones use every core): a slate is a
+// served request's, and a server's concurrency comes from its requests.
 // runs must be ascending, disjoint and inside [0, In), else it panics, as
 // Forward does on bad sizes.
 func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int, pre [][]float32) {
@@ -235,11 +234,11 @@ func (m *MLP) ForwardShared(dst, shared, x []float32, runs []Run, batch int, pre
 			vec.Axpy(1, pre[r][:no], row)
 		}
 	}
-	m.addRuns(out, x, runs, k, batch)
+	m.addRuns(out, x, runs, k, batch, true)
 	m.activate(0, out)
 	if len(m.W) > 1 {
 		s.a, s.b = s.b, s.a
-		m.forwardFrom(1, dst, out, batch, s)
+		m.forwardFrom(1, dst, out, batch, s, true)
 	}
 	m.scratch.Put(s)
 }

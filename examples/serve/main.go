@@ -82,15 +82,16 @@ func main() {
 	if err != nil {
 		logger.Fatal(err)
 	}
+	stopProfile := func(*log.Logger) {}
 	if *cpuProfile != "" {
-		stopProfile, err := startCPUProfile(*cpuProfile)
-		if err != nil {
+		if stopProfile, err = startCPUProfile(*cpuProfile); err != nil {
 			logger.Fatal(err)
 		}
-		defer stopProfile(logger)
 	}
 	logger.Printf("serving %s on http://%s (admin routes %s)", *dir, ln.Addr(), adminState(s, *adminAddr))
-	if err := server.Serve(ctx, ln, public, *timeout+5*time.Second, 10*time.Second); err != nil {
+	err = server.Serve(ctx, ln, public, *timeout+5*time.Second, 10*time.Second)
+	stopProfile(logger) // before a Fatal, which runs no deferred call
+	if err != nil {
 		logger.Fatal(err)
 	}
 	logger.Print("stopped")

@@ -364,3 +364,39 @@ func TestSgemmSerial(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 }
+
+// TestThinOneColumn: a product with one output column (the ranker's last
+// layer) is a dot per row when B's column is contiguous (ldb 1) and the
+// general loop otherwise; both match the float64 reference, every
+// transpose and padding.
+func TestThinOneColumn(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	for _, sh := range [][2]int{{300, 128}, {9, 5}, {1, 65}, {4, 0}} {
+		m, k := sh[0], sh[1]
+		for _, tA := range []bool{false, true} {
+			for _, tB := range []bool{false, true} {
+				for pad := 0; pad < 3; pad++ {
+					ra, ca := m, k
+					if tA {
+						ra, ca = k, m
+					}
+					rb, cb := k, 1
+					if tB {
+						rb, cb = 1, k
+					}
+					lda, ldb, ldc := ca+pad, cb+pad, 1+pad
+					a := randSlice(rng, max(0, (ra-1)*lda+ca))
+					b := randSlice(rng, max(0, (rb-1)*ldb+cb))
+					c := randSlice(rng, max(0, (m-1)*ldc+1))
+					want, mag := referenceMag(tA, tB, m, 1, k, 1.5, a, lda, b, ldb, 0.5, c, ldc)
+					thinGemm(tA, tB, m, 1, k, 1.5, a, lda, b, ldb, 0.5, c, ldc)
+					for i := range m {
+						if g, w := c[i*ldc], want[i*ldc]; math.Abs(float64(g)-float64(w)) > rounding(k, mag[i*ldc]) {
+							t.Fatalf("m=%d k=%d tA=%v tB=%v pad=%d: C[%d]=%g want %g", m, k, tA, tB, pad, i, g, w)
+						}
+					}
+				}
+			}
+		}
+	}
+}

@@ -37,7 +37,9 @@ type Models struct {
 	// attrs are the names of the layout's user attribute columns.
 	attrs map[string]bool
 	// items is the ranker's part over the videos' own features,
-	// precomputed per video (nil: none, or over the memory bound).
+	// precomputed per video from Layout at load (nil: none, or over the
+	// memory bound). A set is immutable once loaded: changing its Layout
+	// (its catalogue or statistics) would leave items stale.
 	items *ranking.ItemPart
 }
 
@@ -49,7 +51,10 @@ const maxItemPart = 256 << 20
 // (layout.ItemFeatures) for every video retrieval can return: the
 // candidates' largest share of the ranker's work, done once per model set
 // instead of once per candidate of every request. It is nil when the set
-// has no ranker or the part would pass maxItemPart.
+// has no ranker or the part would pass maxItemPart. A catalogue value the
+// ranker cannot encode (a non-finite number) is an error: the set does not
+// load, where without the part only the requests that retrieved that video
+// would have failed.
 func itemPart(l *layout.Layout, cg *candgen.Model, rk *ranking.Model) (*ranking.ItemPart, error) {
 	if rk == nil {
 		return nil, nil
