@@ -135,6 +135,13 @@ func (p *idBuf) of(f events.Feat) []int64 {
 // for concurrent use (a server keeps one per request in flight, in a
 // sync.Pool say).
 type Slate struct {
+	// SkipItemFeatures leaves the features ItemFeatures names unset (no
+	// IDs, 0), for a ranker that takes them from a precomputed
+	// ranking.ItemPart holding every candidate of the slate (it reads no
+	// candidate's values for them): their statistics are not looked up.
+	// Any other ranker would score such examples wrongly.
+	SkipItemFeatures bool
+
 	exs  []feature.Example
 	ids  [][]int64
 	nums []float64
@@ -187,7 +194,7 @@ func (l *Layout) RankExamples(s *Slate, u *User, videos []int64, at int64, score
 		if scores != nil {
 			score = scores[i]
 		}
-		l.putCandidate(&ex, u, video, at, score, &s.ones)
+		l.putCandidate(&ex, u, video, at, score, &s.ones, s.SkipItemFeatures)
 		s.exs[i] = ex
 	}
 	return s.exs
@@ -214,9 +221,12 @@ func (l *Layout) putUser(ex *feature.Example, u *User, at int64, ones *idBuf) {
 }
 
 // putCandidate fills the features of showing video (its own, its signals
-// and statistics) into ex, whose other features are set.
-func (l *Layout) putCandidate(ex *feature.Example, u *User, video, at int64, score float64, ones *idBuf) {
-	ex.IDs[l.rs.video] = ones.one(video)
+// and statistics) into ex, whose other features are set; with skipItem,
+// not those of ItemFeatures.
+func (l *Layout) putCandidate(ex *feature.Example, u *User, video, at int64, score float64, ones *idBuf, skipItem bool) {
+	if !skipItem {
+		ex.IDs[l.rs.video] = ones.one(video)
+	}
 	cat := l.Catalogue.Items[video]
 	for i, c := range l.cfg.VideoFeatures {
 		var f events.Feat
@@ -224,6 +234,9 @@ func (l *Layout) putCandidate(ex *feature.Example, u *User, video, at int64, sco
 			f = cat[i]
 		}
 		slot := l.rs.videoCols[i]
+		if skipItem && c.Kind != events.KindTime {
+			continue
+		}
 		switch c.Kind {
 		case events.KindID:
 			if len(cat) > 0 { // unknown videos: unknown IDs
@@ -240,7 +253,19 @@ func (l *Layout) putCandidate(ex *feature.Example, u *User, video, at int64, sco
 		}
 	}
 	l.putSignals(ex, u, video, cat, at, score)
-	l.putStats(ex, video, cat, at)
+	if !skipItem || !l.statsFixed() {
+		l.putStats(ex, video, cat, at)
+	}
+}
+
+// statsFixed reports whether the running statistics depend on the video
+// alone (a server's FixedStats, or none).
+func (l *Layout) statsFixed() bool {
+	switch l.Stats.(type) {
+	case nil, *FixedStats:
+		return true
+	}
+	return false
 }
 
 // ItemFeatures returns the ranker's features (indices into RankingSpec,
@@ -258,8 +283,7 @@ func (l *Layout) ItemFeatures() []int {
 			out = append(out, l.rs.videoCols[i])
 		}
 	}
-	switch l.Stats.(type) {
-	case nil, *FixedStats:
+	if l.statsFixed() {
 		for _, s := range l.rs.stats {
 			out = append(out, s[:]...)
 		}

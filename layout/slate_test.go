@@ -146,3 +146,39 @@ func TestItemFeatures(t *testing.T) {
 	age := spec.Index("video_age_upload")
 	assert.NotEqual(t, l.RankExample(&u, 1, l.End, 0).Nums[age], l.RankExample(&u, 1, l.End+dayMs, 0).Nums[age])
 }
+
+// TestSkipItemFeatures: a Slate that skips the item features builds every
+// other feature as RankExample does and leaves those unset, statistics
+// included when they are fixed; running statistics (not item features)
+// are still filled.
+func TestSkipItemFeatures(t *testing.T) {
+	l := slateLayout(t)
+	spec := l.RankingSpec()
+	u := l.Walk([]events.Event{{User: 42, Kind: events.Watch, Item: 1, Time: 10 * dayMs, Tokens: []int64{40}}}, nil, nil)
+	videos := []int64{1, 2, 3, 4, 5, 99}
+	at := l.End + 5
+	for _, fixed := range []bool{false, true} {
+		if fixed {
+			l.Stats = l.Stats.(*layout.RunningStats).Snapshot(100 * dayMs)
+		}
+		item := map[int]bool{}
+		for _, f := range l.ItemFeatures() {
+			item[f] = true
+		}
+		assert.Equal(t, fixed, item[spec.Index("stats_video_ctr")])
+		s := layout.Slate{SkipItemFeatures: true}
+		got := l.RankExamples(&s, &u, videos, at, nil)
+		for i, v := range videos {
+			want := l.RankExample(&u, v, at, 0)
+			for f := range spec.Features {
+				if item[f] {
+					assert.Empty(t, got[i].IDs[f], "video %d, %s", v, spec.Features[f].Name)
+					assert.Zero(t, got[i].Nums[f], "video %d, %s", v, spec.Features[f].Name)
+					continue
+				}
+				assert.Equal(t, want.IDs[f], got[i].IDs[f], "video %d, %s", v, spec.Features[f].Name)
+				assert.Equal(t, want.Nums[f], got[i].Nums[f], "video %d, %s", v, spec.Features[f].Name)
+			}
+		}
+	}
+}

@@ -82,6 +82,18 @@ func (m *Model) NewItemPart(features []int, ids []int64, examples func(ids []int
 // Len is the number of items the part holds.
 func (p *ItemPart) Len() int { return len(p.rows) }
 
+// Covers reports whether the part holds every item of ids: whether
+// LogitsWith on them will take every candidate's item features from the
+// part (for examples built without them, layout.Slate.SkipItemFeatures).
+func (p *ItemPart) Covers(ids []int64) bool {
+	for _, id := range ids {
+		if _, ok := p.rows[id]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
 // gather points b.pre at the items' rows; false if the part lacks one.
 func (p *ItemPart) gather(b *scoreBuf, ids []int64) bool {
 	no := p.model.mlp.Sizes[1]

@@ -262,8 +262,18 @@ func (m *Model) Rank(ids []int64, cands []feature.Example) ([]Ranked, error) {
 // RankWith is Rank with the candidates' item features taken from part
 // (see LogitsWith; nil: Rank).
 func (m *Model) RankWith(ids []int64, cands []feature.Example, part *ItemPart) ([]Ranked, error) {
+	return m.RankTopWith(len(cands), ids, cands, part)
+}
+
+// RankTopWith is RankWith keeping the n best candidates (a served page):
+// the same n, in the same order, without sorting the others. n below 1 is
+// an error.
+func (m *Model) RankTopWith(n int, ids []int64, cands []feature.Example, part *ItemPart) ([]Ranked, error) {
 	if len(ids) != len(cands) {
 		return nil, fmt.Errorf("ranking: %d ids for %d candidates", len(ids), len(cands))
+	}
+	if n < 1 && len(cands) > 0 {
+		return nil, fmt.Errorf("ranking: keep %d candidates: want at least 1", n)
 	}
 	if len(cands) == 0 {
 		return nil, nil
@@ -276,21 +286,58 @@ func (m *Model) RankWith(ids []int64, cands []feature.Example, part *ItemPart) (
 	for i := range ids {
 		out[i] = Ranked{ID: ids[i], ExpectedWatchTime: math.Exp(float64(z[i])), Index: i}
 	}
-	slices.SortFunc(out, func(a, b Ranked) int {
-		switch {
-		case a.ExpectedWatchTime > b.ExpectedWatchTime:
-			return -1
-		case a.ExpectedWatchTime < b.ExpectedWatchTime:
-			return 1
-		case a.ID < b.ID:
-			return -1
-		case a.ID > b.ID:
-			return 1
+	if n < len(out) {
+		// The n best by a bounded heap whose root is the worst kept.
+		h := make([]Ranked, 0, n)
+		for _, r := range out {
+			switch {
+			case len(h) < n:
+				h = append(h, r)
+				for i := len(h) - 1; i > 0 && rankedBefore(h[(i-1)/2], h[i]); i = (i - 1) / 2 {
+					h[(i-1)/2], h[i] = h[i], h[(i-1)/2]
+				}
+			case rankedBefore(r, h[0]):
+				h[0] = r
+				for i := 0; ; {
+					w, l, rr := i, 2*i+1, 2*i+2
+					if l < n && rankedBefore(h[w], h[l]) {
+						w = l
+					}
+					if rr < n && rankedBefore(h[w], h[rr]) {
+						w = rr
+					}
+					if w == i {
+						break
+					}
+					h[w], h[i] = h[i], h[w]
+					i = w
+				}
+			}
 		}
-		return 0
-	})
+		out = h
+	}
+	slices.SortFunc(out, compareRanked)
 	return out, nil
 }
+
+// compareRanked orders candidates best first: by expected watch time,
+// descending, then by ID, ascending.
+func compareRanked(a, b Ranked) int {
+	switch {
+	case a.ExpectedWatchTime > b.ExpectedWatchTime:
+		return -1
+	case a.ExpectedWatchTime < b.ExpectedWatchTime:
+		return 1
+	case a.ID < b.ID:
+		return -1
+	case a.ID > b.ID:
+		return 1
+	}
+	return 0
+}
+
+// rankedBefore reports whether a ranks ahead of b.
+func rankedBefore(a, b Ranked) bool { return compareRanked(a, b) < 0 }
 
 // ErrFormat is wrapped by every error of a model file that is malformed,
 // truncated, corrupted or of another format version (errors.Is), as

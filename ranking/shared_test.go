@@ -179,3 +179,24 @@ func chunks(exs []feature.Example) func([]int64) []feature.Example {
 		return out
 	}
 }
+
+// TestRankTopWith: keeping the n best gives Rank's first n, in order, for
+// every n, ties in expected watch time broken by ID as Rank breaks them;
+// n below 1 is refused.
+func TestRankTopWith(t *testing.T) {
+	m, imps := randomModel(t, 6)
+	ids := make([]int64, 30)
+	cands := make([]feature.Example, 30)
+	for i := range cands {
+		ids[i], cands[i] = int64(100-i), imps[i%10].Features // three copies of each: ties
+	}
+	all, err := m.Rank(ids, cands)
+	require.NoError(t, err)
+	for n := 1; n <= 31; n++ {
+		top, err := m.RankTopWith(n, ids, cands, nil)
+		require.NoError(t, err)
+		assert.Equal(t, all[:min(n, len(all))], top, "n=%d", n)
+	}
+	_, err = m.RankTopWith(0, ids, cands, nil)
+	assert.ErrorContains(t, err, "at least 1")
+}

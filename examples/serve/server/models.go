@@ -364,11 +364,14 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 		s.ids = append(s.ids, r.ID)
 		s.scores = append(s.scores, float64(r.Score))
 	}
+	// With every candidate in the item part, the examples leave out what
+	// the part holds (the statistics are not looked up).
+	s.SkipItemFeatures = m.items != nil && m.items.Covers(s.ids)
 	feats := l.RankExamples(&s.Slate, u, s.ids, m.at(req), s.scores)
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ranked, err := m.Ranking.RankWith(s.ids, feats, m.items)
+	ranked, err := m.Ranking.RankTopWith(req.N, s.ids, feats, m.items)
 	if err != nil {
 		return nil, err
 	}
