@@ -38,7 +38,43 @@ type CDF struct {
 	// Name names the feature in error messages.
 	Name string
 	// Q holds the quantiles, ascending; Q[i] is at probability i/(len(Q)-1).
+	// A CDF made by this package (Fit, a Sketch, ReadCDF, Mix) keeps an
+	// index of Q for its searches: its Q must not change afterwards.
 	Q []float64
+	// guide[b] is the first index of Q in bucket b or later (see bucket):
+	// a search for x starts in x's bucket. nil: plain bisection.
+	guide  []int32
+	g0, gs float64 // bucket(x) = (x - g0)·gs, truncated
+}
+
+// guideBuckets is the number of equal-width buckets of a CDF's index.
+const guideBuckets = 1024
+
+// indexed builds c's search index and returns c.
+func indexed(c *CDF) *CDF {
+	k := len(c.Q) - 1
+	span := c.Q[k] - c.Q[0]
+	if k < 16 || !(span > 0) || math.IsInf(span, 0) || math.IsInf(guideBuckets/span, 0) {
+		return c // bisection alone: short, constant, or too wide to bucket
+	}
+	c.g0, c.gs = c.Q[0], guideBuckets/span
+	c.guide = make([]int32, guideBuckets+2)
+	i := 0
+	for b := range c.guide {
+		for i <= k && c.bucket(c.Q[i]) < b {
+			i++
+		}
+		c.guide[b] = int32(i)
+	}
+	return c
+}
+
+// bucket is x's bucket, 0..guideBuckets, for Q[0] <= x <= Q[k]: monotone
+// in x (a rounded subtraction and product by a positive constant,
+// truncated), so every quantile of an earlier bucket is below x and every
+// one of a later bucket above it.
+func (c *CDF) bucket(x float64) int {
+	return min(max(int((x-c.g0)*c.gs), 0), guideBuckets)
 }
 
 // checkFinite reports a NaN or ±Inf x of the named feature.
@@ -87,7 +123,7 @@ func fromSorted(name string, s []float64, quantiles int) *CDF {
 		hi := min(lo+1, n-1)
 		q[i] = lerp(s[lo], s[hi], h-float64(lo))
 	}
-	return &CDF{Name: name, Q: q}
+	return indexed(&CDF{Name: name, Q: q})
 }
 
 // lerp is a + f·(b-a) for a ≤ b and f ∈ [0, 1], kept in [a, b] even when
@@ -140,7 +176,15 @@ func (c *CDF) transform(x float64) float64 {
 		return below1
 	}
 	// lo = first index with q >= x, hi = last index with q <= x.
-	lo := sort.SearchFloat64s(q, x)
+	var lo int
+	if c.guide != nil {
+		// Within x's bucket: below it every quantile is < x, past it > x.
+		b := c.bucket(x)
+		g0, g1 := int(c.guide[b]), int(c.guide[b+1])
+		lo = g0 + sort.SearchFloat64s(q[g0:g1], x)
+	} else {
+		lo = sort.SearchFloat64s(q, x)
+	}
 	if q[lo] == x {
 		// A run of equal quantiles (a value held by many samples, such as
 		// 0) is found by bisection too: Transform stays O(log Q).
@@ -287,7 +331,7 @@ func ReadCDF(r io.Reader) (*CDF, error) {
 			return nil, fmt.Errorf("%w: normalizer %q quantiles not finite and ascending", binfmt.ErrFormat, c.Name)
 		}
 	}
-	return c, nil
+	return indexed(c), nil
 }
 
 // Mix returns the normalizer of the mixture of a's and b's distributions
@@ -305,9 +349,9 @@ func Mix(a *CDF, wa float64, b *CDF, wb float64) (*CDF, error) {
 	k := max(len(a.Q), len(b.Q)) - 1
 	switch {
 	case wa == 0:
-		return &CDF{Name: a.Name, Q: slices.Clone(b.Q)}, nil
+		return indexed(&CDF{Name: a.Name, Q: slices.Clone(b.Q)}), nil
 	case wb == 0:
-		return &CDF{Name: a.Name, Q: slices.Clone(a.Q)}, nil
+		return indexed(&CDF{Name: a.Name, Q: slices.Clone(a.Q)}), nil
 	}
 	xs := append(slices.Clone(a.Q), b.Q...)
 	slices.Sort(xs)
@@ -336,7 +380,7 @@ func Mix(a *CDF, wa float64, b *CDF, wb float64) (*CDF, error) {
 		}
 		q[i] = max(q[i], q[i-1])
 	}
-	return &CDF{Name: a.Name, Q: q}, nil
+	return indexed(&CDF{Name: a.Name, Q: q}), nil
 }
 
 // cdf is the fitted F(x), the fraction of the distribution at or below x

@@ -255,8 +255,13 @@ func (h *HNSW) scanBlocks() []float32 {
 
 // scan is a search that considers every node: it scores every item
 // directly, without the graph, so nothing the graph cannot reach is missed.
+// The best n are kept in a buffer of 2n: when it fills, a selection keeps
+// the n best and their lowest score becomes the bar (a heap would sift on
+// every hit above the bar).
 func (h *HNSW) scan(q []float32, qi, n int, filter Filter) []Hit {
-	t := topN{n: n, h: make([]Hit, 0, min(n, len(h.ids)))}
+	n = min(n, len(h.ids))
+	buf := make([]Hit, 0, 2*n)
+	bar, full := float32(0), false
 	blocks, d := h.scanBlocks(), h.dim
 	var s [8]float32
 	for b := 0; b < len(h.ids); b += 8 {
@@ -269,17 +274,71 @@ func (h *HNSW) scan(q []float32, qi, n int, filter Filter) []Hit {
 			}
 		}
 		for l := range m {
-			if len(t.h) == t.n && s[l] <= t.h[0].Score {
+			if full && s[l] <= bar {
 				continue
 			}
 			id := h.ids[b+l]
 			if filter != nil && filter(qi, id) {
 				continue
 			}
-			t.push(Hit{ID: id, Score: s[l]})
+			buf = append(buf, Hit{ID: id, Score: s[l]})
+			if len(buf) == cap(buf) {
+				selectBest(buf, n)
+				buf = buf[:n]
+				bar, full = buf[0].Score, true
+				for _, x := range buf[1:] {
+					bar = min(bar, x.Score)
+				}
+			}
 		}
 	}
-	return SortHits(t.h, n)
+	if len(buf) > n {
+		selectBest(buf, n)
+		buf = buf[:n]
+	}
+	return SortHits(buf, n)
+}
+
+// hitBefore is SortHits' order: higher score first, then lower ID.
+func hitBefore(a, b Hit) bool {
+	return a.Score > b.Score || a.Score == b.Score && a.ID < b.ID
+}
+
+// selectBest reorders h so that h[:n] holds its n first hits in
+// hitBefore's order (in no particular order among themselves): a
+// quickselect, linear on average.
+func selectBest(h []Hit, n int) {
+	lo, hi := 0, len(h)-1
+	for lo < hi {
+		// Median of three as the pivot, moved to hi.
+		mid := lo + (hi-lo)/2
+		if hitBefore(h[mid], h[lo]) {
+			h[mid], h[lo] = h[lo], h[mid]
+		}
+		if hitBefore(h[hi], h[lo]) {
+			h[hi], h[lo] = h[lo], h[hi]
+		}
+		if hitBefore(h[mid], h[hi]) {
+			h[mid], h[hi] = h[hi], h[mid]
+		}
+		p := h[hi]
+		i := lo
+		for j := lo; j < hi; j++ {
+			if hitBefore(h[j], p) {
+				h[i], h[j] = h[j], h[i]
+				i++
+			}
+		}
+		h[i], h[hi] = h[hi], h[i]
+		switch {
+		case i == n || i == n-1:
+			return
+		case i < n:
+			lo = i + 1
+		default:
+			hi = i - 1
+		}
+	}
 }
 
 // nextCopy is the item after i in its node's chain of identical items, -1

@@ -3,6 +3,7 @@ package retrieval
 import (
 	"context"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -47,4 +48,24 @@ func TestHNSWScansWhenCheaper(t *testing.T) {
 		}
 	}
 	assert.Len(t, h.blocks, (n+7)/8*8*dim, "the copy, padded to whole blocks")
+}
+
+// TestSelectBest: the selection keeps exactly the n first hits of
+// SortHits' order (score, then ID), ties in score included, for every n.
+func TestSelectBest(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, size := range []int{1, 2, 3, 10, 97, 600} {
+		for _, distinct := range []int{1, 3, 1000} {
+			hits := make([]Hit, size)
+			for i := range hits {
+				hits[i] = Hit{ID: int32(rng.IntN(1 << 20)), Score: float32(rng.IntN(distinct))}
+			}
+			want := SortHits(slices.Clone(hits), size)
+			for n := 1; n <= size; n++ {
+				h := slices.Clone(hits)
+				selectBest(h, n)
+				assert.Equal(t, want[:n], SortHits(h[:n], n), "size %d, %d scores, n=%d", size, distinct, n)
+			}
+		}
+	}
 }
