@@ -50,7 +50,7 @@ func main() {
 	workers := flag.Uint64("workers", 16, "connections for the max rate (and the start of the pool for the others)")
 	requests := flag.Int("requests", 1000, "distinct request bodies, cycled")
 	seed := flag.Uint64("seed", 1, "seed of the request bodies")
-	wrkScript := flag.String("wrk-script", "", "write the same request bodies as a Lua script for wrk (a closed-loop generator in C, lighter than vegeta: the issue's baseline was measured with it) to this file, print wrk's command and exit")
+	wrkScript := flag.String("wrk-script", "", "write the same request bodies as a Lua script for wrk (a closed-loop generator in C, lighter than vegeta: issue #23's baseline was measured with it) to this file, print wrk's command and exit")
 	flag.Parse()
 	if *model == "" {
 		log.Fatal("load: -model is required")

@@ -26,12 +26,18 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	adminAddr := flag.String("admin-addr", "", "serve the admin routes on this address instead of -addr")
 	tokenFile := flag.String("admin-token-file", "", "file holding the admin bearer token; without it the admin routes are off")
-	candidates := flag.Int("candidates", 300, "candidates retrieved per request")
+	candidates := flag.Int("candidates", 300, "candidates retrieved and ranked per request (at least the request's n)")
 	timeout := flag.Duration("timeout", 2*time.Second, "per-request work limit")
 	remote := flag.String("retrieval", "", "retrieve from a Weaviate collection, weaviate://HOST:PORT/COLLECTION ({model} in the name: the model's version), instead of in process (plain HTTP, anonymous access: a Weaviate on a trusted network)")
 	remoteTimeout := flag.Duration("retrieval-timeout", time.Second, "with -retrieval: the limit of each call to the engine")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile of the serving (from the model's load to the shutdown on SIGINT/SIGTERM) to this file, for go tool pprof")
 	flag.Parse()
+	if *candidates < 1 {
+		log.Fatalf("serve: -candidates %d: retrieve at least 1 candidate per request (a request for n more retrieves n)", *candidates)
+	}
+	if *timeout <= 0 {
+		log.Fatalf("serve: -timeout %v: the per-request limit must be positive", *timeout)
+	}
 	var lo server.LoadOptions
 	if *remote != "" {
 		t, err := weaviate.ParseURL(*remote)

@@ -87,3 +87,25 @@ func TestSIGHUPDuringStartup(t *testing.T) {
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	assert.NoError(t, cmd.Wait(), "a clean stop")
 }
+
+// TestBadFlagsRefused: -candidates below 1 and a non-positive -timeout
+// stop the service before it loads anything, naming the flag.
+func TestBadFlagsRefused(t *testing.T) {
+	if args := os.Getenv("YTDNN_SERVE_FLAG_ARGS"); args != "" {
+		os.Args = append([]string{"serve"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
+	for _, c := range []struct{ args, want string }{
+		{"-candidates 0", "-candidates 0: retrieve at least 1"},
+		{"-candidates -5", "-candidates -5"},
+		{"-timeout -1s", "-timeout -1s: the per-request limit must be positive"},
+	} {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestBadFlagsRefused$")
+		cmd.Env = append(os.Environ(), "YTDNN_SERVE_FLAG_ARGS=-models /nonexistent "+c.args)
+		out, err := cmd.CombinedOutput()
+		require.Error(t, err, c.args)
+		assert.Contains(t, string(out), c.want, c.args)
+		assert.NotContains(t, string(out), "loading", c.args)
+	}
+}

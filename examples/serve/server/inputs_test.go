@@ -93,6 +93,9 @@ func TestRequestErrorsBounded(t *testing.T) {
 		{"history is an object", `{"n":3,"history":{}}`, 400, `field "history": want an array, got an object`},
 		{"attributes is an array", `{"n":3,"attributes":[]}`, 400, `field "attributes": want an object, got an array`},
 		{"syntax error", `{"n":3,}`, 400, "malformed JSON"},
+		{"fractional ID", `{"history":[1.5],"n":1}`, 400, "an ID (history, search_tokens, user_id, an event's video) must be an integer from -2^63 to 2^63-1 or a string"},
+		{"ID past int64", `{"history":[9223372036854775808],"n":1}`, 400, "must be an integer from -2^63 to 2^63-1 or a string"},
+		{"null ID", `{"history":[null],"n":1}`, 400, "must be an integer from -2^63 to 2^63-1 or a string"},
 		{"cut short", `{"n":`, 400, "malformed JSON"},
 	} {
 		t.Run(c.name, func(t *testing.T) {

@@ -124,6 +124,11 @@ type ID struct {
 	IsText bool
 }
 
+// errBadID is an ID that is neither a string nor an integer in the int64
+// range (1.5, 1e3, null, 2^63): encoding/json hands it back as is, with
+// no field.
+var errBadID = errors.New("an ID (history, search_tokens, user_id, an event's video) must be an integer from -2^63 to 2^63-1 or a string")
+
 // UnmarshalJSON reads an integer or a string.
 func (x *ID) UnmarshalJSON(b []byte) error {
 	*x = ID{}
@@ -133,7 +138,7 @@ func (x *ID) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseInt(string(b), 10, 64)
 	if err != nil {
-		return errors.New("an ID must be an integer or a string")
+		return errBadID
 	}
 	x.Int = v
 	return nil
@@ -339,6 +344,8 @@ func jsonError(err error) *RequestError {
 		return badRequest("malformed JSON: the body ends inside a value")
 	case errors.Is(err, io.EOF):
 		return badRequest("empty body")
+	case errors.Is(err, errBadID):
+		return badRequest("%s", errBadID.Error())
 	}
 	// encoding/json reports an unknown field only in its message:
 	// `json: unknown field "<name>"` (the name quoted by strconv.Quote).
