@@ -43,6 +43,12 @@ var (
 // read in place.
 const inPlaceCols = 64
 
+// inPlaceColsSerial is inPlaceCols for SgemmSerial, a served slate's
+// products: the ranker's 300×256 by 256×128 layer is 15-20% faster with
+// its activations read in place than packed (an A strip meets only four
+// column strips of a 128-wide B).
+const inPlaceColsSerial = 128
+
 // Small and thin products skip packing (it would cost more than it saves)
 // and run on the calling goroutine (thinGemm): a one-row product, such as
 // one exact-search query against a block of items, must not fan out into
@@ -143,17 +149,17 @@ func (impl Implementation) SgemmSerial(tA, tB blas.Transpose, m, n, k int, alpha
 		thinGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	gemm(1, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(1, true, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Gemm is Sgemm with boolean transposes and no size cut-over (exported for
 // tests and benchmarks).
 func Gemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	gemm(runtime.GOMAXPROCS(0), transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	gemm(runtime.GOMAXPROCS(0), false, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
-// gemm is Gemm on at most workers goroutines.
-func gemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
+// gemm is Gemm on at most workers goroutines (serial: SgemmSerial's).
+func gemm(workers int, serial bool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	if beta != 1 {
 		for i := 0; i < m; i++ {
 			row := c[i*ldc : i*ldc+n]
@@ -173,7 +179,7 @@ func gemm(workers int, transA, transB bool, m, n, k int, alpha float32, a []floa
 	defer bufPool.Put(bp)
 	for jc := 0; jc < n; jc += nc {
 		nb := min(nc, n-jc)
-		inPlace := kernelS != nil && nb <= inPlaceCols
+		inPlace := kernelS != nil && (nb <= inPlaceCols || serial && nb <= inPlaceColsSerial)
 		for pc := 0; pc < k; pc += kc {
 			kb := min(kc, k-pc)
 			packB(*bp, b, ldb, transB, pc, jc, kb, nb)

@@ -344,12 +344,19 @@ func TestSgemmEntryPoint(t *testing.T) {
 
 // TestSgemmSerial: on the calling goroutine, a product large enough that
 // Sgemm splits it gives Sgemm's result bit for bit (every tile is the same
-// kernel's work, whichever goroutine runs it), edge tiles included, and,
+// kernel's work, whichever goroutine runs it, its A packed or, for B up to
+// 128 columns wide, read in place), edge tiles included, and,
 // once the packing buffers are pooled, allocates nothing: no goroutine,
 // no scratch tile on the heap.
 func TestSgemmSerial(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
-	const m, n, k = 301, 130, 75 // 3 row blocks; edge tiles in both directions
+	for _, n := range []int{130, 128, 100} { // packed; A read in place (N ≤ 128)
+		testSgemmSerial(t, rng, 301, n, 75)
+	}
+}
+
+func testSgemmSerial(t *testing.T, rng *rand.Rand, m, n, k int) {
+	t.Helper() // 3 row blocks; edge tiles in both directions
 	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
 	c0 := randSlice(rng, m*n)
 	want, got := slices.Clone(c0), slices.Clone(c0)
