@@ -57,3 +57,16 @@ func TestGuideIsBisection(t *testing.T) {
 	}
 	require.GreaterOrEqual(t, indexedOnes, 4, "most of these CDFs get an index")
 }
+
+// TestIndexedShortOrEmpty: a CDF too short for an index (a hand-built one
+// with no quantiles included, through Mix's weight-0 shortcut) keeps plain
+// bisection and does not panic.
+func TestIndexedShortOrEmpty(t *testing.T) {
+	m, err := Mix(&CDF{Name: "a"}, 1, &CDF{Q: []float64{1, 2}}, 0)
+	require.NoError(t, err)
+	require.Empty(t, m.Q)
+	require.Nil(t, m.guide)
+	short := indexed(&CDF{Q: []float64{0, 1, 2}})
+	require.Nil(t, short.guide)
+	require.Equal(t, 0.5, short.transform(1))
+}

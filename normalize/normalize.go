@@ -52,6 +52,9 @@ const guideBuckets = 1024
 
 // indexed builds c's search index and returns c.
 func indexed(c *CDF) *CDF {
+	if len(c.Q) < 17 {
+		return c // bisection alone (an empty Q too: Mix of a hand-built CDF)
+	}
 	k := len(c.Q) - 1
 	span := c.Q[k] - c.Q[0]
 	if k < 16 || !(span > 0) || math.IsInf(span, 0) || math.IsInf(guideBuckets/span, 0) {

@@ -82,10 +82,14 @@ func (m *Model) NewItemPart(features []int, ids []int64, examples func(ids []int
 // Len is the number of items the part holds.
 func (p *ItemPart) Len() int { return len(p.rows) }
 
-// Covers reports whether the part holds every item of ids: whether
-// LogitsWith on them will take every candidate's item features from the
-// part (for examples built without them, layout.Slate.SkipItemFeatures).
-func (p *ItemPart) Covers(ids []int64) bool {
+// Covers reports whether LogitsWith of m on ids takes every candidate's
+// item features from the part: the part was built for m and holds every
+// item of ids (then examples may be built without them,
+// layout.Slate.SkipItemFeatures). A nil part covers nothing.
+func (p *ItemPart) Covers(m *Model, ids []int64) bool {
+	if p == nil || p.model != m || len(ids) == 0 {
+		return false
+	}
 	for _, id := range ids {
 		if _, ok := p.rows[id]; !ok {
 			return false

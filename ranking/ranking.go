@@ -266,8 +266,8 @@ func (m *Model) RankWith(ids []int64, cands []feature.Example, part *ItemPart) (
 }
 
 // RankTopWith is RankWith keeping the n best candidates (a served page):
-// the same n, in the same order, without sorting the others. n below 1 is
-// an error.
+// the same n, in the same order, without sorting the others. n below 1,
+// with candidates to rank, is an error.
 func (m *Model) RankTopWith(n int, ids []int64, cands []feature.Example, part *ItemPart) ([]Ranked, error) {
 	if len(ids) != len(cands) {
 		return nil, fmt.Errorf("ranking: %d ids for %d candidates", len(ids), len(cands))

@@ -137,8 +137,12 @@ func TestItemPart(t *testing.T) {
 		assert.Zero(t, allocs)
 	}
 
+	assert.True(t, part.Covers(m, cands))
+	var none *ItemPart
+	assert.False(t, none.Covers(m, cands), "no part")
 	// An item outside the part: the whole slate scored as Logits does.
 	cands[5] = 99999
+	assert.False(t, part.Covers(m, cands), "an item outside the part")
 	want := make([]float32, len(slate))
 	require.NoError(t, m.Logits(want, slate))
 	require.NoError(t, m.LogitsWith(got, cands, slate, part))
@@ -150,6 +154,7 @@ func TestItemPart(t *testing.T) {
 	cands[5] = 5
 	require.NoError(t, m.LogitsWith(got, cands, slate, otherPart))
 	assert.Equal(t, want, got)
+	assert.False(t, otherPart.Covers(m, cands), "another model's part")
 
 	for name, c := range map[string]struct {
 		feats []int

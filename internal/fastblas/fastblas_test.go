@@ -349,25 +349,43 @@ func TestSgemmEntryPoint(t *testing.T) {
 // once the packing buffers are pooled, allocates nothing: no goroutine,
 // no scratch tile on the heap.
 func TestSgemmSerial(t *testing.T) {
-	rng := rand.New(rand.NewPCG(8, 9))
-	for _, n := range []int{130, 128, 100} { // packed; A read in place (N ≤ 128)
-		testSgemmSerial(t, rng, 301, n, 75)
-	}
+	eachKernel(t, func(t *testing.T) {
+		if kernelName == "avx512" {
+			require.NotNil(t, kernelS, "AVX-512 reads A in place up to 128 columns")
+		}
+		rng := rand.New(rand.NewPCG(8, 9))
+		// 3 row blocks, edge tiles in both directions, one and two depth
+		// panels; 130 columns packed, 128, 100 and 64 A in place.
+		for _, n := range []int{130, 128, 100, 64} {
+			for _, k := range []int{75, 300} {
+				for _, tr := range [][2]bool{{false, false}, {true, false}, {false, true}, {true, true}} {
+					testSgemmSerial(t, rng, 301, n, k, tr[0], tr[1])
+				}
+			}
+		}
+	})
 }
 
-func testSgemmSerial(t *testing.T, rng *rand.Rand, m, n, k int) {
-	t.Helper() // 3 row blocks; edge tiles in both directions
+func testSgemmSerial(t *testing.T, rng *rand.Rand, m, n, k int, tA, tB bool) {
+	t.Helper()
+	ta, tb, lda, ldb := blas.NoTrans, blas.NoTrans, k, n
+	if tA {
+		ta, lda = blas.Trans, m
+	}
+	if tB {
+		tb, ldb = blas.Trans, k
+	}
 	a, b := randSlice(rng, m*k), randSlice(rng, k*n)
 	c0 := randSlice(rng, m*n)
 	want, got := slices.Clone(c0), slices.Clone(c0)
 	impl := Implementation{}
-	impl.Sgemm(blas.NoTrans, blas.NoTrans, m, n, k, 1.5, a, k, b, n, 1, want, n)
-	impl.SgemmSerial(blas.NoTrans, blas.NoTrans, m, n, k, 1.5, a, k, b, n, 1, got, n)
+	impl.Sgemm(ta, tb, m, n, k, 1.5, a, lda, b, ldb, 1, want, n)
+	impl.SgemmSerial(ta, tb, m, n, k, 1.5, a, lda, b, ldb, 1, got, n)
 	for i := range want {
-		require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "element %d", i)
+		require.Equal(t, math.Float32bits(want[i]), math.Float32bits(got[i]), "%s n=%d k=%d tA=%v tB=%v: element %d", kernelName, n, k, tA, tB, i)
 	}
-	allocs := testing.AllocsPerRun(20, func() {
-		impl.SgemmSerial(blas.NoTrans, blas.NoTrans, m, n, k, 1, a, k, b, n, 1, got, n)
+	allocs := testing.AllocsPerRun(5, func() {
+		impl.SgemmSerial(ta, tb, m, n, k, 1, a, lda, b, ldb, 1, got, n)
 	})
 	require.Zero(t, allocs)
 }

@@ -366,7 +366,7 @@ func (m *Models) Recommend(ctx context.Context, req *Request, candidates int) ([
 	}
 	// With every candidate in the item part, the examples leave out what
 	// the part holds (the statistics are not looked up).
-	s.SkipItemFeatures = m.items != nil && m.items.Covers(s.ids)
+	s.SkipItemFeatures = m.items.Covers(m.Ranking, s.ids)
 	feats := l.RankExamples(&s.Slate, u, s.ids, m.at(req), s.scores)
 	if err := ctx.Err(); err != nil {
 		return nil, err
