@@ -191,33 +191,40 @@ func (h *HNSW) searchOne(q []float32, qi, n int, filter Filter, s *scratch) []Hi
 		if ef >= h.nodes || h.scanCheaper(ef) {
 			return h.scan(q, qi, n, filter)
 		}
-		cur := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
-		for l := h.maxLevel; l > 0; l-- {
-			cur = h.greedy(q, cur, l)
-		}
-		res := h.searchLayer(q, []cand{cur}, ef, 0, s)
-		if filter == nil {
-			// Only the n best are wanted: drop the rest off the min-heap
-			// instead of sorting all ef.
-			for len(res) > n {
-				_, res = pop(res)
-			}
-		}
-		hits := make([]Hit, 0, len(res))
-		for _, c := range res {
-			for i := c.id; i >= 0; i = h.nextCopy(i) {
-				id := h.ids[i]
-				if filter != nil && filter(qi, id) {
-					continue
-				}
-				hits = append(hits, Hit{ID: id, Score: c.sim})
-			}
-		}
-		if len(hits) >= n {
+		if hits := h.graphSearch(q, qi, n, ef, filter, s); len(hits) >= n {
 			return SortHits(hits, n)
 		}
 		ef = min(2*ef, h.nodes)
 	}
+}
+
+// graphSearch is one search of the graph at ef: the hits the filter lets
+// through among the ef nodes found (all of them when filtered, else the n
+// best), unsorted.
+func (h *HNSW) graphSearch(q []float32, qi, n, ef int, filter Filter, s *scratch) []Hit {
+	cur := cand{h.entry, vec.Dot(q, h.vec(h.entry))}
+	for l := h.maxLevel; l > 0; l-- {
+		cur = h.greedy(q, cur, l)
+	}
+	res := h.searchLayer(q, []cand{cur}, ef, 0, s)
+	if filter == nil {
+		// Only the n best are wanted: drop the rest off the min-heap
+		// instead of sorting all ef.
+		for len(res) > n {
+			_, res = pop(res)
+		}
+	}
+	hits := make([]Hit, 0, len(res))
+	for _, c := range res {
+		for i := c.id; i >= 0; i = h.nextCopy(i) {
+			id := h.ids[i]
+			if filter != nil && filter(qi, id) {
+				continue
+			}
+			hits = append(hits, Hit{ID: id, Score: c.sim})
+		}
+	}
+	return hits
 }
 
 // scanMaxItems bounds the indexes whose searches may scan before ef

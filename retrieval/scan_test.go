@@ -3,6 +3,7 @@ package retrieval
 import (
 	"context"
 	"math/rand/v2"
+	"os"
 	"slices"
 	"testing"
 
@@ -68,4 +69,58 @@ func TestSelectBest(t *testing.T) {
 			}
 		}
 	}
+}
+
+// BenchmarkScanVsGraph: one query for 300 of 9,565 items of 65 dimensions
+// (the demo catalogue's size; ef·2M = 9,600 ≥ 9,565, so Search scans),
+// scored by the scan Search takes and by the graph search at ef = 300 it
+// replaced. YTDNN_BENCH_INDEX=FILE uses a saved index instead (a model
+// directory's index.hnsw: the demo models' trained vectors); without it,
+// Gaussian items and queries (no structure for the graph to exploit):
+//
+//	YTDNN_BENCH_INDEX=/tmp/demo-m/index.hnsw go test -run '^$' -bench ScanVsGraph ./retrieval
+func BenchmarkScanVsGraph(b *testing.B) {
+	var h *HNSW
+	if path := os.Getenv("YTDNN_BENCH_INDEX"); path != "" {
+		var err error
+		if h, err = LoadHNSW(path); err != nil {
+			b.Fatal(err)
+		}
+	} else {
+		const n, dim = 9565, 65
+		rng := rand.New(rand.NewPCG(1, 2))
+		items := make([]float32, n*dim)
+		for i := range items {
+			items[i] = float32(rng.NormFloat64())
+		}
+		var err error
+		if h, err = NewHNSW(context.Background(), items, dim, nil, HNSWConfig{Seed: 1}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	vecs, _ := h.Items()
+	rng := rand.New(rand.NewPCG(3, 4))
+	qs := make([][]float32, 64)
+	for i := range qs { // near an item: a user's vector near what they watch
+		j := rng.IntN(len(vecs) / h.dim)
+		q := slices.Clone(vecs[j*h.dim : (j+1)*h.dim])
+		for d := range q {
+			q[d] += float32(rng.NormFloat64()) * 0.3
+		}
+		if os.Getenv("YTDNN_BENCH_INDEX") != "" {
+			q[h.dim-1] = 1 // a model's query is [u, 1]
+		}
+		qs[i] = q
+	}
+	b.Run("scan", func(b *testing.B) {
+		for i := range b.N {
+			h.scan(qs[i%len(qs)], 0, 300, nil)
+		}
+	})
+	b.Run("graph-ef300", func(b *testing.B) {
+		s := h.newScratch()
+		for i := range b.N {
+			h.graphSearch(qs[i%len(qs)], 0, 300, 300, nil, s)
+		}
+	})
 }

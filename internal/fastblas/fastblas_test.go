@@ -425,3 +425,24 @@ func TestThinOneColumn(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkSgemmSerialSlate: the ranker's second layer on a served slate
+// (300 candidates × 256 by 256 × 128) on one goroutine, its A read in
+// place as SgemmSerial does for B up to 128 columns, against packed:
+//
+//	go test -run '^$' -bench SgemmSerialSlate ./internal/fastblas
+func BenchmarkSgemmSerialSlate(b *testing.B) {
+	const m, n, k = 300, 128, 256
+	rng := rand.New(rand.NewPCG(1, 1))
+	a, w, c := randSlice(rng, m*k), randSlice(rng, k*n), make([]float32, m*n)
+	for _, v := range []struct {
+		name   string
+		serial bool
+	}{{"in-place", true}, {"packed", false}} {
+		b.Run(v.name, func(b *testing.B) {
+			for range b.N {
+				gemm(1, v.serial, false, false, m, n, k, 1, a, k, w, n, 0, c, n)
+			}
+		})
+	}
+}
