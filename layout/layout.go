@@ -411,8 +411,10 @@ func (l *Layout) putUserFeats(ex *feature.Example, slots []int, u *User, ones *i
 // only with Signals.CandidateScore). A video outside the catalogue has OOV
 // IDs (never those of a real category 0), zero values and age 0.
 func (l *Layout) RankExample(u *User, video, at int64, score float64) feature.Example {
-	var s Slate
-	return l.RankExamples(&s, u, []int64{video}, at, []float64{score})[0]
+	ex := l.rk.New()
+	l.putUser(&ex, u, at, nil) // nil: each one-ID slice its own allocation
+	l.putCandidate(&ex, u, video, at, score, nil, false)
+	return ex
 }
 
 // Age is the example age of a moment: days before the end of the window

@@ -38,37 +38,32 @@ func (l *Layout) resolveSlots() {
 	cg, rk := l.cg, l.rk
 	num := []feature.Kind{feature.Continuous, feature.Value}
 	ids := []feature.Kind{feature.ID, feature.Bag}
-	slot := func(b *feature.Builder, name string, kinds []feature.Kind) int { return b.Slot(name, kinds...) }
-	user := func(b *feature.Builder) []int {
+	user := func(b *feature.Builder) []int { // the spec's user features, in order
 		var out []int
-		for _, c := range append(append([]events.Column(nil), l.cfg.UserFeatures...), l.cfg.UserTableFeatures...) {
-			k := num
-			if c.Kind == events.KindID {
-				k = ids
-			}
-			out = append(out, slot(b, userFeature(c.Column), k))
+		for _, f := range l.userFeatures() {
+			out = append(out, b.Slot(f.Name, f.Kind))
 		}
 		return out
 	}
-	l.cs = cgSlots{watches: slot(cg, FeatureWatches, ids), searches: -1, user: user(cg)}
+	l.cs = cgSlots{watches: cg.Slot(FeatureWatches, ids...), searches: -1, user: user(cg)}
 	if l.cfg.SearchTokens {
-		l.cs.searches = slot(cg, FeatureSearches, ids)
+		l.cs.searches = cg.Slot(FeatureSearches, ids...)
 	}
 	rs := rankSlots{
-		video: slot(rk, FeatureVideo, ids), lastWatches: slot(rk, FeatureLastWatches, ids), user: user(rk),
+		video: rk.Slot(FeatureVideo, ids...), lastWatches: rk.Slot(FeatureLastWatches, ids...), user: user(rk),
 		shown: -1, skipped: -1, shownDays: -1, hour: -1, weekday: -1, lastSearch: -1, score: -1, oneIDs: 1,
 	}
 	for _, c := range l.cfg.VideoFeatures {
 		switch c.Kind {
 		case events.KindID:
-			rs.videoCols = append(rs.videoCols, slot(rk, videoFeature(c.Column), ids))
+			rs.videoCols = append(rs.videoCols, rk.Slot(videoFeature(c.Column), ids...))
 			rs.oneIDs++
 		case events.KindIDs:
-			rs.videoCols = append(rs.videoCols, slot(rk, videoFeature(c.Column), ids))
+			rs.videoCols = append(rs.videoCols, rk.Slot(videoFeature(c.Column), ids...))
 		case events.KindTime:
-			rs.videoCols = append(rs.videoCols, slot(rk, videoAge(c.Column), num))
+			rs.videoCols = append(rs.videoCols, rk.Slot(videoAge(c.Column), num...))
 		default:
-			rs.videoCols = append(rs.videoCols, slot(rk, videoFeature(c.Column), num))
+			rs.videoCols = append(rs.videoCols, rk.Slot(videoFeature(c.Column), num...))
 		}
 	}
 	for _, c := range l.cfg.ImpressionFeatures {
@@ -76,27 +71,27 @@ func (l *Layout) resolveSlots() {
 		if c.Kind == events.KindID {
 			k = ids
 		}
-		rs.impression = append(rs.impression, slot(rk, impressionFeature(c.Column), k))
+		rs.impression = append(rs.impression, rk.Slot(impressionFeature(c.Column), k...))
 	}
 	sg := &l.cfg.Signals
 	for _, col := range sg.SameAttribute {
-		rs.sameWatches = append(rs.sameWatches, slot(rk, sameWatches(col), num))
-		rs.sameDays = append(rs.sameDays, slot(rk, sameDays(col), num))
+		rs.sameWatches = append(rs.sameWatches, rk.Slot(sameWatches(col), num...))
+		rs.sameDays = append(rs.sameDays, rk.Slot(sameDays(col), num...))
 	}
 	if sg.Exposure {
-		rs.shown, rs.skipped, rs.shownDays = slot(rk, FeatureShown, num), slot(rk, FeatureSkipped, num), slot(rk, FeatureShownDays, num)
+		rs.shown, rs.skipped, rs.shownDays = rk.Slot(FeatureShown, num...), rk.Slot(FeatureSkipped, num...), rk.Slot(FeatureShownDays, num...)
 	}
 	if sg.Context {
-		rs.hour, rs.weekday = slot(rk, FeatureHour, ids), slot(rk, FeatureWeekday, ids)
+		rs.hour, rs.weekday = rk.Slot(FeatureHour, ids...), rk.Slot(FeatureWeekday, ids...)
 	}
 	if sg.LastSearch {
-		rs.lastSearch = slot(rk, FeatureLastSearch, ids)
+		rs.lastSearch = rk.Slot(FeatureLastSearch, ids...)
 	}
 	if sg.CandidateScore {
-		rs.score = slot(rk, FeatureCandidateScore, num)
+		rs.score = rk.Slot(FeatureCandidateScore, num...)
 	}
 	stats := func(prefix string) {
-		rs.stats = append(rs.stats, [3]int{slot(rk, prefix+"_impressions", num), slot(rk, prefix+"_ctr", num), slot(rk, prefix+"_watch_per_click", num)})
+		rs.stats = append(rs.stats, [3]int{rk.Slot(prefix+"_impressions", num...), rk.Slot(prefix+"_ctr", num...), rk.Slot(prefix+"_watch_per_click", num...)})
 	}
 	if sg.ItemStats {
 		stats("stats_video")
@@ -229,14 +224,14 @@ func (l *Layout) putCandidate(ex *feature.Example, u *User, video, at int64, sco
 	}
 	cat := l.Catalogue.Items[video]
 	for i, c := range l.cfg.VideoFeatures {
+		if skipItem && c.Kind != events.KindTime {
+			continue
+		}
 		var f events.Feat
 		if i < len(cat) {
 			f = cat[i]
 		}
 		slot := l.rs.videoCols[i]
-		if skipItem && c.Kind != events.KindTime {
-			continue
-		}
 		switch c.Kind {
 		case events.KindID:
 			if len(cat) > 0 { // unknown videos: unknown IDs

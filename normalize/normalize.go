@@ -43,8 +43,8 @@ type CDF struct {
 	Q []float64
 	// guide[b] is the first index of Q in bucket b or later (see bucket):
 	// a search for x starts in x's bucket. nil: plain bisection.
-	guide  []int32
-	g0, gs float64 // bucket(x) = (x - g0)·gs, truncated
+	guide []int32
+	gs    float64 // bucket(x) = (x - Q[0])·gs, truncated
 }
 
 // guideBuckets is the number of equal-width buckets of a CDF's index.
@@ -57,10 +57,10 @@ func indexed(c *CDF) *CDF {
 	}
 	k := len(c.Q) - 1
 	span := c.Q[k] - c.Q[0]
-	if k < 16 || !(span > 0) || math.IsInf(span, 0) || math.IsInf(guideBuckets/span, 0) {
+	if !(span > 0) || math.IsInf(span, 0) || math.IsInf(guideBuckets/span, 0) {
 		return c // bisection alone: short, constant, or too wide to bucket
 	}
-	c.g0, c.gs = c.Q[0], guideBuckets/span
+	c.gs = guideBuckets / span
 	c.guide = make([]int32, guideBuckets+2)
 	i := 0
 	for b := range c.guide {
@@ -77,7 +77,7 @@ func indexed(c *CDF) *CDF {
 // truncated), so every quantile of an earlier bucket is below x and every
 // one of a later bucket above it.
 func (c *CDF) bucket(x float64) int {
-	return min(max(int((x-c.g0)*c.gs), 0), guideBuckets)
+	return min(max(int((x-c.Q[0])*c.gs), 0), guideBuckets)
 }
 
 // checkFinite reports a NaN or ±Inf x of the named feature.

@@ -306,10 +306,19 @@ func (h *HNSW) scan(q []float32, qi, n int, filter Filter) []Hit {
 	return SortHits(buf, n)
 }
 
-// hitBefore is SortHits' order: higher score first, then lower ID.
-func hitBefore(a, b Hit) bool {
-	return a.Score > b.Score || a.Score == b.Score && a.ID < b.ID
+// compareHits is SortHits' order: higher score first, then lower ID.
+func compareHits(a, b Hit) int {
+	if a.Score != b.Score {
+		if a.Score > b.Score {
+			return -1
+		}
+		return 1
+	}
+	return int(a.ID) - int(b.ID)
 }
+
+// hitBefore reports whether a comes before b in SortHits' order.
+func hitBefore(a, b Hit) bool { return compareHits(a, b) < 0 }
 
 // selectBest reorders h so that h[:n] holds its n first hits in
 // hitBefore's order (in no particular order among themselves): a

@@ -247,15 +247,7 @@ func Recall(truth, got [][]Hit) float64 {
 
 // SortHits sorts hits best first (ties by ascending ID) and keeps at most n.
 func SortHits(h []Hit, n int) []Hit {
-	slices.SortFunc(h, func(a, b Hit) int {
-		if a.Score != b.Score {
-			if a.Score > b.Score {
-				return -1
-			}
-			return 1
-		}
-		return int(a.ID) - int(b.ID)
-	})
+	slices.SortFunc(h, compareHits)
 	if len(h) > n {
 		h = h[:n]
 	}

@@ -98,14 +98,23 @@ func getBuf(n int) *[]float32 {
 
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C (row-major, as gonum).
 func (impl Implementation) Sgemm(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	// Small products, and thin ones (a few rows or columns: matrix-vector
-	// shaped, where packing costs more than it saves), go to gonum.
+	sgemm(false, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+}
+
+// sgemm is Sgemm (serial: SgemmSerial). Small products, and thin ones (a
+// few rows or columns: matrix-vector shaped, where packing costs more than
+// it saves), run on the calling goroutine without packing (thinGemm).
+func sgemm(serial bool, tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
 	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
 	if m*n*k < smallWork || m < thin || n < thin {
 		thinGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 		return
 	}
-	Gemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	workers := runtime.GOMAXPROCS(0)
+	if serial {
+		workers = 1
+	}
+	gemm(workers, serial, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 func checkArgs(tA, tB blas.Transpose, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) {
@@ -144,12 +153,7 @@ const apLen = kc*mc + maxMR*maxNR
 // one product on an idle machine; a server already runs a request per
 // core, where the extra goroutines only add their cost and contention.
 func (impl Implementation) SgemmSerial(tA, tB blas.Transpose, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	checkArgs(tA, tB, m, n, k, a, lda, b, ldb, c, ldc)
-	if m*n*k < smallWork || m < thin || n < thin {
-		thinGemm(tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
-		return
-	}
-	gemm(1, true, tA != blas.NoTrans, tB != blas.NoTrans, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	sgemm(true, tA, tB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
 // Gemm is Sgemm with boolean transposes and no size cut-over (exported for
