@@ -346,16 +346,16 @@ func checkDicts(d *events.Dicts, c *layout.Config) error {
 	return nil
 }
 
-// readManifest reads and checks dir's manifest: its format first (a
-// directory of another format is refused by its number, whatever else its
-// manifest holds), then its fields, then the files it lists against the
-// files of the format in dir.
 // ReadManifest reads and checks a directory's manifest alone (its format,
 // its fields, the files it lists, and no unlisted file of the format), as
 // Load does first, without reading the models: what a caller needs to know
 // of a directory before loading it (its window, say).
 func ReadManifest(dir string) (Manifest, error) { return readManifest(dir) }
 
+// readManifest reads and checks dir's manifest: its format first (a
+// directory of another format is refused by its number, whatever else its
+// manifest holds), then its fields, then the files it lists against the
+// files of the format in dir.
 func readManifest(dir string) (Manifest, error) {
 	var man Manifest
 	f, _, err := regular(dir, ManifestFile, maxManifest)

@@ -135,8 +135,8 @@ func DotBlock8(dst *[8]float32, q, block []float32) {
 // ReLU sets every negative element of x to 0 in place (max(0, x), as the
 // comparison x < 0 decides it: -0 and NaN are kept). The AVX2 path is
 // branch-free: on a layer's pre-activations, about half of them negative
-// at random, the comparison's branch mispredicts half the time, which
-// made the plain loop 4× slower than the product feeding it at serving.
+// at random, the comparison's branch mispredicts half the time: 9% of a
+// served request's time before this path.
 func ReLU(x []float32) {
 	n := 0
 	if hasAVX2 {
